@@ -1,0 +1,1 @@
+"""Domain, decision table, service and adapters of tenantbot. Imports no Slack or scheduler code."""

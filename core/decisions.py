@@ -1,0 +1,200 @@
+"""The decision table of SPEC.md as data, and the one pure function that reads it.
+
+`assess` first reduces a tenant row and an engine observation to `Facts` (ages measured against
+`now`, never the wall clock), then walks `TABLE` top to bottom and takes the first row whose test
+holds. The rows are SPEC.md's table; two rows that SPEC states inside one line ("Cancel (if a run is
+live)") are split, and two rows cover what SPEC leaves implicit: an operator action already under
+way, and an engine that could not be asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from core.domain import OPEN_STATES, Action, RunObservation, RunStatus, Tenant, TenantState
+from core.durations import format_duration
+
+RESET, RETRY, CANCEL, DECOMMISSION = Action.RESET, Action.RETRY, Action.CANCEL, Action.DECOMMISSION
+
+
+class Situation(StrEnum):
+    MAKING_PROGRESS = "in flight, making progress"
+    HEARTBEAT_LATE = "in flight, heartbeat overdue"
+    SLOW_BUT_ALIVE = "in flight, slow but alive"
+    WEDGED_NO_PROGRESS = "wedged: no progress"
+    WEDGED_ERROR = "wedged: error but no clean fail"
+    WEDGED_ORPHANED = "wedged: orphaned handle"
+    WEDGED_ENGINE_CLOSED = "wedged: engine closed, row open"
+    FAILED_CLEANLY = "failed cleanly"
+    PENDING_CLEAN = "pending, clean"
+    CANCELLED = "cancelled"
+    DONE = "done"
+    WINDING_DOWN = "winding down"
+    ACTION_RUNNING = "operator action under way"
+    ENGINE_UNREACHABLE = "engine unreachable"
+
+    @property
+    def wedged(self) -> bool:
+        return self.name.startswith("WEDGED_")
+
+    @property
+    def key(self) -> str:
+        """Stable identifier for CLI filters, button values and alert episodes."""
+        return self.name.lower()
+
+
+class Recommendation(StrEnum):
+    WAIT = "Wait"
+    RESET_THEN_RETRY = "Reset, then Retry"
+    RETRY = "Retry"
+    NOTHING = "—"
+
+
+@dataclass(frozen=True)
+class Limits:
+    stuck_after: timedelta = timedelta(minutes=10)
+    default_heartbeat_timeout: timedelta = timedelta(seconds=60)
+    action_lease: timedelta = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the table reads, already measured against `now`."""
+
+    state: TenantState
+    has_handle: bool
+    engine: RunStatus | None  # None: no handle to ask about, or the engine did not answer
+    engine_reachable: bool
+    error: str | None
+    progress_age: timedelta
+    heartbeat_age: timedelta | None
+    heartbeat_timeout: timedelta
+    stuck_after: timedelta
+    claim: str | None  # "reset by U123 for 12 s" while an action holds the lease
+
+    @property
+    def open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @property
+    def live(self) -> bool:
+        return self.engine is RunStatus.RUNNING
+
+    @property
+    def stalled(self) -> bool:
+        return self.progress_age >= self.stuck_after
+
+    @property
+    def alive(self) -> bool:
+        return self.heartbeat_age is not None and self.heartbeat_age <= self.heartbeat_timeout
+
+    @property
+    def silent(self) -> bool:
+        return self.heartbeat_age is None or self.heartbeat_age >= self.stuck_after
+
+
+@dataclass(frozen=True)
+class Assessment:
+    situation: Situation
+    recommended: Recommendation
+    allowed: tuple[Action, ...]
+    reason: str
+
+    def allows(self, action: Action) -> bool:
+        return action in self.allowed
+
+
+def _timings(f: Facts) -> str:
+    heartbeat = "no heartbeat" if f.heartbeat_age is None else f"last heartbeat {format_duration(f.heartbeat_age)} ago"
+    return (
+        f"no progress for {format_duration(f.progress_age)}, {heartbeat}, "
+        f"heartbeat timeout {format_duration(f.heartbeat_timeout)}, stuck after {format_duration(f.stuck_after)}"
+    )
+
+
+@dataclass(frozen=True)
+class Row:
+    situation: Situation
+    when: Callable[[Facts], bool]
+    recommended: Recommendation
+    allowed: tuple[Action, ...]
+    why: Callable[[Facts], str]
+
+
+W, R_R, R, NONE = Recommendation.WAIT, Recommendation.RESET_THEN_RETRY, Recommendation.RETRY, Recommendation.NOTHING
+S = Situation
+
+# fmt: off
+TABLE: tuple[Row, ...] = (
+    Row(S.ACTION_RUNNING, lambda f: f.claim is not None, W, (),
+        lambda f: f"{f.claim}; wait for it to finish"),
+    Row(S.DONE, lambda f: f.state in (TenantState.ACTIVE, TenantState.DECOMMISSIONED), NONE, (),
+        lambda f: f"tenant is {f.state}; nothing to do"),
+    Row(S.CANCELLED, lambda f: f.state is TenantState.CANCELLED, NONE, (RETRY, DECOMMISSION),
+        lambda f: "compensation finished; allocations were released"),
+    Row(S.FAILED_CLEANLY, lambda f: f.state is TenantState.FAILED, R, (RETRY, DECOMMISSION),
+        lambda f: f"failed cleanly: {f.error or 'no error recorded'}; Retry starts a fresh attempt"),
+    Row(S.WINDING_DOWN, lambda f: not f.open, W, (),
+        lambda f: f"tenant is {f.state}; the engine is releasing its allocations"),
+    Row(S.PENDING_CLEAN, lambda f: f.state is TenantState.PENDING and not f.has_handle and not f.error, R,
+        (RETRY, DECOMMISSION), lambda f: "no live run and no error; Retry starts a fresh attempt"),
+    Row(S.ENGINE_UNREACHABLE, lambda f: f.has_handle and not f.engine_reachable, W, (),
+        lambda f: "the workflow engine did not answer, so the run cannot be assessed; try again shortly"),
+    Row(S.WEDGED_ORPHANED, lambda f: f.engine is RunStatus.NOT_FOUND or (not f.has_handle and not f.error), R_R,
+        (RESET,), lambda f: "the row names a workflow the engine does not know; Retry cannot start until Reset"),
+    Row(S.WEDGED_ENGINE_CLOSED, lambda f: f.has_handle and not f.live, R_R, (RESET,),
+        lambda f: f"the engine says the run is {f.engine} but the row is still {f.state}"),
+    Row(S.WEDGED_ERROR, lambda f: f.error is not None and f.live, R_R, (RESET, CANCEL),
+        lambda f: f"error recorded but no clean fail: {f.error}; engine still reports the run running"),
+    Row(S.WEDGED_ERROR, lambda f: f.error is not None, R_R, (RESET,),
+        lambda f: f"error recorded but no clean fail: {f.error}; no live run"),
+    Row(S.MAKING_PROGRESS, lambda f: not f.stalled, W, (CANCEL,),
+        lambda f: f"engine reports it running; last step {format_duration(f.progress_age)} ago"),
+    Row(S.SLOW_BUT_ALIVE, lambda f: f.alive, W, (CANCEL,),
+        lambda f: f"slow but alive: {_timings(f)}; heartbeats still arrive"),
+    Row(S.WEDGED_NO_PROGRESS, lambda f: f.silent, R_R, (RESET, CANCEL),
+        lambda f: f"stuck: {_timings(f)}; engine still reports it running"),
+    Row(S.HEARTBEAT_LATE, lambda f: True, W, (CANCEL,),
+        lambda f: f"heartbeat overdue: {_timings(f)}; wedged if nothing arrives by then"),
+)
+# fmt: on
+
+
+def facts(tenant: Tenant, run: RunObservation | None, *, now: datetime, limits: Limits) -> Facts:
+    """Measure the row and the engine observation against `now`. `run` is None when not asked or not answered."""
+    heartbeats = [t for t in (tenant.last_heartbeat_at, run.last_heartbeat if run else None) if t is not None]
+    claim = tenant.claim
+    claim_text = None
+    if claim is not None and now - claim.since < limits.action_lease:
+        claim_text = f"{claim.action} by {claim.actor} under way for {format_duration(now - claim.since)}"
+    return Facts(
+        state=tenant.state,
+        has_handle=tenant.handle is not None,
+        engine=run.status if run else None,
+        engine_reachable=run is not None,
+        error=tenant.error or (run.engine_error if run else None),
+        progress_age=now - (tenant.last_progress_at or tenant.created_at),
+        heartbeat_age=now - max(heartbeats) if heartbeats else None,
+        heartbeat_timeout=(run.heartbeat_timeout if run else None) or limits.default_heartbeat_timeout,
+        stuck_after=limits.stuck_after,
+        claim=claim_text,
+    )
+
+
+def assess(tenant: Tenant, run: RunObservation | None, *, now: datetime, limits: Limits) -> Assessment:
+    """The first row of `TABLE` that holds for this tenant at `now`."""
+    f = facts(tenant, run, now=now, limits=limits)
+    row = next(row for row in TABLE if row.when(f))
+    return Assessment(row.situation, row.recommended, row.allowed, row.why(f))
+
+
+def refusal(action: Action, assessment: Assessment) -> str:
+    """Why `action` cannot run now, in the words an operator needs ("Reset first")."""
+    if action is Action.RETRY and assessment.situation.wedged:
+        return f"Reset first: {assessment.situation}. {assessment.reason}"
+    allowed = ", ".join(a.value.capitalize() for a in assessment.allowed) or "none"
+    name = action.value.capitalize()
+    return f"{name} is not allowed now ({assessment.situation}: {assessment.reason}). Allowed: {allowed}"

@@ -1,0 +1,174 @@
+"""The tenant-provisioning domain: plain data, no framework imports.
+
+Names follow the operator guide (`seed/reset-a-stuck-provisioning.txt`): a tenant row holds its
+state, the handle of its current workflow attempt, the recorded error and the liveness timings the
+decision table reads. Engine facts arrive as a `RunObservation`, built by the engine adapter.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+TENANT_ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+class InvalidTenantId(ValueError):
+    """A tenant id that cannot exist: rejected before any I/O."""
+
+
+def parse_tenant_id(raw: str) -> str:
+    """Normalise user input (slash text, CLI arg, button value) into a tenant id or raise."""
+    candidate = raw.strip().lower()
+    if not TENANT_ID_PATTERN.fullmatch(candidate):
+        shown = raw if len(raw) <= 40 else raw[:40] + "…"
+        raise InvalidTenantId(
+            f"'{shown}' is not a tenant id: use 1-63 lowercase letters, digits and dashes, e.g. acme-42"
+        )
+    return candidate
+
+
+class TenantState(StrEnum):
+    PENDING = "pending"
+    PROVISIONING = "provisioning"
+    ACTIVE = "active"
+    FAILED = "failed"
+    CANCELLING = "cancelling"
+    CANCELLED = "cancelled"
+    DECOMMISSIONING = "decommissioning"
+    DECOMMISSIONED = "decommissioned"
+
+
+OPEN_STATES = frozenset({TenantState.PENDING, TenantState.PROVISIONING})
+IN_FLIGHT_STATES = frozenset(
+    {TenantState.PENDING, TenantState.PROVISIONING, TenantState.CANCELLING, TenantState.DECOMMISSIONING}
+)
+
+
+class Action(StrEnum):
+    RESET = "reset"
+    RETRY = "retry"
+    CANCEL = "cancel"
+    DECOMMISSION = "decommission"
+
+
+class RunStatus(StrEnum):
+    """What the engine says about a run; NOT_FOUND is the orphaned-handle case."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    TERMINATED = "terminated"
+    TIMED_OUT = "timed_out"
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True)
+class RunHandle:
+    """Names one workflow attempt. `run_id` is None until the engine has accepted the start."""
+
+    workflow_id: str
+    attempt: int
+    run_id: str | None = None
+
+    def same_attempt(self, other: RunHandle) -> bool:
+        if self.workflow_id != other.workflow_id or self.attempt != other.attempt:
+            return False
+        return self.run_id is None or other.run_id is None or self.run_id == other.run_id
+
+
+def provisioning_handle(tenant_id: str, attempt: int) -> RunHandle:
+    """The handle of attempt `attempt`: one workflow id per tenant and attempt, known before the start."""
+    return RunHandle(workflow_id=f"provision-{tenant_id}-{attempt}", attempt=attempt)
+
+
+def decommission_handle(tenant_id: str, attempt: int) -> RunHandle:
+    return RunHandle(workflow_id=f"decommission-{tenant_id}-{attempt}", attempt=attempt)
+
+
+@dataclass(frozen=True)
+class RunObservation:
+    """One `describe` of a run by the engine, reduced to what the decision table reads."""
+
+    status: RunStatus
+    pending_activity: str | None = None
+    activity_attempt: int = 0
+    last_heartbeat: datetime | None = None
+    heartbeat_timeout: timedelta | None = None
+    last_failure: str | None = None
+    heartbeat_timed_out: bool = False
+    workflow_task_attempt: int = 0
+
+    @property
+    def engine_error(self) -> str | None:
+        """An error the engine keeps retrying instead of failing cleanly (heartbeat timeouts are liveness)."""
+        if self.workflow_task_attempt > 1:
+            return f"workflow task failing, attempt {self.workflow_task_attempt}: {self.last_failure or 'no detail'}"
+        if self.activity_attempt > 1 and self.last_failure and not self.heartbeat_timed_out:
+            return f"{self.pending_activity} retrying, attempt {self.activity_attempt}: {self.last_failure}"
+        return None
+
+
+@dataclass(frozen=True)
+class RunningRun:
+    """One row of the engine's listing of running provisioning runs (no heartbeat details)."""
+
+    workflow_id: str
+    run_id: str
+    started_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ActionClaim:
+    """An operator action under way on a tenant: the lease that makes concurrent presses run once."""
+
+    action: Action
+    actor: str
+    since: datetime
+
+
+@dataclass
+class Tenant:
+    id: str
+    state: TenantState
+    created_at: datetime
+    handle: RunHandle | None = None
+    attempt: int = 0
+    error: str | None = None
+    failed_activity: str | None = None
+    current_step: str | None = None
+    last_progress_at: datetime | None = None
+    last_heartbeat_at: datetime | None = None
+    claim: ActionClaim | None = None
+    fault: str | None = None
+    version: int = 0
+
+    def updated(self, **changes: Any) -> Tenant:
+        return replace(self, **changes)
+
+    def accepts_writes_from(self, handle: RunHandle) -> bool:
+        """Fencing: only the run the row names may write; an orphaned or superseded run may not."""
+        return self.handle is not None and self.handle.same_attempt(handle)
+
+
+@dataclass(frozen=True)
+class Allocation:
+    tenant_id: str
+    kind: str
+    resource_id: str
+    allocated_at: datetime
+    workflow_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    tenant_id: str
+    type: str
+    actor: str
+    at: datetime
+    details: dict[str, Any] = field(default_factory=dict)
+    id: int | None = None

@@ -1,0 +1,125 @@
+"""The two ports the core calls: the workflow engine and the tenant store.
+
+Adapters live in `core/adapters/` (Temporal) and `core/persistence/` (SQLAlchemy); unit tests use the
+in-memory fakes in `tests/fakes.py`. Both ports are async because the engine SDK is: one event loop
+serves the Slack app, the scheduler, the Temporal client and the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from core.domain import Allocation, AuditEvent, RunHandle, RunningRun, RunObservation, Tenant
+
+
+class EngineError(Exception):
+    """The engine could not do what was asked (down, timed out, refused). The message is for operators."""
+
+
+class RunAlreadyLive(EngineError):
+    """Starting an attempt was refused because the engine still holds a run for the tenant."""
+
+
+class WorkflowEngine(Protocol):
+    """Runs the provisioning saga. Idempotent where the engine allows: terminating a closed run is a no-op."""
+
+    async def describe(self, handle: RunHandle) -> RunObservation:
+        """Status of one run; RunStatus.NOT_FOUND when the engine does not know it. Raises EngineError."""
+        ...
+
+    async def start(self, tenant_id: str, handle: RunHandle, fault: str | None = None) -> RunHandle:
+        """Start the saga attempt named by `handle`; returns it with the engine's run id.
+
+        Raises RunAlreadyLive if a run for the tenant still runs. `fault` injects a failure (demo, tests).
+        """
+        ...
+
+    async def cancel(self, handle: RunHandle) -> None:
+        """Ask the run to stop; its compensation chain releases what it allocated."""
+        ...
+
+    async def terminate(self, handle: RunHandle, reason: str) -> None:
+        """Stop the run with no compensation (the guide's Reset). A closed or unknown run is a no-op."""
+        ...
+
+    async def decommission(self, tenant_id: str, handle: RunHandle) -> RunHandle:
+        """Start releasing every allocation of the tenant; the run marks it decommissioned."""
+        ...
+
+    async def list_running(self) -> Sequence[RunningRun]:
+        """Every running provisioning run, in one call (for the scheduler)."""
+        ...
+
+
+class StoreError(Exception):
+    """The database could not be read or written. The message is for operators."""
+
+
+class ConcurrentUpdate(StoreError):
+    """The row changed since it was read (optimistic concurrency): re-read and re-decide."""
+
+
+class DuplicateRequest(StoreError):
+    """This request key was already handled: a retried Slack delivery or a double submit."""
+
+
+@dataclass(frozen=True)
+class AllocationChanges:
+    """Allocations to record and kinds to release, written atomically with the tenant row."""
+
+    add: tuple[Allocation, ...] = ()
+    release: tuple[str, ...] = ()
+    released_at: datetime | None = None
+
+
+class TenantStore(Protocol):
+    """Tenant rows, allocations and the audit feed. Each call is one transaction.
+
+    `save` is optimistic: it writes only if the row still has `tenant.version`, bumps the version and
+    appends `events` in the same transaction, otherwise it raises ConcurrentUpdate and writes nothing.
+    """
+
+    async def get(self, tenant_id: str) -> Tenant | None: ...
+
+    async def add(self, tenant: Tenant, events: Sequence[AuditEvent]) -> Tenant:
+        """Insert a new tenant; raises StoreError if the id exists."""
+        ...
+
+    async def save(
+        self,
+        tenant: Tenant,
+        events: Sequence[AuditEvent],
+        *,
+        request_key: str | None = None,
+        allocations: AllocationChanges | None = None,
+    ) -> Tenant:
+        """Write `tenant` over version `tenant.version`; returns it with the new version.
+
+        `allocations` are recorded or released in the same transaction, so an allocation is only ever
+        recorded by the run the row names (fencing). With `request_key`, the key is remembered in the
+        same transaction, and a key seen before raises DuplicateRequest (nothing written).
+        """
+        ...
+
+    async def append(self, events: Sequence[AuditEvent]) -> None: ...
+
+    async def allocations(self, tenant_id: str) -> list[Allocation]: ...
+
+    async def events(self, tenant_id: str, limit: int) -> list[AuditEvent]:
+        """The newest `limit` audit events of the tenant, newest first."""
+        ...
+
+    async def in_flight(self) -> list[Tenant]:
+        """Tenants whose provisioning is not finished (pending, provisioning, cancelling, decommissioning)."""
+        ...
+
+    async def list(self, limit: int) -> list[Tenant]:
+        """Up to `limit` tenants, most recently changed first."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise StoreError unless the database answers."""
+        ...

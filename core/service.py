@@ -1,0 +1,277 @@
+"""The tenant service: the one way to read a tenant's view and to run an operator action.
+
+Slack listeners, the CLI and the scheduler all call this. Every read and engine call is bounded by a
+timeout, so a hung database or engine turns into a clear message (and a `*_failed` audit event for
+actions) instead of silence. Each action re-assesses the tenant at the moment it runs and claims the
+row with an optimistic version check, so one press runs once and concurrent presses run once in all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import TypeVar
+
+from core import events as ev
+from core.actions import STEPS, restore
+from core.decisions import Assessment, Limits, assess, refusal
+from core.domain import (
+    Action,
+    ActionClaim,
+    Allocation,
+    AuditEvent,
+    RunHandle,
+    RunObservation,
+    Tenant,
+    TenantState,
+)
+from core.ports import ConcurrentUpdate, DuplicateRequest, EngineError, StoreError, TenantStore, WorkflowEngine
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+CLAIM_ATTEMPTS = 3
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    read: timedelta = timedelta(seconds=2)
+    engine: timedelta = timedelta(seconds=10)
+
+
+class TenantNotFound(LookupError):
+    def __init__(self, tenant_id: str) -> None:
+        super().__init__(f"no tenant '{tenant_id}'")
+        self.tenant_id = tenant_id
+
+
+@dataclass(frozen=True)
+class TenantView:
+    tenant: Tenant
+    run: RunObservation | None
+    assessment: Assessment
+    allocations: tuple[Allocation, ...]
+    events: tuple[AuditEvent, ...]
+    problems: tuple[str, ...]  # parts that could not be read, e.g. "engine: timed out after 2 s"
+    at: datetime
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    REFUSED = "refused"
+    FAILED = "failed"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    action: Action
+    tenant_id: str
+    actor: str
+    outcome: Outcome
+    message: str
+    view: TenantView | None = None
+
+
+class TenantService:
+    def __init__(
+        self,
+        store: TenantStore,
+        engine: WorkflowEngine,
+        *,
+        limits: Limits = Limits(),
+        timeouts: Timeouts = Timeouts(),
+        clock: Callable[[], datetime] = utcnow,
+        events_shown: int = 8,
+    ) -> None:
+        self.store, self.engine, self.limits = store, engine, limits
+        self.timeouts, self.clock, self.events_shown = timeouts, clock, events_shown
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    async def view(self, tenant_id: str) -> TenantView:
+        """Row, engine observation, assessment, allocations and recent events. Raises TenantNotFound, StoreError."""
+        tenant, run, engine_problems = await self._observe(tenant_id)
+        problems = list(engine_problems)
+        allocations = await self._optional(self.store.allocations(tenant_id), "allocations", problems)
+        events = await self._optional(self.store.events(tenant_id, self.events_shown), "audit events", problems)
+        now = self.clock()
+        return TenantView(
+            tenant,
+            run,
+            assess(tenant, run, now=now, limits=self.limits),
+            tuple(allocations or ()),
+            tuple(events or ()),
+            tuple(problems),
+            now,
+        )
+
+    async def overview(self, limit: int = 50) -> list[TenantView]:
+        """Views of the most recently changed tenants (for `tenantbot tenants` and `/tenant stuck`)."""
+        tenants = await self._bounded(self.store.list(limit), "database", StoreError, self.timeouts.read)
+        return list(await asyncio.gather(*(self.view(t.id) for t in tenants)))
+
+    async def _observe(self, tenant_id: str) -> tuple[Tenant, RunObservation | None, tuple[str, ...]]:
+        tenant = await self._bounded(self.store.get(tenant_id), "database", StoreError, self.timeouts.read)
+        if tenant is None:
+            raise TenantNotFound(tenant_id)
+        if tenant.handle is None:
+            return tenant, None, ()
+        try:
+            run = await self._bounded(self.engine.describe(tenant.handle), "engine", EngineError, self.timeouts.read)
+        except EngineError as e:
+            return tenant, None, (str(e),)
+        return tenant, run, ()
+
+    async def _optional(self, call: Awaitable[list[T]], what: str, problems: list[str]) -> list[T] | None:
+        try:
+            return await self._bounded(call, what, StoreError, self.timeouts.read)
+        except StoreError as e:
+            problems.append(str(e))
+            return None
+
+    @staticmethod
+    async def _bounded(call: Awaitable[T], what: str, error: type[Exception], limit: timedelta) -> T:
+        try:
+            return await asyncio.wait_for(call, limit.total_seconds())
+        except TimeoutError:
+            raise error(f"{what}: no answer within {limit.total_seconds():g} s") from None
+        except (StoreError, EngineError) as e:
+            raise error(f"{what}: {e}") from e
+
+    # -- acting ----------------------------------------------------------------------------------
+
+    async def act(self, action: Action, tenant_id: str, actor: str, *, request_key: str | None = None) -> ActionResult:
+        """Run `action` on the tenant as `actor` if the decision table allows it right now."""
+        steps = STEPS[action]
+        try:
+            claimed = await self._claim(action, tenant_id, actor, request_key)
+        except _Stop as stop:
+            return await self._result(action, tenant_id, actor, stop.outcome, stop.message)
+        before, fields, current = claimed
+        try:
+            started = await self._bounded(steps.call(self.engine, current), "engine", EngineError, self.timeouts.engine)
+        except EngineError as e:
+            await self._write(tenant_id, lambda t: restore(t, before, fields), ev.failed(action), actor, cause=str(e))
+            return await self._result(action, tenant_id, actor, Outcome.FAILED, f"{action.value} failed: {e}")
+        kind = ev.completed(action) if steps.completes_now else None
+        await self._write(tenant_id, lambda t: steps.on_done(t, started), kind, actor, run=_describe(started))
+        return await self._result(action, tenant_id, actor, Outcome.DONE, _done_message(action, steps.completes_now))
+
+    async def _claim(
+        self, action: Action, tenant_id: str, actor: str, request_key: str | None
+    ) -> tuple[Tenant, dict[str, object], Tenant]:
+        for _ in range(CLAIM_ATTEMPTS):
+            try:
+                tenant, run, _problems = await self._observe(tenant_id)
+            except (TenantNotFound, StoreError) as e:
+                raise _Stop(Outcome.FAILED if isinstance(e, StoreError) else Outcome.REFUSED, str(e)) from e
+            now = self.clock()
+            assessment = assess(tenant, run, now=now, limits=self.limits)
+            if not assessment.allows(action):
+                reason = refusal(action, assessment)
+                await self._audit(tenant_id, ev.ACTION_REFUSED, actor, action=action.value, reason=reason)
+                raise _Stop(Outcome.REFUSED, reason)
+            fields = STEPS[action].on_claim(tenant, now)
+            event = self._event(tenant_id, ev.started(action), actor, situation=assessment.situation.key)
+            claim = ActionClaim(action, actor, now)
+            try:
+                current = await self._bounded(
+                    self.store.save(tenant.updated(claim=claim, **fields), [event], request_key=request_key),
+                    "database",
+                    StoreError,
+                    self.timeouts.read,
+                )
+                return tenant, fields, current
+            except ConcurrentUpdate:
+                continue
+            except DuplicateRequest as e:
+                raise _Stop(Outcome.DUPLICATE, "this request was already handled; nothing ran twice") from e
+            except StoreError as e:
+                raise _Stop(Outcome.FAILED, f"{action.value} not started: {e}") from e
+        raise _Stop(Outcome.REFUSED, "the tenant kept changing while deciding; look again and retry")
+
+    async def _current(self, tenant_id: str) -> Tenant:
+        tenant = await self._bounded(self.store.get(tenant_id), "database", StoreError, self.timeouts.read)
+        if tenant is None:
+            raise StoreError(f"tenant {tenant_id} vanished")
+        return tenant
+
+    async def _write(
+        self,
+        tenant_id: str,
+        change: Callable[[Tenant], dict[str, object]],
+        kind: str | None,
+        actor: str,
+        **details: object,
+    ) -> None:
+        """Apply `change` to the fresh row, release the claim and emit `kind`, retrying on concurrent writes."""
+        for _ in range(10):
+            try:
+                tenant = await self._current(tenant_id)
+                events = [self._event(tenant_id, kind, actor, **details)] if kind else []
+                await self.store.save(tenant.updated(claim=None, **change(tenant)), events)
+                return
+            except ConcurrentUpdate:
+                continue
+            except StoreError as e:
+                log.error("could not finish the action on %s: %s (the claim expires by itself)", tenant_id, e)
+                return
+        log.error("could not finish the action on %s: the row kept changing", tenant_id)
+
+    async def _audit(self, tenant_id: str, kind: str, actor: str, **details: object) -> None:
+        try:
+            await self._bounded(
+                self.store.append([self._event(tenant_id, kind, actor, **details)]),
+                "database",
+                StoreError,
+                self.timeouts.read,
+            )
+        except StoreError as e:
+            log.warning("audit event %s for %s lost: %s", kind, tenant_id, e)
+
+    def _event(self, tenant_id: str, kind: str, actor: str, **details: object) -> AuditEvent:
+        return AuditEvent(tenant_id, kind, actor, self.clock(), {k: v for k, v in details.items() if v is not None})
+
+    async def _result(self, action: Action, tenant_id: str, actor: str, outcome: Outcome, message: str) -> ActionResult:
+        try:
+            view: TenantView | None = await self.view(tenant_id)
+        except (TenantNotFound, StoreError):
+            view = None
+        return ActionResult(action, tenant_id, actor, outcome, message, view)
+
+    async def create(self, tenant_id: str, actor: str, *, fault: str | None = None) -> Tenant:
+        """Record a new pending tenant; `act(RETRY, ...)` then starts its first attempt."""
+        now = self.clock()
+        tenant = Tenant(id=tenant_id, state=TenantState.PENDING, created_at=now, last_progress_at=now, fault=fault)
+        event = self._event(tenant_id, ev.REQUESTED, actor, fault=fault)
+        return await self._bounded(self.store.add(tenant, [event]), "database", StoreError, self.timeouts.read)
+
+
+class _Stop(Exception):
+    def __init__(self, outcome: Outcome, message: str) -> None:
+        super().__init__(message)
+        self.outcome, self.message = outcome, message
+
+
+def _describe(handle: RunHandle | None) -> dict[str, object] | None:
+    if handle is None:
+        return None
+    return {"workflow_id": handle.workflow_id, "run_id": handle.run_id, "attempt": handle.attempt}
+
+
+def _done_message(action: Action, completes_now: bool) -> str:
+    past = {
+        Action.RESET: "reset",
+        Action.RETRY: "retried",
+        Action.CANCEL: "cancel requested",
+        Action.DECOMMISSION: "decommission started",
+    }[action]
+    return past if completes_now else f"{past}; the engine is finishing it"

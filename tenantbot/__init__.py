@@ -1,0 +1,1 @@
+"""Entry points and the composition root: the CLI, settings, and the wiring of real adapters."""

@@ -1,0 +1,169 @@
+"""In-memory fakes of the core's two ports, for unit tests only.
+
+They keep the ports' contracts (optimistic versions, request keys, NOT_FOUND, RunAlreadyLive) so the
+service and the decision table can be tested without I/O. The real adapters have their own
+integration tests against SQLite, PostgreSQL and the Temporal dev server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from core.domain import (
+    IN_FLIGHT_STATES,
+    Allocation,
+    AuditEvent,
+    RunHandle,
+    RunningRun,
+    RunObservation,
+    RunStatus,
+    Tenant,
+)
+from core.ports import AllocationChanges, ConcurrentUpdate, DuplicateRequest, EngineError, RunAlreadyLive, StoreError
+
+
+class InMemoryStore:
+    def __init__(self) -> None:
+        self.tenants: dict[str, Tenant] = {}
+        self.held: dict[tuple[str, str], Allocation] = {}
+        self.released: list[Allocation] = []
+        self.audit: list[AuditEvent] = []
+        self.request_keys: set[str] = set()
+        self.down = False
+        self.delay = 0.0
+        self._ids = itertools.count(1)
+
+    async def _io(self) -> None:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.down:
+            raise StoreError("database unavailable (fake)")
+
+    async def get(self, tenant_id: str) -> Tenant | None:
+        await self._io()
+        return self.tenants.get(tenant_id)
+
+    async def add(self, tenant: Tenant, events: Sequence[AuditEvent]) -> Tenant:
+        await self._io()
+        if tenant.id in self.tenants:
+            raise StoreError(f"tenant {tenant.id} already exists")
+        self.tenants[tenant.id] = replace(tenant, version=1)
+        self._append(events)
+        return self.tenants[tenant.id]
+
+    async def save(
+        self,
+        tenant: Tenant,
+        events: Sequence[AuditEvent],
+        *,
+        request_key: str | None = None,
+        allocations: AllocationChanges | None = None,
+    ) -> Tenant:
+        await self._io()
+        if self.tenants[tenant.id].version != tenant.version:
+            raise ConcurrentUpdate(f"tenant {tenant.id} changed")
+        if request_key is not None:
+            if request_key in self.request_keys:
+                raise DuplicateRequest(request_key)
+            self.request_keys.add(request_key)
+        for allocation in allocations.add if allocations else ():
+            self.held.setdefault((tenant.id, allocation.kind), allocation)
+        for kind in allocations.release if allocations else ():
+            if (tenant.id, kind) in self.held:
+                self.released.append(self.held.pop((tenant.id, kind)))
+        saved = replace(tenant, version=tenant.version + 1)
+        self.tenants[tenant.id] = saved
+        self._append(events)
+        return saved
+
+    async def append(self, events: Sequence[AuditEvent]) -> None:
+        await self._io()
+        self._append(events)
+
+    def _append(self, events: Sequence[AuditEvent]) -> None:
+        self.audit.extend(replace(e, id=next(self._ids)) for e in events)
+
+    async def allocations(self, tenant_id: str) -> list[Allocation]:
+        await self._io()
+        return [a for (t, _), a in self.held.items() if t == tenant_id]
+
+    async def events(self, tenant_id: str, limit: int) -> list[AuditEvent]:
+        await self._io()
+        return [e for e in reversed(self.audit) if e.tenant_id == tenant_id][:limit]
+
+    async def in_flight(self) -> list[Tenant]:
+        await self._io()
+        return [t for t in self.tenants.values() if t.state in IN_FLIGHT_STATES]
+
+    async def list(self, limit: int) -> list[Tenant]:
+        await self._io()
+        return list(self.tenants.values())[:limit]
+
+    async def ping(self) -> None:
+        await self._io()
+
+    def types(self, tenant_id: str) -> list[str]:
+        """Audit event types of a tenant, oldest first, without the common prefix."""
+        return [e.type.removeprefix("tenant.provisioning.") for e in self.audit if e.tenant_id == tenant_id]
+
+
+class FakeEngine:
+    """Runs nothing: tests set what `describe` answers and read what was asked."""
+
+    def __init__(self) -> None:
+        self.runs: dict[str, RunObservation] = {}
+        self.calls: list[tuple[str, str]] = []
+        self.fail_with: EngineError | None = None
+        self.delay = 0.0
+        self._run_ids = itertools.count(1)
+
+    def set(self, handle: RunHandle | None, observation: RunObservation) -> None:
+        assert handle is not None
+        self.runs[handle.workflow_id] = observation
+
+    async def _io(self, call: str, workflow_id: str) -> None:
+        self.calls.append((call, workflow_id))
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.fail_with is not None:
+            raise self.fail_with
+
+    async def describe(self, handle: RunHandle) -> RunObservation:
+        await self._io("describe", handle.workflow_id)
+        return self.runs.get(handle.workflow_id, RunObservation(RunStatus.NOT_FOUND))
+
+    async def start(self, tenant_id: str, handle: RunHandle, fault: str | None = None) -> RunHandle:
+        await self._io("start", handle.workflow_id)
+        live = [w for w, r in self.runs.items() if r.status is RunStatus.RUNNING and f"-{tenant_id}-" in w]
+        if live:
+            raise RunAlreadyLive(f"run {live[0]} is still live; Reset first")
+        self.runs[handle.workflow_id] = RunObservation(RunStatus.RUNNING)
+        return replace(handle, run_id=f"run-{next(self._run_ids)}")
+
+    async def cancel(self, handle: RunHandle) -> None:
+        await self._io("cancel", handle.workflow_id)
+
+    async def terminate(self, handle: RunHandle, reason: str) -> None:
+        await self._io("terminate", handle.workflow_id)
+        if handle.workflow_id in self.runs and self.runs[handle.workflow_id].status is RunStatus.RUNNING:
+            self.runs[handle.workflow_id] = RunObservation(RunStatus.TERMINATED)
+
+    async def decommission(self, tenant_id: str, handle: RunHandle) -> RunHandle:
+        await self._io("decommission", handle.workflow_id)
+        self.runs[handle.workflow_id] = RunObservation(RunStatus.RUNNING)
+        return replace(handle, run_id=f"run-{next(self._run_ids)}")
+
+    async def list_running(self) -> Sequence[RunningRun]:
+        await self._io("list_running", "*")
+        return [RunningRun(w, "run") for w, r in self.runs.items() if r.status is RunStatus.RUNNING]
+
+
+def at(minute: int, second: int = 0) -> datetime:
+    """A fixed UTC instant on the test day, so ages in assertions are exact."""
+    from datetime import UTC
+
+    return datetime(2026, 11, 24, 12, minute, second, tzinfo=UTC)

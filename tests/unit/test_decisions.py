@@ -1,0 +1,154 @@
+"""The decision table, one example per row of `TABLE` (and so of SPEC.md's table), plus its boundaries."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from core.decisions import TABLE, Limits, Recommendation, Situation, assess, refusal
+from core.domain import Action, ActionClaim, RunObservation, RunStatus, Tenant, TenantState, provisioning_handle
+from tests.fakes import at
+
+NOW = at(30)
+LIMITS = Limits(stuck_after=timedelta(minutes=10), default_heartbeat_timeout=timedelta(seconds=60))
+HANDLE = provisioning_handle("acme", 1)
+RUNNING = RunObservation(RunStatus.RUNNING, "create_identity", 1, None, timedelta(seconds=60))
+
+
+def tenant(state: TenantState = TenantState.PROVISIONING, **fields: object) -> Tenant:
+    defaults: dict[str, object] = {"handle": HANDLE, "attempt": 1, "last_progress_at": at(29)}
+    return Tenant("acme", state, at(0), **{**defaults, **fields})  # type: ignore[arg-type]
+
+
+def beating(seconds_ago: int) -> RunObservation:
+    return RunObservation(RunStatus.RUNNING, "seed_data", 1, NOW - timedelta(seconds=seconds_ago), timedelta(seconds=60))
+
+
+# One example per row of TABLE, in the same order: (tenant, engine observation or None if not asked/answered).
+EXAMPLES: list[tuple[str, Tenant, RunObservation | None]] = [
+    ("an operator action holds the lease", tenant(claim=ActionClaim(Action.RESET, "U1", at(29, 50))), RUNNING),
+    ("active tenant", tenant(TenantState.ACTIVE, handle=None), None),
+    ("cancelled tenant", tenant(TenantState.CANCELLED), RunObservation(RunStatus.CANCELED)),
+    ("failed with failed_activity", tenant(TenantState.FAILED, error="quota", failed_activity="reserve_storage"),
+     RunObservation(RunStatus.FAILED)),
+    ("cancel under way", tenant(TenantState.CANCELLING), RUNNING),
+    ("pending after a reset", tenant(TenantState.PENDING, handle=None), None),
+    ("engine did not answer", tenant(), None),
+    ("engine does not know the run", tenant(), RunObservation(RunStatus.NOT_FOUND)),
+    ("engine closed the run", tenant(), RunObservation(RunStatus.TERMINATED)),
+    ("error recorded, run live", tenant(error="identity API 500"), RUNNING),
+    ("error recorded, no run", tenant(TenantState.PENDING, handle=None, error="identity API 500"), None),
+    ("making progress", tenant(last_progress_at=at(25)), RUNNING),
+    ("slow but heartbeating", tenant(last_progress_at=at(13)), beating(20)),
+    ("no progress, no heartbeat", tenant(last_progress_at=at(13)), beating(17 * 60)),
+    ("heartbeat late, not yet stuck", tenant(last_progress_at=at(13)), beating(5 * 60)),
+]
+
+
+def test_every_row_of_the_table_has_an_example() -> None:
+    assert len(EXAMPLES) == len(TABLE)
+
+
+@pytest.mark.parametrize(("row", "example"), list(zip(TABLE, EXAMPLES, strict=True)), ids=[e[0] for e in EXAMPLES])
+def test_each_row_is_what_its_example_is_assessed_as(row, example) -> None:  # type: ignore[no-untyped-def]
+    _, t, run = example
+    assessment = assess(t, run, now=NOW, limits=LIMITS)
+    assert (assessment.situation, assessment.recommended, assessment.allowed) == (
+        row.situation, row.recommended, row.allowed)
+
+
+SPEC_ROWS = [
+    # situation from SPEC.md, recommended, allowed (SPEC.md's table, verbatim)
+    (Situation.MAKING_PROGRESS, Recommendation.WAIT, {Action.CANCEL}),
+    (Situation.SLOW_BUT_ALIVE, Recommendation.WAIT, {Action.CANCEL}),
+    (Situation.WEDGED_NO_PROGRESS, Recommendation.RESET_THEN_RETRY, {Action.RESET, Action.CANCEL}),
+    (Situation.WEDGED_ORPHANED, Recommendation.RESET_THEN_RETRY, {Action.RESET}),
+    (Situation.WEDGED_ENGINE_CLOSED, Recommendation.RESET_THEN_RETRY, {Action.RESET}),
+    (Situation.FAILED_CLEANLY, Recommendation.RETRY, {Action.RETRY, Action.DECOMMISSION}),
+    (Situation.PENDING_CLEAN, Recommendation.RETRY, {Action.RETRY, Action.DECOMMISSION}),
+    (Situation.CANCELLED, Recommendation.NOTHING, {Action.RETRY, Action.DECOMMISSION}),
+    (Situation.DONE, Recommendation.NOTHING, set()),
+]
+
+
+@pytest.mark.parametrize(("situation", "recommended", "allowed"), SPEC_ROWS, ids=[r[0].key for r in SPEC_ROWS])
+def test_the_table_says_what_spec_says(situation: Situation, recommended: Recommendation, allowed: set) -> None:
+    rows = [r for r in TABLE if r.situation is situation]
+    assert rows and all(r.recommended is recommended and set(r.allowed) == allowed for r in rows)
+
+
+def test_error_without_clean_fail_allows_cancel_only_while_a_run_is_live() -> None:
+    rows = {bool(Action.CANCEL in r.allowed) for r in TABLE if r.situation is Situation.WEDGED_ERROR}
+    assert rows == {True, False}
+
+
+def test_reset_is_allowed_only_in_wedged_situations() -> None:
+    assert all(r.situation.wedged for r in TABLE if Action.RESET in r.allowed)
+
+
+class TestBoundaries:
+    def test_progress_exactly_at_the_stuck_threshold_is_stalled(self) -> None:
+        t = tenant(last_progress_at=NOW - LIMITS.stuck_after)
+        assert assess(t, beating(LIMITS.stuck_after.seconds), now=NOW, limits=LIMITS).situation.wedged
+
+    def test_progress_one_second_under_the_threshold_is_progress(self) -> None:
+        t = tenant(last_progress_at=NOW - LIMITS.stuck_after + timedelta(seconds=1))
+        assessment = assess(t, beating(LIMITS.stuck_after.seconds), now=NOW, limits=LIMITS)
+        assert assessment.situation is Situation.MAKING_PROGRESS
+
+    def test_heartbeat_exactly_at_its_timeout_is_still_alive(self) -> None:
+        assessment = assess(tenant(last_progress_at=at(13)), beating(60), now=NOW, limits=LIMITS)
+        assert assessment.situation is Situation.SLOW_BUT_ALIVE
+
+    def test_heartbeat_one_second_past_its_timeout_is_late(self) -> None:
+        assessment = assess(tenant(last_progress_at=at(13)), beating(61), now=NOW, limits=LIMITS)
+        assert assessment.situation is Situation.HEARTBEAT_LATE
+
+    def test_heartbeat_exactly_at_the_stuck_threshold_is_wedged(self) -> None:
+        assessment = assess(tenant(last_progress_at=at(13)), beating(600), now=NOW, limits=LIMITS)
+        assert assessment.situation is Situation.WEDGED_NO_PROGRESS
+
+    def test_a_claim_older_than_the_lease_no_longer_blocks(self) -> None:
+        t = tenant(claim=ActionClaim(Action.RESET, "U1", NOW - LIMITS.action_lease), error="boom")
+        assert assess(t, RUNNING, now=NOW, limits=LIMITS).situation is Situation.WEDGED_ERROR
+
+
+class TestReasons:
+    def test_the_stuck_reason_gives_the_timings(self) -> None:
+        t = tenant(last_progress_at=at(13))
+        reason = assess(t, beating(16 * 60), now=NOW, limits=LIMITS).reason
+        assert "no progress for 17 min" in reason
+        assert "last heartbeat 16 min ago" in reason
+        assert "heartbeat timeout 60 s" in reason
+
+    def test_the_row_heartbeat_counts_when_the_engine_has_none(self) -> None:
+        t = tenant(last_progress_at=at(13), last_heartbeat_at=NOW - timedelta(seconds=10))
+        assert assess(t, RUNNING, now=NOW, limits=LIMITS).situation is Situation.SLOW_BUT_ALIVE
+
+    def test_an_engine_retrying_an_activity_error_counts_as_a_recorded_error(self) -> None:
+        run = RunObservation(RunStatus.RUNNING, "create_identity", 4, NOW, timedelta(seconds=60), "HTTP 500")
+        assessment = assess(tenant(), run, now=NOW, limits=LIMITS)
+        assert assessment.situation is Situation.WEDGED_ERROR
+        assert "create_identity retrying, attempt 4: HTTP 500" in assessment.reason
+
+    def test_a_heartbeat_timeout_retry_is_liveness_not_an_error(self) -> None:
+        run = RunObservation(RunStatus.RUNNING, "seed_data", 3, at(13), timedelta(seconds=60),
+                             "activity Heartbeat timeout", heartbeat_timed_out=True)
+        assessment = assess(tenant(last_progress_at=at(13)), run, now=NOW, limits=LIMITS)
+        assert assessment.situation is Situation.WEDGED_NO_PROGRESS
+
+    def test_a_failing_workflow_task_counts_as_a_recorded_error(self) -> None:
+        run = RunObservation(RunStatus.RUNNING, workflow_task_attempt=3)
+        assert assess(tenant(), run, now=NOW, limits=LIMITS).situation is Situation.WEDGED_ERROR
+
+
+class TestRefusals:
+    def test_retry_on_a_wedged_tenant_says_reset_first(self) -> None:
+        assessment = assess(tenant(), RunObservation(RunStatus.NOT_FOUND), now=NOW, limits=LIMITS)
+        assert refusal(Action.RETRY, assessment).startswith("Reset first")
+
+    def test_other_refusals_name_the_situation_and_what_is_allowed(self) -> None:
+        assessment = assess(tenant(TenantState.FAILED, error="x", failed_activity="a"), None, now=NOW, limits=LIMITS)
+        message = refusal(Action.RESET, assessment)
+        assert "failed cleanly" in message and "Allowed: Retry, Decommission" in message
