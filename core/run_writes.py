@@ -39,8 +39,12 @@ class RunReporter:
         return tenant
 
     async def step_started(self, tenant_id: str, handle: RunHandle, step: str) -> None:
-        await self._apply(tenant_id, handle, f"start {step}", lambda t: (
-            {"state": TenantState.PROVISIONING, "current_step": step}, [], None))
+        await self._apply(
+            tenant_id,
+            handle,
+            f"start {step}",
+            lambda t: ({"state": TenantState.PROVISIONING, "current_step": step}, [], None),
+        )
 
     async def heartbeat(self, tenant_id: str, handle: RunHandle, step: str) -> None:
         """Record liveness, at most every `heartbeat_every` (the engine has the exact beat)."""
@@ -48,12 +52,21 @@ class RunReporter:
         last = tenant.last_heartbeat_at
         if last is not None and self.clock() - last < self.heartbeat_every:
             return
-        await self._apply(tenant_id, handle, f"heartbeat {step}", lambda t: ({"last_heartbeat_at": self.clock()}, [], None))
+        await self._apply(
+            tenant_id, handle, f"heartbeat {step}", lambda t: ({"last_heartbeat_at": self.clock()}, [], None)
+        )
 
     async def step_completed(self, tenant_id: str, handle: RunHandle, step: str) -> None:
-        await self._apply(tenant_id, handle, f"complete {step}", lambda t: (
-            {"last_progress_at": self.clock(), "last_heartbeat_at": self.clock()},
-            [(ev.STEP_COMPLETED, {"step": step})], None))
+        await self._apply(
+            tenant_id,
+            handle,
+            f"complete {step}",
+            lambda t: (
+                {"last_progress_at": self.clock(), "last_heartbeat_at": self.clock()},
+                [(ev.STEP_COMPLETED, {"step": step})],
+                None,
+            ),
+        )
 
     async def allocated(self, tenant_id: str, handle: RunHandle, kind: str, resource_id: str) -> Allocation:
         """Record an allocation once; a retried step gets back what the first attempt recorded."""
@@ -61,36 +74,78 @@ class RunReporter:
             if held.kind == kind:
                 return held
         new = Allocation(tenant_id, kind, resource_id, self.clock(), handle.workflow_id)
-        await self._apply(tenant_id, handle, f"allocate {kind}", lambda t: (
-            {}, [(ev.ALLOCATED, {"kind": kind, "resource_id": resource_id})], AllocationChanges(add=(new,))))
+        await self._apply(
+            tenant_id,
+            handle,
+            f"allocate {kind}",
+            lambda t: ({}, [(ev.ALLOCATED, {"kind": kind, "resource_id": resource_id})], AllocationChanges(add=(new,))),
+        )
         return new
 
     async def released(self, tenant_id: str, handle: RunHandle, kind: str) -> None:
-        await self._apply(tenant_id, handle, f"release {kind}", lambda t: (
-            {}, [(ev.RELEASED, {"kind": kind})], AllocationChanges(release=(kind,), released_at=self.clock())))
+        await self._apply(
+            tenant_id,
+            handle,
+            f"release {kind}",
+            lambda t: (
+                {},
+                [(ev.RELEASED, {"kind": kind})],
+                AllocationChanges(release=(kind,), released_at=self.clock()),
+            ),
+        )
 
     async def error(self, tenant_id: str, handle: RunHandle, message: str) -> None:
         """An error the run recorded without failing (the guide's second reset scenario)."""
-        await self._apply(tenant_id, handle, "record error", lambda t: (
-            {"error": message}, [(ev.ERROR_RECORDED, {"error": message})], None))
+        await self._apply(
+            tenant_id,
+            handle,
+            "record error",
+            lambda t: ({"error": message}, [(ev.ERROR_RECORDED, {"error": message})], None),
+        )
 
     async def failed(self, tenant_id: str, handle: RunHandle, activity: str, message: str) -> None:
-        await self._apply(tenant_id, handle, "fail", lambda t: (
-            {"state": TenantState.FAILED, "error": message, "failed_activity": activity},
-            [(ev.FAILED, {"activity": activity, "error": message})], None))
+        await self._apply(
+            tenant_id,
+            handle,
+            "fail",
+            lambda t: (
+                {"state": TenantState.FAILED, "error": message, "failed_activity": activity},
+                [(ev.FAILED, {"activity": activity, "error": message})],
+                None,
+            ),
+        )
 
     async def completed(self, tenant_id: str, handle: RunHandle) -> None:
-        await self._apply(tenant_id, handle, "complete", lambda t: (
-            {"state": TenantState.ACTIVE, "current_step": None, "error": None}, [(ev.COMPLETED, {})], None))
+        await self._apply(
+            tenant_id,
+            handle,
+            "complete",
+            lambda t: ({"state": TenantState.ACTIVE, "current_step": None, "error": None}, [(ev.COMPLETED, {})], None),
+        )
 
     async def cancelled(self, tenant_id: str, handle: RunHandle) -> None:
-        await self._apply(tenant_id, handle, "cancel", lambda t: (
-            {"state": TenantState.CANCELLED, "current_step": None}, [(ev.completed(Action.CANCEL), {})], None))
+        await self._apply(
+            tenant_id,
+            handle,
+            "cancel",
+            lambda t: (
+                {"state": TenantState.CANCELLED, "current_step": None},
+                [(ev.completed(Action.CANCEL), {})],
+                None,
+            ),
+        )
 
     async def decommissioned(self, tenant_id: str, handle: RunHandle) -> None:
-        await self._apply(tenant_id, handle, "decommission", lambda t: (
-            {"state": TenantState.DECOMMISSIONED, "current_step": None, "handle": None},
-            [(ev.completed(Action.DECOMMISSION), {})], None))
+        await self._apply(
+            tenant_id,
+            handle,
+            "decommission",
+            lambda t: (
+                {"state": TenantState.DECOMMISSIONED, "current_step": None, "handle": None},
+                [(ev.completed(Action.DECOMMISSION), {})],
+                None,
+            ),
+        )
 
     async def _apply(self, tenant_id: str, handle: RunHandle, what: str, change: Change) -> None:
         for _ in range(ATTEMPTS):
@@ -108,8 +163,13 @@ class RunReporter:
     async def _reject(self, tenant: Tenant, handle: RunHandle, what: str) -> None:
         current = tenant.handle.workflow_id if tenant.handle else None
         event = AuditEvent(
-            tenant.id, ev.WRITE_REJECTED, ev.workflow_actor(handle.workflow_id), self.clock(),
+            tenant.id,
+            ev.WRITE_REJECTED,
+            ev.workflow_actor(handle.workflow_id),
+            self.clock(),
             {"write": what, "run": handle.workflow_id, "run_id": handle.run_id, "current": current},
         )
         await self.store.append([event])
-        raise Fenced(f"{handle.workflow_id} is not the current run of {tenant.id} (current: {current}); {what} rejected")
+        raise Fenced(
+            f"{handle.workflow_id} is not the current run of {tenant.id} (current: {current}); {what} rejected"
+        )

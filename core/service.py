@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from core import events as ev
 from core.actions import STEPS, restore
-from core.decisions import Assessment, Limits, assess, refusal
+from core.decisions import Assessment, Limits, Situation, assess, refusal
 from core.domain import (
     Action,
     ActionClaim,
@@ -144,7 +144,7 @@ class TenantService:
         except TimeoutError:
             raise error(f"{what}: no answer within {limit.total_seconds():g} s") from None
         except (StoreError, EngineError) as e:
-            raise error(f"{what}: {e}") from e
+            raise type(e)(f"{what}: {e}") from e
 
     # -- acting ----------------------------------------------------------------------------------
 
@@ -175,6 +175,10 @@ class TenantService:
                 raise _Stop(Outcome.FAILED if isinstance(e, StoreError) else Outcome.REFUSED, str(e)) from e
             now = self.clock()
             assessment = assess(tenant, run, now=now, limits=self.limits)
+            if assessment.situation is Situation.ENGINE_UNREACHABLE:
+                cause = "; ".join(_problems)
+                await self._audit(tenant_id, ev.failed(action), actor, cause=cause)
+                raise _Stop(Outcome.FAILED, f"{action.value} not started: {cause}")
             if not assessment.allows(action):
                 reason = refusal(action, assessment)
                 await self._audit(tenant_id, ev.ACTION_REFUSED, actor, action=action.value, reason=reason)

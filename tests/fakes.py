@@ -118,6 +118,7 @@ class FakeEngine:
         self.runs: dict[str, RunObservation] = {}
         self.calls: list[tuple[str, str]] = []
         self.fail_with: EngineError | None = None
+        self.failing: set[str] | None = None  # which calls fail_with applies to; None: all
         self.delay = 0.0
         self._run_ids = itertools.count(1)
 
@@ -129,7 +130,7 @@ class FakeEngine:
         self.calls.append((call, workflow_id))
         if self.delay:
             await asyncio.sleep(self.delay)
-        if self.fail_with is not None:
+        if self.fail_with is not None and (self.failing is None or call in self.failing):
             raise self.fail_with
 
     async def describe(self, handle: RunHandle) -> RunObservation:

@@ -22,7 +22,9 @@ def tenant(state: TenantState = TenantState.PROVISIONING, **fields: object) -> T
 
 
 def beating(seconds_ago: int) -> RunObservation:
-    return RunObservation(RunStatus.RUNNING, "seed_data", 1, NOW - timedelta(seconds=seconds_ago), timedelta(seconds=60))
+    return RunObservation(
+        RunStatus.RUNNING, "seed_data", 1, NOW - timedelta(seconds=seconds_ago), timedelta(seconds=60)
+    )
 
 
 # One example per row of TABLE, in the same order: (tenant, engine observation or None if not asked/answered).
@@ -30,8 +32,11 @@ EXAMPLES: list[tuple[str, Tenant, RunObservation | None]] = [
     ("an operator action holds the lease", tenant(claim=ActionClaim(Action.RESET, "U1", at(29, 50))), RUNNING),
     ("active tenant", tenant(TenantState.ACTIVE, handle=None), None),
     ("cancelled tenant", tenant(TenantState.CANCELLED), RunObservation(RunStatus.CANCELED)),
-    ("failed with failed_activity", tenant(TenantState.FAILED, error="quota", failed_activity="reserve_storage"),
-     RunObservation(RunStatus.FAILED)),
+    (
+        "failed with failed_activity",
+        tenant(TenantState.FAILED, error="quota", failed_activity="reserve_storage"),
+        RunObservation(RunStatus.FAILED),
+    ),
     ("cancel under way", tenant(TenantState.CANCELLING), RUNNING),
     ("pending after a reset", tenant(TenantState.PENDING, handle=None), None),
     ("engine did not answer", tenant(), None),
@@ -55,7 +60,10 @@ def test_each_row_is_what_its_example_is_assessed_as(row, example) -> None:  # t
     _, t, run = example
     assessment = assess(t, run, now=NOW, limits=LIMITS)
     assert (assessment.situation, assessment.recommended, assessment.allowed) == (
-        row.situation, row.recommended, row.allowed)
+        row.situation,
+        row.recommended,
+        row.allowed,
+    )
 
 
 SPEC_ROWS = [
@@ -133,8 +141,15 @@ class TestReasons:
         assert "create_identity retrying, attempt 4: HTTP 500" in assessment.reason
 
     def test_a_heartbeat_timeout_retry_is_liveness_not_an_error(self) -> None:
-        run = RunObservation(RunStatus.RUNNING, "seed_data", 3, at(13), timedelta(seconds=60),
-                             "activity Heartbeat timeout", heartbeat_timed_out=True)
+        run = RunObservation(
+            RunStatus.RUNNING,
+            "seed_data",
+            3,
+            at(13),
+            timedelta(seconds=60),
+            "activity Heartbeat timeout",
+            heartbeat_timed_out=True,
+        )
         assessment = assess(tenant(last_progress_at=at(13)), run, now=NOW, limits=LIMITS)
         assert assessment.situation is Situation.WEDGED_NO_PROGRESS
 
