@@ -1,0 +1,3 @@
+from tenantbot.cli import main
+
+main()

@@ -1,0 +1,83 @@
+"""The `tenantbot` command: one Typer app whose sub-commands live in `tenantbot/commands/`.
+
+Every command reads the settings once, builds the runtime in `tenantbot.bootstrap`, and turns the
+errors an operator can cause or meet (bad input, bad settings, a database or engine that is down)
+into one clear line and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import typer
+
+from core.domain import InvalidTenantId
+from core.ports import EngineError, StoreError
+from core.service import TenantNotFound
+from tenantbot.settings import Settings, SettingsError, load_settings
+
+T = TypeVar("T")
+EXIT_ERROR, EXIT_USAGE = 1, 2
+
+app = typer.Typer(
+    name="tenantbot",
+    help="See and recover stuck tenant provisioning (Slack bot, scheduler, worker and console).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+class Failure(Exception):
+    """An expected failure with a message for the operator and an exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_ERROR) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def settings() -> Settings:
+    try:
+        loaded = load_settings()
+    except SettingsError as e:
+        raise Failure(str(e), EXIT_USAGE) from None
+    logging.basicConfig(level=loaded.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return loaded
+
+
+def run(main: Callable[[], Awaitable[T]]) -> T:
+    """Run one async command; print expected failures as one line on stderr and exit non-zero."""
+    try:
+        return asyncio.run(_guarded(main))
+    except Failure as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(e.code) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
+async def _guarded(main: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return await main()
+    except InvalidTenantId as e:
+        raise Failure(str(e), EXIT_USAGE) from None
+    except TenantNotFound as e:
+        raise Failure(str(e)) from None
+    except StoreError as e:
+        raise Failure(f"database unavailable: {e}") from None
+    except EngineError as e:
+        raise Failure(f"workflow engine unavailable: {e}") from None
+
+
+def main() -> None:
+    from tenantbot.commands import register_all
+
+    register_all(app)
+    app(prog_name="tenantbot")
+
+
+if __name__ == "__main__":
+    main()

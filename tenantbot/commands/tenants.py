@@ -1,0 +1,92 @@
+"""`tenantbot tenant|tenants|reset|retry|cancel|decommission`: the Slack card and buttons, in a terminal."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+
+from core.actions import STEPS
+from core.decisions import Situation
+from core.domain import Action, parse_tenant_id
+from core.service import Outcome
+from tenantbot.bootstrap import runtime
+from tenantbot.cli import EXIT_USAGE, Failure, run, settings
+from tenantbot.console import render_list, render_result, render_view
+
+DESTRUCTIVE = frozenset({Action.RESET, Action.CANCEL, Action.DECOMMISSION})
+SITUATIONS = {s.key: s for s in Situation}
+
+
+def show(tenant_id: Annotated[str, typer.Argument(help="tenant id, e.g. acme-42")]) -> None:
+    """Show a tenant: state, timings, allocations, recent events, assessment and allowed actions."""
+    tid = parse_tenant_id(tenant_id)
+
+    async def main() -> None:
+        async with runtime(settings(), worker=False) as rt:
+            typer.echo(render_view(await rt.service.view(tid)))
+
+    run(main)
+
+
+def list_tenants(
+    situation: Annotated[str | None, typer.Option(help=f"only this situation: {', '.join(SITUATIONS)}")] = None,
+    wedged: Annotated[bool, typer.Option("--wedged", help="only wedged tenants")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+) -> None:
+    """List tenants with their situation and recommended action."""
+    if situation is not None and situation not in SITUATIONS:
+        raise typer.BadParameter(f"unknown situation {situation!r}; one of: {', '.join(SITUATIONS)}")
+
+    async def main() -> None:
+        async with runtime(settings(), worker=False) as rt:
+            views = await rt.service.overview(limit)
+        views = [v for v in views if (not wedged or v.assessment.situation.wedged)]
+        if situation is not None:
+            views = [v for v in views if v.assessment.situation is SITUATIONS[situation]]
+        typer.echo(render_list(views))
+
+    run(main)
+
+
+def _action_command(action: Action) -> Callable[..., None]:
+    def command(
+        tenant_id: Annotated[str, typer.Argument(help="tenant id, e.g. acme-42")],
+        yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
+        actor: Annotated[str | None, typer.Option(help="who is acting (audit feed); default cli:$USER")] = None,
+    ) -> None:
+        tid = parse_tenant_id(tenant_id)
+        if action in DESTRUCTIVE and not yes:
+            _confirm(action, tid)
+        who = actor or f"cli:{getpass.getuser()}"
+
+        async def main() -> None:
+            async with runtime(settings(), worker=False) as rt:
+                result = await rt.service.act(action, tid, who)
+            typer.echo(render_result(result))
+            if result.outcome not in (Outcome.DONE, Outcome.DUPLICATE):
+                raise Failure(result.message)
+
+        run(main)
+
+    command.__doc__ = f"{action.value.capitalize()} a tenant's provisioning. {STEPS[action].confirm}"
+    return command
+
+
+def _confirm(action: Action, tenant_id: str) -> None:
+    if not sys.stdin.isatty():
+        typer.echo(f"error: {action.value} needs confirmation; pass --yes to run it without a terminal", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    typer.echo(STEPS[action].confirm)
+    if not typer.confirm(f"{action.value.capitalize()} {tenant_id}?"):
+        raise typer.Exit(EXIT_USAGE)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("tenant")(show)
+    app.command("tenants")(list_tenants)
+    for action in Action:
+        app.command(action.value)(_action_command(action))

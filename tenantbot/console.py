@@ -1,0 +1,70 @@
+"""Plain-text rendering of tenant views and action results for the terminal (the CLI and the demo).
+
+The console is the Slack card's twin: the same facts in the same order, so an operator who knows one
+reads the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from core.durations import format_duration
+from core.service import ActionResult, TenantView
+
+
+def _when(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return "never"
+    return f"{format_duration(now - moment)} ago ({moment:%Y-%m-%d %H:%M:%S} UTC)"
+
+
+def render_view(view: TenantView) -> str:
+    t, a, now = view.tenant, view.assessment, view.at
+    handle = t.handle
+    lines = [
+        f"Tenant {t.id}: {t.state}",
+        f"  attempt          {t.attempt}",
+        f"  workflow         {handle.workflow_id if handle else '—'}"
+        + (f" (run {handle.run_id})" if handle and handle.run_id else ""),
+        f"  engine status    {view.run.status if view.run else '—'}",
+        f"  current step     {t.current_step or '—'}",
+        f"  last progress    {_when(t.last_progress_at, now)}",
+        f"  last heartbeat   {_when(t.last_heartbeat_at, now)}",
+    ]
+    if t.error:
+        lines.append(f"  error            {t.error}")
+    if t.failed_activity:
+        lines.append(f"  failed activity  {t.failed_activity}")
+    held = ", ".join(f"{x.kind}={x.resource_id}" for x in view.allocations) or "none"
+    lines += [
+        f"  allocations      {held}",
+        "",
+        f"Assessment: {a.situation}",
+        f"  {a.reason}",
+        f"  recommended: {a.recommended}",
+        f"  allowed now: {', '.join(x.value for x in a.allowed) or 'none'}",
+    ]
+    for problem in view.problems:
+        lines.append(f"  could not read {problem}")
+    if view.events:
+        lines += ["", "Recent events:"]
+        lines += [f"  {e.at:%H:%M:%S} {e.type.removeprefix('tenant.provisioning.'):<22} {e.actor}" for e in view.events]
+    return "\n".join(lines)
+
+
+def render_list(views: Sequence[TenantView]) -> str:
+    if not views:
+        return "no tenants"
+    rows = [f"{'TENANT':<24} {'STATE':<16} {'SITUATION':<34} RECOMMENDED"]
+    rows += [
+        f"{v.tenant.id:<24} {v.tenant.state:<16} {v.assessment.situation:<34} {v.assessment.recommended}" for v in views
+    ]
+    return "\n".join(rows)
+
+
+def render_result(result: ActionResult) -> str:
+    head = f"{result.action.value} {result.tenant_id}: {result.outcome}: {result.message}"
+    if result.view is None:
+        return head
+    return f"{head}\n\n{render_view(result.view)}"
