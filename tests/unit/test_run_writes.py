@@ -1,0 +1,71 @@
+"""Fencing: only the run the tenant row names may write to it."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.domain import Tenant, TenantState, provisioning_handle
+from core.run_writes import Fenced, RunReporter
+from tests.fakes import InMemoryStore, at
+
+CURRENT = provisioning_handle("acme", 2)
+ORPHANED = provisioning_handle("acme", 1)
+
+
+@pytest.fixture
+async def reporter() -> RunReporter:
+    store = InMemoryStore()
+    await store.add(Tenant("acme", TenantState.PENDING, at(0), handle=CURRENT, attempt=2), [])
+    return RunReporter(store, clock=lambda: at(1))
+
+
+def store_of(reporter: RunReporter) -> InMemoryStore:
+    assert isinstance(reporter.store, InMemoryStore)
+    return reporter.store
+
+
+async def test_the_current_run_records_steps_allocations_and_completion(reporter: RunReporter) -> None:
+    await reporter.step_started("acme", CURRENT, "reserve_storage")
+    await reporter.allocated("acme", CURRENT, "storage", "vol-1")
+    await reporter.step_completed("acme", CURRENT, "reserve_storage")
+    await reporter.completed("acme", CURRENT)
+    store = store_of(reporter)
+    assert store.tenants["acme"].state is TenantState.ACTIVE
+    assert store.types("acme") == ["allocated", "step_completed", "completed"]
+
+
+async def test_an_allocation_is_recorded_once_across_retries(reporter: RunReporter) -> None:
+    first = await reporter.allocated("acme", CURRENT, "storage", "vol-1")
+    again = await reporter.allocated("acme", CURRENT, "storage", "vol-2")
+    assert again == first and len(await store_of(reporter).allocations("acme")) == 1
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda r: r.step_started("acme", ORPHANED, "seed_data"),
+        lambda r: r.heartbeat("acme", ORPHANED, "seed_data"),
+        lambda r: r.step_completed("acme", ORPHANED, "seed_data"),
+        lambda r: r.allocated("acme", ORPHANED, "network", "net-1"),
+        lambda r: r.error("acme", ORPHANED, "boom"),
+        lambda r: r.failed("acme", ORPHANED, "seed_data", "boom"),
+        lambda r: r.completed("acme", ORPHANED),
+    ],
+    ids=["step", "heartbeat", "progress", "allocation", "error", "failure", "completion"],
+)
+async def test_an_orphaned_run_cannot_write_and_the_attempt_is_audited(reporter: RunReporter, write) -> None:  # type: ignore[no-untyped-def]
+    store = store_of(reporter)
+    before = store.tenants["acme"]
+    with pytest.raises(Fenced):
+        await write(reporter)
+    assert store.tenants["acme"] == before
+    assert store.held == {}
+    assert store.types("acme") == ["write_rejected"]
+    assert store.audit[-1].details["run"] == ORPHANED.workflow_id
+
+
+async def test_heartbeats_are_written_at_most_every_interval(reporter: RunReporter) -> None:
+    await reporter.heartbeat("acme", CURRENT, "seed_data")
+    version = store_of(reporter).tenants["acme"].version
+    await reporter.heartbeat("acme", CURRENT, "seed_data")
+    assert store_of(reporter).tenants["acme"].version == version
