@@ -65,6 +65,7 @@ class RunStatus(StrEnum):
     TERMINATED = "terminated"
     TIMED_OUT = "timed_out"
     NOT_FOUND = "not_found"
+    NOT_RUNNING = "not running"  # absent from the engine's list of running runs; closed or unknown (not described)
 
 
 @dataclass(frozen=True)

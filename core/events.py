@@ -38,3 +38,8 @@ def completed(action: Action) -> str:
 
 def failed(action: Action) -> str:
     return f"{PREFIX}{action.value}_failed"
+
+
+ALERT_OPENED = PREFIX + "alert_opened"
+ALERT_SNOOZED = PREFIX + "alert_snoozed"
+ALERT_RESOLVED = PREFIX + "alert_resolved"

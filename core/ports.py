@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
+from core.alerts import Alert
 from core.domain import Allocation, AuditEvent, RunHandle, RunningRun, RunObservation, Tenant
 
 
@@ -122,4 +123,50 @@ class TenantStore(Protocol):
 
     async def ping(self) -> None:
         """Raise StoreError unless the database answers."""
+        ...
+
+
+class AlertStore(Protocol):
+    """Alert episodes and the scan lock, in the same database as the tenants."""
+
+    async def open_alerts(self) -> list[Alert]: ...
+
+    async def open_alert(self, alert: Alert) -> Alert | None:
+        """Record a new episode; None if the tenant already has an open one (another replica won)."""
+        ...
+
+    async def save_alert(self, alert: Alert) -> Alert:
+        """Write the alert's posting, situation, snooze and resolution fields."""
+        ...
+
+    async def alert(self, alert_id: int) -> Alert | None: ...
+
+    async def try_lock(self, name: str, holder: str, *, now: datetime, ttl: timedelta) -> bool:
+        """Take or renew the named lease unless another holder has it unexpired (one scanning replica)."""
+        ...
+
+    async def unlock(self, name: str, holder: str) -> None: ...
+
+
+class NotifyError(Exception):
+    """The chat could not be reached or refused the message; the alert stays unposted for a later tick."""
+
+
+class Notifier(Protocol):
+    """Where alerts go (a Slack channel). Implementations pace themselves and honour rate limits."""
+
+    async def post_alert(self, alert: Alert) -> str:
+        """Post one alert with its buttons; returns a reference for later edits."""
+        ...
+
+    async def post_digest(self, alerts: Sequence[Alert]) -> str:
+        """Post one message listing many new alerts (a mass wedge); returns its reference."""
+        ...
+
+    async def update_alert(self, alert: Alert) -> None:
+        """Edit the alert in place (new situation, snoozed, resolved)."""
+        ...
+
+    async def reply(self, alert: Alert, text: str) -> None:
+        """A short reply in the alert's thread (resolution, reminder after a snooze)."""
         ...
