@@ -170,6 +170,10 @@ class TenantService:
     ) -> tuple[Tenant, dict[str, object], Tenant]:
         for _ in range(CLAIM_ATTEMPTS):
             try:
+                if request_key is not None and await self._bounded(
+                    self.store.seen_request(request_key), "database", StoreError, self.timeouts.read
+                ):
+                    raise _Stop(Outcome.DUPLICATE, "this request was already handled; nothing ran twice")
                 tenant, run, _problems = await self._observe(tenant_id)
             except (TenantNotFound, StoreError) as e:
                 raise _Stop(Outcome.FAILED if isinstance(e, StoreError) else Outcome.REFUSED, str(e)) from e

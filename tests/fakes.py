@@ -89,6 +89,10 @@ class InMemoryStore:
         self._append(events)
         return saved
 
+    async def seen_request(self, key: str) -> bool:
+        await self._io()
+        return key in self.request_keys
+
     async def append(self, events: Sequence[AuditEvent]) -> None:
         await self._io()
         self._append(events)

@@ -1,0 +1,80 @@
+"""Engine set-up for SQLite and PostgreSQL, and the translation of driver errors into StoreError.
+
+Users give plain URLs (`sqlite:///file.db`, `postgresql://user@host/db`); the app is one asyncio
+loop, so they are mapped to the async drivers (aiosqlite, psycopg 3). SQLite is made safe for several
+writers: WAL, a busy timeout, and `BEGIN IMMEDIATE` so a transaction takes the write lock up front
+instead of failing with "database is locked" when it upgrades from reading to writing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from core.ports import StoreError
+
+ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
+SQLITE_BUSY_MS = 10_000
+PG_CONNECT_TIMEOUT_S = 3
+
+
+def async_url(url: str) -> URL:
+    """The async-driver form of a user's database URL; StoreError for anything else."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(f"DATABASE_URL is not a database URL: {url!r}") from None
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise StoreError(f"unsupported database {backend!r}: use sqlite:///path or postgresql://user@host/db")
+    return parsed.set(drivername=ASYNC_DRIVERS[parsed.drivername.split("+")[0]])
+
+
+def create_engine(url: str, **options: Any) -> AsyncEngine:
+    parsed = async_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(parsed, **options)
+        _make_sqlite_safe_for_writers(engine)
+        return engine
+    connect_args = {"connect_timeout": PG_CONNECT_TIMEOUT_S}
+    return create_async_engine(parsed, pool_pre_ping=True, connect_args=connect_args, **options)
+
+
+def _make_sqlite_safe_for_writers(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # let the "begin" hook below emit BEGIN itself
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def describe(error: SQLAlchemyError) -> str:
+    """One short line an operator can act on, without SQL or stack traces."""
+    original = error.orig if isinstance(error, DBAPIError) else error
+    first = (str(original).strip().splitlines() or [type(original).__name__])[0]
+    return first[:200]
+
+
+@asynccontextmanager
+async def translated() -> AsyncIterator[None]:
+    """Turn any driver or connection error inside the block into StoreError."""
+    try:
+        yield
+    except (SQLAlchemyError, OSError) as e:
+        raise StoreError(describe(e) if isinstance(e, SQLAlchemyError) else str(e)) from e

@@ -1,0 +1,106 @@
+"""Explicit row <-> domain mapping, so the domain dataclasses never inherit from SQLAlchemy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.alerts import Alert
+from core.domain import Action, ActionClaim, Allocation, AuditEvent, RunHandle, Tenant, TenantState
+from core.persistence.orm import AlertRow, AllocationRow, AuditEventRow, TenantRow
+
+
+def tenant_from_row(row: TenantRow) -> Tenant:
+    handle = None
+    if row.workflow_id is not None:
+        handle = RunHandle(row.workflow_id, row.handle_attempt or 0, row.run_id)
+    claim = None
+    if row.claim_action is not None and row.claim_since is not None:
+        claim = ActionClaim(Action(row.claim_action), row.claim_actor or "", row.claim_since)
+    return Tenant(
+        id=row.id,
+        state=TenantState(row.state),
+        created_at=row.created_at,
+        handle=handle,
+        attempt=row.attempt,
+        error=row.error,
+        failed_activity=row.failed_activity,
+        current_step=row.current_step,
+        last_progress_at=row.last_progress_at,
+        last_heartbeat_at=row.last_heartbeat_at,
+        claim=claim,
+        fault=row.fault,
+        version=row.version,
+    )
+
+
+def tenant_columns(tenant: Tenant) -> dict[str, Any]:
+    """Every column but id, version and timestamps the store sets itself."""
+    handle, claim = tenant.handle, tenant.claim
+    return {
+        "state": tenant.state.value,
+        "workflow_id": handle.workflow_id if handle else None,
+        "run_id": handle.run_id if handle else None,
+        "handle_attempt": handle.attempt if handle else None,
+        "attempt": tenant.attempt,
+        "error": tenant.error,
+        "failed_activity": tenant.failed_activity,
+        "current_step": tenant.current_step,
+        "last_progress_at": tenant.last_progress_at,
+        "last_heartbeat_at": tenant.last_heartbeat_at,
+        "fault": tenant.fault,
+        "claim_action": claim.action.value if claim else None,
+        "claim_actor": claim.actor if claim else None,
+        "claim_since": claim.since if claim else None,
+    }
+
+
+def allocation_from_row(row: AllocationRow) -> Allocation:
+    return Allocation(row.tenant_id, row.kind, row.resource_id, row.allocated_at, row.workflow_id)
+
+
+def event_from_row(row: AuditEventRow) -> AuditEvent:
+    return AuditEvent(row.tenant_id, row.type, row.actor, row.at, dict(row.details or {}), row.id)
+
+
+def event_row(event: AuditEvent) -> AuditEventRow:
+    return AuditEventRow(
+        tenant_id=event.tenant_id, type=event.type, actor=event.actor, at=event.at, details=_jsonable(event.details)
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def alert_from_row(row: AlertRow) -> Alert:
+    return Alert(
+        tenant_id=row.tenant_id,
+        situation=row.situation,
+        reason=row.reason,
+        opened_at=row.opened_at,
+        id=row.id,
+        message_ref=row.message_ref,
+        in_digest=row.in_digest,
+        snoozed_until=row.snoozed_until,
+        snoozed_by=row.snoozed_by,
+        resolved_at=row.resolved_at,
+        resolution=row.resolution,
+    )
+
+
+ALERT_FIELDS = (
+    "situation",
+    "reason",
+    "message_ref",
+    "in_digest",
+    "snoozed_until",
+    "snoozed_by",
+    "resolved_at",
+    "resolution",
+)

@@ -1,0 +1,153 @@
+"""Tables of tenantbot, as SQLAlchemy 2 typed models. The domain's dataclasses stay free of them.
+
+Two indexes carry the product's guarantees: the partial unique index on held allocations (an
+allocation is recorded once per kind) and the one on open alerts (one open episode per tenant, so
+one stuck episode is alerted once, whatever the number of replicas). The partial index on in-flight
+states keeps the scheduler's query proportional to in-flight tenants at a million rows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+IN_FLIGHT_SQL = "state IN ('pending', 'provisioning', 'cancelling', 'decommissioning')"
+BigId = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER PRIMARY KEY only
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out, also on SQLite, which keeps no zone."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use timezone-aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class TenantRow(Base):
+    __tablename__ = "tenants"
+
+    id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    state: Mapped[str] = mapped_column(String(20))
+    workflow_id: Mapped[str | None] = mapped_column(String(200))
+    run_id: Mapped[str | None] = mapped_column(String(100))
+    handle_attempt: Mapped[int | None]
+    attempt: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    failed_activity: Mapped[str | None] = mapped_column(String(100))
+    current_step: Mapped[str | None] = mapped_column(String(100))
+    last_progress_at: Mapped[datetime | None]
+    last_heartbeat_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    fault: Mapped[str | None] = mapped_column(String(50))
+    claim_action: Mapped[str | None] = mapped_column(String(20))
+    claim_actor: Mapped[str | None] = mapped_column(String(200))
+    claim_since: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=1)
+
+    __table_args__ = (
+        Index("ix_tenants_in_flight", "state", sqlite_where=text(IN_FLIGHT_SQL), postgresql_where=text(IN_FLIGHT_SQL)),
+        Index("ix_tenants_updated_at", "updated_at"),
+    )
+
+
+class AllocationRow(Base):
+    __tablename__ = "allocations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(50))
+    resource_id: Mapped[str] = mapped_column(String(200))
+    workflow_id: Mapped[str | None] = mapped_column(String(200))
+    allocated_at: Mapped[datetime]
+    released_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index(
+            "uq_allocations_held",
+            "tenant_id",
+            "kind",
+            unique=True,
+            sqlite_where=text("released_at IS NULL"),
+            postgresql_where=text("released_at IS NULL"),
+        ),
+    )
+
+
+class AuditEventRow(Base):
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(63))
+    type: Mapped[str] = mapped_column(String(80))
+    actor: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime]
+    details: Mapped[dict[str, Any]]
+
+    __table_args__ = (Index("ix_audit_events_tenant", "tenant_id", "id"),)
+
+
+class RequestKeyRow(Base):
+    """Keys of handled requests (a Slack press), so a retried delivery never runs an action twice."""
+
+    __tablename__ = "request_keys"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    at: Mapped[datetime]
+
+
+class AlertRow(Base):
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(63))
+    situation: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime]
+    message_ref: Mapped[str | None] = mapped_column(String(100))
+    in_digest: Mapped[bool] = mapped_column(default=False)
+    snoozed_until: Mapped[datetime | None]
+    snoozed_by: Mapped[str | None] = mapped_column(String(200))
+    resolved_at: Mapped[datetime | None]
+    resolution: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index(
+            "uq_alerts_open",
+            "tenant_id",
+            unique=True,
+            sqlite_where=text("resolved_at IS NULL"),
+            postgresql_where=text("resolved_at IS NULL"),
+        ),
+    )
+
+
+class LockRow(Base):
+    """Named leases (the scan lock): one holder until it releases or its lease expires."""
+
+    __tablename__ = "locks"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime]

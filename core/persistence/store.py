@@ -1,0 +1,181 @@
+"""`SqlAlchemyStore`: the TenantStore and AlertStore ports on SQLite or PostgreSQL.
+
+Every method is one transaction. `save` is the optimistic write the service's exactly-once claims
+and the saga's fencing rest on: an UPDATE guarded by the version read, with the audit events, the
+allocation changes and the request key in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import exists, func, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from core.domain import Allocation, AuditEvent, Tenant
+from core.persistence.alert_store import AlertStoreMixin
+from core.persistence.database import translated
+from core.persistence.mapping import (
+    allocation_from_row,
+    event_from_row,
+    event_row,
+    tenant_columns,
+    tenant_from_row,
+)
+from core.persistence.orm import IN_FLIGHT_SQL, AllocationRow, AuditEventRow, RequestKeyRow, TenantRow
+from core.ports import AllocationChanges, ConcurrentUpdate, DuplicateRequest, StoreError
+
+
+class SqlAlchemyStore(AlertStoreMixin):
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.session = async_sessionmaker(engine, expire_on_commit=False)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def ping(self) -> None:
+        async with translated(), self.engine.connect() as connection:
+            await connection.exec_driver_sql("SELECT 1")
+
+    async def get(self, tenant_id: str) -> Tenant | None:
+        async with translated(), self.session() as session:
+            row = await session.get(TenantRow, tenant_id)
+            return tenant_from_row(row) if row else None
+
+    async def add(self, tenant: Tenant, events: Sequence[AuditEvent]) -> Tenant:
+        now = datetime.now(UTC)
+        try:
+            async with translated(), self.session.begin() as session:
+                session.add(
+                    TenantRow(
+                        id=tenant.id, created_at=tenant.created_at, updated_at=now, version=1, **tenant_columns(tenant)
+                    )
+                )
+                session.add_all(event_row(e) for e in events)
+        except StoreError as e:
+            if isinstance(e.__cause__, IntegrityError):
+                raise StoreError(f"tenant {tenant.id} already exists") from None
+            raise
+        return tenant.updated(version=1)
+
+    async def save(
+        self,
+        tenant: Tenant,
+        events: Sequence[AuditEvent],
+        *,
+        request_key: str | None = None,
+        allocations: AllocationChanges | None = None,
+    ) -> Tenant:
+        try:
+            async with translated(), self.session.begin() as session:
+                await self._save(session, tenant, events, request_key, allocations)
+        except StoreError as e:
+            if not isinstance(e.__cause__, IntegrityError):
+                raise
+            if request_key is not None and "request_keys" in str(e.__cause__):
+                raise DuplicateRequest(f"request {request_key} was already handled") from None
+            raise ConcurrentUpdate(f"tenant {tenant.id}: a concurrent write won ({e})") from None
+        return tenant.updated(version=tenant.version + 1)
+
+    async def _save(
+        self,
+        session: AsyncSession,
+        tenant: Tenant,
+        events: Sequence[AuditEvent],
+        request_key: str | None,
+        allocations: AllocationChanges | None,
+    ) -> None:
+        if request_key is not None:
+            await self._remember(session, request_key)
+        guarded = (
+            update(TenantRow)
+            .where(TenantRow.id == tenant.id, TenantRow.version == tenant.version)
+            .values(**tenant_columns(tenant), version=tenant.version + 1, updated_at=datetime.now(UTC))
+        )
+        if (await session.execute(guarded)).rowcount != 1:  # type: ignore[attr-defined]
+            raise ConcurrentUpdate(f"tenant {tenant.id} changed since version {tenant.version}")
+        if allocations is not None:
+            await self._apply(session, tenant.id, allocations)
+        session.add_all(event_row(e) for e in events)
+
+    @staticmethod
+    async def _remember(session: AsyncSession, key: str) -> None:
+        if await session.scalar(select(exists().where(RequestKeyRow.key == key))):
+            raise DuplicateRequest(f"request {key} was already handled")
+        session.add(RequestKeyRow(key=key, at=datetime.now(UTC)))
+
+    @staticmethod
+    async def _apply(session: AsyncSession, tenant_id: str, changes: AllocationChanges) -> None:
+        held = set(
+            await session.scalars(
+                select(AllocationRow.kind).where(
+                    AllocationRow.tenant_id == tenant_id, AllocationRow.released_at.is_(None)
+                )
+            )
+        )
+        for allocation in changes.add:
+            if allocation.kind not in held:
+                held.add(allocation.kind)
+                session.add(
+                    AllocationRow(
+                        tenant_id=tenant_id,
+                        kind=allocation.kind,
+                        resource_id=allocation.resource_id,
+                        workflow_id=allocation.workflow_id,
+                        allocated_at=allocation.allocated_at,
+                    )
+                )
+        if changes.release:
+            await session.execute(
+                update(AllocationRow)
+                .where(
+                    AllocationRow.tenant_id == tenant_id,
+                    AllocationRow.kind.in_(changes.release),
+                    AllocationRow.released_at.is_(None),
+                )
+                .values(released_at=changes.released_at or datetime.now(UTC))
+            )
+
+    async def seen_request(self, key: str) -> bool:
+        async with translated(), self.session() as session:
+            return bool(await session.scalar(select(exists().where(RequestKeyRow.key == key))))
+
+    async def append(self, events: Sequence[AuditEvent]) -> None:
+        async with translated(), self.session.begin() as session:
+            session.add_all(event_row(e) for e in events)
+
+    async def allocations(self, tenant_id: str) -> list[Allocation]:
+        query = (
+            select(AllocationRow)
+            .where(AllocationRow.tenant_id == tenant_id, AllocationRow.released_at.is_(None))
+            .order_by(AllocationRow.id)
+        )
+        async with translated(), self.session() as session:
+            return [allocation_from_row(row) for row in await session.scalars(query)]
+
+    async def events(self, tenant_id: str, limit: int) -> list[AuditEvent]:
+        query = (
+            select(AuditEventRow)
+            .where(AuditEventRow.tenant_id == tenant_id)
+            .order_by(AuditEventRow.id.desc())
+            .limit(limit)
+        )
+        async with translated(), self.session() as session:
+            return [event_from_row(row) for row in await session.scalars(query)]
+
+    async def in_flight(self) -> list[Tenant]:
+        query = select(TenantRow).where(text(IN_FLIGHT_SQL))  # the partial index's own predicate
+        async with translated(), self.session() as session:
+            return [tenant_from_row(row) for row in await session.scalars(query)]
+
+    async def list(self, limit: int) -> list[Tenant]:
+        query = select(TenantRow).order_by(TenantRow.updated_at.desc(), TenantRow.id).limit(limit)
+        async with translated(), self.session() as session:
+            return [tenant_from_row(row) for row in await session.scalars(query)]
+
+    async def count(self) -> int:
+        async with translated(), self.session() as session:
+            return int(await session.scalar(select(func.count()).select_from(TenantRow)) or 0)

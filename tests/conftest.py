@@ -1,0 +1,74 @@
+"""Shared fixtures: databases (SQLite always, PostgreSQL when reachable) and the real store on them."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from core.persistence import SqlAlchemyStore, open_store
+
+PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def postgres_url() -> str:
+    return os.environ.get("TEST_DATABASE_URL", PG_DEFAULT)
+
+
+def postgres_reachable(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5432), timeout=2).close()
+    except OSError:
+        return False
+    return True
+
+
+def require_postgres() -> str:
+    """The PostgreSQL URL, or skip (fail under CI=true, where PostgreSQL is part of the contract)."""
+    url = postgres_url()
+    if not postgres_reachable(url):
+        message = f"PostgreSQL not reachable at {url} (set TEST_DATABASE_URL)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each kind: a SQLite file, or a fresh PostgreSQL schema dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    base = require_postgres()
+    yield from _fresh_schema(base)
+
+
+def _fresh_schema(base: str) -> Iterator[str]:
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    plain = base.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as connection:
+        connection.execute(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(plain, autocommit=True) as connection:
+            connection.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[SqlAlchemyStore]:
+    opened = await open_store(database_url)
+    try:
+        yield opened
+    finally:
+        await opened.close()

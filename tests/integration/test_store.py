@@ -1,0 +1,145 @@
+"""The SQLAlchemy store on SQLite and PostgreSQL: every port method, with the fake's semantics."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from core.alerts import Alert
+from core.domain import Action, ActionClaim, Allocation, AuditEvent, Tenant, TenantState, provisioning_handle
+from core.persistence import SqlAlchemyStore, open_store
+from core.ports import AllocationChanges, ConcurrentUpdate, DuplicateRequest, StoreError
+
+T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+HANDLE = provisioning_handle("acme", 1)
+
+
+def tenant(tenant_id: str = "acme", state: TenantState = TenantState.PROVISIONING) -> Tenant:
+    return Tenant(tenant_id, state, T0, handle=HANDLE, attempt=1, current_step="seed_data", last_progress_at=T0)
+
+
+def event(kind: str, tenant_id: str = "acme", **details: object) -> AuditEvent:
+    return AuditEvent(tenant_id, f"tenant.provisioning.{kind}", "U1", T0, dict(details))
+
+
+class TestTenants:
+    async def test_a_tenant_round_trips_with_its_handle_claim_and_utc_times(self, store: SqlAlchemyStore) -> None:
+        claim = ActionClaim(Action.RESET, "U1", T0 + timedelta(seconds=5))
+        paris = timezone(timedelta(hours=1))
+        added = await store.add(tenant().updated(claim=claim, last_heartbeat_at=T0.astimezone(paris)), [])
+        loaded = await store.get("acme")
+        assert loaded == added
+        assert loaded is not None and loaded.last_heartbeat_at is not None
+        assert loaded.last_heartbeat_at.tzinfo == UTC and loaded.last_heartbeat_at == T0
+
+    async def test_adding_an_existing_id_is_refused(self, store: SqlAlchemyStore) -> None:
+        await store.add(tenant(), [])
+        with pytest.raises(StoreError, match="already exists"):
+            await store.add(tenant(), [])
+
+    async def test_save_bumps_the_version_and_appends_events_atomically(self, store: SqlAlchemyStore) -> None:
+        added = await store.add(tenant(), [event("requested")])
+        saved = await store.save(added.updated(error="boom"), [event("error_recorded", error="boom")])
+        assert saved.version == added.version + 1
+        assert await store.get("acme") == saved
+        assert [e.type for e in await store.events("acme", 10)] == [
+            "tenant.provisioning.error_recorded",
+            "tenant.provisioning.requested",
+        ]
+
+    async def test_a_stale_version_writes_nothing(self, store: SqlAlchemyStore) -> None:
+        added = await store.add(tenant(), [])
+        await store.save(added.updated(current_step="activate"), [])
+        with pytest.raises(ConcurrentUpdate):
+            await store.save(added.updated(error="lost update"), [event("error_recorded")])
+        current = await store.get("acme")
+        assert current is not None and current.error is None and current.current_step == "activate"
+        assert await store.events("acme", 10) == []
+
+    async def test_a_request_key_is_accepted_once(self, store: SqlAlchemyStore) -> None:
+        added = await store.add(tenant(), [])
+        saved = await store.save(added, [event("reset_started")], request_key="T1:1.5:U1")
+        assert await store.seen_request("T1:1.5:U1")
+        with pytest.raises(DuplicateRequest):
+            await store.save(saved, [event("reset_started")], request_key="T1:1.5:U1")
+        assert len(await store.events("acme", 10)) == 1
+
+    async def test_in_flight_lists_only_unfinished_tenants(self, store: SqlAlchemyStore) -> None:
+        for i, state in enumerate(TenantState):
+            await store.add(tenant(f"t{i}", state), [])
+        assert {t.state for t in await store.in_flight()} == {
+            TenantState.PENDING,
+            TenantState.PROVISIONING,
+            TenantState.CANCELLING,
+            TenantState.DECOMMISSIONING,
+        }
+
+    async def test_list_returns_the_most_recently_changed_first(self, store: SqlAlchemyStore) -> None:
+        first = await store.add(tenant("first"), [])
+        await store.add(tenant("second"), [])
+        await store.save(first.updated(error="x"), [])
+        assert [t.id for t in await store.list(10)] == ["first", "second"]
+
+
+class TestAllocations:
+    async def test_an_allocation_is_recorded_once_per_kind(self, store: SqlAlchemyStore) -> None:
+        current = await store.add(tenant(), [])
+        storage = Allocation("acme", "storage", "vol-1", T0, HANDLE.workflow_id)
+        current = await store.save(current, [], allocations=AllocationChanges(add=(storage,)))
+        again = Allocation("acme", "storage", "vol-2", T0, HANDLE.workflow_id)
+        await store.save(current, [], allocations=AllocationChanges(add=(again,)))
+        assert await store.allocations("acme") == [storage]
+
+    async def test_a_released_allocation_is_no_longer_held_and_can_be_made_again(self, store) -> None:
+        current = await store.add(tenant(), [])
+        storage = Allocation("acme", "storage", "vol-1", T0)
+        current = await store.save(current, [], allocations=AllocationChanges(add=(storage,)))
+        current = await store.save(current, [], allocations=AllocationChanges(release=("storage",), released_at=T0))
+        assert await store.allocations("acme") == []
+        fresh = Allocation("acme", "storage", "vol-2", T0)
+        await store.save(current, [], allocations=AllocationChanges(add=(fresh,)))
+        assert await store.allocations("acme") == [fresh]
+
+
+class TestAlertsAndLocks:
+    async def test_one_open_alert_per_tenant(self, store: SqlAlchemyStore) -> None:
+        first = await store.open_alert(Alert("acme", "wedged_no_progress", "stuck", T0))
+        assert first is not None and first.id is not None
+        assert await store.open_alert(Alert("acme", "wedged_orphaned", "gone", T0)) is None
+        await store.save_alert(first.__class__(**{**first.__dict__, "resolved_at": T0, "resolution": "Reset by U1"}))
+        assert await store.open_alerts() == []
+        assert await store.open_alert(Alert("acme", "wedged_orphaned", "again", T0)) is not None
+
+    async def test_a_lease_has_one_holder_until_it_expires(self, store: SqlAlchemyStore) -> None:
+        ttl = timedelta(minutes=1)
+        assert await store.try_lock("scan", "a", now=T0, ttl=ttl)
+        assert not await store.try_lock("scan", "b", now=T0 + timedelta(seconds=30), ttl=ttl)
+        assert await store.try_lock("scan", "a", now=T0 + timedelta(seconds=30), ttl=ttl)
+        assert await store.try_lock("scan", "b", now=T0 + timedelta(minutes=2), ttl=ttl)
+        await store.unlock("scan", "b")
+        assert await store.try_lock("scan", "c", now=T0 + timedelta(minutes=2), ttl=ttl)
+
+
+async def test_long_errors_and_unicode_details_are_kept_whole(store: SqlAlchemyStore) -> None:
+    added = await store.add(tenant(), [])
+    message = "é" * 5000
+    await store.save(added.updated(error=message), [event("error_recorded", error=message, attempt=3)])
+    loaded = await store.get("acme")
+    assert loaded is not None and loaded.error == message
+    assert (await store.events("acme", 1))[0].details == {"error": message, "attempt": 3}
+
+
+async def test_a_database_that_is_down_gives_a_short_store_error_fast() -> None:
+    started = time.monotonic()
+    with pytest.raises(StoreError) as error:
+        await open_store("postgresql://postgres@127.0.0.1:1/test")
+    assert time.monotonic() - started < 5
+    assert "\n" not in str(error.value) and "Traceback" not in str(error.value)
+
+
+@pytest.mark.parametrize("url", ["mysql://x@y/z", "not a url"])
+async def test_an_unsupported_database_url_is_refused_clearly(url: str) -> None:
+    with pytest.raises(StoreError, match=r"unsupported database|not a database URL"):
+        await open_store(url)
