@@ -74,6 +74,7 @@ STEPS: dict[Action, ActionSteps] = {
             "attempt": t.attempt + 1,
             "error": None,
             "failed_activity": None,
+            "current_step": None,
             "last_progress_at": now,
         },
         call=_start,

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from temporalio.client import Client
+from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.worker import Worker
 
 from core.adapters.temporal_engine import TemporalEngine, engine_errors
@@ -43,12 +44,20 @@ async def engine_runtime(settings: Settings, store: TenantStore, *, worker: bool
                 namespace=settings.temporal_namespace,
                 api_key=settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None,
                 tls=settings.temporal_tls,
+                runtime=sdk_runtime(settings),
             )
         if worker:
             await stack.enter_async_context(saga_worker(client, settings, store))
         yield TemporalEngine(
             client, settings.temporal_task_queue, heartbeat_timeout=settings.activity_heartbeat_timeout
         )
+
+
+def sdk_runtime(settings: Settings) -> Runtime:
+    """The SDK's native core logs WARN lines for expected events (a timed-out attempt finishing late);
+    keep them out of operators' terminals unless LOG_LEVEL asks for detail."""
+    core = "WARN" if settings.log_level.upper() in ("DEBUG", "INFO") else "ERROR"
+    return Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=TelemetryFilter(core, "ERROR"))))
 
 
 def saga_worker(client: Client, settings: Settings, store: TenantStore) -> Worker:

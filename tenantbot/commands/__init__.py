@@ -6,7 +6,7 @@ import typer
 
 
 def register_all(app: typer.Typer) -> None:
-    from tenantbot.commands import db, tenants
+    from tenantbot.commands import db, engine, tenants
 
-    for module in (tenants, db):
+    for module in (tenants, engine, db):
         module.register(app)

