@@ -52,6 +52,11 @@ class Recommendation(StrEnum):
     RETRY = "Retry"
     NOTHING = "—"
 
+    @property
+    def next_action(self) -> Action | None:
+        """The button to press first, if any."""
+        return {"RESET_THEN_RETRY": Action.RESET, "RETRY": Action.RETRY}.get(self.name)
+
 
 @dataclass(frozen=True)
 class Limits:

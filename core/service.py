@@ -255,6 +255,11 @@ class TenantService:
             view = None
         return ActionResult(action, tenant_id, actor, outcome, message, view)
 
+    async def refuse(self, action: Action, tenant_id: str, actor: str, reason: str) -> ActionResult:
+        """Record a press that was not allowed to run (e.g. not authorized) and answer with the current view."""
+        await self._audit(tenant_id, ev.ACTION_REFUSED, actor, action=action.value, reason=reason)
+        return await self._result(action, tenant_id, actor, Outcome.REFUSED, reason)
+
     async def create(self, tenant_id: str, actor: str, *, fault: str | None = None) -> Tenant:
         """Record a new pending tenant; `act(RETRY, ...)` then starts its first attempt."""
         now = self.clock()

@@ -13,11 +13,14 @@ from typing import Annotated
 from pydantic import BeforeValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.authz import AllowList, Policy
 from core.decisions import Limits
+from core.domain import Action
 from core.durations import parse_duration
 from core.service import Timeouts
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+AllowListSetting = Annotated[AllowList, BeforeValidator(lambda v: AllowList.parse(v) if isinstance(v, str) else v)]
 
 
 class SettingsError(Exception):
@@ -46,6 +49,31 @@ class Settings(BaseSettings):
     activity_heartbeat_timeout: Duration = timedelta(seconds=10)
 
     log_level: str = Field(default="WARNING", pattern=r"^(?i:debug|info|warning|error)$")
+
+    # -- Slack -------------------------------------------------------------------------------------
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = Field(default=None, description="xapp-…: Socket Mode instead of HTTP")
+    slack_api_url: str | None = Field(default=None, pattern=r"^https?://", description="Web API base URL")
+    port: int = Field(default=3000, ge=1, le=65535)
+    runbook_url: str = Field(default="https://runbooks.example.com/reset-a-stuck-provisioning", pattern=r"^https?://")
+    alert_channel: str | None = Field(default=None, pattern=r"^[CG][A-Z0-9]+$|^#?[a-z0-9_-]{1,80}$")
+    scan_interval: Duration = timedelta(seconds=60)
+    reset_users: AllowListSetting = AllowList(everyone=True)
+    retry_users: AllowListSetting = AllowList(everyone=True)
+    cancel_users: AllowListSetting = AllowList(everyone=True)
+    decommission_users: AllowListSetting = AllowList()
+
+    @property
+    def policy(self) -> Policy:
+        return Policy(
+            {
+                Action.RESET: self.reset_users,
+                Action.RETRY: self.retry_users,
+                Action.CANCEL: self.cancel_users,
+                Action.DECOMMISSION: self.decommission_users,
+            }
+        )
 
     @property
     def db_url(self) -> str:

@@ -1,0 +1,22 @@
+"""What the listeners need from the rest of the app, handed in by `create_app` (no globals)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from core.authz import Policy
+from core.scanner import Scanner
+from core.service import TenantService
+from core.wedged import WedgeFinder
+
+
+@dataclass(frozen=True)
+class BotDeps:
+    service: TenantService
+    policy: Policy
+    runbook_url: str
+    clock: Callable[[], datetime]
+    finder: WedgeFinder
+    scanner: Scanner | None = None  # alert buttons (snooze) need it; None when alerts are off

@@ -1,0 +1,15 @@
+"""Listener registration, one module per Slack surface (the bolt starter template's layout)."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.deps import BotDeps
+
+
+def register_listeners(app: AsyncApp, deps: BotDeps) -> None:
+    from bot.listeners import actions, alerts, commands
+
+    commands.register(app, deps)
+    actions.register(app, deps)
+    alerts.register(app, deps)
