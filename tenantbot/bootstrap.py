@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from core.ports import TenantStore, WorkflowEngine
+from core.ports import AlertStore, TenantStore, WorkflowEngine
 from core.service import TenantService
 from tenantbot.settings import Settings
 
@@ -20,6 +20,7 @@ from tenantbot.settings import Settings
 class Runtime:
     settings: Settings
     store: TenantStore
+    alerts: AlertStore
     engine: WorkflowEngine
     service: TenantService
 
@@ -32,12 +33,11 @@ def build_service(settings: Settings, store: TenantStore, engine: WorkflowEngine
 async def runtime(settings: Settings, *, worker: bool = True) -> AsyncIterator[Runtime]:
     """Everything the app needs, torn down in reverse order on exit."""
     from core.persistence import open_store
-
     from tenantbot.engine import engine_runtime
 
     store = await open_store(settings.db_url)
     try:
         async with engine_runtime(settings, store, worker=worker) as engine:
-            yield Runtime(settings, store, engine, build_service(settings, store, engine))
+            yield Runtime(settings, store, store, engine, build_service(settings, store, engine))
     finally:
         await store.close()

@@ -6,7 +6,7 @@ import typer
 
 
 def register_all(app: typer.Typer) -> None:
-    from tenantbot.commands import db, engine, tenants
+    from tenantbot.commands import db, engine, serve, tenants
 
-    for module in (tenants, engine, db):
+    for module in (tenants, engine, serve, db):
         module.register(app)

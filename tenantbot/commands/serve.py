@@ -1,0 +1,94 @@
+"""`tenantbot serve` (the Slack app, the worker and the wedge scan, together) and `tenantbot scan`."""
+
+from __future__ import annotations
+
+import typer
+
+from bot.app import create_app, slack_client
+from bot.deps import BotDeps
+from bot.http import EVENTS_PATH, start_http
+from bot.notifier import SlackNotifier
+from core.ports import Notifier
+from core.service import utcnow
+from core.wedged import WedgeFinder
+from tenantbot.bootstrap import runtime
+from tenantbot.cli import EXIT_USAGE, Failure, run, settings
+from tenantbot.commands.engine import until_stopped
+from tenantbot.console_notifier import ConsoleNotifier
+from tenantbot.scheduler import build_scanner, scan_once, start_scheduler
+from tenantbot.settings import Settings
+
+
+def slack_credentials(s: Settings) -> tuple[str, str]:
+    """(bot token, signing secret), or one line saying which variables to set."""
+    missing = [name for name, value in (("SLACK_BOT_TOKEN", s.slack_bot_token),) if value is None]
+    if s.slack_app_token is None and s.slack_signing_secret is None:
+        missing.append("SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN (Socket Mode)")
+    if missing:
+        raise Failure(f"serve needs {' and '.join(missing)}; see the README, 'Run it in Slack'", EXIT_USAGE)
+    assert s.slack_bot_token is not None
+    secret = s.slack_signing_secret.get_secret_value() if s.slack_signing_secret else "unused-in-socket-mode"
+    return s.slack_bot_token.get_secret_value(), secret
+
+
+def serve() -> None:
+    """Run the Slack app (HTTP on PORT, or Socket Mode with SLACK_APP_TOKEN), the saga's worker and the scan."""
+
+    async def main() -> None:
+        s = settings()
+        token, secret = slack_credentials(s)
+        async with runtime(s, worker=True) as rt:
+            client = slack_client(token, s.slack_api_url)
+            finder = WedgeFinder(rt.store, rt.engine, s.limits)
+            scanner = build_scanner(s, rt, SlackNotifier(client, s.alert_channel), finder) if s.alert_channel else None
+            deps = BotDeps(rt.service, s.policy, s.runbook_url, utcnow, finder, scanner)
+            app = create_app(signing_secret=secret, client=client, deps=deps)
+            scheduler = start_scheduler(scanner, s.scan_interval) if scanner else None
+            try:
+                if s.slack_app_token is not None:
+                    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+                    handler = AsyncSocketModeHandler(app, s.slack_app_token.get_secret_value())
+                    await handler.connect_async()
+                    typer.echo("connected to Slack over Socket Mode; Ctrl-C to stop")
+                    await until_stopped()
+                    await handler.close_async()
+                else:
+                    runner = await start_http(app, s.port)
+                    typer.echo(f"listening on http://0.0.0.0:{s.port}{EVENTS_PATH}; Ctrl-C to stop")
+                    await until_stopped()
+                    await runner.cleanup()
+            finally:
+                if scheduler is not None:
+                    scheduler.shutdown(wait=False)
+
+    run(main)
+
+
+def scan() -> None:
+    """Run one wedge scan now: post alerts to ALERT_CHANNEL (or print them without Slack) and exit."""
+
+    async def main() -> None:
+        s = settings()
+        async with runtime(s, worker=False) as rt:
+            notifier: Notifier = ConsoleNotifier(typer.echo)
+            if s.alert_channel and s.slack_bot_token:
+                notifier = SlackNotifier(
+                    slack_client(s.slack_bot_token.get_secret_value(), s.slack_api_url), s.alert_channel
+                )
+            report = await scan_once(build_scanner(s, rt, notifier))
+        if report is None:
+            raise Failure("the scan could not run; see the log line above")
+        typer.echo(
+            f"scanned {report.in_flight} in-flight tenants: {report.wedged} wedged, {report.opened} new alerts, "
+            f"{report.resolved} resolved, {report.unposted} not posted yet"
+            if report.ran
+            else "another replica is scanning right now; nothing done"
+        )
+
+    run(main)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.command("scan")(scan)

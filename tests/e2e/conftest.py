@@ -1,0 +1,167 @@
+"""The bot as Slack drives it: the real aiohttp endpoint on a free port, signed requests, and a local
+Slack stand-in that records what the bot sent. Tenants live in a real SQLite store; the engine is the
+fake, so each test can put a tenant in any situation of the decision table at will."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import aiohttp
+import pytest
+from aiohttp import web
+from slack_sdk.signature import SignatureVerifier
+
+from bot.app import create_app, slack_client
+from bot.deps import BotDeps
+from bot.http import EVENTS_PATH, start_http
+from bot.notifier import SlackNotifier
+from core.authz import AllowList, Policy
+from core.decisions import Limits
+from core.domain import Action
+from core.persistence import SqlAlchemyStore, open_store
+from core.ports import TenantStore
+from core.scanner import Scanner
+from core.service import TenantService, Timeouts
+from core.wedged import WedgeFinder
+from tests.e2e.slack_stub import SlackStub, free_port
+from tests.fakes import FakeEngine, InMemoryAlerts
+
+SECRET = "e2e-signing-secret"
+RUNBOOK = "https://runbooks.example.com/reset"
+DEFAULT_POLICY = Policy({a: AllowList(everyone=True) for a in (Action.RESET, Action.RETRY, Action.CANCEL)})
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Bot:
+    url: str
+    slack: SlackStub
+    store: TenantStore
+    engine: FakeEngine
+    service: TenantService
+    scanner: Scanner
+    session: aiohttp.ClientSession
+    presses: int = field(default=0)
+
+    async def post(
+        self, body: str, *, timestamp: int | None = None, secret: str = SECRET, headers: dict[str, str] | None = None
+    ) -> tuple[int, float]:
+        ts = str(timestamp if timestamp is not None else int(time.time()))
+        signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+        sent = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": signature,
+            **(headers or {}),
+        }
+        started = time.monotonic()
+        async with self.session.post(self.url, data=body.encode(), headers=sent) as response:
+            await response.read()
+            return response.status, time.monotonic() - started
+
+    def command_body(self, text: str, user: str = "U1", response: str = "r1") -> str:
+        return urlencode(
+            {
+                "token": "legacy",
+                "team_id": "T1",
+                "team_domain": "acme",
+                "channel_id": "C1",
+                "channel_name": "ops",
+                "user_id": user,
+                "user_name": "oncall",
+                "command": "/tenant",
+                "text": text,
+                "api_app_id": "A1",
+                "response_url": self.slack.response_url(response),
+                "trigger_id": "1.2.3",
+            }
+        )
+
+    def press_body(
+        self,
+        action_id: str,
+        value: str,
+        block_id: str,
+        user: str = "U1",
+        response: str = "r1",
+        extra: dict[str, Any] | None = None,
+    ) -> str:
+        self.presses += 1
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user, "username": "oncall", "team_id": "T1"},
+            "api_app_id": "A1",
+            "token": "legacy",
+            "team": {"id": "T1", "domain": "acme"},
+            "channel": {"id": "C1", "name": "ops"},
+            "container": {"type": "message", "message_ts": "100.0001", "channel_id": "C1", "is_ephemeral": True},
+            "trigger_id": "1.2.3",
+            "response_url": self.slack.response_url(response),
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": block_id,
+                    "value": value,
+                    "type": "button",
+                    "action_ts": f"{time.time():.6f}{self.presses}",
+                    **(extra or {}),
+                }
+            ],
+        }
+        return "payload=" + quote(json.dumps(payload))
+
+
+async def start_bot(
+    tmp_path: Path, *, policy: Policy = DEFAULT_POLICY, store: TenantStore | None = None, read_timeout: float = 1.0
+) -> tuple[Bot, web.AppRunner, SqlAlchemyStore | None]:
+    slack = SlackStub()
+    await slack.start()
+    opened = None if store is not None else await open_store(f"sqlite:///{tmp_path / 'bot.db'}")
+    store = store or opened
+    assert store is not None
+    engine = FakeEngine()
+    limits = Limits(stuck_after=timedelta(minutes=10))
+    timeouts = Timeouts(read=timedelta(seconds=read_timeout), engine=timedelta(seconds=read_timeout))
+    service = TenantService(store, engine, limits=limits, timeouts=timeouts, clock=now)
+    client = slack_client("xoxb-e2e", slack.api_url)
+    finder = WedgeFinder(store, engine, limits)
+    scanner = Scanner(
+        store,
+        opened if opened is not None else InMemoryAlerts(),
+        SlackNotifier(client, "C9", min_interval=0),
+        finder,
+        holder="e2e",
+        clock=now,
+    )
+    deps = BotDeps(service, policy, RUNBOOK, now, finder, scanner)
+    app = create_app(signing_secret=SECRET, client=client, deps=deps)
+    port = free_port()
+    runner = await start_http(app, port, host="127.0.0.1")
+    session = aiohttp.ClientSession()
+    bot = Bot(f"http://127.0.0.1:{port}{EVENTS_PATH}", slack, store, engine, service, scanner, session)
+    return bot, runner, opened
+
+
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
+    started, runner, opened = await start_bot(tmp_path)
+    yield started
+    await stop_bot(started, runner, opened)
+
+
+async def stop_bot(bot: Bot, runner: web.AppRunner, opened: SqlAlchemyStore | None) -> None:
+    await bot.session.close()
+    await runner.cleanup()
+    await bot.slack.stop()
+    if opened is not None:
+        await opened.close()

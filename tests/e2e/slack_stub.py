@@ -1,0 +1,125 @@
+"""A local HTTP server standing in for Slack: the Web API under /api/ and response_urls under /response/.
+
+It records every call so tests assert what the bot sent, and can be scripted to answer a method with
+failures first (429 with Retry-After, 500) to exercise the bot's retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import socket
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from aiohttp import web
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Call:
+    path: str
+    body: dict[str, Any]
+    status: int
+
+
+@dataclass
+class SlackStub:
+    port: int = field(default_factory=free_port)
+    calls: list[Call] = field(default_factory=list)
+    scripted: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
+    group_members: dict[str, list[str]] = field(default_factory=dict)
+    _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/"
+
+    def response_url(self, name: str = "r1") -> str:
+        return f"{self.url}/response/{name}"
+
+    def fail(self, method: str, *answers: tuple[int, dict[str, str]]) -> None:
+        """Answer the next calls of `method` with these (status, headers) before answering normally."""
+        self.scripted.setdefault(method, []).extend(answers)
+
+    def sent(self, path_prefix: str, ok_only: bool = True) -> list[dict[str, Any]]:
+        return [c.body for c in self.calls if c.path.startswith(path_prefix) and (c.status == 200 or not ok_only)]
+
+    async def wait_for(self, path_prefix: str, count: int = 1, timeout: float = 5.0) -> list[dict[str, Any]]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(self.sent(path_prefix)) < count and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+        return self.sent(path_prefix)
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)
+        app.router.add_post("/response/{name}", self._response)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _body(self, request: web.Request) -> dict[str, Any]:
+        if request.method == "GET":
+            return dict(request.query)
+        raw = await request.text()
+        if request.content_type == "application/json":
+            return dict(json.loads(raw or "{}"))
+        return {k: v[0] for k, v in parse_qs(raw).items()}
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method, body = request.match_info["method"], await self._body(request)
+        script = self.scripted.get(method)
+        if script:
+            status, headers = script.pop(0)
+            self.calls.append(Call(f"/api/{method}", body, status))
+            return web.json_response(
+                {"ok": False, "error": "ratelimited" if status == 429 else "fatal_error"},
+                status=status,
+                headers=headers,
+            )
+        self.calls.append(Call(f"/api/{method}", body, 200))
+        return web.json_response(self._answer(method, body))
+
+    def _answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "url": "https://example.slack.com/",
+                "team": "T",
+                "user": "tenantbot",
+                "team_id": "T1",
+                "user_id": "UBOT",
+                "bot_id": "BBOT",
+            }
+        if method in ("chat.postMessage", "chat.update"):
+            return {
+                "ok": True,
+                "channel": body.get("channel", "C1"),
+                "ts": body.get("ts") or f"100.{next(self._ts):04d}",
+            }
+        if method == "usergroups.users.list":
+            return {"ok": True, "users": self.group_members.get(str(body.get("usergroup")), [])}
+        return {"ok": True}
+
+    async def _response(self, request: web.Request) -> web.Response:
+        self.calls.append(Call(f"/response/{request.match_info['name']}", await self._body(request), 200))
+        return web.Response(text="ok")

@@ -1,0 +1,129 @@
+"""The card's buttons over signed HTTP: in-place updates, refusals, tampering, authorization, retries."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from core.authz import AllowList, Policy
+from core.decisions import Situation
+from core.domain import Action, TenantState
+from tests.e2e.conftest import DEFAULT_POLICY, Bot, start_bot, stop_bot
+from tests.e2e.situations import make
+
+CARD = "tenant_actions:acme-42"
+
+
+async def events_of(bot: Bot) -> list[str]:
+    return [e.type.removeprefix("tenant.provisioning.") for e in reversed(await bot.store.events("acme-42", 50))]
+
+
+async def test_reset_runs_and_the_card_is_replaced_in_place_with_who_did_what(bot: Bot) -> None:
+    await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
+    status, elapsed = await bot.post(bot.press_body("tenant_reset", "acme-42", CARD, user="U9"))
+    assert status == 200 and elapsed < 3
+    [update] = await bot.slack.wait_for("/response/r1")
+    assert update["replace_original"] is True
+    assert update["blocks"][0]["text"]["text"] == "acme-42 · pending"
+    assert "<@U9> pressed *Reset*" in str(update["blocks"]) and "done — reset" in str(update["blocks"])
+    assert {e["action_id"] for b in update["blocks"] if b["type"] == "actions" for e in b["elements"]} == {
+        "tenant_retry",
+        "tenant_decommission",
+        "tenant_share",
+    }
+    assert ("terminate", "provision-acme-42-1") in bot.engine.calls
+    assert (await events_of(bot))[-2:] == ["reset_started", "reset_completed"]
+    assert (await bot.store.events("acme-42", 1))[0].actor == "U9"
+
+
+async def test_a_button_on_an_old_card_is_refused_with_the_current_state(bot: Bot) -> None:
+    await make(bot.store, bot.engine, "acme-42", Situation.MAKING_PROGRESS)
+    await bot.post(bot.press_body("tenant_reset", "acme-42", CARD))
+    [update] = await bot.slack.wait_for("/response/r1")
+    assert "refused — Reset is not allowed now (in flight, making progress" in str(update["blocks"])
+    assert not [c for c in bot.engine.calls if c[0] == "terminate"]
+    assert (await events_of(bot))[-1] == "action_refused"
+
+
+async def test_retry_on_a_wedged_tenant_says_reset_first(bot: Bot) -> None:
+    await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_ORPHANED)
+    await bot.post(bot.press_body("tenant_retry", "acme-42", CARD))
+    [update] = await bot.slack.wait_for("/response/r1")
+    assert "refused — Reset first" in str(update["blocks"])
+
+
+async def test_a_tampered_button_value_is_refused_and_runs_nothing(bot: Bot) -> None:
+    await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_ORPHANED)
+    await make(bot.store, bot.engine, "other-1", Situation.WEDGED_ORPHANED)
+    await bot.post(bot.press_body("tenant_reset", "other-1", CARD))
+    [reply] = await bot.slack.wait_for("/response/r1")
+    assert "does not belong to that tenant's card" in reply["text"] and reply["replace_original"] is False
+    assert bot.engine.calls == []
+
+
+async def test_an_unknown_action_id_is_not_run(bot: Bot) -> None:
+    await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_ORPHANED)
+    status, _ = await bot.post(bot.press_body("tenant_delete_everything", "acme-42", CARD))
+    assert status == 404
+    await asyncio.sleep(0.3)
+    assert bot.engine.calls == [] and bot.slack.sent("/response/") == []
+
+
+async def test_a_retried_delivery_of_the_same_press_runs_once(bot: Bot) -> None:
+    await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
+    body = bot.press_body("tenant_reset", "acme-42", CARD)
+    first, _ = await bot.post(body)
+    await bot.slack.wait_for("/response/r1")
+    again, _ = await bot.post(body, headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    await asyncio.sleep(0.5)
+    assert (first, again) == (200, 200)
+    assert [c for c in bot.engine.calls if c[0] == "terminate"] == [("terminate", "provision-acme-42-1")]
+    assert len(bot.slack.sent("/response/r1")) == 1
+    assert (await events_of(bot)).count("reset_started") == 1
+
+
+async def test_two_people_pressing_reset_at_once_run_it_once(bot: Bot) -> None:
+    await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
+    bodies = [bot.press_body("tenant_reset", "acme-42", CARD, user=u, response=u) for u in ("U1", "U2", "U3")]
+    await asyncio.gather(*(bot.post(b) for b in bodies))
+    for user in ("U1", "U2", "U3"):
+        await bot.slack.wait_for(f"/response/{user}")
+    assert [c for c in bot.engine.calls if c[0] == "terminate"] == [("terminate", "provision-acme-42-1")]
+    assert (await events_of(bot)).count("reset_completed") == 1
+
+
+async def test_decommission_is_refused_until_an_admin_list_is_set_and_the_refusal_is_audited(bot: Bot) -> None:
+    await make(bot.store, bot.engine, "acme-42", Situation.FAILED_CLEANLY)
+    await bot.post(bot.press_body("tenant_decommission", "acme-42", CARD, user="U5"))
+    [update] = await bot.slack.wait_for("/response/r1")
+    assert "Nobody may decommission from Slack until an admin list is configured" in str(update["blocks"])
+    assert bot.engine.calls[-1][0] == "describe" and "decommission" not in [c[0] for c in bot.engine.calls]
+    refused = (await bot.store.events("acme-42", 1))[0]
+    assert refused.type.endswith("action_refused") and refused.actor == "U5"
+
+
+async def test_an_admin_by_user_group_may_decommission(tmp_path: Path) -> None:
+    admins = AllowList.parse("S0ADMINS")
+    policy = Policy({**DEFAULT_POLICY.allowed, Action.DECOMMISSION: admins})
+    bot, runner, opened = await start_bot(tmp_path, policy=policy)
+    try:
+        bot.slack.group_members["S0ADMINS"] = ["U5"]
+        await make(bot.store, bot.engine, "acme-42", Situation.FAILED_CLEANLY)
+        await bot.post(bot.press_body("tenant_decommission", "acme-42", CARD, user="U6", response="outsider"))
+        [refused] = await bot.slack.wait_for("/response/outsider")
+        assert "not on the list of people allowed to decommission" in str(refused["blocks"])
+        await bot.post(bot.press_body("tenant_decommission", "acme-42", CARD, user="U5", response="admin"))
+        [done] = await bot.slack.wait_for("/response/admin")
+        assert "done — decommission started" in str(done["blocks"])
+        tenant = await bot.store.get("acme-42")
+        assert tenant is not None and tenant.state is TenantState.DECOMMISSIONING
+        assert len(bot.slack.sent("/api/usergroups.users.list")) == 1  # cached for the second press
+    finally:
+        await stop_bot(bot, runner, opened)
+
+
+async def test_share_posts_the_card_in_the_channel(bot: Bot) -> None:
+    await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_ERROR)
+    await bot.post(bot.press_body("tenant_share", "acme-42", CARD, user="U3"))
+    [shared] = await bot.slack.wait_for("/response/r1")
+    assert shared["response_type"] == "in_channel" and "Shared by <@U3>" in str(shared["blocks"])
