@@ -26,9 +26,7 @@ def slack_client(token: str, api_url: str | None = None) -> AsyncWebClient:
 
 
 def create_app(*, signing_secret: str, client: AsyncWebClient, deps: BotDeps) -> AsyncApp:
-    app = AsyncApp(
-        client=client, signing_secret=signing_secret, raise_error_for_unhandled_request=False
-    )
+    app = AsyncApp(client=client, signing_secret=signing_secret, raise_error_for_unhandled_request=False)
 
     async def on_error(error: Exception, body: dict[str, Any]) -> None:
         log.error(
