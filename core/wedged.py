@@ -1,8 +1,8 @@
 """Finding wedged tenants at a cost that grows with in-flight tenants, not with all tenants.
 
 One indexed query gives the in-flight rows and one engine listing gives the running runs. Each row is
-first assessed from those alone; only the suspicious ones (looking wedged, or absent from the running
-list) are described one by one, at most `describe_budget` per tick and highest-risk first. Beyond the
+first assessed from those alone; only the suspicious ones (not clearly making progress, or absent from
+the running list) are described one by one, at most `describe_budget` per tick and highest-risk first. Beyond the
 budget (a mass wedge after a cluster reset) a run absent from the listing is assessed as
 `NOT_RUNNING`, which is wedged either way; the view of one tenant always describes it exactly.
 """
@@ -13,12 +13,13 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from core.decisions import Assessment, Limits, assess
+from core.decisions import Assessment, Limits, Situation, assess
 from core.domain import OPEN_STATES, RunObservation, RunStatus, Tenant
 from core.ports import EngineError, TenantStore, WorkflowEngine
 
 LISTED_RUNNING = RunObservation(RunStatus.RUNNING)
 NOT_LISTED = RunObservation(RunStatus.NOT_RUNNING)
+MAKING_PROGRESS = Situation.MAKING_PROGRESS
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,8 @@ class WedgeFinder:
         return tenant.last_progress_at is not None and now - tenant.last_progress_at < self.visibility_grace
 
     def _suspicious(self, tenant: Tenant, run: RunObservation | None, now: datetime) -> bool:
-        return run is NOT_LISTED or assess(tenant, run, now=now, limits=self.limits).situation.wedged
+        """Anything but clear progress: the row alone cannot tell slow-but-alive from wedged."""
+        return run is NOT_LISTED or assess(tenant, run, now=now, limits=self.limits).situation is not MAKING_PROGRESS
 
     async def _describe(self, tenant: Tenant) -> RunObservation | None:
         assert tenant.handle is not None
