@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import typer
 
-from core.domain import InvalidTenantId
+from core.domain import InvalidTenantId, parse_tenant_id
 from core.ports import EngineError, StoreError
 from core.service import TenantNotFound
 from tenantbot.settings import Settings, SettingsError, load_settings
@@ -37,6 +37,15 @@ class Failure(Exception):
     def __init__(self, message: str, code: int = EXIT_ERROR) -> None:
         super().__init__(message)
         self.code = code
+
+
+def tenant_arg(raw: str) -> str:
+    """A tenant id from the command line, or one line on stderr and exit 2."""
+    try:
+        return parse_tenant_id(raw)
+    except InvalidTenantId as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 def settings() -> Settings:

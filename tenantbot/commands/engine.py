@@ -8,11 +8,11 @@ from typing import Annotated
 
 import typer
 
-from core.domain import Action, parse_tenant_id
+from core.domain import Action
 from core.saga import FAULTS, Fault
 from core.service import Outcome
 from tenantbot.bootstrap import runtime
-from tenantbot.cli import EXIT_USAGE, Failure, run, settings
+from tenantbot.cli import EXIT_USAGE, Failure, run, settings, tenant_arg
 
 FAULT_HELP = f"inject a failure for the demo and tests: {', '.join(FAULTS)}, optionally @step (1-5), e.g. hang@3"
 
@@ -23,7 +23,7 @@ def provision(
     actor: Annotated[str, typer.Option(help="who asks (audit feed)")] = "cli",
 ) -> None:
     """Create a tenant and start its first provisioning attempt on the configured engine."""
-    tid = parse_tenant_id(tenant_id)
+    tid = tenant_arg(tenant_id)
     try:
         Fault.parse(fault)
     except ValueError as e:

@@ -11,10 +11,10 @@ import typer
 
 from core.actions import STEPS
 from core.decisions import Situation
-from core.domain import Action, parse_tenant_id
+from core.domain import Action
 from core.service import Outcome
 from tenantbot.bootstrap import runtime
-from tenantbot.cli import EXIT_USAGE, Failure, run, settings
+from tenantbot.cli import EXIT_USAGE, Failure, run, settings, tenant_arg
 from tenantbot.console import render_list, render_result, render_view
 
 DESTRUCTIVE = frozenset({Action.RESET, Action.CANCEL, Action.DECOMMISSION})
@@ -23,7 +23,7 @@ SITUATIONS = {s.key: s for s in Situation}
 
 def show(tenant_id: Annotated[str, typer.Argument(help="tenant id, e.g. acme-42")]) -> None:
     """Show a tenant: state, timings, allocations, recent events, assessment and allowed actions."""
-    tid = parse_tenant_id(tenant_id)
+    tid = tenant_arg(tenant_id)
 
     async def main() -> None:
         async with runtime(settings(), worker=False) as rt:
@@ -58,7 +58,7 @@ def _action_command(action: Action) -> Callable[..., None]:
         yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
         actor: Annotated[str | None, typer.Option(help="who is acting (audit feed); default cli:$USER")] = None,
     ) -> None:
-        tid = parse_tenant_id(tenant_id)
+        tid = tenant_arg(tenant_id)
         if action in DESTRUCTIVE and not yes:
             _confirm(action, tid)
         who = actor or f"cli:{getpass.getuser()}"

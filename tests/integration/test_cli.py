@@ -1,0 +1,83 @@
+"""The `tenantbot` command as an operator runs it: one clear line and a non-zero exit for bad input
+and for a database or engine that is down, never a traceback; and the view and an action for real."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration.temporal.conftest import free_port
+
+
+def tenantbot(*args: str, data_dir: Path, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "DATA_DIR": str(data_dir), "TEMPORAL_DEV_PORT": str(free_port()), **env}
+    return subprocess.run(
+        [sys.executable, "-m", "tenantbot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
+
+
+def one_line_error(done: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in done.stderr + done.stdout
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("args", [("tenant", "ACME 42!"), ("reset", "acme-", "--yes"), ("provision", "x_y")])
+def test_a_malformed_tenant_id_is_one_line_and_exit_2(tmp_path: Path, args: tuple[str, ...]) -> None:
+    done = tenantbot(*args, data_dir=tmp_path)
+    assert done.returncode == 2
+    assert "is not a tenant id" in one_line_error(done)
+
+
+def test_an_unknown_fault_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    done = tenantbot("provision", "acme", "--fault", "explode", data_dir=tmp_path)
+    assert done.returncode == 2 and "unknown fault 'explode'" in one_line_error(done)
+    assert not (tmp_path / "tenantbot.db").exists()
+
+
+def test_a_bad_setting_names_the_variable(tmp_path: Path) -> None:
+    done = tenantbot("tenant", "acme", data_dir=tmp_path, STUCK_AFTER="soon")
+    assert done.returncode == 2
+    assert one_line_error(done).startswith("error: invalid setting STUCK_AFTER:")
+
+
+def test_a_database_that_is_down_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    done = tenantbot("tenant", "acme", data_dir=tmp_path, DATABASE_URL="postgresql://postgres@127.0.0.1:1/test")
+    assert done.returncode == 1 and one_line_error(done).startswith("error: database unavailable:")
+
+
+def test_an_engine_that_cannot_be_reached_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    done = tenantbot("reset", "acme", "--yes", data_dir=tmp_path, TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}")
+    assert done.returncode == 1 and one_line_error(done).startswith("error: workflow engine unavailable:")
+
+
+def test_destructive_actions_need_yes_without_a_terminal(tmp_path: Path) -> None:
+    done = tenantbot("decommission", "acme", data_dir=tmp_path, stdin="")
+    assert done.returncode == 2 and "pass --yes" in one_line_error(done)
+
+
+@pytest.mark.temporal
+def test_provision_then_view_and_reset_from_the_command_line(tmp_path: Path) -> None:
+    assert tenantbot("provision", "acme-7", "--fault", "orphan", data_dir=tmp_path).returncode == 0
+    shown = tenantbot("tenant", "acme-7", data_dir=tmp_path)
+    assert shown.returncode == 0 and "wedged: orphaned handle" in shown.stdout and "allowed now: reset" in shown.stdout
+    listed = tenantbot("tenants", "--wedged", data_dir=tmp_path)
+    assert "acme-7" in listed.stdout
+    reset = tenantbot("reset", "acme-7", "--yes", "--actor", "alice", data_dir=tmp_path)
+    assert reset.returncode == 0 and "reset acme-7: done: reset" in reset.stdout
+    assert "reset_completed        alice" in reset.stdout
+    unknown = tenantbot("tenant", "nobody", data_dir=tmp_path)
+    assert unknown.returncode == 1 and one_line_error(unknown) == "error: no tenant 'nobody'"
+    refused = tenantbot("retry", "acme-7", data_dir=tmp_path)  # pending, clean: allowed
+    assert refused.returncode == 0
