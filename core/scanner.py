@@ -116,13 +116,16 @@ class Scanner:
         return saved
 
     async def _what_moved(self, alert: Alert) -> tuple[str, str]:
-        """The latest change since the episode opened, e.g. ("reset_completed by U123", "U123")."""
-        moved = [e for e in await self.store.events(alert.tenant_id, 20) if e.at >= alert.opened_at]
-        moved = [e for e in moved if e.type not in QUIET_EVENTS]
+        """The first change since the episode opened, e.g. ("reset_completed by U123", "U123")."""
+        moved = [
+            e
+            for e in reversed(await self.store.events(alert.tenant_id, 50))
+            if e.at >= alert.opened_at and e.type not in QUIET_EVENTS and not e.type.endswith("_started")
+        ]
         if not moved:
             return "the tenant is no longer wedged", ev.SCHEDULER_ACTOR
-        last = moved[0]
-        return f"{last.type.removeprefix(ev.PREFIX)} by {last.actor}", last.actor
+        first = moved[0]
+        return f"{first.type.removeprefix(ev.PREFIX)} by {first.actor}", first.actor
 
     async def _edit(self, alert: Alert) -> None:
         try:

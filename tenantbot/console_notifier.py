@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 
+from bot.alert_blocks import situation_label
 from core.alerts import Alert
 
 
@@ -14,7 +15,8 @@ class ConsoleNotifier:
         self._ids = itertools.count(1)
 
     async def post_alert(self, alert: Alert) -> str:
-        self.echo(f"ALERT {alert.tenant_id}: {alert.situation} — {alert.reason}. Suggested: Reset, then Retry")
+        label = situation_label(alert.situation)
+        self.echo(f"ALERT {alert.tenant_id}: {label} — {alert.reason}. Suggested: Reset, then Retry")
         return f"console/{next(self._ids)}"
 
     async def post_digest(self, alerts: Sequence[Alert]) -> str:
@@ -22,7 +24,7 @@ class ConsoleNotifier:
         return f"console/{next(self._ids)}"
 
     async def update_alert(self, alert: Alert) -> None:
-        state = f"resolved: {alert.resolution}" if alert.resolved_at else alert.situation
+        state = f"resolved: {alert.resolution}" if alert.resolved_at else situation_label(alert.situation)
         self.echo(f"ALERT {alert.tenant_id} updated: {state}")
 
     async def reply(self, alert: Alert, text: str) -> None:

@@ -19,6 +19,8 @@ from core.domain import Action, TenantState
 from core.service import TenantService
 from tenantbot.bootstrap import Runtime, runtime
 from tenantbot.console import render_list, render_result, render_view
+from tenantbot.console_notifier import ConsoleNotifier
+from tenantbot.scheduler import build_scanner, scan_once
 from tenantbot.settings import Settings
 
 DEMO_TIMINGS = {
@@ -56,10 +58,15 @@ async def run_demo(settings: Settings) -> None:
         print(f"\n{render_view(await rt.service.view(progress))}")
         for key in ("hang", "error", "orphan"):
             print(f"\n{render_view(await rt.service.view(ids[key]))}")
+        scanner = build_scanner(demo_settings, rt, ConsoleNotifier())
+        print("\nA wedge scan (what `serve` posts to ALERT_CHANNEL, printed here):")
+        await scan_once(scanner)
         if sys.stdin.isatty():
             await interact(rt.service)
         else:
             await recover(rt.service, ids["hang"])
+            print("\nThe next wedge scan resolves the hung tenant's alert:")
+            await scan_once(scanner)
 
 
 async def create_scenarios(rt: Runtime) -> dict[str, str]:
