@@ -1,0 +1,132 @@
+"""`tenantbot serve` as a process, wired by the real composition root: a hung run is alerted in the
+channel, Reset is pressed on the alert over signed HTTP, and the next scan resolves the alert."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import aiohttp
+import pytest
+from slack_sdk.signature import SignatureVerifier
+
+from tests.e2e.slack_stub import SlackStub, free_port
+
+pytestmark = pytest.mark.temporal
+SECRET = "serve-secret"
+
+
+async def signed_post(session: aiohttp.ClientSession, url: str, body: str) -> int:
+    ts = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body),
+    }
+    async with session.post(url, data=body.encode(), headers=headers) as response:
+        return response.status
+
+
+async def wait_until_healthy(session: aiohttp.ClientSession, port: int, process: subprocess.Popen[bytes]) -> None:
+    for _ in range(300):
+        assert process.poll() is None, "serve exited early"
+        try:
+            async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                if response.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.1)
+    pytest.fail("serve did not come up")
+
+
+async def test_serve_alerts_a_hung_run_and_resolves_it_after_reset_from_the_alert(tmp_path: Path) -> None:
+    slack = SlackStub()
+    await slack.start()
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATA_DIR": str(tmp_path),
+        "TEMPORAL_DEV_PORT": str(free_port()),
+        "PORT": str(port),
+        "SLACK_BOT_TOKEN": "xoxb-serve",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "ALERT_CHANNEL": "C0ALERTS",
+        "SCAN_INTERVAL": "1s",
+        "STUCK_AFTER": "3s",
+        "ACTIVITY_HEARTBEAT_TIMEOUT": "1s",
+        "STEP_TIME": "0.2s",
+    }
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "tenantbot", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        async with aiohttp.ClientSession() as session:
+            await wait_until_healthy(session, port, serve)
+            provision = subprocess.run(
+                [sys.executable, "-m", "tenantbot", "provision", "acme-9", "--fault", "hang@2"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            assert provision.returncode == 0, provision.stderr
+            [alert] = await slack.wait_for("/api/chat.postMessage", timeout=30)
+            assert alert["channel"] == "C0ALERTS" and "acme-9 is wedged: no progress" in alert["text"]
+
+            reset = next(
+                e
+                for b in alert["blocks"]
+                if b["type"] == "actions"
+                for e in b["elements"]
+                if e["action_id"] == "alert_reset"
+            )
+            block_id = next(b["block_id"] for b in alert["blocks"] if b["type"] == "actions")
+            payload = {
+                "type": "block_actions",
+                "user": {"id": "U42"},
+                "team": {"id": "T1"},
+                "api_app_id": "A1",
+                "container": {"type": "message", "message_ts": alert.get("ts", "1.1"), "channel_id": "C0ALERTS"},
+                "channel": {"id": "C0ALERTS"},
+                "response_url": slack.response_url("alert"),
+                "trigger_id": "1",
+                "actions": [{**reset, "block_id": block_id, "action_ts": "1700000000.1"}],
+            }
+            assert (
+                await signed_post(
+                    session, f"http://127.0.0.1:{port}/slack/events", "payload=" + quote(json.dumps(payload))
+                )
+                == 200
+            )
+            [answer] = await slack.wait_for("/response/alert", timeout=10)
+            assert "done — reset" in str(answer["blocks"])
+            [update] = await slack.wait_for("/api/chat.update", timeout=15)
+            assert "resolved" in str(update["blocks"]) and "reset_completed by U42" in str(update["blocks"])
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(timeout=30) == 0
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+        await slack.stop()
+    leftover = subprocess.run(
+        ["pgrep", "-f", f"start-dev.*--port {env['TEMPORAL_DEV_PORT']} "], capture_output=True, check=False
+    )
+    assert leftover.returncode == 1 and leftover.stdout == b""  # 1: no process matched
+    lines = (serve.stderr.read().decode() if serve.stderr else "").splitlines()
+    # the only stack traces are the worker's reports of the injected fault, as Temporal logs activity failures
+    unexpected = [
+        i
+        for i, line in enumerate(lines)
+        if line.startswith("Traceback") and "Completing activity as failed" not in lines[i - 1]
+    ]
+    assert unexpected == [], "\n".join(lines)
