@@ -142,7 +142,7 @@ TABLE: tuple[Row, ...] = (
         lambda f: "compensation finished; allocations were released"),
     Row(S.FAILED_CLEANLY, lambda f: f.state is TenantState.FAILED, R, (RETRY, DECOMMISSION),
         lambda f: f"failed cleanly: {f.error or 'no error recorded'}; Retry starts a fresh attempt"),
-    Row(S.WINDING_DOWN, lambda f: not f.open, W, (),
+    Row(S.WINDING_DOWN, lambda f: not f.open and (f.live or not f.has_handle or not f.engine_reachable), W, (),
         lambda f: f"tenant is {f.state}; the engine is releasing its allocations"),
     Row(S.PENDING_CLEAN, lambda f: f.state is TenantState.PENDING and not f.has_handle and not f.error, R,
         (RETRY, DECOMMISSION), lambda f: "no live run and no error; Retry starts a fresh attempt"),
@@ -151,7 +151,7 @@ TABLE: tuple[Row, ...] = (
     Row(S.WEDGED_ORPHANED, lambda f: f.engine is RunStatus.NOT_FOUND or (not f.has_handle and not f.error), R_R,
         (RESET,), lambda f: "the row names a workflow the engine does not know; Retry cannot start until Reset"),
     Row(S.WEDGED_ENGINE_CLOSED, lambda f: f.has_handle and not f.live, R_R, (RESET,),
-        lambda f: f"the engine says the run is {f.engine} but the row is still {f.state}"),
+        lambda f: f"the engine says the run is {f.engine} but the row is still {f.state}"),  # also a cancel cut short
     Row(S.WEDGED_ERROR, lambda f: f.error is not None and f.live, R_R, (RESET, CANCEL),
         lambda f: f"error recorded but no clean fail: {f.error}; engine still reports the run running"),
     Row(S.WEDGED_ERROR, lambda f: f.error is not None, R_R, (RESET,),

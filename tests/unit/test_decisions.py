@@ -122,6 +122,12 @@ class TestBoundaries:
         assert assess(t, RUNNING, now=NOW, limits=LIMITS).situation is Situation.WEDGED_ERROR
 
 
+def test_a_cancel_whose_run_closed_before_compensation_finished_can_be_reset() -> None:
+    # sdk-python#1224: a cancel can close the run without the workflow seeing CancelledError
+    assessment = assess(tenant(TenantState.CANCELLING), RunObservation(RunStatus.CANCELED), now=NOW, limits=LIMITS)
+    assert assessment.situation is Situation.WEDGED_ENGINE_CLOSED and assessment.allowed == (Action.RESET,)
+
+
 class TestReasons:
     def test_the_stuck_reason_gives_the_timings(self) -> None:
         t = tenant(last_progress_at=at(13))
