@@ -8,6 +8,7 @@ from bot.app import create_app, slack_client
 from bot.deps import BotDeps
 from bot.http import EVENTS_PATH, start_http
 from bot.notifier import SlackNotifier
+from bot.socket import connect_socket_mode
 from core.ports import Notifier
 from core.service import utcnow
 from core.wedged import WedgeFinder
@@ -46,10 +47,7 @@ def serve() -> None:
             scheduler = start_scheduler(scanner, s.scan_interval) if scanner else None
             try:
                 if s.slack_app_token is not None:
-                    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-                    handler = AsyncSocketModeHandler(app, s.slack_app_token.get_secret_value())
-                    await handler.connect_async()
+                    handler = await connect_socket_mode(app, s.slack_app_token.get_secret_value())
                     typer.echo("connected to Slack over Socket Mode; Ctrl-C to stop")
                     await until_stopped()
                     await handler.close_async()

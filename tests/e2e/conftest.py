@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import create_app, slack_client
 from bot.deps import BotDeps
@@ -51,6 +52,8 @@ class Bot:
     service: TenantService
     scanner: Scanner
     session: aiohttp.ClientSession
+    deps: BotDeps
+    client: AsyncWebClient
     presses: int = field(default=0)
 
     async def post(
@@ -148,7 +151,7 @@ async def start_bot(
     port = free_port()
     runner = await start_http(app, port, host="127.0.0.1")
     session = aiohttp.ClientSession()
-    bot = Bot(f"http://127.0.0.1:{port}{EVENTS_PATH}", slack, store, engine, service, scanner, session)
+    bot = Bot(f"http://127.0.0.1:{port}{EVENTS_PATH}", slack, store, engine, service, scanner, session, deps, client)
     return bot, runner, opened
 
 

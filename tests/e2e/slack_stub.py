@@ -36,6 +36,7 @@ class SlackStub:
     calls: list[Call] = field(default_factory=list)
     scripted: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
     group_members: dict[str, list[str]] = field(default_factory=dict)
+    envelopes: list[dict[str, Any]] = field(default_factory=list)  # pushed to a Socket Mode client
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
 
@@ -69,6 +70,7 @@ class SlackStub:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/response/{name}", self._response)
+        app.router.add_get("/link", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
@@ -100,6 +102,8 @@ class SlackStub:
         return web.json_response(self._answer(method, body))
 
     def _answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        if method == "apps.connections.open":
+            return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link"}
         if method == "auth.test":
             return {
                 "ok": True,
@@ -119,6 +123,18 @@ class SlackStub:
         if method == "usergroups.users.list":
             return {"ok": True, "users": self.group_members.get(str(body.get("usergroup")), [])}
         return {"ok": True}
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Socket Mode: say hello, push the queued envelopes, record the acks the app sends back."""
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.send_json({"type": "hello", "num_connections": 1})
+        while self.envelopes:
+            await socket.send_json(self.envelopes.pop(0))
+        async for message in socket:
+            if message.type == web.WSMsgType.TEXT:
+                self.calls.append(Call("/socket/ack", json.loads(message.data), 200))
+        return socket
 
     async def _response(self, request: web.Request) -> web.Response:
         self.calls.append(Call(f"/response/{request.match_info['name']}", await self._body(request), 200))
