@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -36,6 +37,9 @@ async def scan_once(scanner: Scanner) -> TickReport | None:
         report = await scanner.tick()
     except (StoreError, EngineError, NotifyError) as e:
         log.warning("wedge scan skipped: %s", e)
+        return None
+    except asyncio.CancelledError:  # shutdown while a tick ran: its work is redone by the next start's tick
+        log.info("wedge scan interrupted by shutdown")
         return None
     if report.ran and (report.opened or report.resolved or report.unposted):
         log.info("wedge scan: %s", report)
