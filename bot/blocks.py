@@ -24,7 +24,7 @@ from core.actions import STEPS
 from core.decisions import Assessment
 from core.domain import Action
 from core.durations import format_duration
-from core.service import ActionResult, TenantView
+from core.results import ActionResult, TenantView
 
 ACTION_ID = "tenant_{}"  # tenant_reset, tenant_retry, …
 SHARE_ACTION_ID = "tenant_share"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.domain import InvalidTenantId
 from core.ports import EngineError, StoreError
-from core.service import TenantNotFound
+from core.results import TenantNotFound
 
 
 def failure_text(error: Exception) -> str:

@@ -11,18 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from core import events as ev
 from core.actions import STEPS, restore
-from core.decisions import Assessment, Limits, Situation, assess, refusal
+from core.decisions import Limits, Situation, assess, refusal
 from core.domain import (
     Action,
     ActionClaim,
-    Allocation,
     AuditEvent,
     RunHandle,
     RunObservation,
@@ -30,54 +27,11 @@ from core.domain import (
     TenantState,
 )
 from core.ports import ConcurrentUpdate, DuplicateRequest, EngineError, StoreError, TenantStore, WorkflowEngine
+from core.results import ActionResult, Outcome, TenantNotFound, TenantView, Timeouts, utcnow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 CLAIM_ATTEMPTS = 3
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    read: timedelta = timedelta(seconds=2)
-    engine: timedelta = timedelta(seconds=10)
-
-
-class TenantNotFound(LookupError):
-    def __init__(self, tenant_id: str) -> None:
-        super().__init__(f"no tenant '{tenant_id}'")
-        self.tenant_id = tenant_id
-
-
-@dataclass(frozen=True)
-class TenantView:
-    tenant: Tenant
-    run: RunObservation | None
-    assessment: Assessment
-    allocations: tuple[Allocation, ...]
-    events: tuple[AuditEvent, ...]
-    problems: tuple[str, ...]  # parts that could not be read, e.g. "engine: timed out after 2 s"
-    at: datetime
-
-
-class Outcome(StrEnum):
-    DONE = "done"
-    REFUSED = "refused"
-    FAILED = "failed"
-    DUPLICATE = "duplicate"
-
-
-@dataclass(frozen=True)
-class ActionResult:
-    action: Action
-    tenant_id: str
-    actor: str
-    outcome: Outcome
-    message: str
-    view: TenantView | None = None
 
 
 class TenantService:

@@ -16,7 +16,7 @@ import typer
 
 from core.domain import InvalidTenantId, parse_tenant_id
 from core.ports import EngineError, StoreError
-from core.service import TenantNotFound
+from core.results import TenantNotFound
 from tenantbot.settings import Settings, SettingsError, load_settings
 
 T = TypeVar("T")

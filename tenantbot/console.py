@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from core.durations import format_duration
-from core.service import ActionResult, TenantView
+from core.results import ActionResult, TenantView
 
 
 def _when(moment: datetime | None, now: datetime) -> str:

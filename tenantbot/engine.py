@@ -17,10 +17,10 @@ from temporalio.worker import Worker
 from core.adapters.temporal_engine import TemporalEngine, engine_errors
 from core.adapters.temporal_server import dev_server, find_binary
 from core.ports import TenantStore, WorkflowEngine
+from core.results import utcnow
 from core.run_writes import RunReporter
 from core.saga.activities import ProvisioningActivities
 from core.saga.workflows import DecommissionTenant, ProvisionTenant
-from core.service import utcnow
 from tenantbot.settings import Settings
 
 

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.ports import EngineError, Notifier, NotifyError, StoreError
+from core.results import utcnow
 from core.scanner import Scanner, TickReport
-from core.service import utcnow
 from core.wedged import WedgeFinder
 from tenantbot.bootstrap import Runtime
 from tenantbot.settings import Settings

@@ -17,7 +17,7 @@ from core.authz import AllowList, Policy
 from core.decisions import Limits
 from core.domain import Action
 from core.durations import parse_duration
-from core.service import Timeouts
+from core.results import Timeouts
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 AllowListSetting = Annotated[AllowList, BeforeValidator(lambda v: AllowList.parse(v) if isinstance(v, str) else v)]

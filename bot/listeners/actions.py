@@ -22,7 +22,7 @@ from bot.authz import GroupDirectory
 from bot.deps import BotDeps
 from bot.replies import failure_text
 from core.domain import Action, InvalidTenantId, parse_tenant_id
-from core.service import ActionResult, Outcome
+from core.results import ActionResult, Outcome
 
 log = logging.getLogger(__name__)
 PRESS = re.compile(r"^tenant_(reset|retry|cancel|decommission)$")

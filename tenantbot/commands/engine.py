@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from core.domain import Action
+from core.results import Outcome
 from core.saga import FAULTS, Fault
-from core.service import Outcome
 from tenantbot.bootstrap import runtime
 from tenantbot.cli import EXIT_USAGE, Failure, run, settings, tenant_arg
 

@@ -10,7 +10,7 @@ from bot.http import EVENTS_PATH, start_http
 from bot.notifier import SlackNotifier
 from bot.socket import connect_socket_mode
 from core.ports import Notifier
-from core.service import utcnow
+from core.results import utcnow
 from core.wedged import WedgeFinder
 from tenantbot.bootstrap import runtime
 from tenantbot.cli import EXIT_USAGE, Failure, run, settings

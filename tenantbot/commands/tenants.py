@@ -12,7 +12,7 @@ import typer
 from core.actions import STEPS
 from core.decisions import Situation
 from core.domain import Action
-from core.service import Outcome
+from core.results import Outcome
 from tenantbot.bootstrap import runtime
 from tenantbot.cli import EXIT_USAGE, Failure, run, settings, tenant_arg
 from tenantbot.console import render_list, render_result, render_view

@@ -28,8 +28,9 @@ from core.decisions import Limits
 from core.domain import Action
 from core.persistence import SqlAlchemyStore, open_store
 from core.ports import TenantStore
+from core.results import Timeouts
 from core.scanner import Scanner
-from core.service import TenantService, Timeouts
+from core.service import TenantService
 from core.wedged import WedgeFinder
 from tests.e2e.slack_stub import SlackStub, free_port
 from tests.fakes import FakeEngine, InMemoryAlerts

@@ -11,8 +11,9 @@ import pytest
 
 from core.domain import Action, RunObservation, RunStatus, Tenant, TenantState, provisioning_handle
 from core.persistence import SqlAlchemyStore, open_store
+from core.results import ActionResult, Outcome, Timeouts
 from core.run_writes import Fenced, RunReporter
-from core.service import ActionResult, Outcome, TenantService, Timeouts
+from core.service import TenantService
 from tests.fakes import FakeEngine
 
 THREADS = 6

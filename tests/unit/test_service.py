@@ -10,7 +10,8 @@ import pytest
 from core.decisions import Limits, Situation
 from core.domain import Action, Allocation, RunObservation, RunStatus, Tenant, TenantState, provisioning_handle
 from core.ports import EngineError, StoreError
-from core.service import Outcome, TenantNotFound, TenantService, Timeouts
+from core.results import Outcome, TenantNotFound, Timeouts
+from core.service import TenantService
 from tests.fakes import FakeEngine, InMemoryStore, at
 
 NOW = at(30)

@@ -13,7 +13,7 @@ import pytest
 from core.adapters.temporal_server import answers
 from core.decisions import Situation
 from core.domain import Action
-from core.service import Outcome
+from core.results import Outcome
 from tenantbot.bootstrap import runtime
 from tests.integration.temporal.conftest import free_port, provision, reach, world_settings
 

@@ -8,8 +8,8 @@ import pytest
 
 from core.decisions import Situation
 from core.domain import Action
+from core.results import utcnow
 from core.scanner import Scanner
-from core.service import utcnow
 from core.wedged import WedgeFinder
 from tenantbot.bootstrap import Runtime
 from tests.fakes import RecordingNotifier

@@ -12,10 +12,10 @@ from temporalio.testing import ActivityEnvironment
 from core.decisions import Situation
 from core.domain import Action, RunStatus, TenantState
 from core.ports import RunAlreadyLive
+from core.results import Outcome, utcnow
 from core.run_writes import RunReporter
 from core.saga import RunRef, StepInput
 from core.saga.activities import ProvisioningActivities
-from core.service import Outcome, utcnow
 from tenantbot.bootstrap import Runtime
 from tests.integration.temporal.conftest import provision, reach
 
