@@ -11,7 +11,6 @@ from core.domain import Action
 PREFIX = "tenant.provisioning."
 
 REQUESTED = PREFIX + "requested"
-ATTEMPT_STARTED = PREFIX + "attempt_started"
 STEP_COMPLETED = PREFIX + "step_completed"
 ALLOCATED = PREFIX + "allocated"
 RELEASED = PREFIX + "released"

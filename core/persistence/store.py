@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import exists, func, select, text, update
+from sqlalchemy import exists, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -175,7 +175,3 @@ class SqlAlchemyStore(AlertStoreMixin):
         query = select(TenantRow).order_by(TenantRow.updated_at.desc(), TenantRow.id).limit(limit)
         async with translated(), self.session() as session:
             return [tenant_from_row(row) for row in await session.scalars(query)]
-
-    async def count(self) -> int:
-        async with translated(), self.session() as session:
-            return int(await session.scalar(select(func.count()).select_from(TenantRow)) or 0)
