@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -51,8 +52,10 @@ async def test_an_engine_that_goes_away_gives_reset_failed_and_leaves_the_row_as
         await provision(rt, "acme", "hang@2")
         await reach(rt, "acme", Situation.WEDGED_NO_PROGRESS)
         before = await rt.store.get("acme")
-        stopped = subprocess.run(["pkill", "-f", f"start-dev.*--port {settings.temporal_dev_port} "], check=False)
-        assert stopped.returncode == 0
+        killed = subprocess.run(["pkill", "-9", "-f", f"start-dev.*--port {settings.temporal_dev_port} "], check=False)
+        assert killed.returncode == 0
+        while await answers(f"127.0.0.1:{settings.temporal_dev_port}", timeout=0.2):
+            await asyncio.sleep(0.05)
         result = await rt.service.act(Action.RESET, "acme", "U1")
         assert result.outcome is Outcome.FAILED and "engine" in result.message
         after = await rt.store.get("acme")
