@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+LONGEST = timedelta(days=3650)  # beyond this a duration is a typo (and near timedelta's own limit)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$", re.IGNORECASE)
 
 
@@ -22,6 +23,8 @@ def parse_duration(value: str | int | float | timedelta) -> timedelta:
         seconds = float(match.group(1)) * _UNITS[(match.group(2) or "s").lower()]
     if seconds <= 0:
         raise ValueError(f"must be positive (got {value!r})")
+    if seconds > LONGEST.total_seconds():
+        raise ValueError(f"must be at most {LONGEST.days} days (got {value!r})")
     return timedelta(seconds=seconds)
 
 

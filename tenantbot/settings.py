@@ -10,17 +10,23 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError as SourceError
 
 from core.authz import AllowList, Policy
 from core.decisions import Limits
 from core.domain import Action
 from core.durations import parse_duration
+from core.persistence.database import async_url
+from core.ports import StoreError
 from core.results import Timeouts
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-AllowListSetting = Annotated[AllowList, BeforeValidator(lambda v: AllowList.parse(v) if isinstance(v, str) else v)]
+# NoDecode: a plain string, not JSON (pydantic-settings would otherwise try to JSON-decode a complex type)
+AllowListSetting = Annotated[
+    AllowList, NoDecode, BeforeValidator(lambda v: AllowList.parse(v) if isinstance(v, str) else v)
+]
 
 
 class SettingsError(Exception):
@@ -64,6 +70,17 @@ class Settings(BaseSettings):
     cancel_users: AllowListSetting = AllowList(everyone=True)
     decommission_users: AllowListSetting = AllowList()
 
+    @field_validator("database_url")
+    @classmethod
+    def _usable_database_url(cls, url: str | None) -> str | None:
+        """Fail at start, naming DATABASE_URL, rather than at the first query."""
+        if url is not None:
+            try:
+                async_url(url)
+            except StoreError as e:
+                raise ValueError(str(e)) from None
+        return url
+
     @property
     def policy(self) -> Policy:
         return Policy(
@@ -92,6 +109,8 @@ def load_settings(**overrides: object) -> Settings:
     """Read the environment (and `.env`) once; raise SettingsError naming the first bad variable."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
+    except SourceError as e:  # a value the settings source itself could not read
+        raise SettingsError(f"invalid setting: {str(e).splitlines()[0]}") from None
     except ValidationError as e:
         first = e.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "settings"

@@ -29,8 +29,8 @@ def async_url(url: str) -> URL:
     """The async-driver form of a user's database URL; StoreError for anything else."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise StoreError(f"DATABASE_URL is not a database URL: {url!r}") from None
+    except (ArgumentError, ValueError):
+        raise StoreError(f"not a database URL: {url!r} (use sqlite:///path or postgresql://user@host/db)") from None
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
         raise StoreError(f"unsupported database {backend!r}: use sqlite:///path or postgresql://user@host/db")
@@ -41,7 +41,10 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
     parsed = async_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise StoreError(f"cannot create the database directory: {e}") from None
         engine = create_async_engine(parsed, **options)
         _make_sqlite_safe_for_writers(engine)
         return engine

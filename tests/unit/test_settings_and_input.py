@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from core.authz import AllowList
 from core.domain import InvalidTenantId, parse_tenant_id
 from core.durations import format_duration, parse_duration
 from tenantbot.settings import SettingsError, load_settings
@@ -60,3 +61,36 @@ def test_tenant_ids_are_normalised(raw: str, tenant_id: str) -> None:
 def test_malformed_tenant_ids_are_refused_with_an_example(raw: str) -> None:
     with pytest.raises(InvalidTenantId, match=r"e\.g\. acme-42"):
         parse_tenant_id(raw)
+
+
+@pytest.mark.parametrize("value", ["S0ADMINS", "U123ABC,S0ADMINS", "*", "U123ABC W456DEF"])
+def test_allow_lists_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("DECOMMISSION_USERS", value)
+    monkeypatch.setenv("RESET_USERS", value)
+    loaded = load_settings()
+    assert loaded.decommission_users == loaded.reset_users == AllowList.parse(value)
+
+
+def test_a_bad_allow_list_names_the_variable_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RETRY_USERS", "alice")
+    with pytest.raises(SettingsError, match=r"^invalid setting RETRY_USERS: not a Slack user or user-group id: alice"):
+        load_settings()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("STUCK_AFTER", "99999999999999", "at most"),
+        ("DATABASE_URL", "postgresql://x@127.0.0.1:abc/d", "not a database URL"),
+        ("DATABASE_URL", "garbage", "not a database URL"),
+        ("DATABASE_URL", "mysql://root@localhost/db", "unsupported database"),
+        ("TEMPORAL_TLS", "maybe", "valid boolean"),
+    ],
+)
+def test_settings_that_cannot_work_fail_at_start_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, says: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=rf"^invalid setting {name}: .*{says}") as error:
+        load_settings()
+    assert "\n" not in str(error.value)
