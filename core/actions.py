@@ -85,7 +85,7 @@ STEPS: dict[Action, ActionSteps] = {
         confirm="Retry starts a fresh attempt that reuses what is already allocated.",
     ),
     Action.CANCEL: ActionSteps(
-        on_claim=lambda t, now: {"state": TenantState.CANCELLING},
+        on_claim=lambda t, now: {"state": TenantState.CANCELLING, "last_progress_at": now},  # winding down from now
         call=_cancel,
         on_done=_no_fields,
         completes_now=False,
@@ -95,7 +95,11 @@ STEPS: dict[Action, ActionSteps] = {
         ),
     ),
     Action.DECOMMISSION: ActionSteps(
-        on_claim=lambda t, now: {"state": TenantState.DECOMMISSIONING, "handle": decommission_handle(t.id, t.attempt)},
+        on_claim=lambda t, now: {
+            "state": TenantState.DECOMMISSIONING,
+            "handle": decommission_handle(t.id, t.attempt),
+            "last_progress_at": now,
+        },
         call=_decommission,
         on_done=_no_fields,
         completes_now=False,

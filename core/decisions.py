@@ -3,8 +3,14 @@
 `assess` first reduces a tenant row and an engine observation to `Facts` (ages measured against
 `now`, never the wall clock), then walks `TABLE` top to bottom and takes the first row whose test
 holds. The rows are SPEC.md's table; two rows that SPEC states inside one line ("Cancel (if a run is
-live)") are split, and two rows cover what SPEC leaves implicit: an operator action already under
-way, and an engine that could not be asked.
+live)") are split, and four rows cover what SPEC leaves implicit: an operator action already under
+way, an engine that could not be asked, a Cancel or Decommission still winding down, and one that
+stopped moving (wedged too: Reset frees it, then Retry or Decommission).
+
+A step that the engine keeps timing out on heartbeats is never "making progress": it is "heartbeat
+overdue" until `stuck_after`, then "no progress", with the engine's retry count in the reason. (SPEC's
+engine notes call this an error without a clean fail; both rows recommend Reset, then Retry and allow
+Reset and Cancel. Waiting for `stuck_after` keeps a worker restart from raising alarms.)
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ class Situation(StrEnum):
     CANCELLED = "cancelled"
     DONE = "done"
     WINDING_DOWN = "winding down"
+    WEDGED_WINDING_DOWN = "wedged: cancel or decommission stopped"
     ACTION_RUNNING = "operator action under way"
     ENGINE_UNREACHABLE = "engine unreachable"
 
@@ -49,13 +56,16 @@ class Situation(StrEnum):
 class Recommendation(StrEnum):
     WAIT = "Wait"
     RESET_THEN_RETRY = "Reset, then Retry"
+    RESET_THEN_DECIDE = "Reset, then Retry or Decommission"
     RETRY = "Retry"
     NOTHING = "—"
 
     @property
     def next_action(self) -> Action | None:
         """The button to press first, if any."""
-        return {"RESET_THEN_RETRY": Action.RESET, "RETRY": Action.RETRY}.get(self.name)
+        return {"RESET_THEN_RETRY": Action.RESET, "RESET_THEN_DECIDE": Action.RESET, "RETRY": Action.RETRY}.get(
+            self.name
+        )
 
 
 @dataclass(frozen=True)
@@ -73,7 +83,9 @@ class Facts:
     has_handle: bool
     engine: RunStatus | None  # None: no handle to ask about, or the engine did not answer
     engine_reachable: bool
-    error: str | None
+    error: str | None  # recorded on the row, or an error the engine keeps retrying
+    engine_error: str | None  # only the latter
+    hung: str | None  # "create_identity timed out on heartbeats, attempt 4" while no heartbeat arrives
     progress_age: timedelta
     heartbeat_age: timedelta | None
     heartbeat_timeout: timedelta
@@ -100,6 +112,11 @@ class Facts:
     def silent(self) -> bool:
         return self.heartbeat_age is None or self.heartbeat_age >= self.stuck_after
 
+    @property
+    def moving(self) -> bool:
+        """A run winding down (compensation, release) counts as moving until it is stalled and silent."""
+        return not (self.stalled and self.silent) and self.engine_error is None
+
 
 @dataclass(frozen=True)
 class Assessment:
@@ -112,11 +129,20 @@ class Assessment:
         return action in self.allowed
 
 
+REASON_ERROR_CHARS = 300  # the full error is on the tenant card; reasons travel in lists and alerts
+
+
+def _short(error: str | None) -> str:
+    text = " ".join((error or "").split())
+    return text if len(text) <= REASON_ERROR_CHARS else text[: REASON_ERROR_CHARS - 1] + "…"
+
+
 def _timings(f: Facts) -> str:
     heartbeat = "no heartbeat" if f.heartbeat_age is None else f"last heartbeat {format_duration(f.heartbeat_age)} ago"
+    hung = f"; {f.hung}" if f.hung else ""
     return (
         f"no progress for {format_duration(f.progress_age)}, {heartbeat}, "
-        f"heartbeat timeout {format_duration(f.heartbeat_timeout)}, stuck after {format_duration(f.stuck_after)}"
+        f"heartbeat timeout {format_duration(f.heartbeat_timeout)}, stuck after {format_duration(f.stuck_after)}{hung}"
     )
 
 
@@ -129,7 +155,8 @@ class Row:
     why: Callable[[Facts], str]
 
 
-W, R_R, R, NONE = Recommendation.WAIT, Recommendation.RESET_THEN_RETRY, Recommendation.RETRY, Recommendation.NOTHING
+W, R, NONE = Recommendation.WAIT, Recommendation.RETRY, Recommendation.NOTHING
+R_R, R_D = Recommendation.RESET_THEN_RETRY, Recommendation.RESET_THEN_DECIDE
 S = Situation
 
 # fmt: off
@@ -141,22 +168,24 @@ TABLE: tuple[Row, ...] = (
     Row(S.CANCELLED, lambda f: f.state is TenantState.CANCELLED, NONE, (RETRY, DECOMMISSION),
         lambda f: "compensation finished; allocations were released"),
     Row(S.FAILED_CLEANLY, lambda f: f.state is TenantState.FAILED, R, (RETRY, DECOMMISSION),
-        lambda f: f"failed cleanly: {f.error or 'no error recorded'}; Retry starts a fresh attempt"),
-    Row(S.WINDING_DOWN, lambda f: not f.open and (f.live or not f.has_handle or not f.engine_reachable), W, (),
-        lambda f: f"tenant is {f.state}; the engine is releasing its allocations"),
+        lambda f: f"failed cleanly: {_short(f.error) or 'no error recorded'}; Retry starts a fresh attempt"),
     Row(S.PENDING_CLEAN, lambda f: f.state is TenantState.PENDING and not f.has_handle and not f.error, R,
         (RETRY, DECOMMISSION), lambda f: "no live run and no error; Retry starts a fresh attempt"),
     Row(S.ENGINE_UNREACHABLE, lambda f: f.has_handle and not f.engine_reachable, W, (),
         lambda f: "the workflow engine did not answer, so the run cannot be assessed; try again shortly"),
+    Row(S.WINDING_DOWN, lambda f: not f.open and f.live and f.moving, W, (),
+        lambda f: f"tenant is {f.state}; the engine is releasing its allocations"),
     Row(S.WEDGED_ORPHANED, lambda f: f.engine is RunStatus.NOT_FOUND or (not f.has_handle and not f.error), R_R,
         (RESET,), lambda f: "the row names a workflow the engine does not know; Retry cannot start until Reset"),
     Row(S.WEDGED_ENGINE_CLOSED, lambda f: f.has_handle and not f.live, R_R, (RESET,),
         lambda f: f"the engine says the run is {f.engine} but the row is still {f.state}"),  # also a cancel cut short
+    Row(S.WEDGED_WINDING_DOWN, lambda f: not f.open, R_D, (RESET,),
+        lambda f: f"tenant is {f.state} but the run stopped moving: {_short(f.engine_error) or _timings(f)}"),
     Row(S.WEDGED_ERROR, lambda f: f.error is not None and f.live, R_R, (RESET, CANCEL),
-        lambda f: f"error recorded but no clean fail: {f.error}; engine still reports the run running"),
+        lambda f: f"error recorded but no clean fail: {_short(f.error)}; engine still reports the run running"),
     Row(S.WEDGED_ERROR, lambda f: f.error is not None, R_R, (RESET,),
-        lambda f: f"error recorded but no clean fail: {f.error}; no live run"),
-    Row(S.MAKING_PROGRESS, lambda f: not f.stalled, W, (CANCEL,),
+        lambda f: f"error recorded but no clean fail: {_short(f.error)}; no live run"),
+    Row(S.MAKING_PROGRESS, lambda f: not f.stalled and not f.hung, W, (CANCEL,),
         lambda f: f"engine reports it running; last step {format_duration(f.progress_age)} ago"),
     Row(S.SLOW_BUT_ALIVE, lambda f: f.alive, W, (CANCEL,),
         lambda f: f"slow but alive: {_timings(f)}; heartbeats still arrive"),
@@ -171,6 +200,9 @@ TABLE: tuple[Row, ...] = (
 def facts(tenant: Tenant, run: RunObservation | None, *, now: datetime, limits: Limits) -> Facts:
     """Measure the row and the engine observation against `now`. `run` is None when not asked or not answered."""
     heartbeats = [t for t in (tenant.last_heartbeat_at, run.last_heartbeat if run else None) if t is not None]
+    heartbeat_age = now - max(heartbeats) if heartbeats else None
+    heartbeat_timeout = (run.heartbeat_timeout if run else None) or limits.default_heartbeat_timeout
+    engine_error = run.engine_error if run else None
     claim = tenant.claim
     claim_text = None
     if claim is not None and now - claim.since < limits.action_lease:
@@ -180,13 +212,24 @@ def facts(tenant: Tenant, run: RunObservation | None, *, now: datetime, limits: 
         has_handle=tenant.handle is not None,
         engine=run.status if run else None,
         engine_reachable=run is not None,
-        error=tenant.error or (run.engine_error if run else None),
+        error=tenant.error or engine_error,
+        engine_error=engine_error,
+        hung=_hung(run, heartbeat_age, heartbeat_timeout),
         progress_age=now - (tenant.last_progress_at or tenant.created_at),
-        heartbeat_age=now - max(heartbeats) if heartbeats else None,
-        heartbeat_timeout=(run.heartbeat_timeout if run else None) or limits.default_heartbeat_timeout,
+        heartbeat_age=heartbeat_age,
+        heartbeat_timeout=heartbeat_timeout,
         stuck_after=limits.stuck_after,
         claim=claim_text,
     )
+
+
+def _hung(run: RunObservation | None, heartbeat_age: timedelta | None, timeout: timedelta) -> str | None:
+    """The engine's own verdict that a step stopped heartbeating, while no heartbeat has arrived since."""
+    if run is None or not run.heartbeat_timed_out or run.activity_attempt < 2:
+        return None
+    if heartbeat_age is not None and heartbeat_age <= timeout:
+        return None  # the retried attempt is beating again
+    return f"the engine timed out {run.pending_activity} on heartbeats, now at attempt {run.activity_attempt}"
 
 
 def assess(tenant: Tenant, run: RunObservation | None, *, now: datetime, limits: Limits) -> Assessment:

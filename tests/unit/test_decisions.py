@@ -37,11 +37,12 @@ EXAMPLES: list[tuple[str, Tenant, RunObservation | None]] = [
         tenant(TenantState.FAILED, error="quota", failed_activity="reserve_storage"),
         RunObservation(RunStatus.FAILED),
     ),
-    ("cancel under way", tenant(TenantState.CANCELLING), RUNNING),
     ("pending after a reset", tenant(TenantState.PENDING, handle=None), None),
     ("engine did not answer", tenant(), None),
+    ("cancel under way", tenant(TenantState.CANCELLING), RUNNING),
     ("engine does not know the run", tenant(), RunObservation(RunStatus.NOT_FOUND)),
     ("engine closed the run", tenant(), RunObservation(RunStatus.TERMINATED)),
+    ("cancel stopped moving", tenant(TenantState.CANCELLING, last_progress_at=at(13)), beating(17 * 60)),
     ("error recorded, run live", tenant(error="identity API 500"), RUNNING),
     ("error recorded, no run", tenant(TenantState.PENDING, handle=None, error="identity API 500"), None),
     ("making progress", tenant(last_progress_at=at(25)), RUNNING),
@@ -120,6 +121,64 @@ class TestBoundaries:
     def test_a_claim_older_than_the_lease_no_longer_blocks(self) -> None:
         t = tenant(claim=ActionClaim(Action.RESET, "U1", NOW - LIMITS.action_lease), error="boom")
         assert assess(t, RUNNING, now=NOW, limits=LIMITS).situation is Situation.WEDGED_ERROR
+
+
+def hung(attempt: int, heartbeat_seconds_ago: int) -> RunObservation:
+    """A step the engine timed out on heartbeats and is retrying (what a hung activity looks like)."""
+    return RunObservation(
+        RunStatus.RUNNING,
+        "seed_data",
+        attempt,
+        NOW - timedelta(seconds=heartbeat_seconds_ago),
+        timedelta(seconds=60),
+        "activity Heartbeat timeout",
+        heartbeat_timed_out=True,
+    )
+
+
+class TestWindingDown:
+    def test_a_cancel_whose_compensation_keeps_failing_is_wedged_at_once(self) -> None:
+        run = RunObservation(RunStatus.RUNNING, "release_step", 40, NOW, timedelta(seconds=60), "storage API 500")
+        assessment = assess(tenant(TenantState.CANCELLING), run, now=NOW, limits=LIMITS)
+        assert assessment.situation is Situation.WEDGED_WINDING_DOWN
+        assert assessment.allowed == (Action.RESET,) and "storage API 500" in assessment.reason
+
+    def test_a_cancel_of_a_tenant_with_an_old_error_winds_down_quietly(self) -> None:
+        t = tenant(TenantState.CANCELLING, error="identity API 500")
+        assert assess(t, RUNNING, now=NOW, limits=LIMITS).situation is Situation.WINDING_DOWN
+
+    def test_a_decommission_the_engine_cannot_be_asked_about_is_unreachable_not_winding_down(self) -> None:
+        assessment = assess(tenant(TenantState.DECOMMISSIONING), None, now=NOW, limits=LIMITS)
+        assert assessment.situation is Situation.ENGINE_UNREACHABLE
+
+    def test_a_stopped_decommission_recommends_reset_then_a_choice(self) -> None:
+        t = tenant(TenantState.DECOMMISSIONING, last_progress_at=at(13))
+        assessment = assess(t, beating(17 * 60), now=NOW, limits=LIMITS)
+        assert assessment.recommended.next_action is Action.RESET
+        assert "Decommission" in assessment.recommended
+
+
+class TestHungSteps:
+    def test_a_step_the_engine_keeps_timing_out_is_not_making_progress(self) -> None:
+        assessment = assess(tenant(last_progress_at=at(25)), hung(6, 5 * 60), now=NOW, limits=LIMITS)
+        assert assessment.situation is Situation.HEARTBEAT_LATE
+        assert "timed out seed_data on heartbeats, now at attempt 6" in assessment.reason
+
+    def test_past_the_stuck_threshold_a_hung_step_is_wedged_with_the_engines_verdict(self) -> None:
+        assessment = assess(tenant(last_progress_at=at(13)), hung(6, 17 * 60), now=NOW, limits=LIMITS)
+        assert assessment.situation is Situation.WEDGED_NO_PROGRESS
+        assert "attempt 6" in assessment.reason
+
+    def test_a_retried_step_that_beats_again_is_making_progress(self) -> None:
+        assessment = assess(tenant(last_progress_at=at(25)), hung(2, 5), now=NOW, limits=LIMITS)
+        assert assessment.situation is Situation.MAKING_PROGRESS
+
+
+def test_a_long_error_is_shortened_in_the_reason_but_kept_on_the_row() -> None:
+    t = tenant(error="x" * 3000)
+    assessment = assess(t, RUNNING, now=NOW, limits=LIMITS)
+    assert assessment.situation is Situation.WEDGED_ERROR
+    assert len(assessment.reason) < 400 and t.error == "x" * 3000
 
 
 def test_a_cancel_whose_run_closed_before_compensation_finished_can_be_reset() -> None:
