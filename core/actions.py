@@ -27,6 +27,7 @@ class ActionSteps:
     on_done: Callable[[Tenant, RunHandle | None], Fields]
     completes_now: bool
     confirm: str  # what the operator is told before a destructive action runs
+    done_by_engine: str  # what the engine has done once the call returned, for a half-way failure
 
 
 async def _terminate(engine: WorkflowEngine, t: Tenant) -> RunHandle | None:
@@ -60,6 +61,7 @@ STEPS: dict[Action, ActionSteps] = {
         on_claim=_no_fields,
         call=_terminate,
         on_done=lambda t, _: {"state": TenantState.PENDING, "handle": None, "error": None, "failed_activity": None},
+        done_by_engine="the engine terminated the run",
         completes_now=True,
         confirm=(
             "Reset terminates the stuck run (Temporal *terminate*: no workflow code runs, nothing is rolled "
@@ -81,6 +83,7 @@ STEPS: dict[Action, ActionSteps] = {
         on_done=lambda t, started: (
             {"handle": started} if started and t.handle and t.handle.same_attempt(started) else {}
         ),
+        done_by_engine="the engine started the new attempt",
         completes_now=True,
         confirm="Retry starts a fresh attempt that reuses what is already allocated.",
     ),
@@ -88,6 +91,7 @@ STEPS: dict[Action, ActionSteps] = {
         on_claim=lambda t, now: {"state": TenantState.CANCELLING, "last_progress_at": now},  # winding down from now
         call=_cancel,
         on_done=_no_fields,
+        done_by_engine="the engine was asked to cancel the run",
         completes_now=False,
         confirm=(
             "Cancel aborts the run: the saga runs its compensation chain, releases what it allocated, "
@@ -102,6 +106,7 @@ STEPS: dict[Action, ActionSteps] = {
         },
         call=_decommission,
         on_done=_no_fields,
+        done_by_engine="the engine started releasing the allocations",
         completes_now=False,
         confirm=(
             "Decommission releases every allocation of the tenant and ends it Decommissioned. This cannot be undone."

@@ -26,6 +26,7 @@ from core.domain import (
     Tenant,
     TenantState,
 )
+from core.durations import format_duration
 from core.ports import ConcurrentUpdate, DuplicateRequest, EngineError, StoreError, TenantStore, WorkflowEngine
 from core.results import ActionResult, Outcome, TenantNotFound, TenantView, Timeouts, utcnow
 
@@ -113,10 +114,24 @@ class TenantService:
         try:
             started = await self._bounded(steps.call(self.engine, current), "engine", EngineError, self.timeouts.engine)
         except EngineError as e:
-            await self._write(tenant_id, lambda t: restore(t, before, fields), ev.failed(action), actor, cause=str(e))
+            unrecorded = await self._write(
+                tenant_id, lambda t: restore(t, before, fields), ev.failed(action), actor, cause=str(e)
+            )
+            if unrecorded:  # the row keeps its claim until ACTION_LEASE; the feed must still say what happened
+                await self._audit(tenant_id, ev.failed(action), actor, cause=f"{e}; then {unrecorded}")
             return await self._result(action, tenant_id, actor, Outcome.FAILED, f"{action.value} failed: {e}")
         kind = ev.completed(action) if steps.completes_now else None
-        await self._write(tenant_id, lambda t: steps.on_done(t, started), kind, actor, run=_describe(started))
+        unrecorded = await self._write(
+            tenant_id, lambda t: steps.on_done(t, started), kind, actor, run=_describe(started)
+        )
+        if unrecorded:
+            cause = f"{steps.done_by_engine}, but the tenant row was not updated: {unrecorded}"
+            await self._audit(tenant_id, ev.failed(action), actor, cause=cause)
+            message = (
+                f"{action.value} failed half-way: {steps.done_by_engine}, but it was not recorded ({unrecorded}). "
+                f"The tenant stays blocked for up to {format_duration(self.limits.action_lease)}; then look again."
+            )
+            return await self._result(action, tenant_id, actor, Outcome.FAILED, message)
         return await self._result(action, tenant_id, actor, Outcome.DONE, _done_message(action, steps.completes_now))
 
     async def _claim(
@@ -173,20 +188,25 @@ class TenantService:
         kind: str | None,
         actor: str,
         **details: object,
-    ) -> None:
-        """Apply `change` to the fresh row, release the claim and emit `kind`, retrying on concurrent writes."""
+    ) -> str | None:
+        """Apply `change` to the fresh row, release the claim and emit `kind`, retrying on concurrent writes.
+
+        Returns None when written, or why it could not be (the claim then expires by itself).
+        """
         for _ in range(10):
             try:
                 tenant = await self._current(tenant_id)
                 events = [self._event(tenant_id, kind, actor, **details)] if kind else []
-                await self.store.save(tenant.updated(claim=None, **change(tenant)), events)
-                return
+                saving = self.store.save(tenant.updated(claim=None, **change(tenant)), events)
+                await self._bounded(saving, "database", StoreError, self.timeouts.read)
+                return None
             except ConcurrentUpdate:
                 continue
             except StoreError as e:
                 log.error("could not finish the action on %s: %s (the claim expires by itself)", tenant_id, e)
-                return
+                return str(e)
         log.error("could not finish the action on %s: the row kept changing", tenant_id)
+        return "the row kept changing"
 
     async def _audit(self, tenant_id: str, kind: str, actor: str, **details: object) -> None:
         try:

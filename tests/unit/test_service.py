@@ -124,6 +124,47 @@ class TestReset:
         assert not [c for c in engine.calls if c[0] == "terminate"]
 
 
+def failing_after_claim(store: InMemoryStore, *, hang: float = 0.0) -> None:
+    """The claim is written; every later save fails (or hangs `hang` seconds): the database went away mid-action."""
+    real_save, saves = store.save, []
+
+    async def save(tenant: Tenant, events: object, **options: object) -> Tenant:
+        saves.append(tenant)
+        if len(saves) > 1:
+            await asyncio.sleep(hang)
+            raise StoreError("disk I/O error")
+        return await real_save(tenant, events, **options)  # type: ignore[arg-type]
+
+    store.save = save  # type: ignore[method-assign]
+
+
+class TestDatabaseLostMidAction:
+    async def test_a_reset_whose_last_write_fails_is_reported_failed_not_done(self, service, store, engine) -> None:
+        await wedged(store, engine, error="boom")
+        failing_after_claim(store)
+        result = await service.act(Action.RESET, "acme", "U1")
+        assert result.outcome is Outcome.FAILED
+        assert "terminated" in result.message and "not recorded" in result.message
+        assert store.types("acme")[-2:] == ["reset_started", "reset_failed"]
+        assert "disk I/O error" in str(store.audit[-1].details["cause"])
+
+    async def test_a_final_write_that_hangs_is_bounded(self, service, store, engine) -> None:
+        await wedged(store, engine)
+        failing_after_claim(store, hang=5)
+        result = await asyncio.wait_for(service.act(Action.RESET, "acme", "U1"), 2)
+        assert result.outcome is Outcome.FAILED and "no answer within 0.2 s" in result.message
+
+    async def test_an_engine_failure_that_cannot_be_recorded_still_reaches_the_audit_feed(
+        self, service, store, engine
+    ) -> None:
+        await wedged(store, engine)
+        engine.fail_with, engine.failing = EngineError("connection refused"), {"terminate"}
+        failing_after_claim(store)
+        result = await service.act(Action.RESET, "acme", "U1")
+        assert result.outcome is Outcome.FAILED and "connection refused" in result.message
+        assert store.types("acme")[-1] == "reset_failed"
+
+
 class TestRetry:
     async def test_retry_on_a_wedged_tenant_says_reset_first(self, service, store, engine) -> None:
         await wedged(store, engine)
