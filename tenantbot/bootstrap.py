@@ -8,10 +8,11 @@ and hands out one `TenantService` that the CLI, the Slack app and the scheduler 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
-from core.ports import AlertStore, TenantStore, WorkflowEngine
+from core.adapters.unreachable_engine import UnreachableEngine
+from core.ports import AlertStore, EngineError, TenantStore, WorkflowEngine
 from core.service import TenantService
 from tenantbot.settings import Settings
 
@@ -30,14 +31,25 @@ def build_service(settings: Settings, store: TenantStore, engine: WorkflowEngine
 
 
 @asynccontextmanager
-async def runtime(settings: Settings, *, worker: bool = True) -> AsyncIterator[Runtime]:
-    """Everything the app needs, torn down in reverse order on exit."""
+async def runtime(settings: Settings, *, worker: bool = True, engine_required: bool = True) -> AsyncIterator[Runtime]:
+    """Everything the app needs, torn down in reverse order on exit.
+
+    With `engine_required=False` (read-only commands) an engine that cannot be reached does not stop
+    the command: the views say what could not be read instead.
+    """
     from core.persistence import open_store
     from tenantbot.engine import engine_runtime
 
     store = await open_store(settings.db_url)
     try:
-        async with engine_runtime(settings, store, worker=worker) as engine:
+        async with AsyncExitStack() as stack:
+            engine: WorkflowEngine
+            try:
+                engine = await stack.enter_async_context(engine_runtime(settings, store, worker=worker))
+            except EngineError as e:
+                if engine_required:
+                    raise
+                engine = UnreachableEngine(f"engine unreachable: {e}")
             yield Runtime(settings, store, store, engine, build_service(settings, store, engine))
     finally:
         await store.close()

@@ -12,7 +12,8 @@ import typer
 from core.actions import STEPS
 from core.decisions import Situation
 from core.domain import Action
-from core.results import Outcome
+from core.results import Outcome, utcnow
+from core.wedged import WedgeFinder
 from tenantbot.bootstrap import runtime
 from tenantbot.cli import EXIT_USAGE, Failure, run, settings, tenant_arg
 from tenantbot.console import render_list, render_result, render_view
@@ -26,7 +27,7 @@ def show(tenant_id: Annotated[str, typer.Argument(help="tenant id, e.g. acme-42"
     tid = tenant_arg(tenant_id)
 
     async def main() -> None:
-        async with runtime(settings(), worker=False) as rt:
+        async with runtime(settings(), worker=False, engine_required=False) as rt:
             typer.echo(render_view(await rt.service.view(tid)))
 
     run(main)
@@ -39,14 +40,22 @@ def list_tenants(
 ) -> None:
     """List tenants with their situation and recommended action."""
     if situation is not None and situation not in SITUATIONS:
-        raise typer.BadParameter(f"unknown situation {situation!r}; one of: {', '.join(SITUATIONS)}")
+        typer.echo(f"error: unknown situation {situation!r}; one of: {', '.join(SITUATIONS)}", err=True)
+        raise typer.Exit(EXIT_USAGE)
+
+    wanted = SITUATIONS[situation] if situation is not None else None
 
     async def main() -> None:
-        async with runtime(settings(), worker=False) as rt:
-            views = await rt.service.overview(limit)
-        views = [v for v in views if (not wedged or v.assessment.situation.wedged)]
-        if situation is not None:
-            views = [v for v in views if v.assessment.situation is SITUATIONS[situation]]
+        s = settings()
+        async with runtime(s, worker=False, engine_required=False) as rt:
+            if wedged or (wanted is not None and wanted.wedged):
+                # wedged tenants are the stale ones: look at every in-flight tenant, as the scan does
+                found = await WedgeFinder(rt.store, rt.engine, s.limits).sweep(utcnow())
+                ids = sorted(t for t, a in found.wedged.items() if wanted is None or a.situation is wanted)
+                views = [await rt.service.view(t) for t in ids[:limit]]
+            else:
+                views = await rt.service.overview(limit)
+        views = [v for v in views if wanted is None or v.assessment.situation is wanted]
         typer.echo(render_list(views))
 
     run(main)

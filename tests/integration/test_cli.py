@@ -3,13 +3,17 @@ and for a database or engine that is down, never a traceback; and the view and a
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from core.domain import Tenant, TenantState, provisioning_handle
+from core.persistence import open_store
 from tests.integration.temporal.conftest import free_port
 
 
@@ -62,6 +66,35 @@ def test_an_engine_that_cannot_be_reached_is_one_line_and_exit_1(tmp_path: Path)
     assert done.returncode == 1 and one_line_error(done).startswith("error: workflow engine unavailable:")
 
 
+def seed(data_dir: Path, *tenants: Tenant) -> None:
+    """Write tenant rows straight into the CLI's SQLite database."""
+
+    async def write() -> None:
+        store = await open_store(f"sqlite:///{data_dir / 'tenantbot.db'}")
+        try:
+            for tenant in tenants:
+                await store.add(tenant, [])
+        finally:
+            await store.close()
+
+    asyncio.run(write())
+
+
+def test_the_view_shows_what_the_database_knows_when_the_engine_is_down(tmp_path: Path) -> None:
+    old = datetime.now(UTC) - timedelta(minutes=30)
+    handle = provisioning_handle("acme", 1)
+    seed(tmp_path, Tenant("acme", TenantState.PROVISIONING, old, handle=handle, attempt=1, last_progress_at=old))
+    done = tenantbot("tenant", "acme", data_dir=tmp_path, TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}")
+    assert done.returncode == 0, done.stderr
+    assert "Tenant acme: provisioning" in done.stdout and "provision-acme-1" in done.stdout
+    assert "engine unreachable" in done.stdout and "allowed now: none" in done.stdout
+
+
+def test_an_unknown_situation_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    done = tenantbot("tenants", "--situation", "sad", data_dir=tmp_path)
+    assert done.returncode == 2 and "unknown situation 'sad'" in one_line_error(done)
+
+
 def test_destructive_actions_need_yes_without_a_terminal(tmp_path: Path) -> None:
     done = tenantbot("decommission", "acme", data_dir=tmp_path, stdin="")
     assert done.returncode == 2 and "pass --yes" in one_line_error(done)
@@ -72,8 +105,15 @@ def test_provision_then_view_and_reset_from_the_command_line(tmp_path: Path) -> 
     assert tenantbot("provision", "acme-7", "--fault", "orphan", data_dir=tmp_path).returncode == 0
     shown = tenantbot("tenant", "acme-7", data_dir=tmp_path)
     assert shown.returncode == 0 and "wedged: orphaned handle" in shown.stdout and "allowed now: reset" in shown.stdout
+    # an old orphaned row, then 60 tenants changed since: wedged tenants are the stale ones, not the newest
+    old, now = datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC)
+    handle = provisioning_handle("lost-1", 1)
+    lost = Tenant("lost-1", TenantState.PROVISIONING, old, handle=handle, last_progress_at=old)
+    seed(tmp_path, lost, *(Tenant(f"fresh-{i}", TenantState.PENDING, now, last_progress_at=now) for i in range(60)))
     listed = tenantbot("tenants", "--wedged", data_dir=tmp_path)
-    assert "acme-7" in listed.stdout
+    assert "lost-1" in listed.stdout and "fresh-" not in listed.stdout
+    by_situation = tenantbot("tenants", "--situation", "wedged_orphaned", data_dir=tmp_path)
+    assert "lost-1" in by_situation.stdout
     reset = tenantbot("reset", "acme-7", "--yes", "--actor", "alice", data_dir=tmp_path)
     assert reset.returncode == 0 and "reset acme-7: done: reset" in reset.stdout
     assert "reset_completed        alice" in reset.stdout

@@ -1,0 +1,40 @@
+"""`UnreachableEngine`: the engine port for a process that could not reach the engine at start.
+
+Read-only commands (`tenantbot tenant`, `tenants`) are what an operator reaches for when things are
+broken, so they must still show what the database knows. Every call raises EngineError with the
+cause, which the service turns into a degraded view ("could not read engine: …") with no actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NoReturn
+
+from core.domain import RunHandle, RunningRun, RunObservation
+from core.ports import EngineError
+
+
+class UnreachableEngine:
+    def __init__(self, cause: str) -> None:
+        self.cause = cause
+
+    def _fail(self) -> NoReturn:
+        raise EngineError(self.cause)
+
+    async def describe(self, handle: RunHandle) -> RunObservation:
+        self._fail()
+
+    async def start(self, tenant_id: str, handle: RunHandle, fault: str | None = None) -> RunHandle:
+        self._fail()
+
+    async def cancel(self, handle: RunHandle) -> None:
+        self._fail()
+
+    async def terminate(self, handle: RunHandle, reason: str) -> None:
+        self._fail()
+
+    async def decommission(self, tenant_id: str, handle: RunHandle) -> RunHandle:
+        self._fail()
+
+    async def list_running(self) -> Sequence[RunningRun]:
+        self._fail()
