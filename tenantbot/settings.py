@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError as SourceError
 
@@ -81,6 +81,17 @@ class Settings(BaseSettings):
                 raise ValueError(str(e)) from None
         return url
 
+    @model_validator(mode="after")
+    def _lease_outlasts_an_action(self) -> Settings:
+        """An action's claim must outlive its slowest engine call, or a second press could run it again."""
+        slowest = self.engine_timeout + 3 * self.read_timeout
+        if self.action_lease <= slowest:
+            raise ValueError(
+                f"ACTION_LEASE ({self.action_lease.total_seconds():g} s) must be longer than ENGINE_TIMEOUT plus "
+                f"three READ_TIMEOUTs ({slowest.total_seconds():g} s)"
+            )
+        return self
+
     @property
     def policy(self) -> Policy:
         return Policy(
@@ -113,6 +124,6 @@ def load_settings(**overrides: object) -> Settings:
         raise SettingsError(f"invalid setting: {str(e).splitlines()[0]}") from None
     except ValidationError as e:
         first = e.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        name = f" {str(first['loc'][0]).upper()}" if first["loc"] else "s"  # a rule over several variables
         message = str(first["msg"]).removeprefix("Value error, ")
-        raise SettingsError(f"invalid setting {name}: {message}") from None
+        raise SettingsError(f"invalid setting{name}: {message}") from None

@@ -94,3 +94,10 @@ def test_settings_that_cannot_work_fail_at_start_naming_the_variable(
     with pytest.raises(SettingsError, match=rf"^invalid setting {name}: .*{says}") as error:
         load_settings()
     assert "\n" not in str(error.value)
+
+
+def test_an_action_lease_shorter_than_an_engine_call_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ACTION_LEASE", "10s")
+    monkeypatch.setenv("ENGINE_TIMEOUT", "30s")
+    with pytest.raises(SettingsError, match=r"^invalid settings: ACTION_LEASE \(10 s\) must be longer"):
+        load_settings()
