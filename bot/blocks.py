@@ -2,9 +2,9 @@
 the buttons are the actions the caller passes (the assessment's, filtered by core/authz), the texts
 come from the core.
 
-Everything from data is escaped (bot/text.py). Each message stays under Slack's size budget: the card
-is rendered with generous room for the long texts first (error, reason, note, allocations, events)
-and with less room until it fits; the wedged list shows as many rows as fit, then "…and N more".
+Everything from data is escaped (bot/text.py). The card stays under Slack's size budget: it is
+rendered with generous room for the long texts first (error, reason, note, allocations, events) and
+with less room until it fits.
 """
 
 from __future__ import annotations
@@ -27,12 +27,11 @@ from slack_sdk.models.blocks import (
 
 from bot.text import BUDGET, code, cut, fenced, listing, safe, size
 from core.actions import STEPS
-from core.decisions import Assessment
 from core.domain import Action
 from core.durations import format_duration
 from core.results import ActionResult, TenantView
 
-__all__ = ["actor", "confirm", "cut", "result_note", "stuck_list", "tenant_card", "text_fallback"]
+__all__ = ["actor", "confirm", "cut", "result_note", "tenant_card", "text_fallback"]
 
 ACTION_ID = "tenant_{}"  # tenant_reset, tenant_retry, …
 SHARE_ACTION_ID = "tenant_share"
@@ -176,29 +175,6 @@ def result_note(result: ActionResult, pressed_at: datetime, limit: int = 1200) -
         f"{actor(result.actor)} pressed *{result.action.value.capitalize()}* at {pressed_at:%H:%M:%S} UTC: "
         f"{result.outcome.value} — {safe(result.message, limit)}"
     )
-
-
-def stuck_list(wedged: dict[str, Assessment], reason_limit: int = 300) -> list[Block]:
-    """One row per wedged tenant, as many as fit in one message (and 50 blocks), then "…and N more"."""
-    if not wedged:
-        return [SectionBlock(text=md(":white_check_mark: No wedged tenants right now."))]
-    rows = sorted(wedged.items())
-    header = HeaderBlock(text=f"{len(rows)} wedged tenant{'s' if len(rows) != 1 else ''}")
-    shown: list[Block] = []
-    room = BUDGET - size([header]) - 200  # what is left after the header and the "…and N more" line
-    for tenant_id, a in rows[:48]:
-        row = SectionBlock(
-            text=md(
-                f"*{safe(tenant_id, 63)}* · {a.situation} — {safe(a.reason, reason_limit)}\n"
-                f"Recommended: {a.recommended} · {code('/tenant ' + tenant_id, 80)}"
-            )
-        )
-        room -= size([row]) + 1
-        if room < 0:
-            break
-        shown.append(row)
-    more = [ContextBlock(elements=[md(f"…and {len(rows) - len(shown)} more")])] if len(shown) < len(rows) else []
-    return [header, *shown, *more]
 
 
 def text_fallback(view: TenantView) -> str:

@@ -20,6 +20,7 @@ from bot import blocks
 from bot.authz import offered_to
 from bot.deps import BotDeps
 from bot.replies import USAGE, failure_text, log_failure, reply, stuck_unreadable
+from bot.stuck_blocks import stuck_list
 from core.domain import parse_tenant_id
 
 log = logging.getLogger(__name__)
@@ -61,4 +62,4 @@ async def stuck(deps: BotDeps) -> dict[str, Any]:
     except TimeoutError:
         log.warning("/tenant stuck: the wedged list was not read within %g s", limit)
         return {"text": stuck_unreadable(limit), "response_type": "ephemeral"}
-    return {"text": f"{len(wedged)} wedged tenants", "blocks": blocks.stuck_list(wedged), "response_type": "ephemeral"}
+    return {"text": f"{len(wedged)} wedged tenants", "blocks": stuck_list(wedged), "response_type": "ephemeral"}

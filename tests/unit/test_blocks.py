@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from slack_sdk.models.blocks import Block
 
-from bot.blocks import stuck_list, tenant_card
+from bot.blocks import tenant_card
+from bot.stuck_blocks import stuck_list
 from bot.text import BUDGET, code, fenced, listing, safe
 from core.decisions import Limits, assess
 from core.domain import Action, Allocation, AuditEvent, RunHandle, RunObservation, RunStatus, Tenant, TenantState
