@@ -1,7 +1,8 @@
 """`create_app`: the async Bolt app, built from explicit parts so tests and replicas build their own.
 
 No module-level app: the signing secret, the Web API client (pointed at SLACK_API_URL when set, with
-429 handling) and the core service are handed in.
+429 handling) and the core service are handed in. The app drops redeliveries of requests it already
+received (bot/redelivery.py), over HTTP and Socket Mode alike.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import BotDeps
-from bot.listeners import register_listeners
+from bot.listeners import actions, register_listeners
+from bot.redelivery import Deliveries, delivery_key
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +29,29 @@ def slack_client(token: str, api_url: str | None = None) -> AsyncWebClient:
     return client
 
 
-def create_app(*, signing_secret: str, client: AsyncWebClient, deps: BotDeps) -> AsyncApp:
-    app = AsyncApp(client=client, signing_secret=signing_secret, raise_error_for_unhandled_request=False)
+class TenantBotApp(AsyncApp):
+    """Bolt's app plus the signing secret for the HTTP endpoint and the memory of received requests."""
+
+    def __init__(self, *, signing_secret: str, client: AsyncWebClient) -> None:
+        super().__init__(client=client, signing_secret=signing_secret, raise_error_for_unhandled_request=False)
+        self.signing_secret = signing_secret
+        self.deliveries = Deliveries()
+
+    async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
+        key = delivery_key(req.body)
+        if key is not None and req.headers.get("x-slack-retry-num") and self.deliveries.received(key):
+            log.info("dropped a redelivery (retry %s) of a request already answered", req.headers["x-slack-retry-num"])
+            return BoltResponse(status=200, body="")
+        if key is not None:
+            self.deliveries.add(key)  # before dispatching, so a redelivery arriving meanwhile is dropped
+        response = await super().async_dispatch(req)
+        if key is not None and response.status != 200:
+            self.deliveries.forget(key)  # not answered: Slack's next attempt must be handled
+        return response
+
+
+def create_app(*, signing_secret: str, client: AsyncWebClient, deps: BotDeps) -> TenantBotApp:
+    app = TenantBotApp(client=client, signing_secret=signing_secret)
 
     async def on_error(error: Exception, body: dict[str, Any]) -> None:
         log.error(
@@ -35,4 +60,5 @@ def create_app(*, signing_secret: str, client: AsyncWebClient, deps: BotDeps) ->
 
     app.error(on_error)
     register_listeners(app, deps)
+    actions.register_fallback(app)  # last: Bolt runs the first listener that matches
     return app

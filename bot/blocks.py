@@ -1,12 +1,17 @@
 """Block Kit renderers: core results in, `slack_sdk.models.blocks` out. No decisions are made here:
-the buttons are exactly `assessment.allowed`, the texts come from the core.
+the buttons are the actions the caller passes (the assessment's, filtered by core/authz), the texts
+come from the core.
 
-Slack's limits are enforced where text can grow (a 3,000-character error, long reasons): every text is
-cut to its block's limit, and `to_dict()` validates each block before it is sent.
+Everything from data is escaped (bot/text.py). The card stays under Slack's size budget: it is
+rendered with generous room for the long texts first (error, reason, note, allocations, events) and
+with less room until it fits.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from slack_sdk.models.blocks import (
@@ -20,24 +25,38 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.text import BUDGET, code, cut, fenced, listing, safe, size
 from core.actions import STEPS
-from core.decisions import Assessment
 from core.domain import Action
 from core.durations import format_duration
 from core.results import ActionResult, TenantView
+
+__all__ = ["actor", "confirm", "cut", "result_note", "tenant_card", "text_fallback"]
 
 ACTION_ID = "tenant_{}"  # tenant_reset, tenant_retry, …
 SHARE_ACTION_ID = "tenant_share"
 ACTIONS_BLOCK = "tenant_actions:{}"  # carries the tenant id, cross-checked against the button value
 DESTRUCTIVE = (Action.RESET, Action.CANCEL, Action.DECOMMISSION)
-USAGE = (
-    "*Usage:* `/tenant <tenant-id>` shows a tenant's provisioning and the actions allowed now · "
-    "`/tenant stuck` lists wedged tenants · `/tenant help` shows this."
-)
+SLACK_USER = re.compile(r"^[UW][A-Z0-9]+$")
+UNREAD = "unknown (could not read)"
 
 
-def cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+@dataclass(frozen=True)
+class Room:
+    """How many characters the card gives each text that grows with the data."""
+
+    error: int
+    reason: int
+    field: int
+    events: int
+    note: int
+
+
+ROOMS = (Room(2000, 1200, 600, 8, 1200), Room(800, 500, 300, 8, 500), Room(200, 200, 100, 3, 250))
+
+
+def md(text: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=text)
 
 
 def when(moment: datetime | None, now: datetime) -> str:
@@ -48,52 +67,80 @@ def when(moment: datetime | None, now: datetime) -> str:
     return f"{format_duration(now - moment)} ago ({local})"
 
 
-def tenant_card(view: TenantView, *, runbook_url: str, note: str | None = None) -> list[Block]:
-    t, a, now = view.tenant, view.assessment, view.at
-    handle = t.handle
-    workflow = (
-        f"`{handle.workflow_id}`" + (f"\nrun `{handle.run_id}`" if handle and handle.run_id else "") if handle else "—"
-    )
+def tenant_card(
+    view: TenantView, *, runbook_url: str, note: str | None = None, actions: Sequence[Action] | None = None
+) -> list[Block]:
+    """The card, with buttons for `actions` (default: all the assessment allows), within the budget.
+
+    `note` is mrkdwn the caller already made safe (e.g. `result_note`)."""
+    offered = tuple(view.assessment.allowed if actions is None else actions)
+    for room in ROOMS:
+        card = _card(view, runbook_url, note, offered, room)
+        if size(card) <= BUDGET:
+            break
+    return card
+
+
+def _card(view: TenantView, runbook_url: str, note: str | None, offered: tuple[Action, ...], room: Room) -> list[Block]:
+    t, a = view.tenant, view.assessment
+    blocks: list[Block] = [
+        HeaderBlock(text=cut(f"{t.id} · {t.state}", 150)),
+        SectionBlock(fields=[md(cut(f, 2000)) for f in _fields(view, room)]),
+    ]
+    if t.error:
+        blocks.append(SectionBlock(text=md("*Error*\n" + fenced(t.error, room.error))))
+    assessment = f"*{a.situation.value.capitalize()}* — {safe(a.reason, room.reason)}\n*Recommended:* {a.recommended}"
+    blocks.append(SectionBlock(text=md(assessment)))
+    if view.problems:
+        problems = "; ".join(f"could not read {safe(p, room.field)}" for p in view.problems)
+        blocks.append(ContextBlock(elements=[md(cut(f":warning: {problems}", 2000))]))
+    if view.events and room.events:
+        lines = [
+            f"• {e.at:%H:%M:%S} {code(e.type.removeprefix('tenant.provisioning.'), 60)} by {actor(e.actor)}"
+            for e in view.events[: room.events]
+        ]
+        blocks.append(SectionBlock(text=md(cut("*Recent events*\n" + "\n".join(lines), 3000))))
+    runbook = f"<{runbook_url}|Runbook: reset a stuck provisioning>" if len(runbook_url) <= 1000 else "Runbook"
+    blocks.append(ContextBlock(elements=[md(runbook)]))
+    blocks.append(ActionsBlock(block_id=cut(ACTIONS_BLOCK.format(t.id), 255), elements=buttons(view, offered)))
+    if note:
+        blocks.append(ContextBlock(elements=[md(cut(note, min(room.note, 2000)))]))
+    return blocks
+
+
+def _fields(view: TenantView, room: Room) -> list[str]:
+    t, now, handle = view.tenant, view.at, view.tenant.handle
+    workflow = "—"
+    if handle:
+        workflow = code(handle.workflow_id, 120) + (f"\nrun {code(handle.run_id, 60)}" if handle.run_id else "")
     timeout = view.run.heartbeat_timeout if view.run and view.run.heartbeat_timeout else None
+    allocations = UNREAD if _unread(view, "allocations") else _allocations(view, room.field)
     fields = [
         f"*Attempt*\n{t.attempt}",
         f"*Workflow*\n{workflow}",
         f"*Engine status*\n{view.run.status if view.run else '—'}",
-        f"*Current step*\n{t.current_step or '—'}",
+        f"*Current step*\n{safe(t.current_step, room.field) if t.current_step else '—'}",
         f"*Last progress*\n{when(t.last_progress_at, now)}",
         f"*Last heartbeat*\n{when(t.last_heartbeat_at, now)}"
         + (f"\nheartbeat timeout {format_duration(timeout)}" if timeout else ""),
-        f"*Allocations*\n{', '.join(f'{x.kind} `{x.resource_id}`' for x in view.allocations) or 'none'}",
+        f"*Allocations*\n{allocations}",
     ]
     if t.failed_activity:
-        fields.append(f"*Failed activity*\n{t.failed_activity}")
-    blocks: list[Block] = [
-        HeaderBlock(text=cut(f"{t.id} · {t.state}", 150)),
-        SectionBlock(fields=[MarkdownTextObject(text=cut(f, 2000)) for f in fields]),
-    ]
-    if t.error:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=cut(f"*Error*\n```{t.error}```", 3000))))
-    assessment = f"*{a.situation.value.capitalize()}* — {a.reason}\n*Recommended:* {a.recommended}"
-    blocks.append(SectionBlock(text=MarkdownTextObject(text=cut(assessment, 3000))))
-    if view.problems:
-        problems = "; ".join(f"could not read {p}" for p in view.problems)
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=cut(f":warning: {problems}", 3000))]))
-    if view.events:
-        lines = [
-            f"• {e.at:%H:%M:%S} `{e.type.removeprefix('tenant.provisioning.')}` by {actor(e.actor)}"
-            for e in view.events
-        ]
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=cut("*Recent events*\n" + "\n".join(lines), 3000))))
-    blocks.append(
-        ContextBlock(elements=[MarkdownTextObject(text=f"<{runbook_url}|Runbook: reset a stuck provisioning>")])
-    )
-    blocks.append(ActionsBlock(block_id=cut(ACTIONS_BLOCK.format(t.id), 255), elements=buttons(view)))
-    if note:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=cut(note, 3000))]))
-    return blocks
+        fields.append(f"*Failed activity*\n{safe(t.failed_activity, room.field)}")
+    return fields
 
 
-def buttons(view: TenantView) -> list[ButtonElement]:
+def _unread(view: TenantView, part: str) -> bool:
+    """True when the service could not read `part` (it names it in `problems`; allocations may be None)."""
+    return getattr(view, part, ()) is None or any(p.startswith(f"{part}:") for p in view.problems)
+
+
+def _allocations(view: TenantView, limit: int) -> str:
+    items = [f"{safe(x.kind, 40)} {code(x.resource_id, 120)}" for x in view.allocations or ()]
+    return listing(items, limit) or "none"
+
+
+def buttons(view: TenantView, offered: Sequence[Action]) -> list[ButtonElement]:
     tenant_id, assessment = view.tenant.id, view.assessment
     elements = [
         ButtonElement(
@@ -103,7 +150,7 @@ def buttons(view: TenantView) -> list[ButtonElement]:
             style="primary" if action is assessment.recommended.next_action else None,
             confirm=confirm(action, tenant_id) if action in DESTRUCTIVE else None,
         )
-        for action in assessment.allowed
+        for action in offered
     ]
     return [*elements, ButtonElement(text="Share in channel", action_id=SHARE_ACTION_ID, value=tenant_id)]
 
@@ -119,38 +166,17 @@ def confirm(action: Action, tenant_id: str) -> ConfirmObject:
 
 
 def actor(name: str) -> str:
-    """Mention Slack users; show workflows, the scheduler and CLI users as they are."""
-    return f"<@{name}>" if name[:1] in ("U", "W") and name.isalnum() else f"`{name}`"
+    """Mention Slack users; show workflows, the scheduler and CLI users as code."""
+    return f"<@{name}>" if SLACK_USER.fullmatch(name) else code(name, 80)
 
 
-def result_note(result: ActionResult, pressed_at: datetime) -> str:
+def result_note(result: ActionResult, pressed_at: datetime, limit: int = 1200) -> str:
     return (
         f"{actor(result.actor)} pressed *{result.action.value.capitalize()}* at {pressed_at:%H:%M:%S} UTC: "
-        f"{result.outcome.value} — {result.message}"
+        f"{result.outcome.value} — {safe(result.message, limit)}"
     )
-
-
-def stuck_list(wedged: dict[str, Assessment], limit: int = 40) -> list[Block]:
-    if not wedged:
-        return [SectionBlock(text=MarkdownTextObject(text=":white_check_mark: No wedged tenants right now."))]
-    rows = sorted(wedged.items())
-    lines: list[Block] = [
-        SectionBlock(
-            text=MarkdownTextObject(
-                text=cut(f"*{tid}* · {a.situation} — {a.reason}\nRecommended: {a.recommended} · `/tenant {tid}`", 3000)
-            )
-        )
-        for tid, a in rows[:limit]
-    ]
-    header = HeaderBlock(text=f"{len(rows)} wedged tenant{'s' if len(rows) != 1 else ''}")
-    more = (
-        [ContextBlock(elements=[MarkdownTextObject(text=f"…and {len(rows) - limit} more")])]
-        if len(rows) > limit
-        else []
-    )
-    return [header, *lines, *more]
 
 
 def text_fallback(view: TenantView) -> str:
     """The notification text that goes with the blocks (Slack requires one)."""
-    return cut(f"{view.tenant.id}: {view.tenant.state} — {view.assessment.situation}", 3000)
+    return safe(f"{view.tenant.id}: {view.tenant.state} — {view.assessment.situation}", 3000)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
+from bot.authz import GroupDirectory
 from core.authz import Policy
 from core.scanner import Scanner
 from core.service import TenantService
@@ -20,3 +21,9 @@ class BotDeps:
     clock: Callable[[], datetime]
     finder: WedgeFinder
     scanner: Scanner | None = None  # alert buttons (snooze) need it; None when alerts are off
+    directory: GroupDirectory = field(default_factory=GroupDirectory)  # one cache for cards and presses
+
+    @property
+    def read_timeout(self) -> timedelta:
+        """The service's bound on one read, which also bounds what the listeners read outside it."""
+        return self.service.timeouts.read

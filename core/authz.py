@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from core.domain import Action
 
 EVERYONE = "*"
+LOOKUP_FAILED = "Couldn't check your user groups in Slack, so nothing was run; try again in a moment."
 ENTRY = re.compile(r"^(\*|[UW][A-Z0-9]{2,}|S[A-Z0-9]{2,})$")
 
 
@@ -49,6 +50,27 @@ class Policy:
         """The groups whose membership decides `action` (none to look up when everyone may)."""
         rule = self.allowed.get(action, AllowList())
         return frozenset() if rule.everyone else rule.groups
+
+    def groups_deciding(self, actions: Iterable[Action]) -> frozenset[str]:
+        """The groups whose membership decides any of `actions`."""
+        return frozenset().union(*(self.groups_that_matter(a) for a in actions))
+
+    def offered(
+        self, allowed: Iterable[Action], viewer: str | None = None, groups: Iterable[str] | None = None
+    ) -> tuple[Action, ...]:
+        """Which of the actions the situation allows get a button.
+
+        On a card only `viewer` sees: the actions they may run; when their groups could not be read
+        (`groups` None), those a group could grant are kept and the press decides. On a card everyone
+        sees (`viewer` None): the actions someone may run, so an empty allow-list hides its button.
+        Every press is still authorized on its own.
+        """
+        rules = {a: self.allowed.get(a, AllowList()) for a in allowed}
+        if viewer is None:
+            return tuple(a for a, rule in rules.items() if rule != AllowList())
+        if groups is None:
+            return tuple(a for a, rule in rules.items() if rule.everyone or viewer in rule.users or rule.groups)
+        return tuple(a for a in rules if self.permits(viewer, groups, a))
 
     def refusal(self, action: Action) -> str:
         if self.allowed.get(action, AllowList()) == AllowList():

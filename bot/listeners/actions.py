@@ -2,8 +2,10 @@
 
 Each press is acked at once, checked (the button value against the block it sits in, then the
 authorization policy), run through the service with the Slack user as actor and a request key unique
-to the press (so a redelivered request never runs twice), and answered by replacing the card in place
-with the tenant's new state and a line saying who pressed what.
+to the press (so a redelivered request never runs twice), and answered: the card is replaced in place
+with the tenant's new state and a line saying who pressed what. A refusal on a card shared in the
+channel, and a press whose tenant could not be read again, are answered to the presser only and leave
+the card as it is, so one person's refused press never rewrites everyone's message.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
-from bot.authz import GroupDirectory
+from bot.authz import GroupDirectory, GroupLookupFailed, offered_to
 from bot.deps import BotDeps
-from bot.replies import failure_text
+from bot.replies import EPHEMERAL, UNKNOWN_CONTROL, failure_text, log_failure, reply, unrefreshed
+from core.authz import LOOKUP_FAILED
 from core.domain import Action, InvalidTenantId, parse_tenant_id
 from core.results import ActionResult, Outcome
 
@@ -42,51 +45,89 @@ def pressed_tenant(action: dict[str, Any]) -> str:
 async def run_press(
     deps: BotDeps, directory: GroupDirectory, client: AsyncWebClient, body: dict[str, Any], act: Action, tenant_id: str
 ) -> ActionResult:
-    """Authorize, then act; a refusal is audited like any other."""
+    """Authorize, then act. A refusal is audited like any other, but only for a tenant that exists."""
     user = body["user"]["id"]
-    groups = await directory.groups_of(client, user, deps.policy.groups_that_matter(act))
-    if not deps.policy.permits(user, groups, act):
-        return await deps.service.refuse(act, tenant_id, user, deps.policy.refusal(act))
+    try:
+        groups = await directory.groups_of(client, user, deps.policy.groups_that_matter(act))
+        refusal = None if deps.policy.permits(user, groups, act) else deps.policy.refusal(act)
+    except GroupLookupFailed as e:
+        log.warning("%s by %s: %s", act.value, user, e)
+        refusal = LOOKUP_FAILED
+    if refusal is not None:
+        await deps.service.view(tenant_id)  # raises TenantNotFound: nothing to refuse, nothing recorded
+        return await deps.service.refuse(act, tenant_id, user, refusal)
     key = f"{user}:{body['actions'][0].get('action_ts', '')}:{act.value}:{tenant_id}"
     return await deps.service.act(act, tenant_id, user, request_key=key)
 
 
 def register(app: AsyncApp, deps: BotDeps) -> None:
-    directory = GroupDirectory()
-
     async def press(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
         try:
             act = Action(PRESS.fullmatch(action["action_id"]).group(1))  # type: ignore[union-attr]
-            result = await run_press(deps, directory, client, body, act, pressed_tenant(action))
+            result = await run_press(deps, deps.directory, client, body, act, pressed_tenant(action))
+            message = await answer_press(deps, client, body, result)
         except Exception as e:
-            log.warning("button %s failed: %s", action.get("action_id"), e, exc_info=not isinstance(e, ValueError))
-            await respond(text=failure_text(e), response_type="ephemeral", replace_original=False)
-            return
-        if result.outcome is Outcome.DUPLICATE:
-            return  # the first delivery already answered; don't overwrite its card
-        await respond(replace_original=True, **rendered(deps, result))
+            log_failure(f"button {action.get('action_id')}", e)
+            message = {"text": failure_text(e), **EPHEMERAL}
+        if message is not None:
+            await reply(respond, **message)
 
     async def share(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         try:
             view = await deps.service.view(pressed_tenant(action))
         except Exception as e:
-            await respond(text=failure_text(e), response_type="ephemeral", replace_original=False)
+            log_failure("share", e)
+            await reply(respond, text=failure_text(e), **EPHEMERAL)
             return
         note = f"Shared by {blocks.actor(body['user']['id'])}"
-        card = blocks.tenant_card(view, runbook_url=deps.runbook_url, note=note)
-        await respond(text=blocks.text_fallback(view), blocks=card, response_type="in_channel", replace_original=False)
+        offered = deps.policy.offered(view.assessment.allowed)  # everyone sees it: what someone may run
+        card = blocks.tenant_card(view, runbook_url=deps.runbook_url, note=note, actions=offered)
+        await reply(
+            respond, text=blocks.text_fallback(view), blocks=card, response_type="in_channel", replace_original=False
+        )
 
     app.action(PRESS)(press)
     app.action(blocks.SHARE_ACTION_ID)(share)
 
 
-def rendered(deps: BotDeps, result: ActionResult) -> dict[str, Any]:
+def register_fallback(app: AsyncApp) -> None:
+    """Any other button (an old or altered message): acked and answered, never Slack's generic error.
+    Registered after every other listener, because Bolt runs the first listener that matches."""
+
+    async def unknown(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        log.info("unknown control %r", str(action.get("action_id"))[:80])
+        await reply(respond, text=UNKNOWN_CONTROL, **EPHEMERAL)
+
+    app.action(re.compile(r".*"))(unknown)
+
+
+async def answer_press(
+    deps: BotDeps, client: AsyncWebClient, body: dict[str, Any], result: ActionResult
+) -> dict[str, Any] | None:
+    if result.outcome is Outcome.DUPLICATE:
+        return None  # the first delivery already answered; don't overwrite its card
+    note = blocks.result_note(result, deps.clock())
+    shared = not (body.get("container") or {}).get("is_ephemeral", False)
+    if result.view is None:
+        return {"text": unrefreshed(note), **EPHEMERAL}
+    if result.outcome is Outcome.REFUSED and shared:
+        return {"text": note, **EPHEMERAL}
+    viewer = None if shared else str(body["user"]["id"])
+    offered = await offered_to(deps.policy, deps.directory, client, viewer, result.view.assessment.allowed)
+    return {"replace_original": True, **rendered(deps, result, offered)}
+
+
+def rendered(deps: BotDeps, result: ActionResult, offered: tuple[Action, ...] | None = None) -> dict[str, Any]:
+    """The text and card after a press; buttons default to what someone may run (a card others may see)."""
     note = blocks.result_note(result, deps.clock())
     if result.view is None:
-        return {"text": note}
-    card = blocks.tenant_card(result.view, runbook_url=deps.runbook_url, note=note)
+        return {"text": unrefreshed(note)}
+    if offered is None:
+        offered = deps.policy.offered(result.view.assessment.allowed)
+    card = blocks.tenant_card(result.view, runbook_url=deps.runbook_url, note=note, actions=offered)
     return {"text": note, "blocks": card}

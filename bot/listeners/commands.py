@@ -1,50 +1,65 @@
 """`/tenant`: ack at once, then answer through `respond()` with the card, the list or a short error.
 
-Acking before reading anything keeps Slack's 3-second budget whatever the database or the engine do;
-the service bounds its own reads, so the answer follows within a few seconds even when they hang.
+Acking before reading anything keeps Slack's 3-second budget whatever the database or the engine do.
+The service bounds its own reads; the wedged list is read by the wedge finder, which this listener
+bounds itself (a few read timeouts), so the answer follows within seconds even when either hangs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
+from bot.authz import offered_to
 from bot.deps import BotDeps
-from bot.replies import failure_text
+from bot.replies import USAGE, failure_text, log_failure, reply, stuck_unreadable
+from bot.stuck_blocks import stuck_list
 from core.domain import parse_tenant_id
 
 log = logging.getLogger(__name__)
+STUCK_READS = 3  # the finder's query, its engine listing, and its describes of the suspects
 
 
 def register(app: AsyncApp, deps: BotDeps) -> None:
-    async def tenant_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+    async def tenant_command(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         await ack()
         text = str(command.get("text") or "").strip()
         try:
-            await respond(**await answer(text, deps))
+            message = await answer(text, str(command["user_id"]), client, deps)
         except Exception as e:  # the user gets a line, the log gets the detail
-            log.exception("/tenant %r failed", text)
-            await respond(text=failure_text(e), response_type="ephemeral")
+            log_failure(f"/tenant {text[:80]!r}", e)
+            message = {"text": failure_text(e), "response_type": "ephemeral"}
+        await reply(respond, **message)
 
     app.command("/tenant")(tenant_command)
 
 
-async def answer(text: str, deps: BotDeps) -> dict[str, Any]:
-    """The message for `/tenant <text>`: usage, the wedged list, or one tenant's card."""
+async def answer(text: str, user: str, client: AsyncWebClient, deps: BotDeps) -> dict[str, Any]:
+    """The message for `/tenant <text>`: usage, the wedged list, or one tenant's card for `user`."""
     if text.lower() in ("", "help"):
-        return {"text": blocks.USAGE, "response_type": "ephemeral"}
+        return {"text": USAGE, "response_type": "ephemeral"}
     if text.lower() == "stuck":
-        wedged = (await deps.finder.sweep(deps.clock())).wedged
-        return {
-            "text": f"{len(wedged)} wedged tenants",
-            "blocks": blocks.stuck_list(wedged),
-            "response_type": "ephemeral",
-        }
+        return await stuck(deps)
     view = await deps.service.view(parse_tenant_id(text))
-    card = blocks.tenant_card(view, runbook_url=deps.runbook_url)
+    offered = await offered_to(deps.policy, deps.directory, client, user, view.assessment.allowed)
+    card = blocks.tenant_card(view, runbook_url=deps.runbook_url, actions=offered)
     return {"text": blocks.text_fallback(view), "blocks": card, "response_type": "ephemeral"}
+
+
+async def stuck(deps: BotDeps) -> dict[str, Any]:
+    limit = STUCK_READS * deps.read_timeout.total_seconds()
+    try:
+        wedged = (await asyncio.wait_for(deps.finder.sweep(deps.clock()), limit)).wedged
+    except TimeoutError:
+        log.warning("/tenant stuck: the wedged list was not read within %g s", limit)
+        return {"text": stuck_unreadable(limit), "response_type": "ephemeral"}
+    return {"text": f"{len(wedged)} wedged tenants", "blocks": stuck_list(wedged), "response_type": "ephemeral"}

@@ -99,6 +99,7 @@ class Bot:
         user: str = "U1",
         response: str = "r1",
         extra: dict[str, Any] | None = None,
+        ephemeral: bool = True,
     ) -> str:
         self.presses += 1
         payload = {
@@ -108,7 +109,7 @@ class Bot:
             "token": "legacy",
             "team": {"id": "T1", "domain": "acme"},
             "channel": {"id": "C1", "name": "ops"},
-            "container": {"type": "message", "message_ts": "100.0001", "channel_id": "C1", "is_ephemeral": True},
+            "container": {"type": "message", "message_ts": "100.0001", "channel_id": "C1", "is_ephemeral": ephemeral},
             "trigger_id": "1.2.3",
             "response_url": self.slack.response_url(response),
             "actions": [

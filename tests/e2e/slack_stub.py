@@ -16,6 +16,8 @@ from urllib.parse import parse_qs
 
 from aiohttp import web
 
+from tests.e2e.slack_limits import RESPONSE_URL_USES, rejection
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -37,6 +39,9 @@ class SlackStub:
     scripted: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
     group_members: dict[str, list[str]] = field(default_factory=dict)
     envelopes: list[dict[str, Any]] = field(default_factory=list)  # pushed to a Socket Mode client
+    response_uses: dict[str, int] = field(default_factory=dict)  # posts per response_url
+    response_failures: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # scripted (status, body)
+    delays: dict[str, float] = field(default_factory=dict)  # Web API method -> seconds before answering
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
 
@@ -89,6 +94,8 @@ class SlackStub:
 
     async def _api(self, request: web.Request) -> web.Response:
         method, body = request.match_info["method"], await self._body(request)
+        if method in self.delays:
+            await asyncio.sleep(self.delays[method])
         script = self.scripted.get(method)
         if script:
             status, headers = script.pop(0)
@@ -137,5 +144,14 @@ class SlackStub:
         return socket
 
     async def _response(self, request: web.Request) -> web.Response:
-        self.calls.append(Call(f"/response/{request.match_info['name']}", await self._body(request), 200))
-        return web.Response(text="ok")
+        """A response_url: validated like Slack does (blocks, sizes), usable 5 times, failures scriptable."""
+        name, body = request.match_info["name"], await self._body(request)
+        self.response_uses[name] = self.response_uses.get(name, 0) + 1
+        scripted = self.response_failures.get(name)
+        status, answer = scripted.pop(0) if scripted else (200, "ok")
+        if status == 200 and self.response_uses[name] > RESPONSE_URL_USES:
+            status, answer = 404, "used_url"
+        if status == 200 and (problem := rejection(body)) is not None:
+            status, answer = 400, problem
+        self.calls.append(Call(f"/response/{name}", body, status))
+        return web.Response(status=status, text=answer)

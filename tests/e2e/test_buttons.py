@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 from core.authz import AllowList, Policy
@@ -10,6 +11,7 @@ from core.decisions import Situation
 from core.domain import Action, TenantState
 from tests.e2e.conftest import DEFAULT_POLICY, Bot, start_bot, stop_bot
 from tests.e2e.situations import make
+from tests.fakes import InMemoryStore
 
 CARD = "tenant_actions:acme-42"
 
@@ -28,9 +30,8 @@ async def test_reset_runs_and_the_card_is_replaced_in_place_with_who_did_what(bo
     assert "<@U9> pressed *Reset*" in str(update["blocks"]) and "done — reset" in str(update["blocks"])
     assert {e["action_id"] for b in update["blocks"] if b["type"] == "actions" for e in b["elements"]} == {
         "tenant_retry",
-        "tenant_decommission",
         "tenant_share",
-    }
+    }  # Decommission is allowed by the situation, but nobody may run it under the default settings
     assert ("terminate", "provision-acme-42-1") in bot.engine.calls
     assert (await events_of(bot))[-2:] == ["reset_started", "reset_completed"]
     assert (await bot.store.events("acme-42", 1))[0].actor == "U9"
@@ -61,12 +62,13 @@ async def test_a_tampered_button_value_is_refused_and_runs_nothing(bot: Bot) -> 
     assert bot.engine.calls == []
 
 
-async def test_an_unknown_action_id_is_not_run(bot: Bot) -> None:
+async def test_an_unknown_action_id_is_acked_answered_privately_and_not_run(bot: Bot) -> None:
     await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_ORPHANED)
     status, _ = await bot.post(bot.press_body("tenant_delete_everything", "acme-42", CARD))
-    assert status == 404
-    await asyncio.sleep(0.3)
-    assert bot.engine.calls == [] and bot.slack.sent("/response/") == []
+    assert status == 200  # a 404 would show the user Slack's generic error
+    [reply] = await bot.slack.wait_for("/response/r1")
+    assert "does not know this button" in reply["text"] and reply["response_type"] == "ephemeral"
+    assert reply["replace_original"] is False and bot.engine.calls == []
 
 
 async def test_a_retried_delivery_of_the_same_press_runs_once(bot: Bot) -> None:
@@ -127,3 +129,116 @@ async def test_share_posts_the_card_in_the_channel(bot: Bot) -> None:
     await bot.post(bot.press_body("tenant_share", "acme-42", CARD, user="U3"))
     [shared] = await bot.slack.wait_for("/response/r1")
     assert shared["response_type"] == "in_channel" and "Shared by <@U3>" in str(shared["blocks"])
+
+
+def button_ids(message: dict) -> set[str]:  # type: ignore[type-arg]
+    return {e["action_id"] for b in message.get("blocks", []) if b["type"] == "actions" for e in b["elements"]}
+
+
+ADMINS = Policy({**DEFAULT_POLICY.allowed, Action.DECOMMISSION: AllowList.parse("S0ADMINS")})
+
+
+async def test_decommission_is_offered_only_to_those_who_may_run_it(tmp_path: Path) -> None:
+    bot, runner, opened = await start_bot(tmp_path, policy=ADMINS)
+    try:
+        bot.slack.group_members["S0ADMINS"] = ["U5"]
+        await make(bot.store, bot.engine, "acme-42", Situation.FAILED_CLEANLY)
+        await bot.post(bot.command_body("acme-42", user="U5", response="admin"))
+        await bot.post(bot.command_body("acme-42", user="U6", response="outsider"))
+        await bot.post(bot.press_body("tenant_share", "acme-42", CARD, user="U6", response="shared"))
+        [admin] = await bot.slack.wait_for("/response/admin")
+        [outsider] = await bot.slack.wait_for("/response/outsider")
+        [shared] = await bot.slack.wait_for("/response/shared")
+        assert "tenant_decommission" in button_ids(admin) and "tenant_decommission" not in button_ids(outsider)
+        assert "tenant_decommission" in button_ids(shared)  # someone in the channel may run it
+    finally:
+        await stop_bot(bot, runner, opened)
+
+
+async def test_a_shared_card_does_not_offer_what_nobody_may_run(bot: Bot) -> None:
+    await make(bot.store, bot.engine, "acme-42", Situation.FAILED_CLEANLY)
+    await bot.post(bot.press_body("tenant_share", "acme-42", CARD, user="U3"))
+    [shared] = await bot.slack.wait_for("/response/r1")
+    assert button_ids(shared) == {"tenant_retry", "tenant_share"}
+
+
+async def test_a_refusal_on_a_shared_card_answers_the_presser_only_and_leaves_the_card(bot: Bot) -> None:
+    await make(bot.store, bot.engine, "acme-42", Situation.MAKING_PROGRESS)
+    await bot.post(bot.press_body("tenant_reset", "acme-42", CARD, ephemeral=False))
+    [reply] = await bot.slack.wait_for("/response/r1")
+    assert reply["replace_original"] is False and reply["response_type"] == "ephemeral" and "blocks" not in reply
+    assert "refused — Reset is not allowed now" in reply["text"]
+
+
+async def test_a_failed_group_lookup_is_refused_with_try_again_audited_and_not_cached(tmp_path: Path) -> None:
+    bot, runner, opened = await start_bot(tmp_path, policy=ADMINS)
+    try:
+        bot.slack.group_members["S0ADMINS"] = ["U5"]
+        bot.slack.fail("usergroups.users.list", (500, {}))
+        await make(bot.store, bot.engine, "acme-42", Situation.FAILED_CLEANLY)
+        await bot.post(bot.press_body("tenant_decommission", "acme-42", CARD, user="U5", response="first"))
+        [first] = await bot.slack.wait_for("/response/first")
+        assert "Couldn't check your user groups" in str(first)
+        refused = (await bot.store.events("acme-42", 1))[0]
+        assert refused.type.endswith("action_refused") and "Couldn't check" in refused.details["reason"]
+        await bot.post(bot.press_body("tenant_decommission", "acme-42", CARD, user="U5", response="second"))
+        [second] = await bot.slack.wait_for("/response/second")
+        assert "done — decommission started" in str(second["blocks"])
+        assert len(bot.slack.sent("/api/usergroups.users.list", ok_only=False)) == 2
+    finally:
+        await stop_bot(bot, runner, opened)
+
+
+async def test_a_hung_group_lookup_is_answered_within_seconds(tmp_path: Path) -> None:
+    bot, runner, opened = await start_bot(tmp_path, policy=ADMINS)
+    try:
+        bot.slack.delays["usergroups.users.list"] = 30
+        await make(bot.store, bot.engine, "acme-42", Situation.FAILED_CLEANLY)
+        started = time.monotonic()
+        await bot.post(bot.press_body("tenant_decommission", "acme-42", CARD, user="U5"))
+        [reply] = await bot.slack.wait_for("/response/r1", timeout=8)
+        assert time.monotonic() - started < 5 and "Couldn't check your user groups" in str(reply)
+        assert "decommission" not in [c[0] for c in bot.engine.calls]
+    finally:
+        await stop_bot(bot, runner, opened)
+
+
+async def test_a_press_while_the_database_hangs_keeps_the_card_and_says_so(tmp_path: Path) -> None:
+    store = InMemoryStore()
+    bot, runner, opened = await start_bot(tmp_path, store=store)
+    try:
+        await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
+        store.delay = 30
+        await bot.post(bot.press_body("tenant_reset", "acme-42", CARD))
+        [reply] = await bot.slack.wait_for("/response/r1", timeout=8)
+        assert reply["replace_original"] is False and reply["response_type"] == "ephemeral"
+        assert "failed" in reply["text"] and "card was left as it was" in reply["text"]
+        assert not [c for c in bot.engine.calls if c[0] == "terminate"]
+    finally:
+        await stop_bot(bot, runner, opened)
+
+
+async def test_a_redelivered_refused_press_is_answered_and_audited_once(bot: Bot) -> None:
+    await make(bot.store, bot.engine, "acme-42", Situation.FAILED_CLEANLY)
+    body = bot.press_body("tenant_decommission", "acme-42", CARD)
+    await bot.post(body)
+    await bot.slack.wait_for("/response/r1")
+    status, _ = await bot.post(body, headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    await asyncio.sleep(0.5)
+    assert status == 200 and len(bot.slack.sent("/response/r1")) == 1
+    assert (await events_of(bot)).count("action_refused") == 1
+
+
+async def test_a_press_for_a_tenant_that_does_not_exist_records_nothing(bot: Bot) -> None:
+    await bot.post(bot.press_body("tenant_decommission", "ghost-1", "tenant_actions:ghost-1"))
+    [reply] = await bot.slack.wait_for("/response/r1")
+    assert "No tenant `ghost-1`" in reply["text"] and reply["replace_original"] is False
+    assert await bot.store.events("ghost-1", 10) == []
+
+
+async def test_each_press_answers_with_one_use_of_its_response_url(bot: Bot) -> None:
+    await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
+    for action in ("tenant_reset", "tenant_retry", "tenant_cancel", "tenant_reset"):
+        await bot.post(bot.press_body(action, "acme-42", CARD))
+        await bot.slack.wait_for("/response/r1", count=len(bot.slack.sent("/response/r1")) + 1)
+    assert bot.slack.response_uses["r1"] == 4

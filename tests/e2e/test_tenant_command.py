@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import time
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from slack_sdk.models.blocks import Block
 
 from core.decisions import TABLE, Situation
-from core.domain import AuditEvent
+from core.domain import Action, AuditEvent
 from tests.e2e.conftest import Bot, start_bot, stop_bot
 from tests.e2e.situations import RECIPES, make
 from tests.fakes import InMemoryStore
@@ -47,12 +50,13 @@ async def test_the_card_shows_the_situation_and_exactly_the_allowed_buttons(bot:
     assert_valid_blocks(card)
     row = next(r for r in TABLE if r.situation is situation)
     shown = buttons(card)
-    assert {a for a in shown if a != "tenant_share"} == {f"tenant_{a.value}" for a in row.allowed}
+    offered = [a for a in row.allowed if a is not Action.DECOMMISSION]  # nobody may Decommission by default
+    assert {a for a in shown if a != "tenant_share"} == {f"tenant_{a.value}" for a in offered}
     assert card["blocks"][0]["text"]["text"].startswith("acme-42 · ")
     assert str(situation).capitalize() in str(card["blocks"])
     primary = [a for a, e in shown.items() if e.get("style") == "primary"]
     expected = row.recommended.next_action
-    assert primary == ([f"tenant_{expected.value}"] if expected in row.allowed else [])
+    assert primary == ([f"tenant_{expected.value}"] if expected in offered else [])
     for action_id in ("tenant_reset", "tenant_cancel", "tenant_decommission"):
         if action_id in shown:
             assert "confirm" in shown[action_id]
@@ -123,3 +127,147 @@ async def test_a_hung_database_is_acked_at_once_and_answered_plainly(tmp_path: P
         assert "database is unavailable" in reply["text"] and "Traceback" not in reply["text"]
     finally:
         await stop_bot(bot, runner, opened)
+
+
+SPOOF = "<!channel> see <https://evil.example|runbook> a<b & more"
+
+
+def no_raw_markup(message: dict) -> None:  # type: ignore[type-arg]
+    shown = json.dumps(message)
+    assert "<!channel>" not in shown and "<https://evil.example" not in shown and "a<b" not in shown
+
+
+@pytest.mark.parametrize("hang", ["database", "engine"])
+async def test_stuck_answers_within_seconds_when_the_database_or_the_engine_hangs(tmp_path: Path, hang: str) -> None:
+    store = InMemoryStore()
+    bot, runner, opened = await start_bot(tmp_path, store=store)
+    try:
+        await make(bot.store, bot.engine, "stuck-1", Situation.WEDGED_NO_PROGRESS)
+        if hang == "database":
+            store.delay = 30
+        else:
+            bot.engine.delay = 30
+        started = time.monotonic()
+        status, _ = await bot.post(bot.command_body("stuck"))
+        [reply] = await bot.slack.wait_for("/response/r1", timeout=8)
+        assert status == 200 and time.monotonic() - started < 5
+        assert "could not list the wedged tenants" in reply["text"].lower()
+        assert "database or the workflow engine" in reply["text"]
+    finally:
+        await stop_bot(bot, runner, opened)
+
+
+async def test_stuck_with_45_tenants_and_long_errors_fits_one_message(bot: Bot) -> None:
+    for i in range(45):
+        await make(bot.store, bot.engine, f"stuck-{i:02d}", Situation.WEDGED_ERROR, error=f"E{i} " + "x" * 3000)
+    await bot.post(bot.command_body("stuck"))
+    [reply] = await bot.slack.wait_for("/response/r1")  # the stand-in refuses what Slack would refuse
+    assert_valid_blocks(reply)
+    assert "45 wedged tenants" in str(reply["blocks"][0])
+    shown = sum(1 for b in reply["blocks"] if "`/tenant stuck-" in json.dumps(b))
+    assert 1 <= shown < 45 and f"and {45 - shown} more" in json.dumps(reply["blocks"])
+
+
+async def test_data_is_escaped_so_it_cannot_ping_or_link(bot: Bot) -> None:
+    await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_ERROR, error=SPOOF, current_step="<!here>")
+    await bot.post(bot.command_body("acme-42"))
+    await bot.post(bot.command_body("stuck", response="list"))
+    [card] = await bot.slack.wait_for("/response/r1")
+    [listed] = await bot.slack.wait_for("/response/list")
+    for message in (card, listed):
+        no_raw_markup(message)
+        assert "&lt;!channel&gt;" in json.dumps(message)
+    assert "<!here>" not in json.dumps(card)
+
+
+async def test_a_long_error_keeps_its_code_block_closed(bot: Bot) -> None:
+    await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_ERROR, error="y" * 5000)
+    await bot.post(bot.command_body("acme-42"))
+    [card] = await bot.slack.wait_for("/response/r1")
+    [error] = [b["text"]["text"] for b in card["blocks"] if b.get("text", {}).get("text", "").startswith("*Error*")]
+    assert error.endswith("…```") and error.count("```") == 2
+
+
+async def test_a_card_with_everything_long_fits_slacks_message_size(bot: Bot) -> None:
+    await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_ERROR, error="<&>" * 1000, current_step="s" * 500)
+    actor = "workflow:" + "w" * 300
+    events = [AuditEvent("acme-42", "tenant.provisioning." + "e" * 200, actor, bot.service.clock()) for _ in range(8)]
+    await bot.store.append(events)
+    await bot.post(bot.command_body("acme-42"))
+    [card] = await bot.slack.wait_for("/response/r1")
+    assert_valid_blocks(card)
+    assert len(json.dumps(card["blocks"], ensure_ascii=False)) <= 11_000
+
+
+async def test_allocations_that_could_not_be_read_are_unknown_not_none(bot: Bot) -> None:
+    await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
+
+    async def hang(tenant_id: str) -> list:  # type: ignore[type-arg]
+        await asyncio.sleep(30)
+        return []
+
+    bot.store.allocations = hang  # type: ignore[method-assign]
+    await bot.post(bot.command_body("acme-42"))
+    [card] = await bot.slack.wait_for("/response/r1", timeout=5)
+    shown = json.dumps(card["blocks"])
+    assert "*Allocations*\\nunknown (could not read)" in shown and "*Allocations*\\nnone" not in shown
+
+
+async def test_typos_are_logged_at_info_without_a_traceback(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    await bot.post(bot.command_body("ACME 42!"))
+    await bot.slack.wait_for("/response/r1")
+    mine = [r for r in caplog.records if r.name.startswith("bot.")]
+    assert mine and all(r.levelno <= logging.INFO and r.exc_info is None for r in mine)
+
+
+async def test_a_redelivered_command_is_answered_once(bot: Bot) -> None:
+    body = bot.command_body("help")
+    await bot.post(body)
+    await bot.slack.wait_for("/response/r1")
+    status, _ = await bot.post(body, headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    await asyncio.sleep(0.5)
+    assert status == 200 and len(bot.slack.sent("/response/r1")) == 1
+
+
+async def test_a_redelivery_whose_first_delivery_never_arrived_is_answered(bot: Bot) -> None:
+    body = bot.command_body("help")
+    status, _ = await bot.post(body, headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    assert status == 200 and len(await bot.slack.wait_for("/response/r1")) == 1
+
+
+async def test_an_answer_slack_refuses_is_logged_and_replaced_by_a_short_one(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
+    bot.slack.response_failures["r1"] = [(400, "invalid_blocks")]
+    await bot.post(bot.command_body("acme-42"))
+    [fallback] = await bot.slack.wait_for("/response/r1")
+    assert "blocks" not in fallback and "acme-42" in fallback["text"] and fallback["response_type"] == "ephemeral"
+    assert any("invalid_blocks" in r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING)
+
+
+@pytest.mark.parametrize(
+    ("body", "signed", "expected"),
+    [
+        ("payload=notjson", False, 401),
+        ("payload=notjson", True, 400),
+        ("payload=" + quote(json.dumps({"type": "block_actions", "actions": []})), True, 400),
+        ("payload=" + quote(json.dumps([1, 2])), True, 400),
+        ("command=%2Ftenant", True, 400),
+    ],
+    ids=["unsigned-garbage", "signed-not-json", "signed-no-actions", "signed-not-an-object", "signed-no-user"],
+)
+async def test_malformed_bodies_get_401_or_400_and_no_traceback(
+    bot: Bot, caplog: pytest.LogCaptureFixture, body: str, signed: bool, expected: int
+) -> None:
+    status, _ = await bot.post(body, secret="e2e-signing-secret" if signed else "wrong")
+    assert status == expected
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
+async def test_a_redelivery_of_a_request_that_was_not_answered_is_handled_again(bot: Bot) -> None:
+    body = bot.command_body("help").replace("%2Ftenant", "%2Fother")  # no listener: the first gets no 200
+    first, _ = await bot.post(body)
+    again, _ = await bot.post(body, headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_error"})
+    assert first == again == 404  # handled (and unmatched) again, not acked and dropped as a duplicate

@@ -1,0 +1,86 @@
+"""The renderers against Slack's limits and mrkdwn: worst-case data still makes one valid message."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from slack_sdk.models.blocks import Block
+
+from bot.blocks import tenant_card
+from bot.stuck_blocks import stuck_list
+from bot.text import BUDGET, code, fenced, listing, safe
+from core.decisions import Limits, assess
+from core.domain import Action, Allocation, AuditEvent, RunHandle, RunObservation, RunStatus, Tenant, TenantState
+from core.results import TenantView
+from tests.e2e.slack_limits import rejection
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+SPOOF = "<!channel> see <https://evil.example|runbook> a<b & ```x```"
+LONG_ID = "t" + "-x" * 31  # 63 characters, the longest tenant id
+
+
+def worst_view(problems: tuple[str, ...] = ()) -> TenantView:
+    handle = RunHandle(f"provision-{LONG_ID}-999", 999, "r" * 36)
+    tenant = Tenant(
+        LONG_ID,
+        TenantState.PROVISIONING,
+        NOW - timedelta(hours=1),
+        handle,
+        999,
+        error=SPOOF * 100,
+        failed_activity="a" * 500,
+        current_step="s" * 500,
+        last_progress_at=NOW - timedelta(minutes=30),
+    )
+    run = RunObservation(RunStatus.RUNNING, "step", 1, NOW, timedelta(seconds=60))
+    allocations = tuple(Allocation(LONG_ID, "k" * 50, SPOOF + str(i), NOW) for i in range(200))
+    events = tuple(AuditEvent(LONG_ID, "tenant.provisioning." + "e" * 300, "w" * 300, NOW) for _ in range(60))
+    assessment = assess(tenant, run, now=NOW, limits=Limits())
+    return TenantView(tenant, run, assessment, allocations, events, problems or ("engine: " + SPOOF * 50,), NOW)
+
+
+def as_sent(blocks: list[Block]) -> dict:  # type: ignore[type-arg]
+    return {"text": "x", "blocks": [b.to_dict() for b in blocks]}
+
+
+def test_the_worst_card_fits_slacks_limits_with_every_button_and_a_long_note() -> None:
+    view = worst_view()
+    card = tenant_card(view, runbook_url="https://r.example/" + "p" * 900, note="n" * 5000, actions=tuple(Action))
+    message = as_sent(card)
+    assert rejection(message) is None
+    assert len(json.dumps(message["blocks"], ensure_ascii=False)) <= BUDGET
+    assert "<!channel>" not in json.dumps(message) and "&lt;!channel&gt;" in json.dumps(message)
+
+
+def test_a_card_that_fits_shows_the_whole_short_error() -> None:
+    view = worst_view()
+    short = TenantView(view.tenant.updated(error="quota exceeded"), *list(vars(view).values())[1:])
+    card = json.dumps(as_sent(tenant_card(short, runbook_url="https://r.example", actions=())))
+    assert "```quota exceeded```" in card
+
+
+def test_allocations_that_could_not_be_read_are_unknown() -> None:
+    card = json.dumps(as_sent(tenant_card(worst_view(("allocations: no answer within 2 s",)), runbook_url="u")))
+    assert "*Allocations*\\nunknown (could not read)" in card
+
+
+def test_the_wedged_list_shows_what_fits_and_counts_the_rest() -> None:
+    tenant = Tenant("x", TenantState.PROVISIONING, NOW, RunHandle("w", 1), 1, error=SPOOF * 100)
+    run = RunObservation(RunStatus.RUNNING)
+    wedged = {f"t-{i:03d}": assess(tenant, run, now=NOW, limits=Limits()) for i in range(500)}
+    message = as_sent(stuck_list(wedged))
+    assert rejection(message) is None and len(message["blocks"]) <= 50
+    shown = len(message["blocks"]) - 2
+    shown_text = json.dumps(message, ensure_ascii=False)
+    assert (
+        f"…and {500 - shown} more" in shown_text and "<!channel>" not in shown_text and "&lt;!channel&gt;" in shown_text
+    )
+
+
+def test_escaping_never_cuts_inside_an_entity_and_code_keeps_its_fences() -> None:
+    assert safe("a<b&c>", 100) == "a&lt;b&amp;c&gt;"
+    assert safe("<" * 10, 7) == "&lt;…"
+    assert fenced("`" * 50 + "y" * 5000, 100).endswith("…```") and len(fenced("y" * 5000, 100)) == 100
+    assert code("a`b<c>") == "`aˋb&lt;c&gt;`"
+    assert listing(["one", "two", "three", "four"], 21) == "one, two … and 2 more"
