@@ -94,8 +94,9 @@ STEPS: dict[Action, ActionSteps] = {
         done_by_engine="the engine was asked to cancel the run",
         completes_now=False,
         confirm=(
-            "Cancel aborts the run: the saga runs its compensation chain, releases what it allocated, "
-            "and the tenant ends Cancelled."
+            "Cancel aborts the run: the saga runs its compensation chain, releases every allocation the tenant "
+            "holds, and the tenant ends Cancelled. It is not a Decommission: the tenant stays and Retry can start "
+            "a fresh attempt afterwards."
         ),
     ),
     Action.DECOMMISSION: ActionSteps(
