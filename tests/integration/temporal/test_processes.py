@@ -114,6 +114,8 @@ def test_ctrl_c_at_the_demo_prompt_stops_the_demo_without_waiting_for_enter(tmp_
     demo = start("demo", env=cli_env(tmp_path, TEMPORAL_DEV_PORT=str(free_port())), stdin=tty)
     try:
         wait_for_output(demo, "demo> ", timeout=90)
+        os.write(terminal, b"show nobody\n")
+        assert "nobody" in wait_for_output(demo, "demo> ")  # it reads commands from the terminal
         demo.send_signal(signal.SIGINT)
         assert demo.wait(15) == 130
         assert demo_servers(tmp_path) == []
@@ -121,3 +123,15 @@ def test_ctrl_c_at_the_demo_prompt_stops_the_demo_without_waiting_for_enter(tmp_
         stop(demo)
         os.close(terminal)
         os.close(tty)
+
+
+def test_provisioning_a_tenant_that_exists_says_so_in_one_line(tmp_path: Path) -> None:
+    env = cli_env(tmp_path, TEMPORAL_DEV_PORT=str(free_port()))
+    first = start("provision", "acme-1", env=env)
+    assert first.wait(60) == 0, first.communicate()
+    again = start("provision", "acme-1", env=env)
+    out, err = again.communicate(timeout=60)
+    assert again.returncode == 1
+    assert err.decode().strip().splitlines() == [
+        "error: tenant acme-1 already exists; see it with `tenantbot tenant acme-1`"
+    ]
