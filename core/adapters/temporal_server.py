@@ -164,4 +164,7 @@ class _Server:
                 return
             if await answers(self.address, self.namespace):
                 return  # another process started one there meanwhile
-        raise EngineError(f"the Temporal dev server exited at start (code {code}): {last_line(self.state.log)}")
+        said = last_line(self.state.log)
+        if "no such table" in said:  # a first start that was interrupted while it created the file
+            said += f"; {self.state.db} looks half-created: move it away to start with an empty engine"
+        raise EngineError(f"the Temporal dev server exited at start (code {code}): {said}")
