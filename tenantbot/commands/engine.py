@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import signal
 from typing import Annotated
 
 import typer
 
 from core.domain import Action
+from core.ports import StoreError
 from core.results import Outcome
 from core.saga import FAULTS, Fault
 from tenantbot.bootstrap import runtime
-from tenantbot.cli import EXIT_USAGE, Failure, run, settings, tenant_arg
+from tenantbot.cli import EXIT_USAGE, Failure, run, settings, tenant_arg, until_stopped
 
 FAULT_HELP = f"inject a failure for the demo and tests: {', '.join(FAULTS)}, optionally @step (1-5), e.g. hang@3"
 
@@ -32,7 +31,12 @@ def provision(
 
     async def main() -> None:
         async with runtime(settings(), worker=False) as rt:
-            await rt.service.create(tid, actor, fault=None if fault == "none" else fault)
+            try:
+                await rt.service.create(tid, actor, fault=None if fault == "none" else fault)
+            except StoreError:
+                if await rt.store.get(tid) is not None:
+                    raise Failure(f"tenant {tid} already exists; see it with `tenantbot tenant {tid}`") from None
+                raise
             result = await rt.service.act(Action.RETRY, tid, actor)
         if result.outcome is not Outcome.DONE:
             raise Failure(result.message)
@@ -50,15 +54,6 @@ def worker() -> None:
             await until_stopped()
 
     run(main)
-
-
-async def until_stopped() -> None:
-    """Wait for SIGINT or SIGTERM, so the runtime's context managers shut everything down in order."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
 
 
 def demo() -> None:

@@ -11,19 +11,16 @@ from pathlib import Path
 
 import pytest
 
+import tenantbot.engine
 from core.adapters.temporal_server import answers
 from core.decisions import Situation
 from core.domain import Action
 from core.results import Outcome
 from tenantbot.bootstrap import runtime
 from tests.integration.temporal.conftest import free_port, provision, reach, world_settings
+from tests.integration.temporal.processes import servers_using
 
 pytestmark = pytest.mark.temporal
-
-
-def temporal_children() -> list[str]:
-    out = subprocess.run(["ps", "-eo", "pid,ppid,args"], capture_output=True, text=True, check=True).stdout
-    return [line for line in out.splitlines() if "server start-dev" in line and str(os.getpid()) in line.split()[1:2]]
 
 
 async def test_the_embedded_engine_starts_the_dev_server_and_stops_it_on_exit(tmp_path: Path) -> None:
@@ -31,9 +28,9 @@ async def test_the_embedded_engine_starts_the_dev_server_and_stops_it_on_exit(tm
     settings = world_settings(tmp_path, None, temporal_dev_port=port)
     async with runtime(settings, worker=True):
         assert await answers(f"127.0.0.1:{port}")
-        assert (tmp_path / "temporal" / "temporal.db").exists()
+        assert len(servers_using(tmp_path / "temporal" / "temporal.db")) == 1
     assert not await answers(f"127.0.0.1:{port}")
-    assert temporal_children() == []
+    assert servers_using(tmp_path / "temporal" / "temporal.db") == []
 
 
 async def test_a_second_process_reuses_the_running_dev_server(tmp_path: Path) -> None:
@@ -46,7 +43,10 @@ async def test_a_second_process_reuses_the_running_dev_server(tmp_path: Path) ->
         assert await answers(f"127.0.0.1:{port}")  # the reusing process left the server to its owner
 
 
-async def test_an_engine_that_goes_away_gives_reset_failed_and_leaves_the_row_as_it_was(tmp_path: Path) -> None:
+async def test_an_engine_that_goes_away_gives_reset_failed_and_leaves_the_row_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tenantbot.engine, "WATCH_EVERY_S", 3600)  # no restart of the killed server meanwhile
     settings = world_settings(tmp_path, None, temporal_dev_port=free_port(), read_timeout=timedelta(seconds=1))
     async with runtime(settings, worker=True) as rt:
         await provision(rt, "acme", "hang@2")
@@ -64,8 +64,9 @@ async def test_an_engine_that_goes_away_gives_reset_failed_and_leaves_the_row_as
         assert (await rt.store.events("acme", 1))[0].type == "tenant.provisioning.reset_failed"
 
 
-def test_the_demo_runs_without_a_terminal_and_shows_a_recovery(tmp_path: Path) -> None:
-    env = {**os.environ, "DATA_DIR": str(tmp_path), "TEMPORAL_DEV_PORT": str(free_port())}
+def test_the_demo_runs_everything_embedded_without_a_terminal_and_shows_a_recovery(tmp_path: Path) -> None:
+    unreachable = {"TEMPORAL_ADDRESS": "127.0.0.1:9", "DATABASE_URL": "postgresql://nobody@127.0.0.1:9/real"}
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "TEMPORAL_DEV_PORT": str(free_port()), **unreachable}
     done = subprocess.run(
         [sys.executable, "-m", "tenantbot", "demo"],
         stdin=subprocess.DEVNULL,
@@ -86,4 +87,7 @@ def test_the_demo_runs_without_a_terminal_and_shows_a_recovery(tmp_path: Path) -
             assert str(situation) in done.stdout, situation
     assert "reset demo-hang" in done.stdout and "After the new attempt" in done.stdout
     assert "has not reached" not in done.stdout
+    assert "ignoring TEMPORAL_ADDRESS, DATABASE_URL, TEMPORAL_DEV_PORT" in done.stdout
+    assert (tmp_path / "demo" / "tenantbot.db").exists() and (tmp_path / "demo" / "temporal" / "temporal.db").exists()
+    assert "Tenant demo-progress-" in done.stdout
     assert "Traceback" not in done.stderr
