@@ -73,11 +73,16 @@ class ScanSchedule:
         except asyncio.CancelledError:
             return None  # the tick was cancelled by `stop`, or the scheduler gave up on the job
 
+    @property
+    def busy(self) -> bool:
+        """A tick is under way."""
+        return self._running is not None and not self._running.done()
+
     async def stop(self) -> None:
         """No new ticks; cancel the running one and wait (bounded) until it has released its lease."""
         self.scheduler.shutdown(wait=False)
         task = self._running
-        if task is None or task.done():
+        if task is None or not self.busy:
             return
         task.cancel()
         done, _ = await asyncio.wait([task], timeout=STOP_WITHIN)
