@@ -59,7 +59,7 @@ class WedgeFinder:
         describe_budget: int = 50,
         describe_concurrency: int = 8,
         visibility_grace: timedelta = timedelta(seconds=30),
-        describe_ttl: timedelta = timedelta(minutes=5),
+        describe_ttl: timedelta = timedelta(minutes=30),
     ) -> None:
         self.store, self.engine, self.limits = store, engine, limits
         self.describe_budget, self.visibility_grace, self.describe_ttl = describe_budget, visibility_grace, describe_ttl
