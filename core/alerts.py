@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from core.decisions import Assessment
 
 REFRESH_EVERY = timedelta(minutes=15)  # re-render a posted alert's timings at most this often
+BATCH_CHARS = 2800  # one thread reply per digest and tick, kept well under Slack's limits
 
 
 @dataclass(frozen=True)
@@ -116,3 +117,16 @@ def plan(
             result.remind.append(current)
     result.resolve.extend(a for a in open_alerts if a.tenant_id not in wedged)
     return result
+
+
+def batch(lines: list[str]) -> str | None:
+    """One thread reply for everything that happened to a digest's members in one tick."""
+    if not lines:
+        return None
+    shown: list[str] = []
+    for line in lines:
+        if sum(len(s) + 3 for s in shown) + len(line) > BATCH_CHARS:
+            shown.append(f"… and {len(lines) - len(shown)} more")
+            break
+        shown.append(line)
+    return "\n".join(f"• {line}" for line in shown)

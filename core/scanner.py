@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from core import events as ev
 from core.alert_delivery import Delivery
-from core.alerts import REFRESH_EVERY, Alert, plan
+from core.alerts import REFRESH_EVERY, Alert, batch, plan
 from core.domain import AuditEvent
 from core.ports import AlertStore, Notifier, StoreError, TenantStore
 from core.snoozes import Snoozes
@@ -27,7 +27,6 @@ from core.wedged import WedgeFinder
 log = logging.getLogger(__name__)
 SCAN_LOCK = "scan"
 QUIET_EVENTS = (ev.WRITE_REJECTED, ev.ACTION_REFUSED, ev.ALERT_OPENED, ev.ALERT_SNOOZED, ev.ALERT_RESOLVED)
-BATCH_CHARS = 2800  # one thread reply per digest and tick, kept well under Slack's limits
 
 
 class LeaseLost(Exception):
@@ -160,16 +159,3 @@ class Scanner(Snoozes):
 
     async def _audit(self, tenant_id: str, kind: str, actor: str, **details: object) -> None:
         await self.store.append([AuditEvent(tenant_id, kind, actor, self.clock(), dict(details))])
-
-
-def batch(lines: list[str]) -> str | None:
-    """One thread reply for everything that happened to a digest's members in one tick."""
-    if not lines:
-        return None
-    shown: list[str] = []
-    for line in lines:
-        if sum(len(s) + 3 for s in shown) + len(line) > BATCH_CHARS:
-            shown.append(f"… and {len(lines) - len(shown)} more")
-            break
-        shown.append(line)
-    return "\n".join(f"• {line}" for line in shown)
