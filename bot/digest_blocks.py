@@ -1,10 +1,11 @@
 """Block Kit for a digest: one message for a mass wedge, re-rendered as its members resolve.
 
-Slack caps a select at 100 options and a section's text at 3,000 characters, so the digest names
-what is still wedged in text as far as it fits and offers every member through selects:
-- up to 100 still wedged: one "Alert for…" select listing them all (one click to a member's alert);
-- more: a "Page…" select (100 members a page, 100 pages); picking a page answers privately with
-  that page's complete list and its own select (two clicks to any member's alert).
+Slack caps a select at 100 options and a section's text at 3,000 characters (and has refused block
+payloads of about 13,000 characters: bolt-js#2509), so the digest names what is still wedged in text
+as far as it fits and offers every member through small selects:
+- up to 50 still wedged: one "Alert for…" select listing them all (one click to a member's alert);
+- more: a "Page…" select (50 members a page, 100 pages); picking a page answers privately with that
+  page's list and its own select (two clicks to any member's alert).
 A member's alert (answered privately) has its own Reset with confirmation, Details and Snooze.
 """
 
@@ -28,7 +29,7 @@ from bot.alert_blocks import situation_label
 from bot.blocks import cut
 from core.alerts import Alert, Digest
 
-PAGE, MAX_PAGES, LIST_CHARS = 100, 100, 2900
+PAGE, MAX_PAGES, LIST_CHARS = 50, 100, 2900
 DIGEST_BLOCK = "alert_digest:{}"  # digest id
 PICK, PAGE_PICK = "alert_pick", "alert_page"
 
@@ -86,10 +87,8 @@ def page_blocks(digest_id: int, still: Sequence[Alert], page: int) -> list[Block
         return [SectionBlock(text=MarkdownTextObject(text="That page is empty now: its tenants have resolved."))]
     pages = (len(still) + PAGE - 1) // PAGE
     title = f"*Page {page + 1} of {pages}* of the digest ({chunk[0].tenant_id} … {chunk[-1].tenant_id}):\n"
-    half = len(chunk) // 2  # two sections: 100 ids of up to 63 characters exceed one section's 3,000
     return [
-        SectionBlock(text=MarkdownTextObject(text=id_list(title, chunk[:half], "see the menu"))),
-        SectionBlock(text=MarkdownTextObject(text=id_list("", chunk[half:], "see the menu"))),
+        SectionBlock(text=MarkdownTextObject(text=id_list(title, chunk, "see the menu"))),
         ActionsBlock(
             block_id=DIGEST_BLOCK.format(digest_id),
             elements=[StaticSelectElement(placeholder="Alert for…", action_id=PICK, options=list(map(member, chunk)))],
