@@ -39,18 +39,23 @@ class Delivery:
         self.claim_ttl, self.max_failures, self.failures_per_flush = claim_ttl, max_failures, failures_per_flush
 
     async def post(self, alerts: list[Alert], keep: Keep = nothing) -> int:
-        """Post these open, unposted alerts (a digest's members as their digest); stop when Slack fails."""
+        """Post these open, unposted alerts (a digest's members as their digest), digests first.
+
+        A post Slack refuses stays unposted for the next tick; after a few refusals in one tick (Slack
+        is down) the rest wait too, while one message Slack keeps refusing does not block the others.
+        """
         digests = sorted({a.digest_id for a in alerts if a.digest_id is not None})
-        singles = [a for a in alerts if a.digest_id is None]
-        posted = 0
-        try:
-            for digest_id in digests:
-                posted += await self._post("digest", digest_id, keep)
-            for alert in singles:
-                assert alert.id is not None
-                posted += await self._post("alert", alert.id, keep)
-        except NotifyError as e:
-            log.warning("alerts not posted yet, retrying next tick: %s", e)
+        todo: list[tuple[MessageKind, int]] = [("digest", d) for d in digests]
+        todo += [("alert", a.id) for a in alerts if a.digest_id is None and a.id is not None]
+        posted = failed = 0
+        for kind, key in todo:
+            try:
+                posted += await self._post(kind, key, keep)
+            except NotifyError as e:
+                log.warning("%s #%d not posted yet, retrying next tick: %s", kind, key, e)
+                failed += 1
+                if failed >= self.failures_per_flush:
+                    break
         return posted
 
     async def _post(self, kind: MessageKind, key: int, keep: Keep) -> int:

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from core.domain import RunObservation, RunStatus
+from core.ports import NotifyError
 from core.scanner import Scanner
 from core.snoozes import SnoozeOutcome
 from tenantbot.console_notifier import ConsoleNotifier
@@ -207,3 +208,18 @@ def console(world: World, printed: list[str]) -> Scanner:
 
 def test_the_recording_notifier_is_not_a_dry_run() -> None:
     assert RecordingNotifier.dry_run is False and ConsoleNotifier.dry_run is True
+
+
+async def test_one_alert_slack_keeps_refusing_does_not_hold_back_the_others(world: World) -> None:
+    await world.tenant("first")
+    await world.tenant("second")
+    post = world.slack.post_alert
+
+    async def refuse_first(alert):  # type: ignore[no-untyped-def]
+        if alert.tenant_id == "first":
+            raise NotifyError("Slack refused chat_postMessage: invalid_blocks")
+        return await post(alert)
+
+    world.slack.post_alert = refuse_first  # type: ignore[method-assign]
+    report = await world.scanner().tick()
+    assert (report.posted, report.unposted) == (1, 1) and world.slack.sent == [("post", "second")]
