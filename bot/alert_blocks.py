@@ -1,16 +1,14 @@
-"""Block Kit for the alert channel: one alert per stuck episode, or one digest for a mass wedge."""
+"""Block Kit for one alert of the alert channel (a stuck episode), and the answers to its controls."""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
+from datetime import datetime
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
     ContextBlock,
-    HeaderBlock,
     MarkdownTextObject,
     Option,
     SectionBlock,
@@ -21,10 +19,10 @@ from bot.blocks import actor, confirm, cut
 from core.alerts import Alert
 from core.decisions import Situation
 from core.domain import Action
+from core.snoozes import SnoozeOutcome, SnoozeResult
 
 ALERT_BLOCK = "alert:{}:{}"  # alert id, tenant id
 SNOOZE_CHOICES = (("30 minutes", 1800), ("1 hour", 3600), ("4 hours", 14400), ("1 day", 86400))
-DIGEST_LISTED = 100  # Slack's limit of options in one select
 
 
 def situation_label(key: str) -> str:
@@ -86,43 +84,16 @@ def alert_blocks(alert: Alert) -> list[Block]:
     return blocks
 
 
-def digest_text(alerts: Sequence[Alert]) -> str:
-    return f"{len(alerts)} tenants wedged at once"
-
-
-def digest_blocks(alerts: Sequence[Alert]) -> list[Block]:
-    counts = Counter(situation_label(a.situation) for a in alerts)
-    summary = ", ".join(f"{n} {label}" for label, n in counts.most_common())
-    ids = ", ".join(a.tenant_id for a in sorted(alerts, key=lambda a: a.tenant_id))
-    blocks: list[Block] = [
-        HeaderBlock(text=cut(f":rotating_light: {len(alerts)} tenants wedged at once", 150)),
-        SectionBlock(
-            text=MarkdownTextObject(
-                text=cut(
-                    f"{summary}. Likely one cause (a cluster reset?). Suggested for each: Reset, then Retry.", 3000
-                )
-            )
-        ),
-        SectionBlock(text=MarkdownTextObject(text=cut(f"*Tenants:* {ids}", 3000))),
-        ActionsBlock(
-            block_id="alert_digest",
-            elements=[
-                StaticSelectElement(
-                    placeholder="Details for…",
-                    action_id="alert_pick",
-                    options=[Option(text=cut(a.tenant_id, 75), value=a.tenant_id) for a in alerts[:DIGEST_LISTED]],
-                )
-            ],
-        ),
-    ]
-    if len(alerts) > DIGEST_LISTED:
-        blocks.append(
-            ContextBlock(
-                elements=[
-                    MarkdownTextObject(
-                        text=f"{len(alerts) - DIGEST_LISTED} more not in the menu: `/tenant <id>` shows any of them."
-                    )
-                ]
-            )
-        )
-    return blocks
+def snooze_answer(result: SnoozeResult, tenant_id: str, until: datetime) -> str:
+    """What the snoozer reads: the truth about the alert, whatever happened to it first."""
+    alert = result.alert
+    match result.outcome:
+        case SnoozeOutcome.SNOOZED:
+            return f":zzz: Alert for {tenant_id} snoozed until {until:%H:%M} UTC."
+        case SnoozeOutcome.ALREADY_RESOLVED:
+            resolved = f" at {alert.resolved_at:%H:%M} UTC ({alert.resolution})" if alert and alert.resolved_at else ""
+            return f":white_check_mark: The alert for {tenant_id} was already resolved{resolved}; nothing to snooze."
+        case SnoozeOutcome.REFUSED:
+            return ":no_entry: Snoozing an alert needs the same permission as Reset (RESET_USERS); nothing changed."
+        case _:
+            return f":warning: That alert is not {tenant_id}'s; run `/tenant {tenant_id}` instead."

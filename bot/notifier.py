@@ -1,8 +1,9 @@
 """`SlackNotifier`: the scanner's Notifier on the Slack Web API.
 
-Posts are paced to about one per second per channel (Slack's chat.postMessage limit); a 429 is
-retried after its Retry-After by the client's retry handler; any failure that remains becomes
-NotifyError, so the scanner keeps the alert and posts it on a later tick instead of losing it.
+Every call (post, edit, thread reply) is paced to about one per second per channel (Slack's
+chat.postMessage limit; chat.update's tier is about 50 a minute); a 429 is retried after its
+Retry-After by the client's retry handler; any failure that remains becomes NotifyError, so the
+scanner keeps the post, edit or reply pending and retries it on a later tick instead of losing it.
 """
 
 from __future__ import annotations
@@ -15,12 +16,16 @@ from typing import Any
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alert_blocks import alert_blocks, alert_text, digest_blocks, digest_text
-from core.alerts import Alert
+from bot.alert_blocks import alert_blocks, alert_text
+from bot.blocks import cut
+from bot.digest_blocks import digest_blocks, digest_text
+from core.alerts import Alert, Digest
 from core.ports import NotifyError
 
 
 class SlackNotifier:
+    dry_run = False
+
     def __init__(self, client: AsyncWebClient, channel: str, *, min_interval: float = 1.0) -> None:
         self.client, self.channel, self.min_interval = client, channel, min_interval
         self._gate = asyncio.Lock()
@@ -29,18 +34,22 @@ class SlackNotifier:
     async def post_alert(self, alert: Alert) -> str:
         return await self._post(text=alert_text(alert), blocks=alert_blocks(alert))
 
-    async def post_digest(self, alerts: Sequence[Alert]) -> str:
-        return await self._post(text=digest_text(alerts), blocks=digest_blocks(alerts))
+    async def post_digest(self, digest: Digest, members: Sequence[Alert]) -> str:
+        return await self._post(text=digest_text(members), blocks=digest_blocks(digest, members))
 
     async def update_alert(self, alert: Alert) -> None:
-        channel, ts = _where(alert)
-        await self._call(
-            self.client.chat_update, channel=channel, ts=ts, text=alert_text(alert), blocks=alert_blocks(alert)
-        )
+        await self._edit(alert.message_ref, text=alert_text(alert), blocks=alert_blocks(alert))
 
-    async def reply(self, alert: Alert, text: str) -> None:
-        channel, ts = _where(alert)
-        await self._paced(self.client.chat_postMessage, channel=channel, thread_ts=ts, text=text)
+    async def update_digest(self, digest: Digest, members: Sequence[Alert]) -> None:
+        await self._edit(digest.message_ref, text=digest_text(members), blocks=digest_blocks(digest, members))
+
+    async def reply(self, message_ref: str, text: str) -> None:
+        channel, ts = _where(message_ref)
+        await self._paced(self.client.chat_postMessage, channel=channel, thread_ts=ts, text=cut(text, 3900))
+
+    async def _edit(self, message_ref: str | None, **message: Any) -> None:
+        channel, ts = _where(message_ref)
+        await self._paced(self.client.chat_update, channel=channel, ts=ts, **message)
 
     async def _post(self, **message: Any) -> str:
         response = await self._paced(self.client.chat_postMessage, channel=self.channel, **message)
@@ -68,8 +77,8 @@ class SlackNotifier:
             raise NotifyError(f"Slack unreachable: {e}") from e
 
 
-def _where(alert: Alert) -> tuple[str, str]:
-    if alert.message_ref is None:
-        raise NotifyError(f"the alert of {alert.tenant_id} was never posted")
-    channel, _, ts = alert.message_ref.partition("/")
+def _where(message_ref: str | None) -> tuple[str, str]:
+    if message_ref is None:
+        raise NotifyError("that message was never posted")
+    channel, _, ts = message_ref.partition("/")
     return channel, ts

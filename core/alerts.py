@@ -1,18 +1,22 @@
-"""Alert episodes for wedged tenants, and the pure plan of what one scan tick must post.
+"""Alert episodes for wedged tenants, and the pure plan of what one scan tick must change.
 
 An *episode* starts when a tenant is first seen wedged and ends when it is not (progress resumed,
 Reset, Retry, Cancel…). At most one episode per tenant is open at a time — the database enforces it
 with a partial unique index — so one stuck episode is alerted once, across ticks, restarts and
 replicas. `plan` compares the open episodes with this tick's assessments and says what to open,
-update in place, resolve, and (re)post; it does no I/O so it can be tested row by row.
+revise, remind, resolve and post; it does no I/O so it can be tested row by row.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from core.decisions import Assessment
+
+REFRESH_EVERY = timedelta(minutes=15)  # re-render a posted alert's timings at most this often
+BATCH_CHARS = 2800  # one thread reply per digest and tick, kept well under Slack's limits
 
 
 @dataclass(frozen=True)
@@ -22,49 +26,107 @@ class Alert:
     reason: str
     opened_at: datetime
     id: int | None = None
-    message_ref: str | None = None  # where the alert was posted ("channel/ts"); None until posted
-    in_digest: bool = False  # posted as a line of a digest message rather than on its own
+    message_ref: str | None = None  # where it was posted ("channel/ts"; a digest's for its members)
+    digest_id: int | None = None  # posted as a line of this digest rather than on its own
     snoozed_until: datetime | None = None
     snoozed_by: str | None = None
     resolved_at: datetime | None = None
-    resolution: str | None = None  # what resolved it and who, e.g. "Reset by U123"
+    resolution: str | None = None  # what resolved it and who, e.g. "reset_completed by U123"
+    revision: int = 0  # visible changes so far; Slack shows `shown_revision`
+    shown_revision: int = 0
+    reply_pending: str | None = None  # a thread reply still to send
+    failures: int = 0  # failed edits/replies in a row (bounded retries)
+    refreshed_at: datetime | None = None
 
     @property
     def posted(self) -> bool:
         return self.message_ref is not None
+
+    @property
+    def in_digest(self) -> bool:
+        return self.digest_id is not None
 
     def snoozed(self, now: datetime) -> bool:
         return self.snoozed_until is not None and now < self.snoozed_until
 
 
 @dataclass(frozen=True)
+class Digest:
+    """One message for many episodes opened in the same tick (a mass wedge), kept current as they resolve."""
+
+    id: int
+    opened_at: datetime
+    message_ref: str | None = None
+    revision: int = 0
+    shown_revision: int = 0
+    reply_pending: str | None = None
+    failures: int = 0
+
+    @property
+    def posted(self) -> bool:
+        return self.message_ref is not None
+
+
+@dataclass(frozen=True)
 class Plan:
     open: list[Alert] = field(default_factory=list)  # new episodes to record, then post
-    update: list[Alert] = field(default_factory=list)  # situation or reason changed: edit in place
-    resolve: list[Alert] = field(default_factory=list)  # tenant moved again
-    post: list[Alert] = field(default_factory=list)  # recorded earlier but never posted (Slack was down)
+    revise: list[Alert] = field(default_factory=list)  # new situation or reason (the alert as it should read)
     remind: list[Alert] = field(default_factory=list)  # snooze ran out and the tenant is still wedged
+    resolve: list[Alert] = field(default_factory=list)  # tenant moved again
+    post: list[Alert] = field(default_factory=list)  # open but never posted (Slack was down, or a dry run)
 
     @property
     def idle(self) -> bool:
-        return not (self.open or self.update or self.resolve or self.post or self.remind)
+        return not (self.open or self.revise or self.remind or self.resolve or self.post)
 
 
-def plan(open_alerts: list[Alert], wedged: dict[str, Assessment], *, now: datetime) -> Plan:
+def wording(reason: str) -> str:
+    """A reason without its figures: "no progress for 12 min" and "… for 14 min" read the same."""
+    return re.sub(r"\d+(\.\d+)?", "#", reason)
+
+
+def stale(alert: Alert, assessment: Assessment, now: datetime, refresh_every: timedelta) -> bool:
+    """Whether the stored situation/reason should be rewritten: new situation or wording, or old timings."""
+    if alert.situation != assessment.situation.key or wording(alert.reason) != wording(assessment.reason):
+        return True
+    last = alert.refreshed_at or alert.opened_at
+    return alert.reason != assessment.reason and now - last >= refresh_every
+
+
+def plan(
+    open_alerts: list[Alert],
+    wedged: dict[str, Assessment],
+    *,
+    now: datetime,
+    refresh_every: timedelta = REFRESH_EVERY,
+) -> Plan:
     """What to do so that exactly the wedged tenants have one open, posted, current alert each."""
     by_tenant = {a.tenant_id: a for a in open_alerts}
     result = Plan()
     for tenant_id, assessment in sorted(wedged.items()):
         alert = by_tenant.get(tenant_id)
         if alert is None:
-            result.open.append(Alert(tenant_id, assessment.situation.key, assessment.reason, now))
-        elif not alert.posted:
-            result.post.append(replace(alert, situation=assessment.situation.key, reason=assessment.reason))
-        elif alert.situation != assessment.situation.key:
-            result.update.append(replace(alert, situation=assessment.situation.key, reason=assessment.reason))
-        elif alert.snoozed_until is not None and not alert.snoozed(now):
-            result.remind.append(replace(alert, snoozed_until=None, snoozed_by=None, reason=assessment.reason))
-    for alert in open_alerts:
-        if alert.tenant_id not in wedged:
-            result.resolve.append(replace(alert, resolved_at=now))
+            result.open.append(Alert(tenant_id, assessment.situation.key, assessment.reason, now, refreshed_at=now))
+            continue
+        current = replace(alert, situation=assessment.situation.key, reason=assessment.reason)
+        if not alert.posted:
+            result.post.append(current)
+        if stale(alert, assessment, now, refresh_every):
+            result.revise.append(current)
+        if alert.snoozed_until is not None and not alert.snoozed(now):
+            result.remind.append(current)
+    result.resolve.extend(a for a in open_alerts if a.tenant_id not in wedged)
     return result
+
+
+def batch(lines: list[str]) -> str | None:
+    """One thread reply for everything that happened to a digest's members in one tick."""
+    if not lines:
+        return None
+    shown: list[str] = []
+    for line in lines:
+        if sum(len(s) + 3 for s in shown) + len(line) > BATCH_CHARS:
+            shown.append(f"… and {len(lines) - len(shown)} more")
+            break
+        shown.append(line)
+    return "\n".join(f"• {line}" for line in shown)

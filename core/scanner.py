@@ -1,27 +1,36 @@
-"""One scan tick: find wedged tenants, then open, post, update, remind and resolve their alerts.
+"""One scan tick: find wedged tenants, then open, revise, remind, resolve and post their alerts.
 
-Ticks run under a database lease so one replica scans at a time, and each episode is recorded before
-it is posted, so a post that fails (Slack down, rate limited) is retried on a later tick and never
-lost, while the open-episode uniqueness in the database keeps it from being posted twice. Many new
-episodes in one tick (a mass wedge) become one digest message.
+Ticks run under a database lease so one replica scans at a time; the lease is renewed before every
+Slack call and the tick stops as soon as it is lost. Each episode is recorded before it is posted and
+each post claims its message first (`Delivery`), so a post that fails (Slack down, rate limited) is
+retried later and never lost, and none is posted twice. Every change is a guarded, column-targeted
+write, so a snooze made during a tick is never overwritten. Many new episodes in one tick (a mass
+wedge) become one digest, re-rendered as its members change, with one batched thread reply per tick.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core import events as ev
-from core.alerts import Alert, plan
+from core.alert_delivery import Delivery
+from core.alerts import REFRESH_EVERY, Alert, batch, plan
 from core.domain import AuditEvent
-from core.ports import AlertStore, Notifier, NotifyError, TenantStore
+from core.ports import AlertStore, Notifier, StoreError, TenantStore
+from core.snoozes import Snoozes
 from core.wedged import WedgeFinder
 
 log = logging.getLogger(__name__)
 SCAN_LOCK = "scan"
 QUIET_EVENTS = (ev.WRITE_REJECTED, ev.ACTION_REFUSED, ev.ALERT_OPENED, ev.ALERT_SNOOZED, ev.ALERT_RESOLVED)
+
+
+class LeaseLost(Exception):
+    """Another replica holds the scan lease now: this tick stops before its next Slack call."""
 
 
 @dataclass(frozen=True)
@@ -34,9 +43,11 @@ class TickReport:
     posted: int = 0
     resolved: int = 0
     unposted: int = 0
+    delivered: int = 0  # edits/replies sent
+    lease_lost: bool = False
 
 
-class Scanner:
+class Scanner(Snoozes):
     def __init__(
         self,
         store: TenantStore,
@@ -48,72 +59,91 @@ class Scanner:
         clock: Callable[[], datetime],
         lease: timedelta = timedelta(minutes=2),
         digest_from: int = 5,
+        claim_ttl: timedelta = timedelta(minutes=5),
+        refresh_every: timedelta = REFRESH_EVERY,
     ) -> None:
         self.store, self.alerts, self.notifier, self.finder = store, alerts, notifier, finder
         self.holder, self.clock, self.lease, self.digest_from = holder, clock, lease, digest_from
+        self.refresh_every = refresh_every
+        self.delivery = Delivery(alerts, notifier, holder=holder, clock=clock, claim_ttl=claim_ttl)
 
     async def tick(self) -> TickReport:
-        now = self.clock()
-        if not await self.alerts.try_lock(SCAN_LOCK, self.holder, now=now, ttl=self.lease):
+        if not await self.alerts.try_lock(SCAN_LOCK, self.holder, now=self.clock(), ttl=self.lease):
             return TickReport(ran=False)
         try:
-            return await self._tick(now)
+            return await self._tick(self.clock())
+        except LeaseLost:
+            log.warning("the scan lease ran out mid-tick and another replica took it; this tick stops here")
+            return TickReport(ran=True, lease_lost=True)
         finally:
-            await self.alerts.unlock(SCAN_LOCK, self.holder)
+            try:
+                await self.alerts.unlock(SCAN_LOCK, self.holder)
+            except StoreError as e:
+                log.warning("could not release the scan lease (it expires by itself): %s", e)
+
+    async def keep_lease(self) -> None:
+        if not await self.alerts.try_lock(SCAN_LOCK, self.holder, now=self.clock(), ttl=self.lease):
+            raise LeaseLost()
 
     async def _tick(self, now: datetime) -> TickReport:
         sweep = await self.finder.sweep(now)
-        todo = plan(await self.alerts.open_alerts(), sweep.wedged, now=now)
-        opened = [a for a in [await self.alerts.open_alert(a) for a in todo.open] if a is not None]
+        open_alerts = await self.alerts.open_alerts()
+        todo = plan(open_alerts, sweep.wedged, now=now, refresh_every=self.refresh_every)
+        opened = await self._open(todo.open, now)
+        digests: dict[int, list[str]] = defaultdict(list)  # digest -> lines of its batched reply
+        before = {a.id: a.situation for a in open_alerts}
+        for alert in todo.revise:
+            await self._revise(alert, before[alert.id], now, digests)
+        for alert in todo.remind:
+            await self._remind(alert, digests)
+        resolved = [a for a in todo.resolve if await self._resolve(a, now, digests)]
+        for digest_id, lines in digests.items():
+            await self.alerts.touch_digest(digest_id, batch(lines))
+        unposted = opened + todo.post
+        posted = await self.delivery.post(unposted, self.keep_lease)
+        delivered = await self.delivery.flush(self.keep_lease)
+        counts = (len(opened), posted, len(resolved), len(unposted) - posted, delivered)
+        return TickReport(True, sweep.in_flight, sweep.described, len(sweep.wedged), *counts)
+
+    async def _open(self, new: list[Alert], now: datetime) -> list[Alert]:
+        if len(new) >= self.digest_from:
+            digest = await self.alerts.open_digest(now)
+            new = [Alert(a.tenant_id, a.situation, a.reason, now, digest_id=digest.id, refreshed_at=now) for a in new]
+        opened = [a for a in [await self.alerts.open_alert(a) for a in new] if a is not None]
         for alert in opened:
             await self._audit(alert.tenant_id, ev.ALERT_OPENED, ev.SCHEDULER_ACTOR, situation=alert.situation)
-        posted = await self._post(opened + todo.post)
-        for alert in todo.update:
-            await self._edit(await self.alerts.save_alert(alert))
-        for alert in todo.remind:
-            await self._say(await self.alerts.save_alert(alert), f"Still wedged after the snooze: {alert.reason}")
-        for alert in todo.resolve:
-            await self._resolve(alert, now)
-        unposted = len(opened) + len(todo.post) - posted
-        return TickReport(
-            True, sweep.in_flight, sweep.described, len(sweep.wedged), len(opened), posted, len(todo.resolve), unposted
-        )
+        return opened
 
-    async def _post(self, alerts: list[Alert]) -> int:
-        """Post new alerts (one digest when many); stop at the first failure and leave the rest for later."""
-        posted = 0
-        try:
-            if len(alerts) >= self.digest_from:
-                ref = await self.notifier.post_digest(alerts)
-                for alert in alerts:
-                    await self.alerts.save_alert(replace(alert, message_ref=ref, in_digest=True))
-                return len(alerts)
-            for alert in alerts:
-                ref = await self.notifier.post_alert(alert)
-                await self.alerts.save_alert(replace(alert, message_ref=ref))
-                posted += 1
-        except NotifyError as e:
-            log.warning("%d alert(s) not posted yet, retrying next tick: %s", len(alerts) - posted, e)
-        return posted
+    async def _revise(self, alert: Alert, was: str, now: datetime, digests: dict[int, list[str]]) -> None:
+        """Store the current situation and reason; a digest is re-rendered only for a new situation."""
+        assert alert.id is not None
+        if not await self.alerts.revise(alert.id, alert.situation, alert.reason, at=now, visible=not alert.in_digest):
+            return
+        if alert.digest_id is not None and was != alert.situation:
+            digests.setdefault(alert.digest_id, [])
 
-    async def _resolve(self, alert: Alert, now: datetime) -> None:
+    async def _remind(self, alert: Alert, digests: dict[int, list[str]]) -> None:
+        assert alert.id is not None and alert.snoozed_until is not None
+        reply = None if alert.in_digest else f"Still wedged after the snooze: {alert.reason}"
+        if not await self.alerts.wake(alert.id, alert.snoozed_until, reply):
+            return  # snoozed again or resolved meanwhile
+        if alert.digest_id is not None:
+            digests[alert.digest_id].append(f"{alert.tenant_id} is still wedged after the snooze")
+        if self.notifier.dry_run:
+            await self.notifier.update_alert(alert)
+
+    async def _resolve(self, alert: Alert, now: datetime, digests: dict[int, list[str]]) -> bool:
+        assert alert.id is not None
         resolution, actor = await self._what_moved(alert)
-        saved = await self.alerts.save_alert(replace(alert, resolved_at=now, resolution=resolution))
+        reply = f"Resolved: {resolution}." if alert.posted and not alert.in_digest else None
+        if not await self.alerts.resolve(alert.id, now, resolution, reply):
+            return False  # resolved meanwhile (another replica's tick)
         await self._audit(alert.tenant_id, ev.ALERT_RESOLVED, actor, resolution=resolution)
-        if saved.posted:
-            if not saved.in_digest:
-                await self._edit(saved)
-            await self._say(saved, f"Resolved: {resolution}.")
-
-    async def snooze(self, alert_id: int, until: datetime, actor: str) -> Alert | None:
-        alert = await self.alerts.alert(alert_id)
-        if alert is None or alert.resolved_at is not None:
-            return alert
-        saved = await self.alerts.save_alert(replace(alert, snoozed_until=until, snoozed_by=actor))
-        await self._audit(alert.tenant_id, ev.ALERT_SNOOZED, actor, until=until.isoformat())
-        if saved.posted and not saved.in_digest:
-            await self._edit(saved)
-        return saved
+        if alert.digest_id is not None:
+            digests[alert.digest_id].append(f"{alert.tenant_id} resolved: {resolution}")
+        if self.notifier.dry_run:
+            await self.notifier.update_alert(await self.alerts.alert(alert.id) or alert)
+        return True
 
     async def _what_moved(self, alert: Alert) -> tuple[str, str]:
         """The first change since the episode opened, e.g. ("reset_completed by U123", "U123")."""
@@ -126,18 +156,6 @@ class Scanner:
             return "the tenant is no longer wedged", ev.SCHEDULER_ACTOR
         first = moved[0]
         return f"{first.type.removeprefix(ev.PREFIX)} by {first.actor}", first.actor
-
-    async def _edit(self, alert: Alert) -> None:
-        try:
-            await self.notifier.update_alert(alert)
-        except NotifyError as e:
-            log.warning("could not update the alert of %s: %s", alert.tenant_id, e)
-
-    async def _say(self, alert: Alert, text: str) -> None:
-        try:
-            await self.notifier.reply(alert, text)
-        except NotifyError as e:
-            log.warning("could not reply to the alert of %s: %s", alert.tenant_id, e)
 
     async def _audit(self, tenant_id: str, kind: str, actor: str, **details: object) -> None:
         await self.store.append([AuditEvent(tenant_id, kind, actor, self.clock(), dict(details))])

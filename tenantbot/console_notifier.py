@@ -1,31 +1,41 @@
-"""Alerts printed to the terminal: what `tenantbot scan` and the demo use when no Slack channel is set."""
+"""Alerts printed to the terminal: what `tenantbot scan` and the demo use when no Slack channel is set.
+
+A dry run (`dry_run = True`): the scan prints what it would post, resolve or remind, and records no
+message reference, so a replica with Slack still posts every alert and delivers every edit and reply.
+"""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Sequence
 
 from bot.alert_blocks import situation_label
-from core.alerts import Alert
+from core.alerts import Alert, Digest
 
 
 class ConsoleNotifier:
+    dry_run = True
+
     def __init__(self, echo: Callable[[str], None] = print) -> None:
         self.echo = echo
-        self._ids = itertools.count(1)
 
     async def post_alert(self, alert: Alert) -> str:
         label = situation_label(alert.situation)
         self.echo(f"ALERT {alert.tenant_id}: {label} — {alert.reason}. Suggested: Reset, then Retry")
-        return f"console/{next(self._ids)}"
+        return ""
 
-    async def post_digest(self, alerts: Sequence[Alert]) -> str:
-        self.echo(f"ALERT {len(alerts)} tenants wedged at once: {', '.join(a.tenant_id for a in alerts)}")
-        return f"console/{next(self._ids)}"
+    async def post_digest(self, digest: Digest, members: Sequence[Alert]) -> str:
+        still = [a.tenant_id for a in members if a.resolved_at is None]
+        self.echo(f"ALERT {len(still)} tenants wedged at once: {', '.join(still)}")
+        return ""
 
     async def update_alert(self, alert: Alert) -> None:
-        state = f"resolved: {alert.resolution}" if alert.resolved_at else situation_label(alert.situation)
-        self.echo(f"ALERT {alert.tenant_id} updated: {state}")
+        if alert.resolved_at is not None:
+            self.echo(f"ALERT {alert.tenant_id} resolved: {alert.resolution}")
+        else:
+            self.echo(f"ALERT {alert.tenant_id}: still {situation_label(alert.situation)} after the snooze")
 
-    async def reply(self, alert: Alert, text: str) -> None:
-        self.echo(f"ALERT {alert.tenant_id}: {text}")
+    async def update_digest(self, digest: Digest, members: Sequence[Alert]) -> None:
+        return None  # never asked in a dry run
+
+    async def reply(self, message_ref: str, text: str) -> None:
+        return None  # never asked in a dry run

@@ -1,7 +1,9 @@
 """The wedge scan, on APScheduler's asyncio scheduler (the same loop as Bolt and the Temporal client).
 
 `max_instances=1` and `coalesce=True` keep one tick at a time in this process; the database lease in
-`Scanner.tick` keeps one tick at a time across replicas.
+`Scanner.tick` keeps one tick at a time across replicas. `ScanSchedule.stop` cancels a running tick
+and waits for it to release its lease and claims, so shutting down never leaves the lease held by a
+process that is gone (the runtime closes the database right after).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from tenantbot.bootstrap import Runtime
 from tenantbot.settings import Settings
 
 log = logging.getLogger(__name__)
+STOP_WITHIN = 10.0  # seconds a cancelled tick gets to release its lease before shutdown goes on
 
 
 def build_scanner(settings: Settings, rt: Runtime, notifier: Notifier, finder: WedgeFinder | None = None) -> Scanner:
@@ -38,24 +41,56 @@ async def scan_once(scanner: Scanner) -> TickReport | None:
     except (StoreError, EngineError, NotifyError) as e:
         log.warning("wedge scan skipped: %s", e)
         return None
-    except asyncio.CancelledError:  # shutdown while a tick ran: its work is redone by the next start's tick
-        log.info("wedge scan interrupted by shutdown")
-        return None
-    if report.ran and (report.opened or report.resolved or report.unposted):
+    if report.ran and (report.opened or report.resolved or report.unposted or report.lease_lost):
         log.info("wedge scan: %s", report)
     return report
 
 
-def start_scheduler(scanner: Scanner, every: timedelta) -> AsyncIOScheduler:
-    scheduler = AsyncIOScheduler(timezone="UTC")
-    scheduler.add_job(
-        scan_once,
-        "interval",
-        args=[scanner],
-        seconds=every.total_seconds(),
-        max_instances=1,
-        coalesce=True,
-        next_run_time=datetime.now().astimezone(),
-    )
-    scheduler.start()
-    return scheduler
+class ScanSchedule:
+    """Runs `scan_once` every `every` and knows the running tick, so `stop` can end it cleanly."""
+
+    def __init__(self, scanner: Scanner, every: timedelta) -> None:
+        self.scanner, self.every = scanner, every
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self._running: asyncio.Task[TickReport | None] | None = None
+
+    def start(self) -> ScanSchedule:
+        self.scheduler.add_job(
+            self._tick,
+            "interval",
+            seconds=self.every.total_seconds(),
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now().astimezone(),
+        )
+        self.scheduler.start()
+        return self
+
+    async def _tick(self) -> TickReport | None:
+        self._running = task = asyncio.ensure_future(scan_once(self.scanner))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            return None  # the tick was cancelled by `stop`, or the scheduler gave up on the job
+
+    @property
+    def busy(self) -> bool:
+        """A tick is under way."""
+        return self._running is not None and not self._running.done()
+
+    async def stop(self) -> None:
+        """No new ticks; cancel the running one and wait (bounded) until it has released its lease."""
+        self.scheduler.shutdown(wait=False)
+        task = self._running
+        if task is None or not self.busy:
+            return
+        task.cancel()
+        done, _ = await asyncio.wait([task], timeout=STOP_WITHIN)
+        if not done:
+            log.warning("the wedge scan did not stop within %.0f s; its lease expires by itself", STOP_WITHIN)
+        else:
+            log.info("wedge scan interrupted by shutdown; the next start redoes its work")
+
+
+def start_scheduler(scanner: Scanner, every: timedelta) -> ScanSchedule:
+    return ScanSchedule(scanner, every).start()

@@ -11,9 +11,8 @@ import asyncio
 import itertools
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from core.alerts import Alert
 from core.domain import (
     IN_FLIGHT_STATES,
     Allocation,
@@ -29,7 +28,6 @@ from core.ports import (
     ConcurrentUpdate,
     DuplicateRequest,
     EngineError,
-    NotifyError,
     RunAlreadyLive,
     StoreError,
 )
@@ -175,79 +173,14 @@ class FakeEngine:
         await self._io("list_running", "*")
         return [RunningRun(w, "run") for w, r in self.runs.items() if r.status is RunStatus.RUNNING]
 
+    async def run_statuses(self, handles: Sequence[RunHandle]) -> dict[str, RunStatus]:
+        await self._io("run_statuses", "*")
+        known = {w: r.status for w, r in self.runs.items() if r.status is not RunStatus.NOT_FOUND}
+        return {h.workflow_id: known[h.workflow_id] for h in handles if h.workflow_id in known}
+
 
 def at(minute: int, second: int = 0) -> datetime:
     """A fixed UTC instant on the test day, so ages in assertions are exact."""
     from datetime import UTC
 
     return datetime(2026, 11, 24, 12, minute, second, tzinfo=UTC)
-
-
-class InMemoryAlerts:
-    """AlertStore fake: one open episode per tenant, and a lease per lock name."""
-
-    def __init__(self) -> None:
-        self.rows: dict[int, Alert] = {}
-        self.locks: dict[str, tuple[str, datetime]] = {}
-        self._ids = itertools.count(1)
-
-    async def open_alerts(self) -> list[Alert]:
-        return [a for a in self.rows.values() if a.resolved_at is None]
-
-    async def open_alert(self, alert: Alert) -> Alert | None:
-        if any(a.tenant_id == alert.tenant_id for a in await self.open_alerts()):
-            return None
-        saved = replace(alert, id=next(self._ids))
-        self.rows[saved.id] = saved  # type: ignore[index]
-        return saved
-
-    async def save_alert(self, alert: Alert) -> Alert:
-        assert alert.id in self.rows
-        self.rows[alert.id] = alert
-        return alert
-
-    async def alert(self, alert_id: int) -> Alert | None:
-        return self.rows.get(alert_id)
-
-    async def try_lock(self, name: str, holder: str, *, now: datetime, ttl: timedelta) -> bool:
-        current = self.locks.get(name)
-        if current is not None and current[0] != holder and current[1] > now:
-            return False
-        self.locks[name] = (holder, now + ttl)
-        return True
-
-    async def unlock(self, name: str, holder: str) -> None:
-        if self.locks.get(name, ("", None))[0] == holder:
-            del self.locks[name]
-
-
-class RecordingNotifier:
-    """Notifier fake that records what would reach Slack; `fail_next` makes the next calls fail."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
-        self.fail_next = 0
-        self._ts = itertools.count(1)
-
-    def _maybe_fail(self) -> None:
-        if self.fail_next:
-            self.fail_next -= 1
-            raise NotifyError("slack unavailable (fake)")
-
-    async def post_alert(self, alert: Alert) -> str:
-        self._maybe_fail()
-        self.sent.append(("post", alert.tenant_id))
-        return f"C1/{next(self._ts)}"
-
-    async def post_digest(self, alerts: Sequence[Alert]) -> str:
-        self._maybe_fail()
-        self.sent.append(("digest", ",".join(a.tenant_id for a in alerts)))
-        return f"C1/{next(self._ts)}"
-
-    async def update_alert(self, alert: Alert) -> None:
-        self._maybe_fail()
-        self.sent.append(("update", alert.tenant_id))
-
-    async def reply(self, alert: Alert, text: str) -> None:
-        self._maybe_fail()
-        self.sent.append(("reply", f"{alert.tenant_id}: {text}"))

@@ -1,7 +1,8 @@
-"""Buttons of the alert channel: Reset (with its confirmation), Details, Snooze, and a digest's picker.
+"""Controls of the alert channel: Reset (with its confirmation), Details, Snooze, and a digest's menus.
 
 Answers go to the presser only (ephemeral), so the alert stays the channel's shared record; the
-scanner edits it in place when the tenant moves again.
+scanner edits it in place when the tenant moves again. Every control names its alert and tenant in
+its block or value; the core checks that the alert is that tenant's before anything runs.
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
-from bot.alert_blocks import ALERT_BLOCK, SNOOZE_CHOICES
+from bot.alert_blocks import ALERT_BLOCK, SNOOZE_CHOICES, alert_blocks, alert_text, snooze_answer
 from bot.authz import GroupDirectory
 from bot.deps import BotDeps
+from bot.digest_blocks import PAGE_PICK, PICK, page_blocks
 from bot.listeners.actions import Tampered, rendered, run_press
 from bot.replies import failure_text
+from core.alerts import Alert
 from core.domain import Action, parse_tenant_id
+from core.scanner import Scanner
 
 log = logging.getLogger(__name__)
 EPHEMERAL: dict[str, Any] = {"response_type": "ephemeral", "replace_original": False}
@@ -38,6 +42,28 @@ def alert_target(action: dict[str, Any], value: str) -> tuple[int, str]:
     return int(alert_id), tenant_id
 
 
+def pair(value: str) -> tuple[int, str]:
+    """`<number>:<text>` from a menu option (alert id and tenant id, or digest id and page)."""
+    number, _, rest = value.partition(":")
+    if not number.isdigit() or not rest:
+        raise Tampered("this menu option does not belong to an alert digest; run /tenant instead")
+    return int(number), rest
+
+
+def alerts_on(deps: BotDeps) -> Scanner:
+    if deps.scanner is None:
+        raise Tampered("alerts are not enabled on this bot (no ALERT_CHANNEL)")
+    return deps.scanner
+
+
+async def checked(deps: BotDeps, alert_id: int, tenant_id: str) -> Alert:
+    """The alert, if it is the named tenant's: a control cannot act on another tenant's alert."""
+    alert = await alerts_on(deps).alert_of(alert_id, tenant_id)
+    if alert is None:
+        raise Tampered(f"that alert is not {tenant_id}'s; run /tenant {tenant_id} instead")
+    return alert
+
+
 def register(app: AsyncApp, deps: BotDeps) -> None:
     directory = GroupDirectory()
 
@@ -46,7 +72,8 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     ) -> None:
         await ack()
         try:
-            _, tenant_id = alert_target(action, str(action.get("value", "")))
+            alert_id, tenant_id = alert_target(action, str(action.get("value", "")))
+            await checked(deps, alert_id, tenant_id)
             result = await run_press(deps, directory, client, body, Action.RESET, tenant_id)
             await respond(**rendered(deps, result), **EPHEMERAL)
         except Exception as e:
@@ -55,28 +82,55 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     async def details(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         try:
-            tenant_id = parse_tenant_id(str(action.get("value") or (action.get("selected_option") or {}).get("value")))
+            tenant_id = parse_tenant_id(str(action.get("value", "")))
             view = await deps.service.view(tenant_id)
             card = blocks.tenant_card(view, runbook_url=deps.runbook_url)
             await respond(text=blocks.text_fallback(view), blocks=card, **EPHEMERAL)
         except Exception as e:
             await respond(text=failure_text(e), **EPHEMERAL)
 
-    async def snooze(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
+    async def pick(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:
+        """A digest member chosen: its own alert, with Reset, Details and Snooze."""
+        await ack()
+        try:
+            alert_id, raw = pair(str((action.get("selected_option") or {}).get("value", "")))
+            alert = await checked(deps, alert_id, parse_tenant_id(raw))
+            await respond(text=alert_text(alert), blocks=alert_blocks(alert), **EPHEMERAL)
+        except Exception as e:
+            await respond(text=failure_text(e), **EPHEMERAL)
+
+    async def page(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        try:
+            digest_id, number = pair(str((action.get("selected_option") or {}).get("value", "")))
+            if not number.isdigit():
+                raise Tampered("not a page of this digest")
+            still = await alerts_on(deps).digest_open_members(digest_id)
+            await respond(text="A page of the digest", blocks=page_blocks(digest_id, still, int(number)), **EPHEMERAL)
+        except Exception as e:
+            await respond(text=failure_text(e), **EPHEMERAL)
+
+    async def snooze(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         await ack()
         try:
             alert_id, tenant_id = alert_target(action, "")
             seconds = int((action.get("selected_option") or {}).get("value", "0"))
-            if seconds not in {s for _, s in SNOOZE_CHOICES} or deps.scanner is None:
+            if seconds not in {s for _, s in SNOOZE_CHOICES}:
                 raise Tampered("not a snooze this bot offers")
+            user = body["user"]["id"]
+            groups = await directory.groups_of(client, user, deps.policy.groups_that_matter(Action.RESET))
             until = deps.clock() + timedelta(seconds=seconds)
-            await deps.scanner.snooze(alert_id, until, body["user"]["id"])
-            await respond(text=f":zzz: Alert for {tenant_id} snoozed until {until:%H:%M} UTC.", **EPHEMERAL)
+            allowed = deps.policy.permits(user, groups, Action.RESET)
+            result = await alerts_on(deps).snooze(alert_id, tenant_id, until, user, allowed=allowed)
+            await respond(text=snooze_answer(result, tenant_id, until), **EPHEMERAL)
         except Exception as e:
             log.warning("snooze failed: %s", e)
             await respond(text=failure_text(e), **EPHEMERAL)
 
     app.action("alert_reset")(reset)
     app.action("alert_details")(details)
-    app.action("alert_pick")(details)
+    app.action(PICK)(pick)
+    app.action(PAGE_PICK)(page)
     app.action("alert_snooze")(snooze)

@@ -135,6 +135,19 @@ class TemporalEngine:
                 async for run in self.client.list_workflows(query, page_size=1000)
             ]
 
+    async def run_statuses(self, handles: Sequence[RunHandle]) -> dict[str, RunStatus]:
+        """One `WorkflowId IN (...)` visibility query (per 500 ids); open and closed runs, not deleted ones."""
+        wanted = {h.workflow_id: h.run_id for h in handles}
+        ids = sorted(wanted)
+        found: dict[str, RunStatus] = {}
+        async with engine_errors("list workflows by id"):
+            for start in range(0, len(ids), 500):
+                names = ", ".join(f'"{i}"' for i in ids[start : start + 500])
+                async for run in self.client.list_workflows(f"WorkflowId IN ({names})", page_size=1000):
+                    if wanted.get(run.id) in (None, run.run_id) and run.status is not None:
+                        found.setdefault(run.id, STATUS.get(run.status, RunStatus.RUNNING))  # newest first
+        return found
+
 
 def observe(described: WorkflowExecutionDescription) -> RunObservation:
     raw = described.raw_description

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.alerts import Alert
+from core.alerts import Alert, Digest
 from core.domain import Action, ActionClaim, Allocation, AuditEvent, RunHandle, Tenant, TenantState
-from core.persistence.orm import AlertRow, AllocationRow, AuditEventRow, TenantRow
+from core.persistence.orm import AlertRow, AllocationRow, AuditEventRow, DigestRow, TenantRow
 
 
 def tenant_from_row(row: TenantRow) -> Tenant:
@@ -86,21 +86,42 @@ def alert_from_row(row: AlertRow) -> Alert:
         opened_at=row.opened_at,
         id=row.id,
         message_ref=row.message_ref,
-        in_digest=row.in_digest,
+        digest_id=row.digest_id,
         snoozed_until=row.snoozed_until,
         snoozed_by=row.snoozed_by,
         resolved_at=row.resolved_at,
         resolution=row.resolution,
+        revision=row.revision,
+        shown_revision=row.shown_revision,
+        reply_pending=row.reply_pending,
+        failures=row.failures,
+        refreshed_at=row.refreshed_at,
     )
 
 
-ALERT_FIELDS = (
-    "situation",
-    "reason",
-    "message_ref",
-    "in_digest",
-    "snoozed_until",
-    "snoozed_by",
-    "resolved_at",
-    "resolution",
-)
+def alert_row(alert: Alert) -> AlertRow:
+    """A new episode's row (id, claims and delivery state are the database's)."""
+    return AlertRow(
+        tenant_id=alert.tenant_id,
+        situation=alert.situation,
+        reason=alert.reason,
+        opened_at=alert.opened_at,
+        digest_id=alert.digest_id,
+        in_digest=alert.digest_id is not None,
+        refreshed_at=alert.refreshed_at,
+        revision=0,
+        shown_revision=0,
+        failures=0,
+    )
+
+
+def digest_from_row(row: DigestRow) -> Digest:
+    return Digest(
+        id=row.id,
+        opened_at=row.opened_at,
+        message_ref=row.message_ref,
+        revision=row.revision,
+        shown_revision=row.shown_revision,
+        reply_pending=row.reply_pending,
+        failures=row.failures,
+    )

@@ -117,7 +117,27 @@ class RequestKeyRow(Base):
     at: Mapped[datetime]
 
 
-class AlertRow(Base):
+class MessageColumns:
+    """What the alert channel needs to post a message once and keep it current (alerts and digests).
+
+    `revision` counts visible changes and `shown_revision` the one Slack shows, so an edit that
+    failed is retried on a later tick; `reply_pending` is a thread reply not sent yet; the claim
+    (`claimed_by` until `claim_until`) lets one replica at a time post or edit the message.
+    """
+
+    message_ref: Mapped[str | None] = mapped_column(String(100))
+    revision: Mapped[int] = mapped_column(default=0)
+    shown_revision: Mapped[int] = mapped_column(default=0)
+    reply_pending: Mapped[str | None] = mapped_column(Text)
+    failures: Mapped[int] = mapped_column(default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claim_until: Mapped[datetime | None]
+
+
+UNSENT_SQL = "message_ref IS NOT NULL AND (shown_revision < revision OR reply_pending IS NOT NULL)"
+
+
+class AlertRow(MessageColumns, Base):
     __tablename__ = "alerts"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -125,12 +145,13 @@ class AlertRow(Base):
     situation: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str] = mapped_column(Text)
     opened_at: Mapped[datetime]
-    message_ref: Mapped[str | None] = mapped_column(String(100))
-    in_digest: Mapped[bool] = mapped_column(default=False)
+    in_digest: Mapped[bool] = mapped_column(default=False)  # kept in step with digest_id (0001's column)
+    digest_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     snoozed_until: Mapped[datetime | None]
     snoozed_by: Mapped[str | None] = mapped_column(String(200))
     resolved_at: Mapped[datetime | None]
     resolution: Mapped[str | None] = mapped_column(Text)
+    refreshed_at: Mapped[datetime | None]
 
     __table_args__ = (
         Index(
@@ -140,7 +161,18 @@ class AlertRow(Base):
             sqlite_where=text("resolved_at IS NULL"),
             postgresql_where=text("resolved_at IS NULL"),
         ),
+        Index("ix_alerts_digest", "digest_id"),
+        Index("ix_alerts_unsent", "id", sqlite_where=text(UNSENT_SQL), postgresql_where=text(UNSENT_SQL)),
     )
+
+
+class DigestRow(MessageColumns, Base):
+    """One message listing many alerts opened in the same tick (a mass wedge)."""
+
+    __tablename__ = "alert_digests"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    opened_at: Mapped[datetime]
 
 
 class LockRow(Base):

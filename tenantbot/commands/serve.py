@@ -44,7 +44,7 @@ def serve() -> None:
             scanner = build_scanner(s, rt, SlackNotifier(client, s.alert_channel), finder) if s.alert_channel else None
             deps = BotDeps(rt.service, s.policy, s.runbook_url, utcnow, finder, scanner)
             app = create_app(signing_secret=secret, client=client, deps=deps)
-            scheduler = start_scheduler(scanner, s.scan_interval) if scanner else None
+            schedule = start_scheduler(scanner, s.scan_interval) if scanner else None
             try:
                 if s.slack_app_token is not None:
                     handler = await connect_socket_mode(app, s.slack_app_token.get_secret_value())
@@ -57,14 +57,14 @@ def serve() -> None:
                     await until_stopped()
                     await runner.cleanup()
             finally:
-                if scheduler is not None:
-                    scheduler.shutdown(wait=False)
+                if schedule is not None:
+                    await schedule.stop()  # before the runtime closes the database: the lease is released
 
     run(main)
 
 
 def scan() -> None:
-    """Run one wedge scan now: post alerts to ALERT_CHANNEL (or print them without Slack) and exit."""
+    """Run one wedge scan now: post alerts to ALERT_CHANNEL, or without Slack a dry run that prints them."""
 
     async def main() -> None:
         s = settings()
@@ -77,9 +77,10 @@ def scan() -> None:
             report = await scan_once(build_scanner(s, rt, notifier))
         if report is None:
             raise Failure("the scan could not run; see the log line above")
+        dry = " (dry run: nothing posted; `serve` posts them)" if notifier.dry_run else ""
         typer.echo(
             f"scanned {report.in_flight} in-flight tenants: {report.wedged} wedged, {report.opened} new alerts, "
-            f"{report.resolved} resolved, {report.unposted} not posted yet"
+            f"{report.resolved} resolved, {report.unposted} not posted yet{dry}"
             if report.ran
             else "another replica is scanning right now; nothing done"
         )

@@ -33,7 +33,7 @@ from core.scanner import Scanner
 from core.service import TenantService
 from core.wedged import WedgeFinder
 from tests.e2e.slack_stub import SlackStub, free_port
-from tests.fakes import FakeEngine, InMemoryAlerts
+from tests.fakes import FakeEngine
 
 SECRET = "e2e-signing-secret"
 RUNBOOK = "https://runbooks.example.com/reset"
@@ -140,9 +140,10 @@ async def start_bot(
     service = TenantService(store, engine, limits=limits, timeouts=timeouts, clock=now)
     client = slack_client("xoxb-e2e", slack.api_url)
     finder = WedgeFinder(store, engine, limits)
+    alerts = opened or await open_store(f"sqlite:///{tmp_path / 'alerts.db'}")  # a given store may hold no alerts
     scanner = Scanner(
         store,
-        opened if opened is not None else InMemoryAlerts(),
+        alerts,
         SlackNotifier(client, "C9", min_interval=0),
         finder,
         holder="e2e",
@@ -170,3 +171,5 @@ async def stop_bot(bot: Bot, runner: web.AppRunner, opened: SqlAlchemyStore | No
     await bot.slack.stop()
     if opened is not None:
         await opened.close()
+    elif isinstance(bot.scanner.alerts, SqlAlchemyStore):
+        await bot.scanner.alerts.close()

@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 from core.decisions import Limits
 from core.domain import Tenant, TenantState, provisioning_handle
 from core.persistence import SqlAlchemyStore, open_store
-from core.scanner import Scanner
+from core.scanner import Scanner, TickReport
 from core.wedged import WedgeFinder
-from tests.fakes import FakeEngine, RecordingNotifier
+from tests.alert_fakes import RecordingNotifier
+from tests.fakes import FakeEngine
 
 REPLICAS, TICKS, TENANTS = 4, 5, 12
 
@@ -49,3 +50,73 @@ async def test_replicas_scanning_at_once_post_one_alert_per_episode(store: SqlAl
     posts = sorted(tenant for kind, tenant in slack.sent if kind == "post")
     assert posts == sorted(f"t{i}" for i in range(TENANTS))
     assert len(await store.open_alerts()) == TENANTS
+
+
+async def stale_tenants(store: SqlAlchemyStore, count: int) -> None:
+    stale = now() - timedelta(hours=1)
+    for i in range(count):
+        handle = provisioning_handle(f"t{i}", 1)
+        await store.add(
+            Tenant(f"t{i}", TenantState.PROVISIONING, stale, handle=handle, attempt=1, last_progress_at=stale), []
+        )
+
+
+async def test_a_tick_longer_than_its_lease_keeps_it_so_no_other_replica_posts_again(store: SqlAlchemyStore) -> None:
+    await stale_tenants(store, 4)
+    slack, engine = RecordingNotifier(delay=0.3), FakeEngine()  # each Slack call takes 0.3 s (pacing, Retry-After)
+
+    def replica(name: str) -> Scanner:
+        finder = WedgeFinder(store, engine, Limits())
+        return Scanner(
+            store, store, slack, finder, holder=name, clock=now, lease=timedelta(seconds=0.5), digest_from=100
+        )
+
+    async def later() -> TickReport:
+        await asyncio.sleep(0.6)  # A's first lease (0.5 s) is over while A still posts
+        return await replica("B").tick()
+
+    a, b = await asyncio.gather(replica("A").tick(), later())
+    assert a.ran and not b.ran  # A renewed its lease before each Slack call
+    assert sorted(tenant for kind, tenant in slack.sent if kind == "post") == ["t0", "t1", "t2", "t3"]
+
+
+class LeaseAlwaysGranted:
+    """A store whose scan lease never says no: what two replicas with skewed clocks would see."""
+
+    def __init__(self, store: SqlAlchemyStore) -> None:
+        self.store = store
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.store, name)
+
+    async def try_lock(self, *args: object, **kwargs: object) -> bool:
+        return True
+
+
+async def test_even_without_a_working_lease_each_episode_is_posted_once(store: SqlAlchemyStore, database_url) -> None:
+    await stale_tenants(store, 6)
+    slack, engine = RecordingNotifier(delay=0.05), FakeEngine()
+    slack.fail_next = 1  # the episodes are recorded, and all wait to be posted when the replicas start
+    await Scanner(
+        store, store, slack, WedgeFinder(store, engine, Limits()), holder="r", clock=now, digest_from=100
+    ).tick()
+    others = [await open_store(database_url, migrate_schema=False) for _ in range(3)]
+    try:
+        replicas = [
+            Scanner(
+                own,
+                LeaseAlwaysGranted(own),
+                slack,
+                WedgeFinder(own, engine, Limits()),
+                holder=f"r{i}",
+                clock=now,
+                digest_from=100,
+            )  # type: ignore[arg-type]
+            for i, own in enumerate(others)
+        ]
+        for _ in range(3):
+            await asyncio.gather(*(r.tick() for r in replicas))
+    finally:
+        for own in others:
+            await own.close()
+    assert sorted(tenant for kind, tenant in slack.sent if kind == "post") == [f"t{i}" for i in range(6)]

@@ -108,9 +108,82 @@ class TestAlertsAndLocks:
         first = await store.open_alert(Alert("acme", "wedged_no_progress", "stuck", T0))
         assert first is not None and first.id is not None
         assert await store.open_alert(Alert("acme", "wedged_orphaned", "gone", T0)) is None
-        await store.save_alert(first.__class__(**{**first.__dict__, "resolved_at": T0, "resolution": "Reset by U1"}))
+        assert await store.resolve(first.id, T0, "reset_completed by U1", None)
         assert await store.open_alerts() == []
         assert await store.open_alert(Alert("acme", "wedged_orphaned", "again", T0)) is not None
+
+    async def test_a_resolved_alert_is_never_resolved_again_snoozed_or_revised(self, store: SqlAlchemyStore) -> None:
+        alert = await store.open_alert(Alert("acme", "wedged_no_progress", "stuck", T0))
+        assert alert is not None and alert.id is not None
+        assert await store.resolve(alert.id, T0, "reset_completed by U1", "Resolved.")
+        assert not await store.resolve(alert.id, T0 + timedelta(minutes=1), "the tenant is no longer wedged", None)
+        assert not await store.snooze(alert.id, T0 + timedelta(hours=1), "U8")
+        assert not await store.revise(alert.id, "wedged_orphaned", "gone", at=T0, visible=True)
+        after = await store.alert(alert.id)
+        assert after is not None and after.resolution == "reset_completed by U1" and after.snoozed_until is None
+
+    async def test_a_write_touches_only_its_own_columns(self, store: SqlAlchemyStore) -> None:
+        alert = await store.open_alert(Alert("acme", "wedged_no_progress", "stuck", T0))
+        assert alert is not None and alert.id is not None
+        assert await store.snooze(alert.id, T0 + timedelta(hours=1), "U8")
+        assert await store.revise(alert.id, "wedged_orphaned", "gone", at=T0, visible=True)
+        after = await store.alert(alert.id)
+        assert after is not None and (after.snoozed_by, after.situation, after.revision) == ("U8", "wedged_orphaned", 2)
+
+    async def test_waking_ends_only_the_snooze_that_ran_out(self, store: SqlAlchemyStore) -> None:
+        alert = await store.open_alert(Alert("acme", "wedged_no_progress", "stuck", T0))
+        assert alert is not None and alert.id is not None
+        first, second = T0 + timedelta(minutes=30), T0 + timedelta(hours=4)
+        await store.snooze(alert.id, first, "U8")
+        await store.snooze(alert.id, second, "U9")  # snoozed again before the first ran out
+        assert not await store.wake(alert.id, first, "Still wedged")
+        assert await store.wake(alert.id, second, "Still wedged")
+        after = await store.alert(alert.id)
+        assert after is not None and after.snoozed_until is None and after.reply_pending == "Still wedged"
+
+    async def test_a_message_is_claimed_by_one_holder_until_it_posts_or_the_claim_expires(self, store) -> None:
+        alert = await store.open_alert(Alert("acme", "wedged_no_progress", "stuck", T0))
+        assert alert is not None and alert.id is not None
+        ttl = timedelta(minutes=5)
+        assert await store.claim("alert", alert.id, "a", now=T0, ttl=ttl, unposted=True) is not None
+        assert await store.claim("alert", alert.id, "b", now=T0, ttl=ttl, unposted=True) is None
+        assert await store.claim("alert", alert.id, "b", now=T0 + ttl, ttl=ttl, unposted=True) is not None
+        assert not await store.mark_posted("alert", alert.id, "a", "C1/1", 0)  # a's claim ran out
+        assert await store.mark_posted("alert", alert.id, "b", "C1/2", 0)
+        assert await store.claim("alert", alert.id, "a", now=T0 + 2 * ttl, ttl=ttl, unposted=True) is None
+        posted = await store.alert(alert.id)
+        assert posted is not None and posted.message_ref == "C1/2"
+
+    async def test_pending_edits_and_replies_stay_until_delivered(self, store: SqlAlchemyStore) -> None:
+        alert = await store.open_alert(Alert("acme", "wedged_no_progress", "stuck", T0))
+        assert alert is not None and alert.id is not None
+        ttl = timedelta(minutes=5)
+        await store.claim("alert", alert.id, "a", now=T0, ttl=ttl, unposted=True)
+        await store.mark_posted("alert", alert.id, "a", "C1/1", 0)
+        await store.resolve(alert.id, T0, "reset_completed by U1", "Resolved.")
+        assert [a.id for a in await store.undelivered()] == [alert.id]
+        claimed = await store.claim("alert", alert.id, "a", now=T0, ttl=ttl, unposted=False)
+        assert claimed is not None and (claimed.revision, claimed.reply_pending) == (1, "Resolved.")
+        await store.mark_delivered("alert", alert.id, "a", revision=1, reply=None, failed=True)  # edit only
+        [left] = await store.undelivered()
+        assert (left.shown_revision, left.reply_pending, left.failures) == (1, "Resolved.", 1)
+        await store.claim("alert", alert.id, "a", now=T0, ttl=ttl, unposted=False)
+        await store.mark_delivered("alert", alert.id, "a", revision=1, reply="Resolved.", failed=False)
+        assert await store.undelivered() == []
+
+    async def test_a_digest_posts_for_its_members_and_gathers_their_replies(self, store: SqlAlchemyStore) -> None:
+        digest = await store.open_digest(T0)
+        members = [
+            await store.open_alert(Alert(f"t{i}", "wedged_orphaned", "gone", T0, digest_id=digest.id)) for i in range(3)
+        ]
+        await store.claim("digest", digest.id, "a", now=T0, ttl=timedelta(minutes=5), unposted=True)
+        assert await store.mark_posted("digest", digest.id, "a", "C1/9", 0)
+        assert {m.message_ref for m in await store.digest_members(digest.id)} == {"C1/9"}
+        await store.touch_digest(digest.id, "• t0 resolved")
+        await store.touch_digest(digest.id, "• t1 resolved")
+        [pending] = await store.undelivered()  # the digest; its members have no message of their own
+        assert pending.id == digest.id and pending.reply_pending == "• t0 resolved\n• t1 resolved"
+        assert len(members) == 3
 
     async def test_a_lease_has_one_holder_until_it_expires(self, store: SqlAlchemyStore) -> None:
         ttl = timedelta(minutes=1)

@@ -1,44 +1,13 @@
-"""Wedge detection and alert episodes against in-memory fakes (the real store and Slack are tested elsewhere)."""
+"""Wedge detection and alert episodes (the world they run in: tests/unit/scan_world.py)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
-from core.decisions import Limits
-from core.domain import RunObservation, RunStatus, Tenant, TenantState, provisioning_handle
-from core.scanner import Scanner
-from core.wedged import WedgeFinder
-from tests.fakes import FakeEngine, InMemoryAlerts, InMemoryStore, RecordingNotifier, at
-
-
-class World:
-    def __init__(self) -> None:
-        self.now = at(30)
-        self.store, self.engine = InMemoryStore(), FakeEngine()
-        self.alerts, self.slack = InMemoryAlerts(), RecordingNotifier()
-        self.finder = WedgeFinder(self.store, self.engine, Limits(), describe_budget=3)
-
-    def scanner(self, holder: str = "replica-1") -> Scanner:
-        return Scanner(self.store, self.alerts, self.slack, self.finder, holder=holder, clock=lambda: self.now)
-
-    async def tenant(self, tenant_id: str, *, stuck: bool = True, known: bool = True) -> Tenant:
-        handle = provisioning_handle(tenant_id, 1)
-        progress = at(10) if stuck else at(29)
-        tenant = Tenant(tenant_id, TenantState.PROVISIONING, at(0), handle=handle, attempt=1, last_progress_at=progress)
-        await self.store.add(tenant, [])
-        if known:
-            self.engine.set(handle, RunObservation(RunStatus.RUNNING, "seed_data", 1, progress, timedelta(seconds=60)))
-        return tenant
-
-    def described(self) -> int:
-        return len([c for c in self.engine.calls if c[0] == "describe"])
-
-
-@pytest.fixture
-def world() -> World:
-    return World()
+from core.decisions import Limits, Situation
+from core.domain import RunObservation, RunStatus, TenantState
+from tests.fakes import at
+from tests.unit.scan_world import World
 
 
 class TestWedgeFinder:
@@ -47,20 +16,67 @@ class TestWedgeFinder:
         await world.tenant("stuck")
         sweep = await world.finder.sweep(world.now)
         assert list(sweep.wedged) == ["stuck"]
-        assert world.described() == 1
-        assert [c for c in world.engine.calls if c[0] == "list_running"] == [("list_running", "*")]
+        assert (world.calls("describe"), world.calls("list_running")) == (1, 1)
 
-    async def test_a_mass_wedge_costs_one_listing_and_a_bounded_number_of_describes(self, world: World) -> None:
+    async def test_runs_missing_from_the_listing_are_told_apart_by_one_visibility_call(self, world: World) -> None:
         for i in range(40):
-            await world.tenant(f"t{i}", known=False)
+            await world.tenant(f"gone{i}", known=False)
+        for i in range(10):
+            closed = await world.tenant(f"closed{i}")
+            world.engine.set(closed.handle, RunObservation(RunStatus.TERMINATED))
         sweep = await world.finder.sweep(world.now)
-        assert len(sweep.wedged) == 40
-        assert world.described() == 3
+        situations = {tenant_id: a.situation for tenant_id, a in sweep.wedged.items()}
+        assert [situations[f"gone{i}"] for i in range(40)] == [Situation.WEDGED_ORPHANED] * 40
+        assert [situations[f"closed{i}"] for i in range(10)] == [Situation.WEDGED_ENGINE_CLOSED] * 10
+        assert "terminated" in sweep.wedged["closed0"].reason
+        assert (world.calls("list_running"), world.calls("run_statuses"), world.calls("describe")) == (1, 1, 0)
 
     async def test_a_freshly_started_run_missing_from_the_listing_is_not_flagged(self, world: World) -> None:
         await world.tenant("fresh", stuck=False, known=False)
         world.finder.describe_budget, world.now = 0, at(29, 10)
         assert (await world.finder.sweep(world.now)).wedged == {}
+
+    async def test_a_cancel_whose_run_closed_is_found_like_any_in_flight_state(self, world: World) -> None:
+        cancelling = await world.tenant("cancelling", state=TenantState.CANCELLING)
+        world.engine.set(cancelling.handle, RunObservation(RunStatus.TERMINATED))
+        sweep = await world.finder.sweep(world.now)
+        assert sweep.wedged["cancelling"].situation is Situation.WEDGED_ENGINE_CLOSED
+
+    async def test_a_stable_wedge_is_described_once_not_every_tick(self, world: World) -> None:
+        await world.tenant("stuck")
+        for minute in range(3):
+            world.now = at(30, minute * 20)
+            assert list((await world.finder.sweep(world.now)).wedged) == ["stuck"]
+        assert world.calls("describe") == 1
+
+    async def test_a_kept_answer_is_asked_again_when_the_row_changes_or_it_is_old(self, world: World) -> None:
+        stuck = await world.tenant("stuck")
+        await world.finder.sweep(world.now)
+        await world.store.save(stuck.updated(version=1, error="disk full"), [])
+        await world.finder.sweep(world.now)
+        world.now += world.finder.describe_ttl
+        await world.finder.sweep(world.now)
+        assert world.calls("describe") == 3
+
+    async def test_describes_are_bounded_per_tick_and_reach_every_suspect_in_turn(self, world: World) -> None:
+        for i in range(7):
+            await world.tenant(f"t{i}")
+        described = []
+        for _ in range(3):
+            before = [c[1] for c in world.engine.calls if c[0] == "describe"]
+            await world.finder.sweep(world.now)
+            described.append(len([c for c in world.engine.calls if c[0] == "describe"]) - len(before))
+        assert described == [3, 3, 1]
+
+    async def test_an_error_only_the_engine_sees_is_found_once_the_row_stops_progressing(self, world: World) -> None:
+        failing = await world.tenant("failing", stuck=False)
+        bug = RunObservation(RunStatus.RUNNING, workflow_task_attempt=4, last_failure="RuntimeError: bug")
+        world.engine.set(failing.handle, bug)
+        assert (await world.finder.sweep(world.now)).wedged == {}  # steps still completing: not described
+        world.now += Limits().stuck_after
+        assert world.finder and (await world.finder.sweep(world.now)).wedged["failing"].situation is (
+            Situation.WEDGED_ERROR
+        )
 
 
 class TestAlertEpisodes:
@@ -77,6 +93,20 @@ class TestAlertEpisodes:
         report = await world.scanner("replica-1").tick()
         assert not report.ran and world.slack.sent == []
 
+    async def test_a_tick_that_loses_its_lease_stops_before_its_next_slack_call(self, world: World) -> None:
+        for i in range(3):
+            await world.tenant(f"t{i}")
+        alerts, post = world.alerts, world.slack.post_alert
+
+        async def taken_over(alert):  # type: ignore[no-untyped-def]
+            await alerts.unlock("scan", "replica-1")  # the lease expired and another replica took it
+            await alerts.try_lock("scan", "replica-2", now=world.now, ttl=timedelta(minutes=5))
+            return await post(alert)
+
+        world.slack.post_alert = taken_over  # type: ignore[method-assign]
+        report = await world.scanner().tick()
+        assert report.lease_lost and world.slack.kinds() == ["post"]
+
     async def test_an_alert_that_could_not_be_posted_is_posted_on_a_later_tick(self, world: World) -> None:
         await world.tenant("stuck")
         world.slack.fail_next = 1
@@ -89,7 +119,7 @@ class TestAlertEpisodes:
         for i in range(6):
             await world.tenant(f"t{i}")
         await world.scanner().tick()
-        assert [kind for kind, _ in world.slack.sent] == ["digest"]
+        assert world.slack.sent == [("digest", "t0,t1,t2,t3,t4,t5")]
 
     async def test_a_changed_situation_updates_the_alert_in_place(self, world: World) -> None:
         tenant = await world.tenant("stuck")
@@ -99,30 +129,12 @@ class TestAlertEpisodes:
         assert world.slack.sent == [("post", "stuck"), ("update", "stuck")]
 
     async def test_an_alert_is_resolved_with_what_moved_the_tenant(self, world: World) -> None:
-        tenant = await world.tenant("stuck")
+        await world.tenant("stuck")
         await world.scanner().tick()
         world.now += timedelta(minutes=1)
-        from core.domain import AuditEvent
-
-        await world.store.save(
-            tenant.updated(version=1, state=TenantState.PENDING, handle=None),
-            [AuditEvent("stuck", "tenant.provisioning.reset_completed", "U123", world.now)],
-        )
+        await world.move("stuck")
         report = await world.scanner().tick()
         assert report.resolved == 1
         assert world.slack.sent[-2:] == [("update", "stuck"), ("reply", "stuck: Resolved: reset_completed by U123.")]
         assert world.store.audit[-1].actor == "U123"
         assert await world.alerts.open_alerts() == []
-
-    async def test_a_snoozed_alert_reminds_once_the_snooze_runs_out(self, world: World) -> None:
-        await world.tenant("stuck")
-        await world.scanner().tick()
-        [alert] = await world.alerts.open_alerts()
-        assert alert.id is not None
-        await world.scanner().snooze(alert.id, world.now + timedelta(minutes=5), "U9")
-        await world.scanner().tick()
-        world.now += timedelta(minutes=6)
-        await world.scanner().tick()
-        kinds = [kind for kind, _ in world.slack.sent]
-        assert kinds == ["post", "update", "reply"]
-        assert "alert_snoozed" in world.store.types("stuck")

@@ -1,0 +1,83 @@
+"""What the alert channel's controls ask of the scanner: snooze an alert, look one up, list a digest.
+
+A snooze is one guarded UPDATE (`WHERE id = ? AND resolved_at IS NULL`), so it never reopens a
+resolved episode, and the snoozer is told the truth when the alert was resolved first. The alert id
+must belong to the tenant the control names. Snoozing needs the same permission as Reset: it silences
+the channel's call to Reset, so whoever may not act on the alert may not silence it either.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from core import events as ev
+from core.alert_delivery import Delivery
+from core.alerts import Alert, Digest
+from core.domain import AuditEvent
+from core.ports import AlertStore, NotifyError, TenantStore
+
+log = logging.getLogger(__name__)
+
+
+class SnoozeOutcome(StrEnum):
+    SNOOZED = "snoozed"
+    ALREADY_RESOLVED = "already resolved"
+    NOT_FOUND = "no such alert"
+    REFUSED = "not allowed"
+
+
+@dataclass(frozen=True)
+class SnoozeResult:
+    outcome: SnoozeOutcome
+    alert: Alert | None = None
+
+
+class Snoozes:
+    store: TenantStore
+    alerts: AlertStore
+    delivery: Delivery
+    clock: Callable[[], datetime]
+
+    async def alert_of(self, alert_id: int, tenant_id: str) -> Alert | None:
+        """The alert, if it exists and is the named tenant's (a control cannot point at another's)."""
+        alert = await self.alerts.alert(alert_id)
+        return alert if alert is not None and alert.tenant_id == tenant_id else None
+
+    async def digest_open_members(self, digest_id: int) -> list[Alert]:
+        """The still-wedged members of a digest, by tenant id (what its pages list)."""
+        return [a for a in await self.alerts.digest_members(digest_id) if a.resolved_at is None]
+
+    async def snooze(
+        self, alert_id: int, tenant_id: str, until: datetime, actor: str, *, allowed: bool
+    ) -> SnoozeResult:
+        alert = await self.alert_of(alert_id, tenant_id)
+        if alert is None:
+            return SnoozeResult(SnoozeOutcome.NOT_FOUND)
+        if not allowed:
+            await self._note(tenant_id, ev.ACTION_REFUSED, actor, action="snooze", reason="not on RESET_USERS")
+            return SnoozeResult(SnoozeOutcome.REFUSED, alert)
+        if not await self.alerts.snooze(alert_id, until, actor):
+            return SnoozeResult(SnoozeOutcome.ALREADY_RESOLVED, await self.alerts.alert(alert_id))
+        await self._note(tenant_id, ev.ALERT_SNOOZED, actor, until=until.isoformat())
+        await self._show_now(alert)
+        return SnoozeResult(SnoozeOutcome.SNOOZED, await self.alerts.alert(alert_id))
+
+    async def _show_now(self, alert: Alert) -> None:
+        """Edit the message right away; if Slack or the claim says no, the next tick retries it."""
+        message: Alert | Digest | None = alert
+        if alert.digest_id is not None:
+            await self.alerts.touch_digest(alert.digest_id, None)
+            message = await self.alerts.digest(alert.digest_id)
+        if message is None or not message.posted:
+            return
+        try:
+            await self.delivery.deliver(message)
+        except NotifyError as e:
+            log.warning("the snooze is recorded; its message will be updated on the next tick: %s", e)
+
+    async def _note(self, tenant_id: str, kind: str, actor: str, **details: object) -> None:
+        await self.store.append([AuditEvent(tenant_id, kind, actor, self.clock(), dict(details))])

@@ -1,0 +1,63 @@
+"""A Notifier that records what would reach Slack, for tests of the wedge scan (unit and integration).
+
+`fail_next` makes the next calls fail like an unreachable Slack; `delay` makes each call slow (a 429's
+Retry-After, the 1 message/s pacing). `sent` lists ("post", tenant), ("digest", "t1,t2"),
+("update", tenant), ("update_digest", "open/all"), ("reply", "<tenant or digest>: text").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Sequence
+
+from core.alerts import Alert, Digest
+from core.ports import NotifyError
+
+
+class RecordingNotifier:
+    dry_run = False
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.sent: list[tuple[str, str]] = []
+        self.fail_next = 0
+        self.delay = delay
+        self.owners: dict[str, str] = {}  # message ref -> tenant id or "digest"
+        self._ts = itertools.count(1)
+
+    async def _call(self) -> None:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.fail_next:
+            self.fail_next -= 1
+            raise NotifyError("slack unavailable (fake)")
+
+    def _ref(self, owner: str) -> str:
+        ref = f"C1/{next(self._ts)}"
+        self.owners[ref] = owner
+        return ref
+
+    async def post_alert(self, alert: Alert) -> str:
+        await self._call()
+        self.sent.append(("post", alert.tenant_id))
+        return self._ref(alert.tenant_id)
+
+    async def post_digest(self, digest: Digest, members: Sequence[Alert]) -> str:
+        await self._call()
+        self.sent.append(("digest", ",".join(a.tenant_id for a in members if a.resolved_at is None)))
+        return self._ref("digest")
+
+    async def update_alert(self, alert: Alert) -> None:
+        await self._call()
+        self.sent.append(("update", alert.tenant_id))
+
+    async def update_digest(self, digest: Digest, members: Sequence[Alert]) -> None:
+        await self._call()
+        self.sent.append(("update_digest", f"{len([m for m in members if m.resolved_at is None])}/{len(members)}"))
+
+    async def reply(self, message_ref: str, text: str) -> None:
+        await self._call()
+        self.sent.append(("reply", f"{self.owners.get(message_ref, message_ref)}: {text}"))
+
+    def kinds(self) -> list[str]:
+        return [kind for kind, _ in self.sent]

@@ -1,0 +1,48 @@
+"""Migration 0002 on a database that already has alerts: a digest posted before it becomes a digest row."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, text
+
+from core.persistence import MIGRATIONS, open_store
+from core.persistence.database import create_engine
+
+T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+def upgrade_to(connection: Connection, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+
+
+async def test_alerts_posted_as_one_digest_before_0002_keep_their_digest(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(upgrade_to, "0001")
+            for i, (ref, in_digest) in enumerate([("C1/5", True), ("C1/5", True), ("C1/6", False)]):
+                await connection.execute(
+                    text(
+                        "INSERT INTO alerts (tenant_id, situation, reason, opened_at, message_ref, in_digest) "
+                        "VALUES (:t, 'wedged_orphaned', 'gone', :at, :ref, :d)"
+                    ),
+                    {"t": f"t{i}", "at": T0.replace(tzinfo=None), "ref": ref, "d": in_digest},
+                )
+    finally:
+        await engine.dispose()
+    store = await open_store(database_url)
+    try:
+        alerts = {a.tenant_id: a for a in await store.open_alerts()}
+        assert alerts["t0"].digest_id is not None and alerts["t0"].digest_id == alerts["t1"].digest_id
+        assert alerts["t2"].digest_id is None and alerts["t2"].revision == 0
+        digest = await store.digest(alerts["t0"].digest_id)
+        assert digest is not None and digest.message_ref == "C1/5"
+        assert [m.tenant_id for m in await store.digest_members(digest.id)] == ["t0", "t1"]
+    finally:
+        await store.close()

@@ -1,0 +1,53 @@
+"""The world of the scanner's unit tests: fake tenants and engine, alerts in a real SQLite file (the
+alert store's guarantees are its SQL), a notifier that records what would reach Slack, a settable clock."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from core.decisions import Limits
+from core.domain import AuditEvent, RunObservation, RunStatus, Tenant, TenantState, provisioning_handle
+from core.persistence import SqlAlchemyStore
+from core.scanner import Scanner
+from core.wedged import WedgeFinder
+from tests.alert_fakes import RecordingNotifier
+from tests.fakes import FakeEngine, InMemoryStore, at
+
+
+class World:
+    def __init__(self, alerts: SqlAlchemyStore) -> None:
+        self.now = at(30)
+        self.store, self.engine = InMemoryStore(), FakeEngine()
+        self.alerts, self.slack = alerts, RecordingNotifier()
+        self.finder = WedgeFinder(self.store, self.engine, Limits(), describe_budget=3)
+
+    def clock(self) -> datetime:
+        return self.now
+
+    def scanner(self, holder: str = "replica-1", **options: object) -> Scanner:
+        return Scanner(self.store, self.alerts, self.slack, self.finder, holder=holder, clock=self.clock, **options)  # type: ignore[arg-type]
+
+    async def tenant(
+        self, tenant_id: str, *, stuck: bool = True, known: bool = True, state: TenantState = TenantState.PROVISIONING
+    ) -> Tenant:
+        handle = provisioning_handle(tenant_id, 1)
+        progress = at(10) if stuck else at(29)
+        tenant = Tenant(tenant_id, state, at(0), handle=handle, attempt=1, last_progress_at=progress)
+        await self.store.add(tenant, [])
+        if known:
+            self.engine.set(handle, RunObservation(RunStatus.RUNNING, "seed_data", 1, progress, timedelta(seconds=60)))
+        return tenant
+
+    async def move(self, tenant_id: str, actor: str = "U123") -> None:
+        """Reset the tenant as an operator would: pending, no handle, audited."""
+        tenant = self.store.tenants[tenant_id]
+        event = AuditEvent(tenant_id, "tenant.provisioning.reset_completed", actor, self.now)
+        await self.store.save(tenant.updated(state=TenantState.PENDING, handle=None), [event])
+
+    def calls(self, kind: str) -> int:
+        return len([c for c in self.engine.calls if c[0] == kind])
+
+    async def only_alert(self) -> int:
+        [alert] = await self.alerts.open_alerts()
+        assert alert.id is not None
+        return alert.id
