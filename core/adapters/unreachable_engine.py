@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NoReturn
 
-from core.domain import RunHandle, RunningRun, RunObservation
+from core.domain import RunHandle, RunningRun, RunObservation, RunStatus
 from core.ports import EngineError
 
 
@@ -37,4 +37,7 @@ class UnreachableEngine:
         self._fail()
 
     async def list_running(self) -> Sequence[RunningRun]:
+        self._fail()
+
+    async def run_statuses(self, handles: Sequence[RunHandle]) -> dict[str, RunStatus]:
         self._fail()
