@@ -68,12 +68,13 @@ def when(moment: datetime | None, now: datetime) -> str:
 
 
 def tenant_card(
-    view: TenantView, *, runbook_url: str, note: str | None = None, actions: Sequence[Action] | None = None
+    view: TenantView, *, runbook_url: str, actions: Sequence[Action], note: str | None = None
 ) -> list[Block]:
-    """The card, with buttons for `actions` (default: all the assessment allows), within the budget.
+    """The card, with buttons for `actions` (what the viewer may run of what the assessment allows, decided
+    by core/authz: no default, so no caller can forget it), within the budget.
 
     `note` is mrkdwn the caller already made safe (e.g. `result_note`)."""
-    offered = tuple(view.assessment.allowed if actions is None else actions)
+    offered = tuple(actions)
     for room in ROOMS:
         card = _card(view, runbook_url, note, offered, room)
         if size(card) <= BUDGET:

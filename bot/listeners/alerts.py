@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
 from bot.alert_blocks import ALERT_BLOCK, SNOOZE_CHOICES, alert_blocks, alert_text, snooze_answer
-from bot.authz import GroupDirectory
+from bot.authz import offered_to
 from bot.deps import BotDeps
 from bot.digest_blocks import PAGE_PICK, PICK, page_blocks
 from bot.listeners.actions import Tampered, rendered, run_press
@@ -65,8 +65,6 @@ async def checked(deps: BotDeps, alert_id: int, tenant_id: str) -> Alert:
 
 
 def register(app: AsyncApp, deps: BotDeps) -> None:
-    directory = GroupDirectory()
-
     async def reset(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
@@ -74,17 +72,25 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         try:
             alert_id, tenant_id = alert_target(action, str(action.get("value", "")))
             await checked(deps, alert_id, tenant_id)
-            result = await run_press(deps, directory, client, body, Action.RESET, tenant_id)
-            await respond(**rendered(deps, result), **EPHEMERAL)
+            result = await run_press(deps, deps.directory, client, body, Action.RESET, tenant_id)
+            offered = None
+            if result.view is not None:
+                allowed = result.view.assessment.allowed
+                offered = await offered_to(deps.policy, deps.directory, client, body["user"]["id"], allowed)
+            await respond(**rendered(deps, result, offered), **EPHEMERAL)
         except Exception as e:
             await respond(text=failure_text(e), **EPHEMERAL)
 
-    async def details(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:
+    async def details(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         await ack()
         try:
             tenant_id = parse_tenant_id(str(action.get("value", "")))
             view = await deps.service.view(tenant_id)
-            card = blocks.tenant_card(view, runbook_url=deps.runbook_url)
+            viewer = body["user"]["id"]
+            offered = await offered_to(deps.policy, deps.directory, client, viewer, view.assessment.allowed)
+            card = blocks.tenant_card(view, runbook_url=deps.runbook_url, actions=offered)
             await respond(text=blocks.text_fallback(view), blocks=card, **EPHEMERAL)
         except Exception as e:
             await respond(text=failure_text(e), **EPHEMERAL)
@@ -120,7 +126,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             if seconds not in {s for _, s in SNOOZE_CHOICES}:
                 raise Tampered("not a snooze this bot offers")
             user = body["user"]["id"]
-            groups = await directory.groups_of(client, user, deps.policy.groups_that_matter(Action.RESET))
+            groups = await deps.directory.groups_of(client, user, deps.policy.groups_that_matter(Action.RESET))
             until = deps.clock() + timedelta(seconds=seconds)
             allowed = deps.policy.permits(user, groups, Action.RESET)
             result = await alerts_on(deps).snooze(alert_id, tenant_id, until, user, allowed=allowed)

@@ -157,3 +157,21 @@ async def test_a_control_naming_another_tenants_alert_changes_nothing(bot: Bot) 
     tenant = await bot.store.get("acme-2")
     assert tenant is not None and tenant.state is TenantState.PROVISIONING
     assert all(a.snoozed_until is None for a in await bot.scanner.alerts.open_alerts())
+
+
+async def test_details_from_an_alert_offers_only_the_buttons_the_viewer_may_press(tmp_path: Path) -> None:
+    policy = Policy({Action.RESET: AllowList(users=frozenset({"U1"})), Action.CANCEL: AllowList(everyone=True)})
+    bot, runner, opened = await start_bot(tmp_path, policy=policy)
+    try:
+        await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
+        await bot.scanner.tick()
+        [alert] = await bot.scanner.alerts.open_alerts()
+        block = ALERT_BLOCK.format(alert.id, "acme-42")
+        await bot.post(bot.press_body("alert_details", "acme-42", block, user="U8", response="r8"))
+        await bot.post(bot.press_body("alert_details", "acme-42", block, user="U1", response="r1"))
+        [seen_by_u8] = await bot.slack.wait_for("/response/r8")
+        [seen_by_u1] = await bot.slack.wait_for("/response/r1")
+        assert "tenant_cancel" in str(seen_by_u8["blocks"]) and "tenant_reset" not in str(seen_by_u8["blocks"])
+        assert "tenant_reset" in str(seen_by_u1["blocks"])
+    finally:
+        await stop_bot(bot, runner, opened)
