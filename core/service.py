@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TypeVar
 
 from core import events as ev
 from core.actions import STEPS, restore
+from core.bounded import bounded
 from core.decisions import Limits, Situation, assess, refusal
 from core.domain import (
     Action,
@@ -70,36 +71,27 @@ class TenantService:
 
     async def overview(self, limit: int = 50) -> list[TenantView]:
         """Views of the most recently changed tenants (for `tenantbot tenants` and `/tenant stuck`)."""
-        tenants = await self._bounded(self.store.list(limit), "database", StoreError, self.timeouts.read)
+        tenants = await bounded(self.store.list(limit), "database", StoreError, self.timeouts.read)
         return list(await asyncio.gather(*(self.view(t.id) for t in tenants)))
 
     async def _observe(self, tenant_id: str) -> tuple[Tenant, RunObservation | None, tuple[str, ...]]:
-        tenant = await self._bounded(self.store.get(tenant_id), "database", StoreError, self.timeouts.read)
+        tenant = await bounded(self.store.get(tenant_id), "database", StoreError, self.timeouts.read)
         if tenant is None:
             raise TenantNotFound(tenant_id)
         if tenant.handle is None:
             return tenant, None, ()
         try:
-            run = await self._bounded(self.engine.describe(tenant.handle), "engine", EngineError, self.timeouts.read)
+            run = await bounded(self.engine.describe(tenant.handle), "engine", EngineError, self.timeouts.read)
         except EngineError as e:
             return tenant, None, (str(e),)
         return tenant, run, ()
 
     async def _optional(self, call: Awaitable[list[T]], what: str, problems: list[str]) -> list[T] | None:
         try:
-            return await self._bounded(call, what, StoreError, self.timeouts.read)
+            return await bounded(call, what, StoreError, self.timeouts.read)
         except StoreError as e:
             problems.append(str(e))
             return None
-
-    @staticmethod
-    async def _bounded(call: Awaitable[T], what: str, error: type[Exception], limit: timedelta) -> T:
-        try:
-            return await asyncio.wait_for(call, limit.total_seconds())
-        except TimeoutError:
-            raise error(f"{what}: no answer within {limit.total_seconds():g} s") from None
-        except (StoreError, EngineError) as e:
-            raise type(e)(f"{what}: {e}") from e
 
     # -- acting ----------------------------------------------------------------------------------
 
@@ -112,7 +104,7 @@ class TenantService:
             return await self._result(action, tenant_id, actor, stop.outcome, stop.message)
         before, fields, current = claimed
         try:
-            started = await self._bounded(steps.call(self.engine, current), "engine", EngineError, self.timeouts.engine)
+            started = await bounded(steps.call(self.engine, current), "engine", EngineError, self.timeouts.engine)
         except EngineError as e:
             unrecorded = await self._write(
                 tenant_id, lambda t: restore(t, before, fields), ev.failed(action), actor, cause=str(e)
@@ -139,7 +131,7 @@ class TenantService:
     ) -> tuple[Tenant, dict[str, object], Tenant]:
         for _ in range(CLAIM_ATTEMPTS):
             try:
-                if request_key is not None and await self._bounded(
+                if request_key is not None and await bounded(
                     self.store.seen_request(request_key), "database", StoreError, self.timeouts.read
                 ):
                     raise _Stop(Outcome.DUPLICATE, "this request was already handled; nothing ran twice")
@@ -160,7 +152,7 @@ class TenantService:
             event = self._event(tenant_id, ev.started(action), actor, situation=assessment.situation.key)
             claim = ActionClaim(action, actor, now)
             try:
-                current = await self._bounded(
+                current = await bounded(
                     self.store.save(tenant.updated(claim=claim, **fields), [event], request_key=request_key),
                     "database",
                     StoreError,
@@ -176,7 +168,7 @@ class TenantService:
         raise _Stop(Outcome.REFUSED, "the tenant kept changing while deciding; look again and retry")
 
     async def _current(self, tenant_id: str) -> Tenant:
-        tenant = await self._bounded(self.store.get(tenant_id), "database", StoreError, self.timeouts.read)
+        tenant = await bounded(self.store.get(tenant_id), "database", StoreError, self.timeouts.read)
         if tenant is None:
             raise StoreError(f"tenant {tenant_id} vanished")
         return tenant
@@ -198,7 +190,7 @@ class TenantService:
                 tenant = await self._current(tenant_id)
                 events = [self._event(tenant_id, kind, actor, **details)] if kind else []
                 saving = self.store.save(tenant.updated(claim=None, **change(tenant)), events)
-                await self._bounded(saving, "database", StoreError, self.timeouts.read)
+                await bounded(saving, "database", StoreError, self.timeouts.read)
                 return None
             except ConcurrentUpdate:
                 continue
@@ -210,7 +202,7 @@ class TenantService:
 
     async def _audit(self, tenant_id: str, kind: str, actor: str, **details: object) -> None:
         try:
-            await self._bounded(
+            await bounded(
                 self.store.append([self._event(tenant_id, kind, actor, **details)]),
                 "database",
                 StoreError,
@@ -239,7 +231,7 @@ class TenantService:
         now = self.clock()
         tenant = Tenant(id=tenant_id, state=TenantState.PENDING, created_at=now, last_progress_at=now, fault=fault)
         event = self._event(tenant_id, ev.REQUESTED, actor, fault=fault)
-        return await self._bounded(self.store.add(tenant, [event]), "database", StoreError, self.timeouts.read)
+        return await bounded(self.store.add(tenant, [event]), "database", StoreError, self.timeouts.read)
 
 
 class _Stop(Exception):

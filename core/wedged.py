@@ -19,9 +19,10 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from core.bounded import bounded
 from core.decisions import Assessment, Limits, Situation, assess
 from core.domain import RunObservation, RunStatus, Tenant
-from core.ports import EngineError, TenantStore, WorkflowEngine
+from core.ports import EngineError, StoreError, TenantStore, WorkflowEngine
 
 LISTED_RUNNING = RunObservation(RunStatus.RUNNING)
 NOT_LISTED = RunObservation(RunStatus.NOT_RUNNING)  # to be asked about in the visibility call
@@ -60,15 +61,18 @@ class WedgeFinder:
         describe_concurrency: int = 8,
         visibility_grace: timedelta = timedelta(seconds=30),
         describe_ttl: timedelta = timedelta(minutes=30),
+        read_timeout: timedelta = timedelta(seconds=2),
     ) -> None:
         self.store, self.engine, self.limits = store, engine, limits
         self.describe_budget, self.visibility_grace, self.describe_ttl = describe_budget, visibility_grace, describe_ttl
+        self.read_timeout = read_timeout  # each read is bounded and named: a hang says which part hung
         self._gate = asyncio.Semaphore(describe_concurrency)
         self._described: dict[str, Described] = {}
 
     async def sweep(self, now: datetime) -> Sweep:
-        tenants = await self.store.in_flight()
-        running = {run.workflow_id for run in await self.engine.list_running()}
+        tenants = await bounded(self.store.in_flight(), "database", StoreError, self.read_timeout)
+        listed = await bounded(self.engine.list_running(), "engine", EngineError, self.read_timeout)
+        running = {run.workflow_id for run in listed}
         observed = {t.id: self._from_listing(t, running, now) for t in tenants}
         await self._ask_about_missing([t for t in tenants if observed[t.id] is NOT_LISTED], observed)
         suspects = [t for t in tenants if observed[t.id] is LISTED_RUNNING and self._suspicious(t, now)]
@@ -99,7 +103,8 @@ class WedgeFinder:
         """One visibility call: closed runs get their status, runs the engine does not know are orphaned."""
         if not missing:
             return
-        statuses = await self.engine.run_statuses([t.handle for t in missing if t.handle is not None])
+        handles = [t.handle for t in missing if t.handle is not None]
+        statuses = await bounded(self.engine.run_statuses(handles), "engine", EngineError, self.read_timeout)
         for tenant in missing:
             assert tenant.handle is not None
             status = statuses.get(tenant.handle.workflow_id)
@@ -129,6 +134,6 @@ class WedgeFinder:
         assert tenant.handle is not None
         async with self._gate:
             try:
-                return await self.engine.describe(tenant.handle)
+                return await bounded(self.engine.describe(tenant.handle), "engine", EngineError, self.read_timeout)
             except EngineError:
                 return None  # keep the listing's answer; the next tick describes it again

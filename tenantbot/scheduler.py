@@ -28,7 +28,7 @@ STOP_WITHIN = 10.0  # seconds a cancelled tick gets to release its lease before 
 
 
 def build_scanner(settings: Settings, rt: Runtime, notifier: Notifier, finder: WedgeFinder | None = None) -> Scanner:
-    finder = finder or WedgeFinder(rt.store, rt.engine, settings.limits)
+    finder = finder or WedgeFinder(rt.store, rt.engine, settings.limits, read_timeout=settings.read_timeout)
     holder = f"{socket.gethostname()}:{os.getpid()}"
     lease = max(settings.scan_interval * 2, timedelta(seconds=30))
     return Scanner(rt.store, rt.alerts, notifier, finder, holder=holder, clock=utcnow, lease=lease)

@@ -40,7 +40,7 @@ def serve() -> None:
         token, secret = slack_credentials(s)
         async with runtime(s, worker=True) as rt:
             client = slack_client(token, s.slack_api_url)
-            finder = WedgeFinder(rt.store, rt.engine, s.limits)
+            finder = WedgeFinder(rt.store, rt.engine, s.limits, read_timeout=s.read_timeout)
             scanner = build_scanner(s, rt, SlackNotifier(client, s.alert_channel), finder) if s.alert_channel else None
             deps = BotDeps(rt.service, s.policy, s.runbook_url, utcnow, finder, scanner)
             app = create_app(signing_secret=secret, client=client, deps=deps)

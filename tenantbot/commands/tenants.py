@@ -50,7 +50,7 @@ def list_tenants(
         async with runtime(s, worker=False, engine_required=False) as rt:
             if wedged or (wanted is not None and wanted.wedged):
                 # wedged tenants are the stale ones: look at every in-flight tenant, as the scan does
-                found = await WedgeFinder(rt.store, rt.engine, s.limits).sweep(utcnow())
+                found = await WedgeFinder(rt.store, rt.engine, s.limits, read_timeout=s.read_timeout).sweep(utcnow())
                 ids = sorted(t for t, a in found.wedged.items() if wanted is None or a.situation is wanted)
                 views = [await rt.service.view(t) for t in ids[:limit]]
             else:

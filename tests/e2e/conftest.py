@@ -139,7 +139,7 @@ async def start_bot(
     timeouts = Timeouts(read=timedelta(seconds=read_timeout), engine=timedelta(seconds=read_timeout))
     service = TenantService(store, engine, limits=limits, timeouts=timeouts, clock=now)
     client = slack_client("xoxb-e2e", slack.api_url)
-    finder = WedgeFinder(store, engine, limits)
+    finder = WedgeFinder(store, engine, limits, read_timeout=timeouts.read)
     alerts = opened or await open_store(f"sqlite:///{tmp_path / 'alerts.db'}")  # a given store may hold no alerts
     scanner = Scanner(
         store,
