@@ -61,7 +61,9 @@ def test_a_card_that_fits_shows_the_whole_short_error() -> None:
 
 
 def test_allocations_that_could_not_be_read_are_unknown() -> None:
-    card = json.dumps(as_sent(tenant_card(worst_view(("allocations: no answer within 2 s",)), runbook_url="u")))
+    card = json.dumps(
+        as_sent(tenant_card(worst_view(("allocations: no answer within 2 s",)), runbook_url="u", actions=()))
+    )
     assert "*Allocations*\\nunknown (could not read)" in card
 
 
