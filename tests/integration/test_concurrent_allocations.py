@@ -44,8 +44,7 @@ async def test_two_attempts_allocating_the_same_kind_at_once_record_one_allocati
     try:
         barrier = asyncio.Barrier(2)
         reporters = [
-            RunReporter(DecidingTogether(s, barrier), clock=now, heartbeat_every=timedelta(0))  # type: ignore[arg-type]
-            for s in (store, other)
+            RunReporter(DecidingTogether(s, barrier), clock=now, heartbeat_every=timedelta(0)) for s in (store, other)
         ]
         got = await asyncio.gather(
             reporters[0].allocated("acme", HANDLE, "network", "net-timed-out-attempt"),

@@ -6,9 +6,11 @@ real dev server under the tenant's workflow id."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from temporalio import workflow
@@ -36,11 +38,9 @@ class ClosesCancelledWithoutCompensating:
 class CompletesInsteadOfCancelling:
     @workflow.run
     async def run(self) -> str:
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await workflow.wait_condition(lambda: False)
-        except asyncio.CancelledError:
-            pass  # the last step finished as the cancel arrived
-        return "active"
+        return "active"  # the last step finished just as the cancel arrived
 
 
 @pytest.fixture
@@ -53,11 +53,11 @@ async def side_queue(world: Runtime) -> AsyncIterator[str]:
         yield queue
 
 
-async def provisioning_with(world: Runtime, tid: str, queue: str, stand_in: type) -> None:
+async def provisioning_with(world: Runtime, tid: str, queue: str, stand_in: Callable[[Any], Awaitable[Any]]) -> None:
     """A tenant in flight, holding storage, whose run is `stand_in` (instead of the saga)."""
     assert isinstance(world.engine, TemporalEngine)
     handle = provisioning_handle(tid, 1)
-    started = await world.engine.client.start_workflow(stand_in.run, id=handle.workflow_id, task_queue=queue)
+    started = await world.engine.client.start_workflow(stand_in, id=handle.workflow_id, task_queue=queue)
     now = utcnow()
     tenant = Tenant(tid, TenantState.PROVISIONING, now, replace(handle, run_id=started.result_run_id), 1)
     tenant = await world.store.add(tenant.updated(current_step="create_identity", last_progress_at=now), [])
@@ -69,7 +69,7 @@ async def provisioning_with(world: Runtime, tid: str, queue: str, stand_in: type
 async def test_a_cancel_that_closes_the_run_without_compensating_shows_as_wedged_with_reset(
     world: Runtime, tid: str, side_queue: str
 ) -> None:
-    await provisioning_with(world, tid, side_queue, ClosesCancelledWithoutCompensating)
+    await provisioning_with(world, tid, side_queue, ClosesCancelledWithoutCompensating.run)
 
     result = await world.service.act(Action.CANCEL, tid, "U1")
 
@@ -85,7 +85,7 @@ async def test_a_cancel_that_closes_the_run_without_compensating_shows_as_wedged
 async def test_a_cancel_the_run_completes_through_fails_with_the_reason_and_leaves_the_row_as_it_was(
     world: Runtime, tid: str, side_queue: str
 ) -> None:
-    await provisioning_with(world, tid, side_queue, CompletesInsteadOfCancelling)
+    await provisioning_with(world, tid, side_queue, CompletesInsteadOfCancelling.run)
 
     result = await world.service.act(Action.CANCEL, tid, "U1")
 
