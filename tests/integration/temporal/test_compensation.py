@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from core.decisions import Situation
-from core.domain import Action, TenantState
-from core.results import Outcome
+from core.domain import Action, TenantState, provisioning_handle
+from core.results import Outcome, utcnow
 from tenantbot.bootstrap import Runtime, runtime
 from tests.integration.temporal.conftest import provision, reach, world_settings
 
@@ -86,6 +86,26 @@ async def test_cancelling_the_attempt_after_a_reset_releases_what_the_first_atte
 
     feed = await cancelled_for_good(slow_steps, tid)
     assert feed.count("released") == 2  # identity and storage, both from attempt 1
+
+
+async def test_a_failing_attempt_after_a_reset_releases_what_the_first_attempt_allocated(
+    world: Runtime, tid: str
+) -> None:
+    await provision(world, tid, "hang@3")
+    await reach(world, tid, Situation.WEDGED_NO_PROGRESS)
+    assert (await world.service.act(Action.RESET, tid, "U1")).outcome is Outcome.DONE
+    # Retry as the service does it, but with a fault for attempt 2 (the CLI's faults only apply to attempt 1).
+    tenant = await world.store.get(tid)
+    assert tenant is not None
+    second = provisioning_handle(tid, 2)
+    await world.store.save(tenant.updated(handle=second, attempt=2, last_progress_at=utcnow()), [])
+    await world.engine.start(tid, second, "fail@1")
+
+    await reach(world, tid, Situation.FAILED_CLEANLY)
+
+    assert await world.store.allocations(tid) == []
+    released = [e.details["kind"] for e in reversed(await world.store.events(tid, 50)) if e.type.endswith("released")]
+    assert released == ["identity", "storage"]  # reverse step order
 
 
 async def test_a_cancel_sent_from_outside_the_bot_closes_the_row_before_compensating(
