@@ -96,7 +96,7 @@ class ProvisionTenant:
                 await asyncio.shield(task)
                 return
             except asyncio.CancelledError:
-                if task.done():
+                if task.cancelled():  # the worker is evicting the workflow, not a cancel of the run
                     raise
                 self.cancel_requested = True
 
