@@ -12,10 +12,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
 
 from core.decisions import Situation
 from core.domain import Action, TenantState, provisioning_handle
 from core.results import Outcome, utcnow
+from core.run_writes import RunReporter
+from core.saga import RunRef, StepInput
+from core.saga.activities import ProvisioningActivities
 from tenantbot.bootstrap import Runtime, runtime
 from tests.integration.temporal.conftest import provision, reach, world_settings
 
@@ -122,3 +127,22 @@ async def test_a_cancel_sent_from_outside_the_bot_closes_the_row_before_compensa
     started = [e for e in await slow_steps.store.events(tid, 200) if e.type.endswith("cancel_started")]
     assert len(started) == 1 and started[0].details == {"by": "engine"}
     assert feed.index("cancel_started") < feed.index("released")
+
+
+async def test_a_step_of_the_cancelled_run_that_wakes_up_later_cannot_allocate(world: Runtime, tid: str) -> None:
+    await provision(world, tid, "hang@3")
+    await reach(world, tid, Situation.WEDGED_NO_PROGRESS)
+    assert (await world.service.act(Action.CANCEL, tid, "U1")).outcome is Outcome.DONE
+    await reach(world, tid, Situation.CANCELLED)
+    before = await world.store.get(tid)
+    # The hung attempt of step 3 finally gets its answer and carries on, as the same run.
+    reporter = RunReporter(world.store, clock=utcnow)
+    activities = ProvisioningActivities(reporter, step_time=timedelta(0), heartbeat_every=timedelta(seconds=1))
+    with pytest.raises(ApplicationError) as refused:
+        await ActivityEnvironment().run(activities.run_step, StepInput(RunRef(tid, f"provision-{tid}-1", 1), 3))
+
+    assert refused.value.type == "Closed"
+    assert await world.store.get(tid) == before
+    assert await world.store.allocations(tid) == []
+    rejected = (await world.store.events(tid, 1))[0]
+    assert rejected.type.endswith("write_rejected") and rejected.details["state"] == "cancelled"
