@@ -1,26 +1,38 @@
-"""Writes that come from a workflow run, fenced by the run's handle.
+"""Writes that come from a workflow run, fenced by the run's handle and by the row's state.
 
 The saga's activities report progress, heartbeats, allocations, errors and their outcome through
 `RunReporter`. Each write names the run it comes from; when the tenant row no longer names that run
 (it was reset, or a newer attempt started), the write is rejected and a `write_rejected` event is
 audited, so a run that wakes up after a Reset can never touch the tenant again.
+
+Progress writes (a step started, a heartbeat, a step completed, an allocation, an error) are also
+rejected once the row is no longer open (pending/provisioning): after a Cancel was claimed, or after
+the run's own outcome, a step still working on a worker (a step the cancel interrupted, a hung attempt
+that wakes up, a timed-out attempt beside its retry) must not allocate anything or move the row back.
+Outcome writes (released, cancelled, failed, completed, decommissioned) only need the handle: they
+are how the run winds down.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from core import events as ev
-from core.domain import Action, Allocation, AuditEvent, RunHandle, Tenant, TenantState
+from core.domain import OPEN_STATES, Action, Allocation, AuditEvent, RunHandle, Tenant, TenantState
 from core.ports import AllocationChanges, ConcurrentUpdate, StoreError, TenantStore
 
-Change = Callable[[Tenant], tuple[dict[str, object], list[tuple[str, dict[str, object]]], AllocationChanges | None]]
+Write = tuple[Mapping[str, object], Sequence[tuple[str, Mapping[str, object]]], AllocationChanges | None]
+Change = Callable[[Tenant], Write]
 ATTEMPTS = 20
 
 
 class Fenced(Exception):
     """The run is no longer the tenant's current run; it must stop without touching anything."""
+
+
+class Closed(Fenced):
+    """The run is still the row's, but the row is winding down (cancelling) or done: no more progress."""
 
 
 class RunReporter:
@@ -29,147 +41,119 @@ class RunReporter:
     ) -> None:
         self.store, self.clock, self.heartbeat_every = store, clock, heartbeat_every
 
-    async def check(self, tenant_id: str, handle: RunHandle, what: str) -> Tenant:
-        """Raise Fenced (and audit it) unless `handle` is the tenant's current run."""
+    async def check(self, tenant_id: str, handle: RunHandle, what: str, *, progress: bool = False) -> Tenant:
+        """Raise Fenced (and audit it) unless `handle` is the tenant's current run (and, for progress, open)."""
         tenant = await self.store.get(tenant_id)
         if tenant is None:
             raise Fenced(f"tenant {tenant_id} does not exist")
         if not tenant.accepts_writes_from(handle):
-            await self._reject(tenant, handle, what)
+            await self._reject(
+                tenant, handle, what, Fenced(f"{handle.workflow_id} is not the current run of {tenant_id}")
+            )
+        if progress and tenant.state not in OPEN_STATES:
+            await self._reject(tenant, handle, what, Closed(f"{tenant_id} is {tenant.state}, no longer in progress"))
         return tenant
 
     async def step_started(self, tenant_id: str, handle: RunHandle, step: str) -> None:
-        await self._apply(
-            tenant_id,
-            handle,
-            f"start {step}",
-            lambda t: ({"state": TenantState.PROVISIONING, "current_step": step}, [], None),
-        )
+        write: Write = ({"state": TenantState.PROVISIONING, "current_step": step}, [], None)
+        await self._apply(tenant_id, handle, f"start {step}", write, progress=True)
 
     async def heartbeat(self, tenant_id: str, handle: RunHandle, step: str) -> None:
         """Record liveness, at most every `heartbeat_every` (the engine has the exact beat)."""
-        tenant = await self.check(tenant_id, handle, f"heartbeat {step}")
+        tenant = await self.check(tenant_id, handle, f"heartbeat {step}", progress=True)
         last = tenant.last_heartbeat_at
         if last is not None and self.clock() - last < self.heartbeat_every:
             return
         await self._apply(
-            tenant_id, handle, f"heartbeat {step}", lambda t: ({"last_heartbeat_at": self.clock()}, [], None)
+            tenant_id, handle, f"heartbeat {step}", ({"last_heartbeat_at": self.clock()}, [], None), progress=True
         )
 
     async def step_completed(self, tenant_id: str, handle: RunHandle, step: str) -> None:
-        await self._apply(
-            tenant_id,
-            handle,
-            f"complete {step}",
-            lambda t: (
-                {"last_progress_at": self.clock(), "last_heartbeat_at": self.clock()},
-                [(ev.STEP_COMPLETED, {"step": step})],
-                None,
-            ),
-        )
+        fields: dict[str, object] = {"last_progress_at": self.clock(), "last_heartbeat_at": self.clock()}
+        write: Write = (fields, [(ev.STEP_COMPLETED, {"step": step})], None)
+        await self._apply(tenant_id, handle, f"complete {step}", write, progress=True)
 
     async def allocated(self, tenant_id: str, handle: RunHandle, kind: str, resource_id: str) -> Allocation:
-        """Record an allocation once; a retried step gets back what the first attempt recorded."""
-        for held in await self.store.allocations(tenant_id):
-            if held.kind == kind:
-                return held
-        new = Allocation(tenant_id, kind, resource_id, self.clock(), handle.workflow_id)
-        await self._apply(
-            tenant_id,
-            handle,
-            f"allocate {kind}",
-            lambda t: ({}, [(ev.ALLOCATED, {"kind": kind, "resource_id": resource_id})], AllocationChanges(add=(new,))),
-        )
-        return new
+        """Record an allocation once and return the stored one: a retried step, or a timed-out attempt still
+        running beside its retry, gets back what the first writer recorded. Decided inside the optimistic
+        loop: a concurrent writer bumps the row's version, so the loser re-reads and finds the winner's row."""
+        what = f"allocate {kind}"
+        for _ in range(ATTEMPTS):
+            tenant = await self.check(tenant_id, handle, what, progress=True)
+            held = [a for a in await self.store.allocations(tenant_id) if a.kind == kind]
+            if held:
+                return held[0]
+            new = Allocation(tenant_id, kind, resource_id, self.clock(), handle.workflow_id)
+            event = (ev.ALLOCATED, {"kind": kind, "resource_id": resource_id})
+            if await self._save(tenant, handle, ({}, [event], AllocationChanges(add=(new,)))):
+                return new
+        raise StoreError(f"{what} on {tenant_id}: the row kept changing")
 
     async def released(self, tenant_id: str, handle: RunHandle, kind: str) -> None:
-        await self._apply(
-            tenant_id,
-            handle,
-            f"release {kind}",
-            lambda t: (
-                {},
-                [(ev.RELEASED, {"kind": kind})],
-                AllocationChanges(release=(kind,), released_at=self.clock()),
-            ),
-        )
+        changes = AllocationChanges(release=(kind,), released_at=self.clock())
+        await self._apply(tenant_id, handle, f"release {kind}", ({}, [(ev.RELEASED, {"kind": kind})], changes))
 
     async def error(self, tenant_id: str, handle: RunHandle, message: str) -> None:
         """An error the run recorded without failing (the guide's second reset scenario)."""
-        await self._apply(
-            tenant_id,
-            handle,
-            "record error",
-            lambda t: ({"error": message}, [(ev.ERROR_RECORDED, {"error": message})], None),
-        )
+        write: Write = ({"error": message}, [(ev.ERROR_RECORDED, {"error": message})], None)
+        await self._apply(tenant_id, handle, "record error", write, progress=True)
+
+    async def cancelling(self, tenant_id: str, handle: RunHandle) -> None:
+        """The run was cancelled: close an open row to progress before compensating. The bot's Cancel has
+        done so already (no write then); a cancel sent from elsewhere (the Temporal UI) has not."""
+
+        def close(t: Tenant) -> Write:
+            if t.state not in OPEN_STATES:
+                return {}, [], None
+            return {"state": TenantState.CANCELLING}, [(ev.started(Action.CANCEL), {"by": "engine"})], None
+
+        await self._apply(tenant_id, handle, "cancelling", close)
 
     async def failed(self, tenant_id: str, handle: RunHandle, activity: str, message: str) -> None:
+        fields = {"state": TenantState.FAILED, "error": message, "failed_activity": activity}
         await self._apply(
-            tenant_id,
-            handle,
-            "fail",
-            lambda t: (
-                {"state": TenantState.FAILED, "error": message, "failed_activity": activity},
-                [(ev.FAILED, {"activity": activity, "error": message})],
-                None,
-            ),
+            tenant_id, handle, "fail", (fields, [(ev.FAILED, {"activity": activity, "error": message})], None)
         )
 
     async def completed(self, tenant_id: str, handle: RunHandle) -> None:
-        await self._apply(
-            tenant_id,
-            handle,
-            "complete",
-            lambda t: ({"state": TenantState.ACTIVE, "current_step": None, "error": None}, [(ev.COMPLETED, {})], None),
-        )
+        fields = {"state": TenantState.ACTIVE, "current_step": None, "error": None}
+        await self._apply(tenant_id, handle, "complete", (fields, [(ev.COMPLETED, {})], None))
 
     async def cancelled(self, tenant_id: str, handle: RunHandle) -> None:
-        await self._apply(
-            tenant_id,
-            handle,
-            "cancel",
-            lambda t: (
-                {"state": TenantState.CANCELLED, "current_step": None},
-                [(ev.completed(Action.CANCEL), {})],
-                None,
-            ),
-        )
+        fields = {"state": TenantState.CANCELLED, "current_step": None}
+        await self._apply(tenant_id, handle, "cancel", (fields, [(ev.completed(Action.CANCEL), {})], None))
 
     async def decommissioned(self, tenant_id: str, handle: RunHandle) -> None:
-        await self._apply(
-            tenant_id,
-            handle,
-            "decommission",
-            lambda t: (
-                {"state": TenantState.DECOMMISSIONED, "current_step": None, "handle": None},
-                [(ev.completed(Action.DECOMMISSION), {})],
-                None,
-            ),
-        )
+        fields = {"state": TenantState.DECOMMISSIONED, "current_step": None, "handle": None}
+        await self._apply(tenant_id, handle, "decommission", (fields, [(ev.completed(Action.DECOMMISSION), {})], None))
 
-    async def _apply(self, tenant_id: str, handle: RunHandle, what: str, change: Change) -> None:
+    async def _apply(
+        self, tenant_id: str, handle: RunHandle, what: str, write: Write | Change, *, progress: bool = False
+    ) -> None:
         for _ in range(ATTEMPTS):
-            tenant = await self.check(tenant_id, handle, what)
-            fields, events, allocations = change(tenant)
-            actor = ev.workflow_actor(handle.workflow_id)
-            audit = [AuditEvent(tenant_id, kind, actor, self.clock(), details) for kind, details in events]
-            try:
-                await self.store.save(tenant.updated(**fields), audit, allocations=allocations)
+            tenant = await self.check(tenant_id, handle, what, progress=progress)
+            if await self._save(tenant, handle, write(tenant) if callable(write) else write):
                 return
-            except ConcurrentUpdate:
-                continue
         raise StoreError(f"{what} on {tenant_id}: the row kept changing")
 
-    async def _reject(self, tenant: Tenant, handle: RunHandle, what: str) -> None:
+    async def _save(self, tenant: Tenant, handle: RunHandle, write: Write) -> bool:
+        """Write over the version read; False when a concurrent write won (re-read and re-decide)."""
+        fields, events, allocations = write
+        actor = ev.workflow_actor(handle.workflow_id)
+        audit = [AuditEvent(tenant.id, kind, actor, self.clock(), dict(details)) for kind, details in events]
+        if not fields and not audit and allocations is None:
+            return True
+        try:
+            await self.store.save(tenant.updated(**fields), audit, allocations=allocations)
+        except ConcurrentUpdate:
+            return False
+        return True
+
+    async def _reject(self, tenant: Tenant, handle: RunHandle, what: str, error: Fenced) -> None:
         current = tenant.handle.workflow_id if tenant.handle else None
-        event = AuditEvent(
-            tenant.id,
-            ev.WRITE_REJECTED,
-            ev.workflow_actor(handle.workflow_id),
-            self.clock(),
-            {"write": what, "run": handle.workflow_id, "run_id": handle.run_id, "current": current},
+        details = {"write": what, "run": handle.workflow_id, "run_id": handle.run_id, "current": current}
+        details["state"] = tenant.state.value
+        await self.store.append(
+            [AuditEvent(tenant.id, ev.WRITE_REJECTED, ev.workflow_actor(handle.workflow_id), self.clock(), details)]
         )
-        await self.store.append([event])
-        raise Fenced(
-            f"{handle.workflow_id} is not the current run of {tenant.id} (current: {current}); {what} rejected"
-        )
+        raise type(error)(f"{error}; {what} rejected (current run: {current})")

@@ -4,10 +4,19 @@ The guide's Reset is Temporal's *terminate* (no workflow code runs, nothing is c
 Temporal's "workflow reset", which would replay the saga. A run the engine does not know answers
 NOT_FOUND rather than an error, because that *is* the orphaned-handle situation. Every other failure
 becomes an EngineError with one short line for the operator.
+
+Two waits are bounded and short. `start` gives the previous attempt up to `CLOSE_WAIT` to close: the
+saga records its outcome (failed, cancelled) before its workflow closes, so a Retry pressed right then
+would otherwise be refused with "Reset first". `cancel` confirms what became of the run for up to
+`CANCEL_CONFIRM` (research/temporal.md §6.6: verify a cancel's final status): a run that completed
+instead makes the Cancel fail, rather than end with no outcome at all. A run that closed cancelled
+without compensating (sdk-python#1224) leaves its row `cancelling` with a closed run, which the
+decision table shows as "wedged: engine closed, row open" with Reset.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -36,6 +45,9 @@ STATUS = {
     WorkflowExecutionStatus.CONTINUED_AS_NEW: RunStatus.RUNNING,
     WorkflowExecutionStatus.TIMED_OUT: RunStatus.TIMED_OUT,
 }
+CLOSE_WAIT = timedelta(seconds=3)
+CANCEL_CONFIRM = timedelta(seconds=2)
+POLL_EVERY = 0.1
 
 
 @asynccontextmanager
@@ -66,8 +78,8 @@ class TemporalEngine:
 
     async def start(self, tenant_id: str, handle: RunHandle, fault: str | None = None) -> RunHandle:
         if handle.attempt > 1:
-            previous = await self.describe(provisioning_handle(tenant_id, handle.attempt - 1))
-            if previous.status is RunStatus.RUNNING:
+            previous = await self._closed(provisioning_handle(tenant_id, handle.attempt - 1), CLOSE_WAIT)
+            if previous is RunStatus.RUNNING:
                 raise RunAlreadyLive(f"attempt {handle.attempt - 1} of {tenant_id} is still running; Reset first")
         parsed = Fault.parse(fault)
         params = ProvisionInput(
@@ -101,9 +113,24 @@ class TemporalEngine:
                 )
             )
 
+    async def _closed(self, handle: RunHandle, within: timedelta) -> RunStatus:
+        """The run's status once it is no longer running, or RUNNING if it still is after `within`."""
+        deadline = asyncio.get_running_loop().time() + within.total_seconds()
+        while (status := (await self.describe(handle)).status) is RunStatus.RUNNING:
+            if asyncio.get_running_loop().time() >= deadline:
+                break
+            await asyncio.sleep(POLL_EVERY)
+        return status
+
     async def cancel(self, handle: RunHandle) -> None:
         async with engine_errors("cancel"):
             await self.client.get_workflow_handle(handle.workflow_id, run_id=handle.run_id).cancel()
+        try:
+            status = await self._closed(handle, CANCEL_CONFIRM)
+        except EngineError:
+            return  # the request was accepted; the confirmation is a courtesy, not part of the cancel
+        if status not in (RunStatus.RUNNING, RunStatus.CANCELED):
+            raise EngineError(f"cancel: the run had already {_closed_as(status)}; nothing was cancelled")
 
     async def terminate(self, handle: RunHandle, reason: str) -> None:
         try:
@@ -147,6 +174,10 @@ class TemporalEngine:
                     if wanted.get(run.id) in (None, run.run_id) and run.status is not None:
                         found.setdefault(run.id, STATUS.get(run.status, RunStatus.RUNNING))  # newest first
         return found
+
+
+def _closed_as(status: RunStatus) -> str:
+    return {RunStatus.NOT_FOUND: "gone from the engine", RunStatus.TIMED_OUT: "timed out"}.get(status, str(status))
 
 
 def observe(described: WorkflowExecutionDescription) -> RunObservation:

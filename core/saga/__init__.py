@@ -69,6 +69,6 @@ class StepInput:
 @dataclass(frozen=True)
 class OutcomeInput:
     run: RunRef
-    outcome: str  # completed | failed | cancelled | decommissioned
+    outcome: str  # completed | failed | cancelling (compensation starts) | cancelled | decommissioned
     activity: str | None = None  # the failed activity
     message: str | None = None

@@ -3,8 +3,11 @@
 Each step heartbeats while it works (that is how Temporal delivers cancellation and how a wedged step
 shows), records its allocation once through the fenced `RunReporter` (a retried step gets back what
 the first attempt made), and records progress when done. A write refused by the fence means the run
-was reset or superseded: the step fails for good, leaving nothing behind. The "resources" are
-simulated; the faults reproduce each situation of the decision table for the demo and the tests.
+was reset or superseded: the step fails for good, leaving nothing behind. A write refused because the
+row is no longer open (a Cancel was claimed) stops the step too, but as a retryable failure: the
+cancel reaching the workflow then cancels the retry, and if the Cancel was rolled back (the engine
+refused it) the retry carries on. The "resources" are simulated; the faults reproduce each situation
+of the decision table for the demo and the tests.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from core.run_writes import Fenced, RunReporter
+from core.run_writes import Closed, Fenced, RunReporter
 from core.saga import STEPS, Fault, OutcomeInput, StepInput
 
 
@@ -43,6 +46,8 @@ class ProvisioningActivities:
             if kind is not None:
                 await self.reporter.allocated(run.tenant_id, handle, kind, f"{kind}-{uuid.uuid4().hex[:8]}")
             await self.reporter.step_completed(run.tenant_id, handle, name)
+        except Closed as e:
+            raise ApplicationError(str(e), type="Closed") from None
         except Fenced as e:
             raise _fenced(e) from None
 
@@ -93,6 +98,8 @@ class ProvisioningActivities:
         try:
             if outcome.outcome == "completed":
                 await self.reporter.completed(run.tenant_id, handle)
+            elif outcome.outcome == "cancelling":
+                await self.reporter.cancelling(run.tenant_id, handle)
             elif outcome.outcome == "cancelled":
                 await self.reporter.cancelled(run.tenant_id, handle)
             elif outcome.outcome == "decommissioned":

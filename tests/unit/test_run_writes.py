@@ -69,3 +69,48 @@ async def test_heartbeats_are_written_at_most_every_interval(reporter: RunReport
     version = store_of(reporter).tenants["acme"].version
     await reporter.heartbeat("acme", CURRENT, "seed_data")
     assert store_of(reporter).tenants["acme"].version == version
+
+
+PROGRESS_WRITES = [
+    lambda r: r.step_started("acme", CURRENT, "configure_network"),
+    lambda r: r.heartbeat("acme", CURRENT, "configure_network"),
+    lambda r: r.step_completed("acme", CURRENT, "configure_network"),
+    lambda r: r.allocated("acme", CURRENT, "network", "net-1"),
+    lambda r: r.error("acme", CURRENT, "boom"),
+]
+PROGRESS_IDS = ["step", "heartbeat", "progress", "allocation", "error"]
+
+
+@pytest.mark.parametrize("state", [TenantState.CANCELLING, TenantState.CANCELLED, TenantState.FAILED])
+@pytest.mark.parametrize("write", PROGRESS_WRITES, ids=PROGRESS_IDS)
+async def test_a_run_whose_row_is_no_longer_open_cannot_record_progress(  # type: ignore[no-untyped-def]
+    reporter: RunReporter, state: TenantState, write
+) -> None:
+    store = store_of(reporter)
+    store.tenants["acme"] = store.tenants["acme"].updated(state=state)
+    before = store.tenants["acme"]
+    with pytest.raises(Fenced):
+        await write(reporter)
+    assert store.tenants["acme"] == before
+    assert store.held == {}
+    assert store.types("acme") == ["write_rejected"]
+    assert store.audit[-1].details["state"] == state.value
+
+
+async def test_a_cancelling_row_still_takes_its_runs_compensation_and_outcome(reporter: RunReporter) -> None:
+    await reporter.allocated("acme", CURRENT, "storage", "vol-1")
+    store = store_of(reporter)
+    store.tenants["acme"] = store.tenants["acme"].updated(state=TenantState.CANCELLING)
+    await reporter.released("acme", CURRENT, "storage")
+    await reporter.cancelled("acme", CURRENT)
+    assert store.tenants["acme"].state is TenantState.CANCELLED and store.held == {}
+    assert store.types("acme") == ["allocated", "released", "cancel_completed"]
+
+
+async def test_an_orphaned_run_asking_for_a_kind_the_current_run_holds_gets_nothing(reporter: RunReporter) -> None:
+    held = await reporter.allocated("acme", CURRENT, "storage", "vol-1")
+    with pytest.raises(Fenced):
+        await reporter.allocated("acme", ORPHANED, "storage", "vol-2")
+    store = store_of(reporter)
+    assert list(store.held.values()) == [held]
+    assert store.types("acme") == ["allocated", "write_rejected"]

@@ -3,6 +3,7 @@ real service over SQLite; then the guide's actions on those runs."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -96,6 +97,21 @@ async def test_retry_while_the_old_run_is_live_is_refused_with_reset_first(world
 
     with pytest.raises(RunAlreadyLive, match="Reset first"):
         await world.engine.start(tid, replace(tenant.handle, workflow_id=f"provision-{tid}-2", attempt=2))
+
+
+async def test_a_retry_pressed_the_moment_a_run_fails_cleanly_starts_the_next_attempt(world: Runtime, tid: str) -> None:
+    # The saga records "failed" just before its workflow closes; a Retry in that instant must not be told
+    # "Reset first" (failed cleanly allows Retry only). Three tenants, to hit that instant every time.
+    tenants = [await provision(world, f"{tid}-{n}", "fail@1") for n in range(3)]
+
+    async def retry_once_failed(tenant_id: str) -> str:
+        while (tenant := await world.store.get(tenant_id)) is None or tenant.state is not TenantState.FAILED:
+            await asyncio.sleep(0.005)
+        return (await world.service.act(Action.RETRY, tenant_id, "U1")).message
+
+    assert await asyncio.gather(*map(retry_once_failed, tenants)) == ["retried"] * 3
+    for tenant_id in tenants:
+        await reach(world, tenant_id, Situation.DONE)
 
 
 async def test_cancel_runs_the_compensation_chain_and_releases_everything(world: Runtime, tid: str) -> None:

@@ -1,0 +1,81 @@
+"""The engine dies in the middle of a Reset: after the claim (reset_started is written) and before the
+terminate. The action answers with the cause, emits reset_failed and leaves the row as it was."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.adapters.temporal_server import answers, find_binary
+from core.decisions import Situation
+from core.domain import Action, RunHandle
+from core.results import Outcome
+from tenantbot.bootstrap import runtime
+from tests.integration.temporal.conftest import free_port, provision, reach, world_settings
+
+pytestmark = pytest.mark.temporal
+
+
+@asynccontextmanager
+async def own_dev_server(state: Path) -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
+    """A dev server of this test's own, so the test can kill exactly it (by its process id)."""
+    port = free_port()
+    state.mkdir()
+    command = [str(find_binary()), "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", str(port)]
+    command += ["--db-filename", str(state / "temporal.db"), "--log-level", "error"]
+    quiet = asyncio.subprocess.DEVNULL
+    process = await asyncio.create_subprocess_exec(*command, stdout=quiet, stderr=quiet, start_new_session=True)
+    address = f"127.0.0.1:{port}"
+    try:
+        while not await answers(address, timeout=0.5):
+            assert process.returncode is None, "the dev server exited at start"
+            await asyncio.sleep(0.1)
+        yield address, process
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await process.wait()
+
+
+class DiesBeforeTerminating:
+    """The engine port, except that the engine process is killed the moment Reset asks to terminate."""
+
+    def __init__(self, engine: Any, process: asyncio.subprocess.Process) -> None:
+        self.engine, self.process = engine, process
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine, name)
+
+    async def terminate(self, handle: RunHandle, reason: str) -> None:
+        self.process.kill()
+        await self.process.wait()
+        await self.engine.terminate(handle, reason)
+
+
+async def test_an_engine_that_dies_during_a_reset_gives_reset_failed_and_leaves_the_row_as_it_was(
+    tmp_path: Path,
+) -> None:
+    async with own_dev_server(tmp_path / "temporal") as (address, process):
+        settings = world_settings(
+            tmp_path, address, read_timeout=timedelta(seconds=1), engine_timeout=timedelta(seconds=2)
+        )
+        async with runtime(settings, worker=True) as rt:
+            await provision(rt, "acme", "hang@2")
+            await reach(rt, "acme", Situation.WEDGED_NO_PROGRESS)
+            before = await rt.store.get("acme")
+            rt.service.engine = DiesBeforeTerminating(rt.service.engine, process)
+
+            result = await rt.service.act(Action.RESET, "acme", "U1")
+
+            assert result.outcome is Outcome.FAILED and "engine" in result.message
+            after = await rt.store.get("acme")
+            assert after is not None and before is not None
+            assert (after.state, after.handle, after.error, after.claim) == (before.state, before.handle, None, None)
+            feed = [e.type.removeprefix("tenant.provisioning.") for e in await rt.store.events("acme", 2)]
+            assert feed == ["reset_failed", "reset_started"]
