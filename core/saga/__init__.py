@@ -31,8 +31,8 @@ class Fault:
     def parse(text: str | None) -> Fault | None:
         if not text or text == "none":
             return None
-        kind, _, step = text.partition("@")
-        if kind not in FAULTS or (step and not step.isdigit()) or not 1 <= int(step or 2) <= len(STEPS):
+        kind, at, step = text.partition("@")
+        if kind not in FAULTS or (at and not step.isdigit()) or not 1 <= int(step or 2) <= len(STEPS):
             raise ValueError(
                 f"unknown fault {text!r}: one of {', '.join(FAULTS)}, optionally @step (1-{len(STEPS)}), e.g. hang@3"
             )

@@ -9,6 +9,7 @@ import pytest
 from core.authz import AllowList
 from core.domain import InvalidTenantId, parse_tenant_id
 from core.durations import format_duration, parse_duration
+from core.saga import Fault
 from tenantbot.settings import SettingsError, load_settings
 
 
@@ -101,3 +102,14 @@ def test_an_action_lease_shorter_than_an_engine_call_is_refused(monkeypatch: pyt
     monkeypatch.setenv("ENGINE_TIMEOUT", "30s")
     with pytest.raises(SettingsError, match=r"^invalid settings: ACTION_LEASE \(10 s\) must be longer"):
         load_settings()
+
+
+@pytest.mark.parametrize(("text", "fault"), [("hang", Fault("hang", 2)), ("fail@5", Fault("fail", 5)), ("none", None)])
+def test_faults_name_a_kind_and_optionally_a_step(text: str, fault: Fault | None) -> None:
+    assert Fault.parse(text) == fault
+
+
+@pytest.mark.parametrize("text", ["hang@", "hang@0", "hang@6", "hang@x", "explode", "@2"])
+def test_faults_that_do_not_parse_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="unknown fault"):
+        Fault.parse(text)
