@@ -17,6 +17,7 @@ decision table shows as "wedged: engine closed, row open" with Reset.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -59,7 +60,17 @@ async def engine_errors(what: str) -> AsyncIterator[None]:
     except RPCError as e:
         raise EngineError(f"{what}: {e.message or e.status.name}") from e
     except Exception as e:  # the SDK raises RuntimeError and friends when the server is unreachable
-        raise EngineError(f"{what}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from e
+        raise EngineError(f"{what}: {plain(str(e)) or type(e).__name__}") from e
+
+
+OS_MESSAGE = re.compile(r'message: "([^"]+)"')
+
+
+def plain(text: str) -> str:
+    """An SDK error as one short line: the OS's own words when the Rust core wraps them in debug output."""
+    found = OS_MESSAGE.search(text)
+    first = found.group(1) if found else (text.splitlines() or [""])[0]
+    return first[:200]
 
 
 class TemporalEngine:
