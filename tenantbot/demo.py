@@ -41,6 +41,7 @@ SCENARIOS: dict[str, tuple[str | None, Situation]] = {
     "slow": ("slow@2", Situation.SLOW_BUT_ALIVE),
     "failed": ("fail@3", Situation.FAILED_CLEANLY),
     "cancelled": ("slow@2", Situation.CANCELLED),
+    "jammed": ("jam@3", Situation.WEDGED_WINDING_DOWN),  # cancelled, but a release keeps failing
     "pending": (None, Situation.PENDING_CLEAN),
 }
 _REAL_ENGINE_AND_DATABASE = {
@@ -105,7 +106,8 @@ async def create_scenarios(rt: Runtime) -> dict[str, str]:
             await start(rt.service, ids[key], fault)
     print("waiting for each tenant to reach its situation (about 10 s)…\n")
     await asyncio.sleep(2)
-    await rt.service.act(Action.CANCEL, ids["cancelled"], "demo")
+    for key in ("cancelled", "jammed"):
+        await rt.service.act(Action.CANCEL, ids[key], "demo")
     closed = await rt.store.get(ids["closed"])
     if closed is not None and closed.handle is not None:  # as if someone terminated it in the Temporal UI
         await rt.engine.terminate(closed.handle, reason="demo: terminated behind the bot's back")

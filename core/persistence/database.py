@@ -8,6 +8,7 @@ instead of failing with "database is locked" when it upgrades from reading to wr
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,6 +20,8 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from core.ports import StoreError
+
+log = logging.getLogger(__name__)
 
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
 SQLITE_BUSY_MS = 10_000
@@ -58,8 +61,16 @@ def _make_sqlite_safe_for_writers(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None  # let the "begin" hook below emit BEGIN itself
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA foreign_keys = ON")
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        except Exception as e:  # the driver's OperationalError, whichever adapter wraps it
+            # Switching a new database to WAL needs the write lock and does not wait for it (busy_timeout
+            # does not apply): when another process holds it, keep the rollback journal for this
+            # connection; WAL is a property of the file, so a later connection switches it.
+            if "locked" not in str(e):
+                raise
+            log.info("SQLite stays in rollback-journal mode for now: %s", e)
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

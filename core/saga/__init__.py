@@ -17,7 +17,7 @@ STEPS: tuple[tuple[str, str | None], ...] = (
     ("seed_data", "database"),
     ("activate", None),
 )
-FAULTS = ("none", "hang", "slow", "fail", "error", "orphan")
+FAULTS = ("none", "hang", "slow", "fail", "error", "orphan", "jam")
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ class ProvisioningActivities:
             timeout = activity.info().heartbeat_timeout or timedelta(seconds=60)
             await asyncio.sleep(timeout.total_seconds() * 3)
             raise ApplicationError(f"{name} hung (simulated)", type="Hung")
-        while fault.kind in ("slow", "error"):  # alive but never finishing, until cancelled
+        while fault.kind in ("slow", "error", "jam"):  # alive but never finishing, until cancelled
             await self._beat(step, name)
             await asyncio.sleep(self.heartbeat_every.total_seconds())
 
@@ -87,6 +87,9 @@ class ProvisioningActivities:
         try:
             held = {a.kind for a in await self.reporter.store.allocations(step.run.tenant_id)}
             if kind in held:
+                fault = Fault.parse(step.fault)
+                if fault is not None and fault.kind == "jam":  # the engine keeps retrying: a stuck cancel
+                    raise ApplicationError(f"releasing {kind} refused: resource locked (simulated)", type="Jammed")
                 await self.reporter.released(step.run.tenant_id, step.run.handle, kind)
         except Fenced as e:
             raise _fenced(e) from None

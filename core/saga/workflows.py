@@ -82,7 +82,7 @@ class ProvisionTenant:
             if _fenced(error) or not isinstance(error, asyncio.CancelledError | FailureError):
                 raise  # fenced out, or the worker evicting the workflow: not ours to unwind
             self.cancel_requested = _cancelled(error)
-            await self._to_the_end(self._unwind(params.run, index, error))
+            await self._to_the_end(self._unwind(params, index, error))
             if self.cancel_requested and not _cancelled(error):
                 raise asyncio.CancelledError("cancelled while compensating a failure") from error
             raise
@@ -100,7 +100,8 @@ class ProvisionTenant:
                     raise
                 self.cancel_requested = True
 
-    async def _unwind(self, run: RunRef, index: int, error: BaseException) -> None:
+    async def _unwind(self, params: ProvisionInput, index: int, error: BaseException) -> None:
+        run = params.run
         if workflow.patched(COMPENSATE_EVERY_ALLOCATION):
             if self.cancel_requested:
                 await _finish(OutcomeInput(run, "cancelling"))
@@ -111,7 +112,7 @@ class ProvisionTenant:
             try:
                 await workflow.execute_activity_method(
                     ProvisioningActivities.release_step,
-                    StepInput(run, step),
+                    StepInput(run, step, params.fault),
                     start_to_close_timeout=BOOKKEEPING_TIMEOUT,
                     retry_policy=BOOKKEEPING_RETRY,
                 )

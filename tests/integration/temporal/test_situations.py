@@ -154,3 +154,17 @@ async def test_a_reset_run_that_resumes_cannot_write_and_is_audited(world: Runti
     assert [a.kind for a in await world.store.allocations(tid)] == ["storage", "identity"]
     rejected = (await world.store.events(tid, 1))[0]
     assert rejected.type.endswith("write_rejected") and rejected.details["run"] == f"provision-{tid}-1"
+
+
+async def test_a_cancel_whose_compensation_keeps_failing_is_wedged_and_reset_frees_it(world: Runtime, tid: str) -> None:
+    await provision(world, tid, "jam@3")
+    await reach(world, tid, Situation.SLOW_BUT_ALIVE)
+    assert (await world.service.act(Action.CANCEL, tid, "U1")).outcome is Outcome.DONE
+    await reach(world, tid, Situation.WEDGED_WINDING_DOWN)
+    view = await world.service.view(tid)
+    assert view.tenant.state is TenantState.CANCELLING and view.assessment.allowed == (Action.RESET,)
+    assert "release_step retrying" in view.assessment.reason and "resource locked" in view.assessment.reason
+
+    assert (await world.service.act(Action.RESET, tid, "U1")).outcome is Outcome.DONE
+    await reach(world, tid, Situation.PENDING_CLEAN)
+    assert sorted(a.kind for a in await world.store.allocations(tid)) == ["identity", "storage"]
