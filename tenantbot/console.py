@@ -56,11 +56,14 @@ def render_view(view: TenantView) -> str:
 def render_list(views: Sequence[TenantView]) -> str:
     if not views:
         return "no tenants"
-    rows = [f"{'TENANT':<24} {'STATE':<16} {'SITUATION':<34} RECOMMENDED"]
-    rows += [
-        f"{v.tenant.id:<24} {v.tenant.state:<16} {v.assessment.situation:<34} {v.assessment.recommended}" for v in views
+    table = [("TENANT", "STATE", "SITUATION", "RECOMMENDED")]
+    table += [
+        (v.tenant.id, str(v.tenant.state), str(v.assessment.situation), str(v.assessment.recommended)) for v in views
     ]
-    return "\n".join(rows)
+    widths = [max(len(row[i]) for row in table) for i in range(3)]
+    return "\n".join(
+        " ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)) + f" {row[3]}" for row in table
+    )
 
 
 def render_result(result: ActionResult) -> str:
