@@ -31,7 +31,9 @@ class MessageStoreMixin:
         self, kind: MessageKind, key: int, holder: str, *, now: datetime, ttl: timedelta, unposted: bool
     ) -> Alert | Digest | None:
         table = TABLES[kind]
-        free = or_(table.claimed_by.is_(None), table.claim_until <= now, table.claimed_by == holder)
+        # Not re-entrant, even for the same holder: a Snooze answered by this process while its own scan
+        # delivers the message must leave the delivery to the scan, or both would send the pending reply.
+        free = or_(table.claimed_by.is_(None), table.claim_until <= now)
         guards = [table.id == key, free]
         guards.append(table.message_ref.is_(None) if unposted else table.message_ref.is_not(None))
         if kind == "alert" and unposted:

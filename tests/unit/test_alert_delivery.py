@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from core.alerts import Alert
 from core.domain import RunObservation, RunStatus
 from core.ports import NotifyError
 from core.scanner import Scanner
@@ -223,3 +224,23 @@ async def test_one_alert_slack_keeps_refusing_does_not_hold_back_the_others(worl
     world.slack.post_alert = refuse_first  # type: ignore[method-assign]
     report = await world.scanner().tick()
     assert (report.posted, report.unposted) == (1, 1) and world.slack.sent == [("post", "second")]
+
+
+async def test_a_snooze_pressed_while_the_scan_delivers_the_same_alert_sends_its_reply_once(world: World) -> None:
+    await world.tenant("stuck")
+    scanner = world.scanner()
+    await scanner.tick()
+    alert_id = await world.only_alert()
+    await scanner.snooze(alert_id, "stuck", world.now + timedelta(minutes=5), "U9", allowed=True)
+    world.now += timedelta(minutes=6)  # the snooze ran out: the tick edits the alert and replies in its thread
+    update, pressed = world.slack.update_alert, []
+
+    async def snooze_meanwhile(alert: Alert) -> None:  # this process answers a Snooze press in the middle
+        await update(alert)
+        if not pressed:
+            pressed.append(alert_id)
+            await scanner.snooze(alert_id, "stuck", world.now + timedelta(hours=1), "U8", allowed=True)
+
+    world.slack.update_alert = snooze_meanwhile  # type: ignore[method-assign]
+    await scanner.tick()
+    assert world.slack.kinds().count("reply") == 1
