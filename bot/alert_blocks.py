@@ -15,9 +15,10 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from bot.blocks import actor, confirm, cut
+from bot.blocks import actor, confirm
+from bot.text import safe
 from core.alerts import Alert
-from core.decisions import Situation
+from core.decisions import Situation, recommended_for
 from core.domain import Action
 from core.snoozes import SnoozeOutcome, SnoozeResult
 
@@ -29,8 +30,14 @@ def situation_label(key: str) -> str:
     return next((str(s) for s in Situation if s.key == key), key)
 
 
+def suggestion(key: str) -> str:
+    """The table's recommendation for a situation key, e.g. "Reset, then Retry"."""
+    situation = next((s for s in Situation if s.key == key), None)
+    return str(recommended_for(situation)) if situation else "Reset, then Retry"
+
+
 def alert_text(alert: Alert) -> str:
-    return cut(f"{alert.tenant_id} is {situation_label(alert.situation)}", 3000)
+    return safe(f"{alert.tenant_id} is {situation_label(alert.situation)}", 3000)
 
 
 def alert_blocks(alert: Alert) -> list[Block]:
@@ -38,19 +45,19 @@ def alert_blocks(alert: Alert) -> list[Block]:
         return [
             SectionBlock(
                 text=MarkdownTextObject(
-                    text=cut(
-                        f":white_check_mark: *{alert.tenant_id}* was {situation_label(alert.situation)} — "
-                        f"resolved at {alert.resolved_at:%H:%M} UTC: {alert.resolution}",
-                        3000,
+                    text=(
+                        f":white_check_mark: *{safe(alert.tenant_id, 100)}* was {situation_label(alert.situation)} — "
+                        f"resolved at {alert.resolved_at:%H:%M} UTC: {safe(alert.resolution or '', 2500)}"
                     )
                 )
             )
         ]
     body = (
-        f":rotating_light: *{alert.tenant_id}* is *{situation_label(alert.situation)}*\n{alert.reason}\n"
-        "*Suggested:* Reset, then Retry — Reset terminates the stuck run and keeps allocations; nothing is rolled back."
+        f":rotating_light: *{safe(alert.tenant_id, 100)}* is *{situation_label(alert.situation)}*\n"
+        f"{safe(alert.reason, 2500)}\n*Suggested:* {suggestion(alert.situation)} — Reset terminates the stuck run "
+        "and keeps allocations; nothing is rolled back."
     )
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=cut(body, 3000)))]
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=body))]
     if alert.snoozed_until is not None:
         blocks.append(
             ContextBlock(

@@ -17,8 +17,8 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alert_blocks import alert_blocks, alert_text
-from bot.blocks import cut
 from bot.digest_blocks import digest_blocks, digest_text
+from bot.text import safe
 from core.alerts import Alert, Digest
 from core.ports import NotifyError
 
@@ -45,7 +45,8 @@ class SlackNotifier:
 
     async def reply(self, message_ref: str, text: str) -> None:
         channel, ts = _where(message_ref)
-        await self._paced(self.client.chat_postMessage, channel=channel, thread_ts=ts, text=cut(text, 3900))
+        # core composes replies from data (reasons, resolutions): shown as plain words, never as mentions or links
+        await self._paced(self.client.chat_postMessage, channel=channel, thread_ts=ts, text=safe(text, 3900))
 
     async def _edit(self, message_ref: str | None, **message: Any) -> None:
         channel, ts = _where(message_ref)

@@ -197,6 +197,11 @@ TABLE: tuple[Row, ...] = (
 # fmt: on
 
 
+def recommended_for(situation: Situation) -> Recommendation:
+    """What the table recommends in `situation` (the same in every row of it): alerts carry only the situation."""
+    return next(row.recommended for row in TABLE if row.situation is situation)
+
+
 def facts(tenant: Tenant, run: RunObservation | None, *, now: datetime, limits: Limits) -> Facts:
     """Measure the row and the engine observation against `now`. `run` is None when not asked or not answered."""
     heartbeats = [t for t in (tenant.last_heartbeat_at, run.last_heartbeat if run else None) if t is not None]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from bot.alert_blocks import situation_label
+from bot.alert_blocks import situation_label, suggestion
 from core.alerts import Alert, Digest
 
 
@@ -20,7 +20,7 @@ class ConsoleNotifier:
 
     async def post_alert(self, alert: Alert) -> str:
         label = situation_label(alert.situation)
-        self.echo(f"ALERT {alert.tenant_id}: {label} — {alert.reason}. Suggested: Reset, then Retry")
+        self.echo(f"ALERT {alert.tenant_id}: {label} — {alert.reason}. Suggested: {suggestion(alert.situation)}")
         return ""
 
     async def post_digest(self, digest: Digest, members: Sequence[Alert]) -> str:

@@ -3,12 +3,14 @@ and the alert's own buttons over signed HTTP."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
-from bot.alert_blocks import ALERT_BLOCK
+from bot.alert_blocks import ALERT_BLOCK, alert_blocks
 from bot.app import slack_client
 from bot.notifier import SlackNotifier
+from core.alerts import Alert
 from core.authz import AllowList, Policy
 from core.decisions import Situation
 from core.domain import Action, AuditEvent, TenantState
@@ -175,3 +177,22 @@ async def test_details_from_an_alert_offers_only_the_buttons_the_viewer_may_pres
         assert "tenant_reset" in str(seen_by_u1["blocks"])
     finally:
         await stop_bot(bot, runner, opened)
+
+
+async def test_data_in_an_alert_and_its_thread_reply_cannot_ping_or_disguise_a_link(bot: Bot) -> None:
+    spoof = "<!channel> see <https://evil.example|runbook> & a<b"
+    await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_ERROR, error=spoof)
+    await bot.scanner.tick()
+    tenant = await bot.store.get("acme-42")
+    assert tenant is not None
+    await bot.store.save(
+        tenant.updated(state=TenantState.ACTIVE, error=None), [AuditEvent("acme-42", spoof, spoof, now())]
+    )
+    await bot.scanner.tick()
+    shown = json.dumps(bot.slack.sent("/api/chat.postMessage") + bot.slack.sent("/api/chat.update"))
+    assert "&lt;!channel&gt;" in shown and "<!channel>" not in shown and "<https://evil" not in shown
+
+
+def test_an_alert_suggests_what_the_table_recommends_for_its_situation() -> None:
+    stopped = Alert("acme-42", Situation.WEDGED_WINDING_DOWN.key, "a release keeps failing", now(), id=1)
+    assert "*Suggested:* Reset, then Retry or Decommission" in json.dumps([b.to_dict() for b in alert_blocks(stopped)])
