@@ -1,11 +1,12 @@
 """Block Kit for a digest: one message for a mass wedge, re-rendered as its members resolve.
 
 Slack caps a select at 100 options and a section's text at 3,000 characters (and has refused block
-payloads of about 13,000 characters: bolt-js#2509), so the digest names what is still wedged in text
-as far as it fits and offers every member through small selects:
-- up to 50 still wedged: one "Alert for…" select listing them all (one click to a member's alert);
-- more: a "Page…" select (50 members a page, 100 pages); picking a page answers privately with that
+payloads of about 13,000 characters: bolt-js#2509), so the digest offers every member through small
+selects and names what is still wedged in text as far as the message budget (`bot/text.BUDGET`) allows:
+- up to 25 still wedged: one "Alert for…" select listing them all (one click to a member's alert);
+- more: a "Page…" select (25 members a page, 100 pages); picking a page answers privately with that
   page's list and its own select (two clicks to any member's alert).
+Pages of 25 keep a page's select within the budget even for 63-character tenant ids.
 A member's alert (answered privately) has its own Reset with confirmation, Details and Snooze.
 """
 
@@ -27,9 +28,12 @@ from slack_sdk.models.blocks import (
 
 from bot.alert_blocks import situation_label
 from bot.blocks import cut
+from bot.text import BUDGET, size
 from core.alerts import Alert, Digest
 
-PAGE, MAX_PAGES, LIST_CHARS = 50, 100, 2900
+PAGE, MAX_PAGES = 25, 100
+LIST_ROOMS = (2900, 1200, 300)  # characters of the "still wedged" list, tried until the digest fits
+LIST_CHARS = LIST_ROOMS[0]
 DIGEST_BLOCK = "alert_digest:{}"  # digest id
 PICK, PAGE_PICK = "alert_pick", "alert_page"
 
@@ -40,6 +44,16 @@ def digest_text(members: Sequence[Alert]) -> str:
 
 
 def digest_blocks(digest: Digest, members: Sequence[Alert]) -> list[Block]:
+    """The digest within the message budget: the list of names shrinks first, the menus never."""
+    rooms = [(chars, MAX_PAGES) for chars in LIST_ROOMS] + [(LIST_ROOMS[-1], MAX_PAGES // 2)]
+    for list_chars, pages in rooms:
+        blocks = _digest(digest, members, list_chars, pages)
+        if size(blocks) <= BUDGET:
+            break
+    return blocks
+
+
+def _digest(digest: Digest, members: Sequence[Alert], list_chars: int, max_pages: int) -> list[Block]:
     still = [m for m in members if m.resolved_at is None]
     if not still:
         text = f":white_check_mark: *{len(members)} tenants were wedged at once* — all resolved; see the thread."
@@ -52,12 +66,14 @@ def digest_blocks(digest: Digest, members: Sequence[Alert]) -> list[Block]:
         "Likely one cause (a cluster reset?). Suggested for each: Reset, then Retry."
     )
     more = "pick a page below" if len(still) > PAGE else "all in the menu below"
-    beyond = f" Pages list the first {PAGE * MAX_PAGES}; `/tenant stuck` lists all." if overflow(still) else ""
+    beyond = (
+        f" Pages list the first {PAGE * max_pages}; `/tenant stuck` lists all." if overflow(still, max_pages) else ""
+    )
     return [
         HeaderBlock(text=cut(f":rotating_light: {len(members)} tenants wedged at once", 150)),
         SectionBlock(text=MarkdownTextObject(text=cut(summary, 3000))),
-        SectionBlock(text=MarkdownTextObject(text=id_list("*Still wedged:* ", still, more))),
-        ActionsBlock(block_id=DIGEST_BLOCK.format(digest.id), elements=[picker(digest, still)]),
+        SectionBlock(text=MarkdownTextObject(text=id_list("*Still wedged:* ", still, more, list_chars))),
+        ActionsBlock(block_id=DIGEST_BLOCK.format(digest.id), elements=[picker(digest, still, max_pages)]),
         ContextBlock(
             elements=[
                 MarkdownTextObject(
@@ -69,12 +85,14 @@ def digest_blocks(digest: Digest, members: Sequence[Alert]) -> list[Block]:
     ]
 
 
-def picker(digest: Digest, still: Sequence[Alert]) -> StaticSelectElement:
+def picker(digest: Digest, still: Sequence[Alert], max_pages: int = MAX_PAGES) -> StaticSelectElement:
     if len(still) <= PAGE:
         return StaticSelectElement(placeholder="Alert for…", action_id=PICK, options=[member(m) for m in still])
-    pages = [still[i : i + PAGE] for i in range(0, len(still), PAGE)][:MAX_PAGES]
+    pages = [still[i : i + PAGE] for i in range(0, len(still), PAGE)][:max_pages]
     options = [
-        Option(text=cut(f"{n + 1}: {chunk[0].tenant_id} … {chunk[-1].tenant_id}", 75), value=f"{digest.id}:{n}")
+        Option(
+            text=f"{n + 1}: {cut(chunk[0].tenant_id, 18)} … {cut(chunk[-1].tenant_id, 18)}", value=f"{digest.id}:{n}"
+        )
         for n, chunk in enumerate(pages)
     ]
     return StaticSelectElement(placeholder=f"Page… ({len(pages)} of {PAGE})", action_id=PAGE_PICK, options=options)
@@ -88,7 +106,7 @@ def page_blocks(digest_id: int, still: Sequence[Alert], page: int) -> list[Block
     pages = (len(still) + PAGE - 1) // PAGE
     title = f"*Page {page + 1} of {pages}* of the digest ({chunk[0].tenant_id} … {chunk[-1].tenant_id}):\n"
     return [
-        SectionBlock(text=MarkdownTextObject(text=id_list(title, chunk, "see the menu"))),
+        SectionBlock(text=MarkdownTextObject(text=id_list(title, chunk, "see the menu", LIST_CHARS))),
         ActionsBlock(
             block_id=DIGEST_BLOCK.format(digest_id),
             elements=[StaticSelectElement(placeholder="Alert for…", action_id=PICK, options=list(map(member, chunk)))],
@@ -101,17 +119,17 @@ def member(alert: Alert) -> Option:
     return Option(text=cut(label, 75), value=f"{alert.id}:{alert.tenant_id}")
 
 
-def id_list(title: str, alerts: Sequence[Alert], more: str) -> str:
+def id_list(title: str, alerts: Sequence[Alert], more: str, limit: int) -> str:
     """`title` and the tenant ids, as many as fit in a section; the rest counted, never silently cut."""
     text = title
     for n, alert in enumerate(alerts):
         piece = ("" if n == 0 else ", ") + f"`{alert.tenant_id}`"
         tail = f" … and {len(alerts) - n} more ({more})"
-        if len(text) + len(piece) + len(tail) > LIST_CHARS:
+        if len(text) + len(piece) + len(tail) > limit:
             return text + tail
         text += piece
     return text
 
 
-def overflow(still: Sequence[Alert]) -> bool:
-    return len(still) > PAGE * MAX_PAGES
+def overflow(still: Sequence[Alert], max_pages: int = MAX_PAGES) -> bool:
+    return len(still) > PAGE * max_pages

@@ -105,6 +105,12 @@ class SlackStub:
                 status=status,
                 headers=headers,
             )
+        if method in ("chat.postMessage", "chat.update"):  # Slack answers 200 with ok: false, as here
+            blocks = body.get("blocks")
+            message = {**body, "blocks": json.loads(blocks) if isinstance(blocks, str) else blocks}
+            if (problem := rejection(message)) is not None:
+                self.calls.append(Call(f"/api/{method}", body, 400))  # recorded as refused: not in sent()
+                return web.json_response({"ok": False, "error": problem})
         self.calls.append(Call(f"/api/{method}", body, 200))
         return web.json_response(self._answer(method, body))
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from slack_sdk.models.blocks import Block
+import pytest
+from slack_sdk.models.blocks import ActionsBlock, Block
 
 from bot.blocks import tenant_card
+from bot.digest_blocks import PAGE, digest_blocks, page_blocks
 from bot.stuck_blocks import stuck_list
-from bot.text import BUDGET, code, fenced, listing, safe
-from core.decisions import Limits, assess
+from bot.text import BUDGET, code, fenced, listing, safe, size
+from core.alerts import Alert, Digest
+from core.decisions import Limits, Situation, assess
 from core.domain import Action, Allocation, AuditEvent, RunHandle, RunObservation, RunStatus, Tenant, TenantState
 from core.results import TenantView
 from tests.e2e.slack_limits import rejection
@@ -86,3 +89,19 @@ def test_escaping_never_cuts_inside_an_entity_and_code_keeps_its_fences() -> Non
     assert fenced("`" * 50 + "y" * 5000, 100).endswith("…```") and len(fenced("y" * 5000, 100)) == 100
     assert code("a`b<c>") == "`aˋb&lt;c&gt;`"
     assert listing(["one", "two", "three", "four"], 21) == "one, two … and 2 more"
+
+
+@pytest.mark.parametrize("count", [25, 50, 500, 5000])
+def test_a_digest_and_its_pages_fit_one_message_even_with_the_longest_tenant_ids(count: int) -> None:
+    opened = datetime.now(UTC)
+    members = [
+        Alert(f"t{i:05d}-" + "x" * 56, Situation.WEDGED_ORPHANED.key, "r", opened, id=10_000 + i, digest_id=7)
+        for i in range(count)
+    ]
+    digest = Digest(id=7, opened_at=opened)
+    for blocks in (digest_blocks(digest, members), page_blocks(7, members, 0)):
+        assert size(blocks) <= BUDGET
+    [menu] = [b.elements[0] for b in digest_blocks(digest, members) if isinstance(b, ActionsBlock)]
+    reachable = len(menu.options) if count <= PAGE else len(menu.options) * PAGE  # members, or pages of them
+    shown = json.dumps([b.to_dict() for b in digest_blocks(digest, members)])
+    assert reachable >= count or "`/tenant stuck` lists all" in shown
