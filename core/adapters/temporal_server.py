@@ -129,6 +129,9 @@ class _Server:
                 async with self.state.locked(LOCK_TIMEOUT_S):
                     if await self._gone():
                         moved = self.state.running()
+                        if moved is not None and moved.port == self.port:
+                            self.process = None  # another process restarted it here first: use theirs
+                            continue
                         if moved is not None:
                             raise EngineError(f"it runs on port {moved.port} now; start this process again")
                         await self._start()

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 import tenantbot.engine
-from core.adapters.temporal_server import answers, dev_server, find_binary
+from core.adapters.dev_server_state import ServerState
+from core.adapters.temporal_server import _Server, answers, dev_server, find_binary
 from core.decisions import Situation
 from core.ports import EngineError
 from tenantbot.bootstrap import runtime
@@ -92,3 +93,28 @@ async def test_a_worker_whose_dev_server_cannot_be_started_again_stops_with_one_
             await asyncio.sleep(60)
     assert str(binary) in str(failure.value)
     assert servers_using(tmp_path / "temporal" / "temporal.db") == []
+
+
+async def test_an_owner_whose_server_another_process_restarted_first_uses_that_one(tmp_path: Path) -> None:
+    state = ServerState(tmp_path / "temporal")
+    owner, reuser = _Server(find_binary(), state, "default"), _Server(find_binary(), state, "default")
+    await owner.acquire(None)
+    address = await reuser.acquire(None)
+    assert owner.process is not None
+    owner.process.kill()  # the server dies; the reusing process notices first and starts it again
+    await owner.process.wait()
+    owner_host, reuser_host = (asyncio.create_task(asyncio.sleep(3600)) for _ in range(2))
+    watchers = [asyncio.create_task(reuser.watch(0.1, reuser_host))]
+    try:
+        while reuser.process is None:
+            await asyncio.sleep(0.1)
+        watchers.append(asyncio.create_task(owner.watch(0.1, owner_host)))
+        await asyncio.sleep(1.5)
+        assert owner.lost is None and not owner_host.cancelled()
+        assert owner.address == address and await answers(address)
+    finally:
+        for task in (*watchers, owner_host, reuser_host):
+            task.cancel()
+        await reuser.release()
+        await owner.release()
+    assert servers_using(state.db) == []
