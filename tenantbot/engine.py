@@ -54,7 +54,10 @@ async def engine_runtime(settings: Settings, store: TenantStore, *, worker: bool
         if worker:
             await stack.enter_async_context(saga_worker(client, settings, store))
         yield TemporalEngine(
-            client, settings.temporal_task_queue, heartbeat_timeout=settings.activity_heartbeat_timeout
+            client,
+            settings.temporal_task_queue,
+            heartbeat_timeout=settings.activity_heartbeat_timeout,
+            call_budget=settings.engine_timeout,
         )
 
 

@@ -11,7 +11,9 @@ would otherwise be refused with "Reset first". `cancel` confirms what became of 
 `CANCEL_CONFIRM` (research/temporal.md §6.6: verify a cancel's final status): a run that completed
 instead makes the Cancel fail, rather than end with no outcome at all. A run that closed cancelled
 without compensating (sdk-python#1224) leaves its row `cancelling` with a closed run, which the
-decision table shows as "wedged: engine closed, row open" with Reset.
+decision table shows as "wedged: engine closed, row open" with Reset. Both run inside the caller's
+bound on one engine call (ENGINE_TIMEOUT), so each is capped at a third of it (`call_budget`): a short
+ENGINE_TIMEOUT must not turn a cancel the engine accepted into a failed one.
 """
 
 from __future__ import annotations
@@ -74,8 +76,12 @@ def plain(text: str) -> str:
 
 
 class TemporalEngine:
-    def __init__(self, client: Client, task_queue: str, *, heartbeat_timeout: timedelta) -> None:
+    def __init__(
+        self, client: Client, task_queue: str, *, heartbeat_timeout: timedelta, call_budget: timedelta | None = None
+    ) -> None:
         self.client, self.task_queue, self.heartbeat_timeout = client, task_queue, heartbeat_timeout
+        third = call_budget / 3 if call_budget is not None else CLOSE_WAIT
+        self.close_wait, self.cancel_confirm = min(CLOSE_WAIT, third), min(CANCEL_CONFIRM, third)
 
     async def describe(self, handle: RunHandle) -> RunObservation:
         try:
@@ -89,7 +95,7 @@ class TemporalEngine:
 
     async def start(self, tenant_id: str, handle: RunHandle, fault: str | None = None) -> RunHandle:
         if handle.attempt > 1:
-            previous = await self._closed(provisioning_handle(tenant_id, handle.attempt - 1), CLOSE_WAIT)
+            previous = await self._closed(provisioning_handle(tenant_id, handle.attempt - 1), self.close_wait)
             if previous is RunStatus.RUNNING:
                 raise RunAlreadyLive(f"attempt {handle.attempt - 1} of {tenant_id} is still running; Reset first")
         parsed = Fault.parse(fault)
@@ -137,7 +143,7 @@ class TemporalEngine:
         async with engine_errors("cancel"):
             await self.client.get_workflow_handle(handle.workflow_id, run_id=handle.run_id).cancel()
         try:
-            status = await self._closed(handle, CANCEL_CONFIRM)
+            status = await self._closed(handle, self.cancel_confirm)
         except EngineError:
             return  # the request was accepted; the confirmation is a courtesy, not part of the cancel
         if status not in (RunStatus.RUNNING, RunStatus.CANCELED):

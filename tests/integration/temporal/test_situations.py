@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from temporalio.exceptions import ApplicationError
@@ -17,8 +18,8 @@ from core.results import Outcome, utcnow
 from core.run_writes import RunReporter
 from core.saga import RunRef, StepInput
 from core.saga.activities import ProvisioningActivities
-from tenantbot.bootstrap import Runtime
-from tests.integration.temporal.conftest import provision, reach
+from tenantbot.bootstrap import Runtime, runtime
+from tests.integration.temporal.conftest import provision, reach, world_settings
 
 pytestmark = pytest.mark.temporal
 
@@ -168,3 +169,15 @@ async def test_a_cancel_whose_compensation_keeps_failing_is_wedged_and_reset_fre
     assert (await world.service.act(Action.RESET, tid, "U1")).outcome is Outcome.DONE
     await reach(world, tid, Situation.PENDING_CLEAN)
     assert sorted(a.kind for a in await world.store.allocations(tid)) == ["identity", "storage"]
+
+
+async def test_a_cancel_the_engine_accepted_is_done_even_with_a_short_engine_timeout(
+    temporal_address: str, tmp_path: Path, tid: str
+) -> None:
+    settings = world_settings(tmp_path, temporal_address, engine_timeout=timedelta(seconds=1.5))
+    async with runtime(settings, worker=True) as rt:
+        await provision(rt, tid, "jam@3")  # its compensation never finishes: the run stays running
+        await reach(rt, tid, Situation.SLOW_BUT_ALIVE)
+        result = await rt.service.act(Action.CANCEL, tid, "U1")
+        assert result.outcome is Outcome.DONE, result.message
+        await reach(rt, tid, Situation.WEDGED_WINDING_DOWN)
