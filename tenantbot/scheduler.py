@@ -27,8 +27,13 @@ log = logging.getLogger(__name__)
 STOP_WITHIN = 10.0  # seconds a cancelled tick gets to release its lease before shutdown goes on
 
 
+def wedge_finder(settings: Settings, rt: Runtime) -> WedgeFinder:
+    """The one way the app finds wedged tenants: the scan, `/tenant stuck` and `tenants --wedged` share it."""
+    return WedgeFinder(rt.store, rt.engine, settings.limits, read_timeout=settings.read_timeout)
+
+
 def build_scanner(settings: Settings, rt: Runtime, notifier: Notifier, finder: WedgeFinder | None = None) -> Scanner:
-    finder = finder or WedgeFinder(rt.store, rt.engine, settings.limits, read_timeout=settings.read_timeout)
+    finder = finder or wedge_finder(settings, rt)
     holder = f"{socket.gethostname()}:{os.getpid()}"
     lease = max(settings.scan_interval * 2, timedelta(seconds=30))
     return Scanner(rt.store, rt.alerts, notifier, finder, holder=holder, clock=utcnow, lease=lease)

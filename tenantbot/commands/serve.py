@@ -11,12 +11,11 @@ from bot.notifier import SlackNotifier
 from bot.socket import connect_socket_mode
 from core.ports import Notifier
 from core.results import utcnow
-from core.wedged import WedgeFinder
 from tenantbot.bootstrap import runtime
 from tenantbot.cli import EXIT_USAGE, Failure, run, settings
 from tenantbot.commands.engine import until_stopped
 from tenantbot.console_notifier import ConsoleNotifier
-from tenantbot.scheduler import build_scanner, scan_once, start_scheduler
+from tenantbot.scheduler import build_scanner, scan_once, start_scheduler, wedge_finder
 from tenantbot.settings import Settings
 
 
@@ -40,7 +39,7 @@ def serve() -> None:
         token, secret = slack_credentials(s)
         async with runtime(s, worker=True) as rt:
             client = slack_client(token, s.slack_api_url)
-            finder = WedgeFinder(rt.store, rt.engine, s.limits, read_timeout=s.read_timeout)
+            finder = wedge_finder(s, rt)
             scanner = build_scanner(s, rt, SlackNotifier(client, s.alert_channel), finder) if s.alert_channel else None
             deps = BotDeps(rt.service, s.policy, s.runbook_url, utcnow, finder, scanner)
             app = create_app(signing_secret=secret, client=client, deps=deps)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import sys
 from collections.abc import Callable
@@ -13,10 +14,10 @@ from core.actions import STEPS
 from core.decisions import Situation
 from core.domain import Action
 from core.results import Outcome, utcnow
-from core.wedged import WedgeFinder
 from tenantbot.bootstrap import runtime
 from tenantbot.cli import EXIT_USAGE, Failure, run, settings, tenant_arg
 from tenantbot.console import render_list, render_result, render_view
+from tenantbot.scheduler import wedge_finder
 
 DESTRUCTIVE = frozenset({Action.RESET, Action.CANCEL, Action.DECOMMISSION})
 SITUATIONS = {s.key: s for s in Situation}
@@ -50,9 +51,9 @@ def list_tenants(
         async with runtime(s, worker=False, engine_required=False) as rt:
             if wedged or (wanted is not None and wanted.wedged):
                 # wedged tenants are the stale ones: look at every in-flight tenant, as the scan does
-                found = await WedgeFinder(rt.store, rt.engine, s.limits, read_timeout=s.read_timeout).sweep(utcnow())
+                found = await wedge_finder(s, rt).sweep(utcnow())
                 ids = sorted(t for t, a in found.wedged.items() if wanted is None or a.situation is wanted)
-                views = [await rt.service.view(t) for t in ids[:limit]]
+                views = list(await asyncio.gather(*(rt.service.view(t) for t in ids[:limit])))
             else:
                 views = await rt.service.overview(limit)
         views = [v for v in views if wanted is None or v.assessment.situation is wanted]
