@@ -68,6 +68,10 @@ class ConcurrentUpdate(StoreError):
     """The row changed since it was read (optimistic concurrency): re-read and re-decide."""
 
 
+class TenantExists(StoreError):
+    """A tenant with this id is already recorded."""
+
+
 class DuplicateRequest(StoreError):
     """This request key was already handled: a retried Slack delivery or a double submit."""
 

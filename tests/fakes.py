@@ -30,6 +30,7 @@ from core.ports import (
     EngineError,
     RunAlreadyLive,
     StoreError,
+    TenantExists,
 )
 
 
@@ -57,7 +58,7 @@ class InMemoryStore:
     async def add(self, tenant: Tenant, events: Sequence[AuditEvent]) -> Tenant:
         await self._io()
         if tenant.id in self.tenants:
-            raise StoreError(f"tenant {tenant.id} already exists")
+            raise TenantExists(f"tenant {tenant.id} already exists")
         self.tenants[tenant.id] = replace(tenant, version=1)
         self._append(events)
         return self.tenants[tenant.id]

@@ -25,7 +25,7 @@ from core.persistence.mapping import (
     tenant_from_row,
 )
 from core.persistence.orm import IN_FLIGHT_SQL, AllocationRow, AuditEventRow, RequestKeyRow, TenantRow
-from core.ports import AllocationChanges, ConcurrentUpdate, DuplicateRequest, StoreError
+from core.ports import AllocationChanges, ConcurrentUpdate, DuplicateRequest, StoreError, TenantExists
 
 
 class SqlAlchemyStore(AlertStoreMixin):
@@ -57,7 +57,7 @@ class SqlAlchemyStore(AlertStoreMixin):
                 session.add_all(event_row(e) for e in events)
         except StoreError as e:
             if isinstance(e.__cause__, IntegrityError):
-                raise StoreError(f"tenant {tenant.id} already exists") from None
+                raise TenantExists(f"tenant {tenant.id} already exists") from None
             raise
         return tenant.updated(version=1)
 

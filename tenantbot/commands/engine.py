@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from core.domain import Action
-from core.ports import StoreError
+from core.ports import TenantExists
 from core.results import Outcome
 from core.saga import FAULTS, Fault
 from tenantbot.bootstrap import runtime
@@ -33,10 +33,8 @@ def provision(
         async with runtime(settings(), worker=False) as rt:
             try:
                 await rt.service.create(tid, actor, fault=None if fault == "none" else fault)
-            except StoreError:
-                if await rt.store.get(tid) is not None:
-                    raise Failure(f"tenant {tid} already exists; see it with `tenantbot tenant {tid}`") from None
-                raise
+            except TenantExists:
+                raise Failure(f"tenant {tid} already exists; see it with `tenantbot tenant {tid}`") from None
             result = await rt.service.act(Action.RETRY, tid, actor)
         if result.outcome is not Outcome.DONE:
             raise Failure(result.message)

@@ -10,7 +10,7 @@ import pytest
 from core.alerts import Alert
 from core.domain import Action, ActionClaim, Allocation, AuditEvent, Tenant, TenantState, provisioning_handle
 from core.persistence import SqlAlchemyStore, open_store
-from core.ports import AllocationChanges, ConcurrentUpdate, DuplicateRequest, StoreError
+from core.ports import AllocationChanges, ConcurrentUpdate, DuplicateRequest, StoreError, TenantExists
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 HANDLE = provisioning_handle("acme", 1)
@@ -36,7 +36,7 @@ class TestTenants:
 
     async def test_adding_an_existing_id_is_refused(self, store: SqlAlchemyStore) -> None:
         await store.add(tenant(), [])
-        with pytest.raises(StoreError, match="already exists"):
+        with pytest.raises(TenantExists, match="already exists"):
             await store.add(tenant(), [])
 
     async def test_save_bumps_the_version_and_appends_events_atomically(self, store: SqlAlchemyStore) -> None:
