@@ -60,13 +60,14 @@ class RunReporter:
 
     async def heartbeat(self, tenant_id: str, handle: RunHandle, step: str) -> None:
         """Record liveness, at most every `heartbeat_every` (the engine has the exact beat)."""
-        tenant = await self.check(tenant_id, handle, f"heartbeat {step}", progress=True)
+        what = f"heartbeat {step}"
+        tenant = await self.check(tenant_id, handle, what, progress=True)
         last = tenant.last_heartbeat_at
         if last is not None and self.clock() - last < self.heartbeat_every:
             return
-        await self._apply(
-            tenant_id, handle, f"heartbeat {step}", ({"last_heartbeat_at": self.clock()}, [], None), progress=True
-        )
+        write: Write = ({"last_heartbeat_at": self.clock()}, [], None)
+        if not await self._save(tenant, handle, write):  # the row read for the fence is the one written over
+            await self._apply(tenant_id, handle, what, write, progress=True)
 
     async def step_completed(self, tenant_id: str, handle: RunHandle, step: str) -> None:
         fields: dict[str, object] = {"last_progress_at": self.clock(), "last_heartbeat_at": self.clock()}

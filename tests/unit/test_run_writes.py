@@ -71,6 +71,19 @@ async def test_heartbeats_are_written_at_most_every_interval(reporter: RunReport
     assert store_of(reporter).tenants["acme"].version == version
 
 
+async def test_a_heartbeat_that_is_due_reads_the_row_once(reporter: RunReporter) -> None:
+    store, reads = store_of(reporter), []
+    real_get = store.get
+
+    async def counted(tenant_id: str) -> Tenant | None:
+        reads.append(tenant_id)
+        return await real_get(tenant_id)
+
+    store.get = counted  # type: ignore[method-assign]
+    await reporter.heartbeat("acme", CURRENT, "seed_data")
+    assert reads == ["acme"] and store.tenants["acme"].last_heartbeat_at == at(1)
+
+
 PROGRESS_WRITES = [
     lambda r: r.step_started("acme", CURRENT, "configure_network"),
     lambda r: r.heartbeat("acme", CURRENT, "configure_network"),
