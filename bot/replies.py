@@ -14,6 +14,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.authz import GroupLookupFailed
 from bot.text import cut, esc, safe
+from core.authz import LOOKUP_FAILED
 from core.domain import InvalidTenantId
 from core.ports import EngineError, StoreError
 from core.results import TenantNotFound
@@ -36,6 +37,8 @@ def failure_text(error: Exception) -> str:
         return f":warning: {safe(str(error), 300)}. Try `/tenant help`."
     if isinstance(error, TenantNotFound):
         return f":mag: No tenant `{esc(error.tenant_id)}`. Check the id, or `/tenant stuck` for the wedged ones."
+    if isinstance(error, GroupLookupFailed):
+        return f":warning: {LOOKUP_FAILED}"
     if isinstance(error, StoreError | EngineError):
         what = "database" if isinstance(error, StoreError) else "workflow engine"
         return f":rotating_light: The {what} is unavailable right now ({safe(str(error), 300)}); nothing was changed."

@@ -196,3 +196,21 @@ async def test_data_in_an_alert_and_its_thread_reply_cannot_ping_or_disguise_a_l
 def test_an_alert_suggests_what_the_table_recommends_for_its_situation() -> None:
     stopped = Alert("acme-42", Situation.WEDGED_WINDING_DOWN.key, "a release keeps failing", now(), id=1)
     assert "*Suggested:* Reset, then Retry or Decommission" in json.dumps([b.to_dict() for b in alert_blocks(stopped)])
+
+
+async def test_a_snooze_whose_group_check_fails_says_so_and_changes_nothing(tmp_path: Path) -> None:
+    policy = Policy({Action.RESET: AllowList(groups=frozenset({"S0ONCALL"}))})
+    bot, runner, opened = await start_bot(tmp_path, policy=policy)
+    try:
+        await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_ORPHANED)
+        await bot.scanner.tick()
+        [alert] = await bot.scanner.alerts.open_alerts()
+        bot.slack.fail("usergroups.users.list", (500, {}))
+        block = ALERT_BLOCK.format(alert.id, "acme-42")
+        await bot.post(bot.press_body("alert_snooze", "", block, user="U8", extra=snooze_choice()))
+        [answer] = await bot.slack.wait_for("/response/r1")
+        assert "Couldn't check your user groups" in answer["text"]
+        [still] = await bot.scanner.alerts.open_alerts()
+        assert still.snoozed_until is None and bot.slack.sent("/api/chat.update") == []
+    finally:
+        await stop_bot(bot, runner, opened)
