@@ -12,7 +12,6 @@ from core.ports import NotifyError
 from core.scanner import Scanner
 from core.snoozes import SnoozeOutcome
 from tenantbot.console_notifier import ConsoleNotifier
-from tests.alert_fakes import RecordingNotifier
 from tests.unit.scan_world import World
 
 
@@ -205,10 +204,6 @@ def console(world: World, printed: list[str]) -> Scanner:
     return Scanner(
         world.store, world.alerts, ConsoleNotifier(printed.append), world.finder, holder="cli", clock=world.clock
     )
-
-
-def test_the_recording_notifier_is_not_a_dry_run() -> None:
-    assert RecordingNotifier.dry_run is False and ConsoleNotifier.dry_run is True
 
 
 async def test_one_alert_slack_keeps_refusing_does_not_hold_back_the_others(world: World) -> None:
