@@ -8,6 +8,7 @@ the channel's call to Reset, so whoever may not act on the alert may not silence
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from core.domain import AuditEvent
 from core.ports import AlertStore, NotifyError, TenantStore
 
 log = logging.getLogger(__name__)
+SHOW_WITHIN_S = 2.0
 
 
 class SnoozeOutcome(StrEnum):
@@ -74,10 +76,10 @@ class Snoozes:
             message = await self.alerts.digest(alert.digest_id)
         if message is None or not message.posted:
             return
-        try:
-            await self.delivery.deliver(message)
-        except NotifyError as e:
-            log.warning("the snooze is recorded; its message will be updated on the next tick: %s", e)
+        try:  # bounded: the presser's answer must not wait behind a busy scan's 1-per-second pacing
+            await asyncio.wait_for(self.delivery.deliver(message), SHOW_WITHIN_S)
+        except (NotifyError, TimeoutError) as e:
+            log.warning("the snooze is recorded; its message will be updated on the next tick: %s", e or "busy")
 
     async def _note(self, tenant_id: str, kind: str, actor: str, **details: object) -> None:
         await self.store.append([AuditEvent(tenant_id, kind, actor, self.clock(), dict(details))])

@@ -214,3 +214,17 @@ async def test_a_snooze_whose_group_check_fails_says_so_and_changes_nothing(tmp_
         assert still.snoozed_until is None and bot.slack.sent("/api/chat.update") == []
     finally:
         await stop_bot(bot, runner, opened)
+
+
+async def test_a_snooze_is_answered_at_once_even_when_slack_is_slow_to_edit_the_alert(bot: Bot) -> None:
+    await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_ORPHANED)
+    await bot.scanner.tick()
+    [alert] = await bot.scanner.alerts.open_alerts()
+    bot.slack.delays["chat.update"] = 5
+    started = time.monotonic()
+    await bot.post(bot.press_body("alert_snooze", "", ALERT_BLOCK.format(alert.id, "acme-42"), extra=snooze_choice()))
+    [answer] = await bot.slack.wait_for("/response/r1", timeout=8)
+    assert "snoozed until" in answer["text"] and time.monotonic() - started < 4
+    bot.slack.delays.clear()
+    await bot.scanner.tick()  # the edit the press could not wait for
+    assert "snoozed by" in json.dumps(bot.slack.sent("/api/chat.update")[-1]["blocks"])
