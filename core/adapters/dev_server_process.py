@@ -46,18 +46,16 @@ async def spawn(binary: Path, *, port: int, db: Path, namespace: str, log: Path)
         raise EngineError(f"could not run the dev server ({binary}): {e.strerror or e}") from None
 
 
-async def wait_until_ready(
-    process: asyncio.subprocess.Process, address: str, namespace: str, limit: float
-) -> int | None:
-    """None once it answers; its exit code if it exits first. Stops it if it does neither in time."""
+async def until_answering(address: str, namespace: str, limit: float, alive: Callable[[], bool]) -> bool:
+    """True once a server answers at `address`; False as soon as `alive()` says it is gone; EngineError
+    if it does neither within `limit` seconds."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
-        if process.returncode is not None:
-            return process.returncode
+        if not alive():
+            return False
         if await answers(address, namespace, timeout=0.5):
-            return None
+            return True
         await asyncio.sleep(0.1)
-    await stop(process)
     raise EngineError(f"the Temporal dev server did not answer on {address} within {limit:g} s")
 
 

@@ -14,11 +14,11 @@ import asyncio
 import contextlib
 import shutil
 import sys
-import time
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 
-from core.adapters.dev_server_process import answers, last_line, spawn, stop, wait_until_ready
+from core.adapters.dev_server_process import answers, last_line, spawn, stop, until_answering
 from core.adapters.dev_server_state import ServerState
 from core.ports import EngineError
 
@@ -27,6 +27,10 @@ __all__ = ["answers", "dev_server", "find_binary"]
 READY_TIMEOUT_S = 30.0
 LOCK_TIMEOUT_S = READY_TIMEOUT_S + 15
 START_ATTEMPTS = 3  # a restart may find the port still held by the server that is shutting down
+
+
+def _running(process: asyncio.subprocess.Process) -> bool:
+    return process.returncode is None
 
 
 def find_binary(configured: Path | None = None) -> Path:
@@ -92,23 +96,15 @@ class _Server:
                         f"(pid {running.pid}), not on TEMPORAL_DEV_PORT={wanted}"
                     )
                 self.port = running.port
-                if await self._answers_while_running():
+                # False if the recorded server exits before it answers (its owner was killed meanwhile)
+                if await until_answering(
+                    self.address, self.namespace, READY_TIMEOUT_S, lambda: self.state.running() is not None
+                ):
                     return self.address
             self.port = wanted or self.state.port_for_start()
             if wanted is None or not await answers(self.address, self.namespace):
                 await self._start()
             return self.address
-
-    async def _answers_while_running(self) -> bool:
-        """True once the recorded server answers; False if it exits first (its owner was killed)."""
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while not await answers(self.address, self.namespace, timeout=0.5):
-            if self.state.running() is None:
-                return False
-            if time.monotonic() > deadline:
-                raise EngineError(f"the dev server on {self.address} runs but does not answer")
-            await asyncio.sleep(0.1)
-        return True
 
     async def release(self) -> None:
         process, self.process = self.process, None
@@ -157,11 +153,12 @@ class _Server:
             state = self.state
             process = await spawn(self.binary, port=self.port, db=state.db, namespace=self.namespace, log=state.log)
             try:
-                code = await wait_until_ready(process, self.address, self.namespace, READY_TIMEOUT_S)
-            except BaseException:
+                ready = await until_answering(self.address, self.namespace, READY_TIMEOUT_S, partial(_running, process))
+            except BaseException:  # not ready in time, or cancelled: never leave it running
                 await stop(process)
                 raise
-            if code is None:
+            code = process.returncode
+            if ready:
                 self.process = process
                 state.record(self.port, process.pid)
                 return

@@ -9,20 +9,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import socket
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
 from aiohttp import web
 
+from core.adapters.dev_server_state import free_port
 from tests.e2e.slack_limits import RESPONSE_URL_USES, rejection
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

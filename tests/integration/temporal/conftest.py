@@ -5,7 +5,6 @@ reach every situation within seconds."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from core.adapters.dev_server_state import free_port
 from core.adapters.temporal_server import dev_server, find_binary
 from core.decisions import Situation
 from core.domain import Action
@@ -20,12 +20,6 @@ from tenantbot.bootstrap import Runtime, runtime
 from tenantbot.settings import Settings
 
 pytestmark = pytest.mark.temporal
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
