@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from core.adapters.temporal_server import answers, find_binary
+from core.adapters.dev_server_process import spawn, stop, until_answering
+from core.adapters.temporal_server import find_binary
 from core.decisions import Situation
 from core.domain import Action, RunHandle
 from core.results import Outcome
@@ -27,20 +28,13 @@ async def own_dev_server(state: Path) -> AsyncIterator[tuple[str, asyncio.subpro
     """A dev server of this test's own, so the test can kill exactly it (by its process id)."""
     port = free_port()
     state.mkdir()
-    command = [str(find_binary()), "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", str(port)]
-    command += ["--db-filename", str(state / "temporal.db"), "--log-level", "error"]
-    quiet = asyncio.subprocess.DEVNULL
-    process = await asyncio.create_subprocess_exec(*command, stdout=quiet, stderr=quiet, start_new_session=True)
+    process = await spawn(find_binary(), port=port, db=state / "temporal.db", namespace="default", log=state / "log")
     address = f"127.0.0.1:{port}"
     try:
-        while not await answers(address, timeout=0.5):
-            assert process.returncode is None, "the dev server exited at start"
-            await asyncio.sleep(0.1)
+        assert await until_answering(address, "default", 30, lambda: process.returncode is None)
         yield address, process
     finally:
-        if process.returncode is None:
-            process.kill()
-        await process.wait()
+        await stop(process)
 
 
 class DiesBeforeTerminating:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import signal
 import subprocess
 import sys
 from datetime import timedelta
@@ -52,8 +54,7 @@ async def test_an_engine_that_goes_away_gives_reset_failed_and_leaves_the_row_as
         await provision(rt, "acme", "hang@2")
         await reach(rt, "acme", Situation.WEDGED_NO_PROGRESS)
         before = await rt.store.get("acme")
-        killed = subprocess.run(["pkill", "-9", "-f", f"start-dev.*--port {settings.temporal_dev_port} "], check=False)
-        assert killed.returncode == 0
+        os.kill(json.loads((tmp_path / "temporal" / "server.json").read_text())["pid"], signal.SIGKILL)
         while await answers(f"127.0.0.1:{settings.temporal_dev_port}", timeout=0.2):
             await asyncio.sleep(0.05)
         result = await rt.service.act(Action.RESET, "acme", "U1")
