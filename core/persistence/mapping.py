@@ -107,7 +107,6 @@ def alert_row(alert: Alert) -> AlertRow:
         reason=alert.reason,
         opened_at=alert.opened_at,
         digest_id=alert.digest_id,
-        in_digest=alert.digest_id is not None,
         refreshed_at=alert.refreshed_at,
         revision=0,
         shown_revision=0,

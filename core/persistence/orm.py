@@ -145,7 +145,6 @@ class AlertRow(MessageColumns, Base):
     situation: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str] = mapped_column(Text)
     opened_at: Mapped[datetime]
-    in_digest: Mapped[bool] = mapped_column(default=False)  # kept in step with digest_id (0001's column)
     digest_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     snoozed_until: Mapped[datetime | None]
     snoozed_by: Mapped[str | None] = mapped_column(String(200))

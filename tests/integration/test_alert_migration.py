@@ -21,7 +21,8 @@ def upgrade_to(connection: Connection, revision: str) -> None:
     command.upgrade(config, revision)
 
 
-async def test_alerts_posted_as_one_digest_before_0002_keep_their_digest(database_url: str) -> None:
+async def alerts_posted_before_0002(database_url: str) -> None:
+    """Three alerts recorded under 0001: two posted as one digest (C1/5), one on its own (C1/6)."""
     engine = create_engine(database_url)
     try:
         async with engine.begin() as connection:
@@ -36,6 +37,10 @@ async def test_alerts_posted_as_one_digest_before_0002_keep_their_digest(databas
                 )
     finally:
         await engine.dispose()
+
+
+async def test_alerts_posted_as_one_digest_before_0002_keep_their_digest(database_url: str) -> None:
+    await alerts_posted_before_0002(database_url)
     store = await open_store(database_url)
     try:
         alerts = {a.tenant_id: a for a in await store.open_alerts()}
@@ -46,3 +51,24 @@ async def test_alerts_posted_as_one_digest_before_0002_keep_their_digest(databas
         assert [m.tenant_id for m in await store.digest_members(digest.id)] == ["t0", "t1"]
     finally:
         await store.close()
+
+
+def downgrade_to(connection: Connection, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.downgrade(config, revision)
+
+
+async def test_0002_can_be_rolled_back_keeping_which_alerts_were_in_a_digest(database_url: str) -> None:
+    await alerts_posted_before_0002(database_url)
+    await (await open_store(database_url)).close()  # migrates to head
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(downgrade_to, "0001")
+            rows = await connection.execute(text("SELECT tenant_id, in_digest FROM alerts ORDER BY tenant_id"))
+            assert [(t, bool(d)) for t, d in rows] == [("t0", True), ("t1", True), ("t2", False)]
+            await connection.run_sync(upgrade_to, "head")
+    finally:
+        await engine.dispose()

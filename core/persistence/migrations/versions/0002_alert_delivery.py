@@ -4,7 +4,8 @@ A digest becomes a row of its own (`alert_digests`) that its member alerts point
 re-rendered when members change. Alerts and digests get the columns that make every Slack call
 retryable and claimed once: `revision`/`shown_revision` (an edit still to show), `reply_pending`,
 `failures`, and a claim (`claimed_by`, `claim_until`). Digests posted before this migration (members
-with `in_digest` sharing one `message_ref`) become digest rows.
+with `in_digest` sharing one `message_ref`) become digest rows; `in_digest` then goes, since
+`digest_id` says the same.
 
 Revision ID: 0002
 Revises: 0001
@@ -66,9 +67,12 @@ def upgrade() -> None:
         "UPDATE alerts SET digest_id = "
         "(SELECT d.id FROM alert_digests d WHERE d.message_ref = alerts.message_ref) WHERE in_digest"
     )
+    op.drop_column("alerts", "in_digest")  # a plain DROP COLUMN (SQLite >= 3.35): no table rebuild
 
 
 def downgrade() -> None:
+    op.add_column("alerts", sa.Column("in_digest", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.execute("UPDATE alerts SET in_digest = (digest_id IS NOT NULL)")
     op.drop_index("ix_alerts_unsent", "alerts")
     op.drop_index("ix_alerts_digest", "alerts")
     with op.batch_alter_table("alerts") as batch:
