@@ -7,6 +7,7 @@ database, engine or Slack at WARNING, and only the unexpected with a traceback.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 import aiohttp
@@ -94,3 +95,14 @@ async def _send(respond: AsyncRespond, message: dict[str, Any]) -> str | None:
     if response.status_code != 200:
         return f"HTTP {response.status_code} {cut(str(response.body), 200)}"
     return None
+
+
+async def answered(respond: AsyncRespond, what: str, work: Awaitable[dict[str, Any] | None]) -> None:
+    """Send what `work` answers (nothing for None); any failure becomes one clear private line."""
+    try:
+        message = await work
+    except Exception as e:
+        log_failure(what, e)
+        message = {"text": failure_text(e), **EPHEMERAL}
+    if message is not None:
+        await reply(respond, **message)

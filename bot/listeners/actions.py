@@ -20,7 +20,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
-from bot.authz import GroupDirectory, GroupLookupFailed, offered_to
+from bot.authz import GroupLookupFailed, offered_to
 from bot.deps import BotDeps
 from bot.replies import EPHEMERAL, UNKNOWN_CONTROL, failure_text, log_failure, reply, unrefreshed
 from core.authz import LOOKUP_FAILED
@@ -43,12 +43,12 @@ def pressed_tenant(action: dict[str, Any]) -> str:
 
 
 async def run_press(
-    deps: BotDeps, directory: GroupDirectory, client: AsyncWebClient, body: dict[str, Any], act: Action, tenant_id: str
+    deps: BotDeps, client: AsyncWebClient, body: dict[str, Any], act: Action, tenant_id: str
 ) -> ActionResult:
     """Authorize, then act. A refusal is audited like any other, but only for a tenant that exists."""
     user = body["user"]["id"]
     try:
-        groups = await directory.groups_of(client, user, deps.policy.groups_that_matter(act))
+        groups = await deps.directory.groups_of(client, user, deps.policy.groups_that_matter(act))
         refusal = None if deps.policy.permits(user, groups, act) else deps.policy.refusal(act)
     except GroupLookupFailed as e:
         log.warning("%s by %s: %s", act.value, user, e)
@@ -67,7 +67,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         await ack()
         try:
             act = Action(PRESS.fullmatch(action["action_id"]).group(1))  # type: ignore[union-attr]
-            result = await run_press(deps, deps.directory, client, body, act, pressed_tenant(action))
+            result = await run_press(deps, client, body, act, pressed_tenant(action))
             message = await answer_press(deps, client, body, result)
         except Exception as e:
             log_failure(f"button {action.get('action_id')}", e)

@@ -7,7 +7,6 @@ its block or value; the core checks that the alert is that tenant's before anyth
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from typing import Any
 
@@ -16,19 +15,17 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import blocks
 from bot.alert_blocks import ALERT_BLOCK, SNOOZE_CHOICES, alert_blocks, alert_text, snooze_answer
 from bot.authz import offered_to
 from bot.deps import BotDeps
 from bot.digest_blocks import PAGE_PICK, PICK, page_blocks
 from bot.listeners.actions import Tampered, rendered, run_press
-from bot.replies import failure_text
+from bot.listeners.commands import private_card
+from bot.replies import EPHEMERAL, answered
 from core.alerts import Alert
 from core.domain import Action, parse_tenant_id
+from core.results import Outcome
 from core.scanner import Scanner
-
-log = logging.getLogger(__name__)
-EPHEMERAL: dict[str, Any] = {"response_type": "ephemeral", "replace_original": False}
 
 
 def alert_target(action: dict[str, Any], value: str) -> tuple[int, str]:
@@ -68,59 +65,57 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     async def reset(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
-        await ack()
-        try:
+        async def work() -> dict[str, Any] | None:
             alert_id, tenant_id = alert_target(action, str(action.get("value", "")))
             await checked(deps, alert_id, tenant_id)
-            result = await run_press(deps, deps.directory, client, body, Action.RESET, tenant_id)
+            result = await run_press(deps, client, body, Action.RESET, tenant_id)
+            if result.outcome is Outcome.DUPLICATE:
+                return None  # the first delivery already answered
             offered = None
             if result.view is not None:
                 allowed = result.view.assessment.allowed
                 offered = await offered_to(deps.policy, deps.directory, client, body["user"]["id"], allowed)
-            await respond(**rendered(deps, result, offered), **EPHEMERAL)
-        except Exception as e:
-            await respond(text=failure_text(e), **EPHEMERAL)
+            return {**rendered(deps, result, offered), **EPHEMERAL}
+
+        await ack()
+        await answered(respond, "alert reset", work())
 
     async def details(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
-        await ack()
-        try:
+        async def work() -> dict[str, Any]:
             tenant_id = parse_tenant_id(str(action.get("value", "")))
-            view = await deps.service.view(tenant_id)
-            viewer = body["user"]["id"]
-            offered = await offered_to(deps.policy, deps.directory, client, viewer, view.assessment.allowed)
-            card = blocks.tenant_card(view, runbook_url=deps.runbook_url, actions=offered)
-            await respond(text=blocks.text_fallback(view), blocks=card, **EPHEMERAL)
-        except Exception as e:
-            await respond(text=failure_text(e), **EPHEMERAL)
+            return {**await private_card(deps, client, body["user"]["id"], tenant_id), **EPHEMERAL}
+
+        await ack()
+        await answered(respond, "alert details", work())
 
     async def pick(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:
         """A digest member chosen: its own alert, with Reset, Details and Snooze."""
-        await ack()
-        try:
+
+        async def work() -> dict[str, Any]:
             alert_id, raw = pair(str((action.get("selected_option") or {}).get("value", "")))
             alert = await checked(deps, alert_id, parse_tenant_id(raw))
-            await respond(text=alert_text(alert), blocks=alert_blocks(alert), **EPHEMERAL)
-        except Exception as e:
-            await respond(text=failure_text(e), **EPHEMERAL)
+            return {"text": alert_text(alert), "blocks": alert_blocks(alert), **EPHEMERAL}
+
+        await ack()
+        await answered(respond, "digest pick", work())
 
     async def page(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        try:
+        async def work() -> dict[str, Any]:
             digest_id, number = pair(str((action.get("selected_option") or {}).get("value", "")))
             if not number.isdigit():
                 raise Tampered("not a page of this digest")
             still = await alerts_on(deps).digest_open_members(digest_id)
-            await respond(text="A page of the digest", blocks=page_blocks(digest_id, still, int(number)), **EPHEMERAL)
-        except Exception as e:
-            await respond(text=failure_text(e), **EPHEMERAL)
+            return {"text": "A page of the digest", "blocks": page_blocks(digest_id, still, int(number)), **EPHEMERAL}
+
+        await ack()
+        await answered(respond, "digest page", work())
 
     async def snooze(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
-        await ack()
-        try:
+        async def work() -> dict[str, Any]:
             alert_id, tenant_id = alert_target(action, "")
             seconds = int((action.get("selected_option") or {}).get("value", "0"))
             if seconds not in {s for _, s in SNOOZE_CHOICES}:
@@ -130,10 +125,10 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             until = deps.clock() + timedelta(seconds=seconds)
             allowed = deps.policy.permits(user, groups, Action.RESET)
             result = await alerts_on(deps).snooze(alert_id, tenant_id, until, user, allowed=allowed)
-            await respond(text=snooze_answer(result, tenant_id, until), **EPHEMERAL)
-        except Exception as e:
-            log.warning("snooze failed: %s", e)
-            await respond(text=failure_text(e), **EPHEMERAL)
+            return {"text": snooze_answer(result, tenant_id, until), **EPHEMERAL}
+
+        await ack()
+        await answered(respond, "snooze", work())
 
     app.action("alert_reset")(reset)
     app.action("alert_details")(details)

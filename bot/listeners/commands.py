@@ -49,7 +49,12 @@ async def answer(text: str, user: str, client: AsyncWebClient, deps: BotDeps) ->
         return {"text": USAGE, "response_type": "ephemeral"}
     if text.lower() == "stuck":
         return await stuck(deps)
-    view = await deps.service.view(parse_tenant_id(text))
+    return await private_card(deps, client, user, parse_tenant_id(text))
+
+
+async def private_card(deps: BotDeps, client: AsyncWebClient, user: str, tenant_id: str) -> dict[str, Any]:
+    """The tenant's card for `user` alone, with the buttons they may press."""
+    view = await deps.service.view(tenant_id)
     offered = await offered_to(deps.policy, deps.directory, client, user, view.assessment.allowed)
     card = blocks.tenant_card(view, runbook_url=deps.runbook_url, actions=offered)
     return {"text": blocks.text_fallback(view), "blocks": card, "response_type": "ephemeral"}

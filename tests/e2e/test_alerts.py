@@ -3,6 +3,7 @@ and the alert's own buttons over signed HTTP."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from pathlib import Path
@@ -228,3 +229,16 @@ async def test_a_snooze_is_answered_at_once_even_when_slack_is_slow_to_edit_the_
     bot.slack.delays.clear()
     await bot.scanner.tick()  # the edit the press could not wait for
     assert "snoozed by" in json.dumps(bot.slack.sent("/api/chat.update")[-1]["blocks"])
+
+
+async def test_the_same_reset_press_delivered_twice_is_answered_once(bot: Bot) -> None:
+    await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_ORPHANED)
+    await bot.scanner.tick()
+    [alert] = await bot.scanner.alerts.open_alerts()
+    press = bot.press_body("alert_reset", "acme-42", ALERT_BLOCK.format(alert.id, "acme-42"))
+    await bot.post(press)
+    await bot.post(press)  # the same press again (a proxy or a reconnect repeating it)
+    [answer] = await bot.slack.wait_for("/response/r1")
+    await asyncio.sleep(0.3)
+    assert len(bot.slack.sent("/response/r1")) == 1 and "done — reset" in answer["text"]
+    assert (await bot.store.events("acme-42", 10))[0].type.endswith("reset_completed")
