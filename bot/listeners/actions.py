@@ -22,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import blocks
 from bot.authz import GroupLookupFailed, offered_to
 from bot.deps import BotDeps
-from bot.replies import EPHEMERAL, UNKNOWN_CONTROL, failure_text, log_failure, reply, unrefreshed
+from bot.replies import EPHEMERAL, UNKNOWN_CONTROL, answered, reply, unrefreshed
 from core.authz import LOOKUP_FAILED
 from core.domain import Action, InvalidTenantId, parse_tenant_id
 from core.results import ActionResult, Outcome
@@ -64,31 +64,25 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     async def press(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
-        await ack()
-        try:
+        async def work() -> dict[str, Any] | None:
             act = Action(PRESS.fullmatch(action["action_id"]).group(1))  # type: ignore[union-attr]
             result = await run_press(deps, client, body, act, pressed_tenant(action))
-            message = await answer_press(deps, client, body, result)
-        except Exception as e:
-            log_failure(f"button {action.get('action_id')}", e)
-            message = {"text": failure_text(e), **EPHEMERAL}
-        if message is not None:
-            await reply(respond, **message)
+            return await answer_press(deps, client, body, result)
+
+        await ack()
+        await answered(respond, f"button {action.get('action_id')}", work())
 
     async def share(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        try:
+        async def work() -> dict[str, Any]:
             view = await deps.service.view(pressed_tenant(action))
-        except Exception as e:
-            log_failure("share", e)
-            await reply(respond, text=failure_text(e), **EPHEMERAL)
-            return
-        note = f"Shared by {blocks.actor(body['user']['id'])}"
-        offered = deps.policy.offered(view.assessment.allowed)  # everyone sees it: what someone may run
-        card = blocks.tenant_card(view, runbook_url=deps.runbook_url, note=note, actions=offered)
-        await reply(
-            respond, text=blocks.text_fallback(view), blocks=card, response_type="in_channel", replace_original=False
-        )
+            note = f"Shared by {blocks.actor(body['user']['id'])}"
+            offered = deps.policy.offered(view.assessment.allowed)  # everyone sees it: what someone may run
+            card = blocks.tenant_card(view, runbook_url=deps.runbook_url, note=note, actions=offered)
+            shared = {"response_type": "in_channel", "replace_original": False}  # a new message; the private one stays
+            return {"text": blocks.text_fallback(view), "blocks": card, **shared}
+
+        await ack()
+        await answered(respond, "share", work())
 
     app.action(PRESS)(press)
     app.action(blocks.SHARE_ACTION_ID)(share)

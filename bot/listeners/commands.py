@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import blocks
 from bot.authz import offered_to
 from bot.deps import BotDeps
-from bot.replies import USAGE, failure_text, log_failure, reply, stuck_unreadable
+from bot.replies import USAGE, answered, stuck_unreadable
 from bot.stuck_blocks import stuck_list
 from core.domain import parse_tenant_id
 
@@ -33,12 +33,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     ) -> None:
         await ack()
         text = str(command.get("text") or "").strip()
-        try:
-            message = await answer(text, str(command["user_id"]), client, deps)
-        except Exception as e:  # the user gets a line, the log gets the detail
-            log_failure(f"/tenant {text[:80]!r}", e)
-            message = {"text": failure_text(e), "response_type": "ephemeral"}
-        await reply(respond, **message)
+        await answered(respond, f"/tenant {text[:80]!r}", answer(text, str(command["user_id"]), client, deps))
 
     app.command("/tenant")(tenant_command)
 
