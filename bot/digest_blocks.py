@@ -28,7 +28,7 @@ from slack_sdk.models.blocks import (
 
 from bot.alert_blocks import situation_label
 from bot.blocks import cut
-from bot.text import BUDGET, size
+from bot.text import BUDGET, listing, size
 from core.alerts import Alert, Digest
 
 PAGE, MAX_PAGES = 25, 100
@@ -121,14 +121,7 @@ def member(alert: Alert) -> Option:
 
 def id_list(title: str, alerts: Sequence[Alert], more: str, limit: int) -> str:
     """`title` and the tenant ids, as many as fit in a section; the rest counted, never silently cut."""
-    text = title
-    for n, alert in enumerate(alerts):
-        piece = ("" if n == 0 else ", ") + f"`{alert.tenant_id}`"
-        tail = f" … and {len(alerts) - n} more ({more})"
-        if len(text) + len(piece) + len(tail) > limit:
-            return text + tail
-        text += piece
-    return text
+    return title + listing([f"`{a.tenant_id}`" for a in alerts], limit - len(title), more=f" ({more})")
 
 
 def overflow(still: Sequence[Alert], max_pages: int = MAX_PAGES) -> bool:

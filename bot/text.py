@@ -47,14 +47,14 @@ def fenced(text: str, limit: int) -> str:
     return f"```{safe(text.replace('`', BACKTICK), max(limit - 6, 1))}```"
 
 
-def listing(items: Sequence[str], limit: int, separator: str = ", ") -> str:
-    """As many already-safe items as fit in `limit` characters, then "… and N more"."""
+def listing(items: Sequence[str], limit: int, separator: str = ", ", more: str = "") -> str:
+    """As many already-safe items as fit in `limit` characters, then "… and N more" (plus `more`)."""
     shown = ""
     for i, item in enumerate(items):
         rest = len(items) - i
         candidate = f"{shown}{separator if shown else ''}{item}"
-        if len(candidate) + (len(f" … and {rest - 1} more") if rest > 1 else 0) > limit:
-            return f"{shown} … and {rest} more" if shown else f"{len(items)} items"
+        if len(candidate) + (len(f" … and {rest - 1} more{more}") if rest > 1 else 0) > limit:
+            return f"{shown} … and {rest} more{more}" if shown else f"{len(items)} items{more}"
         shown = candidate
     return shown
 
