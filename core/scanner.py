@@ -109,9 +109,15 @@ class Scanner(Snoozes):
         if len(new) >= self.digest_from:
             digest = await self.alerts.open_digest(now)
             new = [Alert(a.tenant_id, a.situation, a.reason, now, digest_id=digest.id, refreshed_at=now) for a in new]
-        opened = [a for a in [await self.alerts.open_alert(a) for a in new] if a is not None]
-        for alert in opened:
-            await self._audit(alert.tenant_id, ev.ALERT_OPENED, ev.SCHEDULER_ACTOR, situation=alert.situation)
+        opened = [a for a in [await self.alerts.open_alert(a) for a in new] if a is not None]  # each may lose a race
+        if opened:  # one write for the audit feed, not one per episode (a mass wedge opens hundreds)
+            at = self.clock()
+            await self.store.append(
+                [
+                    AuditEvent(a.tenant_id, ev.ALERT_OPENED, ev.SCHEDULER_ACTOR, at, {"situation": a.situation})
+                    for a in opened
+                ]
+            )
         return opened
 
     async def _revise(self, alert: Alert, was: str, now: datetime, digests: dict[int, list[str]]) -> None:
