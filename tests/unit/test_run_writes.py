@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import pytest
 
-from core.domain import Tenant, TenantState, provisioning_handle
+from core.domain import AuditEvent, Tenant, TenantState, provisioning_handle
 from core.run_writes import Fenced, RunReporter
 from tests.fakes import InMemoryStore, at
 
@@ -22,6 +24,17 @@ async def reporter() -> RunReporter:
 def store_of(reporter: RunReporter) -> InMemoryStore:
     assert isinstance(reporter.store, InMemoryStore)
     return reporter.store
+
+
+async def rejected(reporter: RunReporter, write: Callable[[RunReporter], Awaitable[object]]) -> AuditEvent:
+    """Run a write that must be refused: the row and allocations stay, the feed gets one write_rejected."""
+    store = store_of(reporter)
+    before = store.tenants["acme"]
+    with pytest.raises(Fenced):
+        await write(reporter)
+    assert store.tenants["acme"] == before and store.held == {}
+    assert store.types("acme") == ["write_rejected"]
+    return store.audit[-1]
 
 
 async def test_the_current_run_records_steps_allocations_and_completion(reporter: RunReporter) -> None:
@@ -54,14 +67,7 @@ async def test_an_allocation_is_recorded_once_across_retries(reporter: RunReport
     ids=["step", "heartbeat", "progress", "allocation", "error", "failure", "completion"],
 )
 async def test_an_orphaned_run_cannot_write_and_the_attempt_is_audited(reporter: RunReporter, write) -> None:  # type: ignore[no-untyped-def]
-    store = store_of(reporter)
-    before = store.tenants["acme"]
-    with pytest.raises(Fenced):
-        await write(reporter)
-    assert store.tenants["acme"] == before
-    assert store.held == {}
-    assert store.types("acme") == ["write_rejected"]
-    assert store.audit[-1].details["run"] == ORPHANED.workflow_id
+    assert (await rejected(reporter, write)).details["run"] == ORPHANED.workflow_id
 
 
 async def test_heartbeats_are_written_at_most_every_interval(reporter: RunReporter) -> None:
@@ -101,13 +107,7 @@ async def test_a_run_whose_row_is_no_longer_open_cannot_record_progress(  # type
 ) -> None:
     store = store_of(reporter)
     store.tenants["acme"] = store.tenants["acme"].updated(state=state)
-    before = store.tenants["acme"]
-    with pytest.raises(Fenced):
-        await write(reporter)
-    assert store.tenants["acme"] == before
-    assert store.held == {}
-    assert store.types("acme") == ["write_rejected"]
-    assert store.audit[-1].details["state"] == state.value
+    assert (await rejected(reporter, write)).details["state"] == state.value
 
 
 async def test_a_cancelling_row_still_takes_its_runs_compensation_and_outcome(reporter: RunReporter) -> None:
