@@ -72,3 +72,10 @@ async def reach(rt: Runtime, tenant_id: str, situation: Situation, within: float
         if asyncio.get_running_loop().time() > deadline:
             pytest.fail(f"{tenant_id} is '{view.assessment.situation}' ({view.assessment.reason}), not '{situation}'")
         await asyncio.sleep(0.2)
+
+
+async def wedged(rt: Runtime, tenant_id: str, fault: str = "hang@3") -> str:
+    """A tenant whose run hangs at a step (no heartbeats) until it is assessed wedged: no progress."""
+    await provision(rt, tenant_id, fault)
+    await reach(rt, tenant_id, Situation.WEDGED_NO_PROGRESS)
+    return tenant_id

@@ -22,7 +22,7 @@ from core.run_writes import RunReporter
 from core.saga import RunRef, StepInput
 from core.saga.activities import ProvisioningActivities
 from tenantbot.bootstrap import Runtime, runtime
-from tests.integration.temporal.conftest import provision, reach, world_settings
+from tests.integration.temporal.conftest import provision, reach, wedged, world_settings
 
 pytestmark = pytest.mark.temporal
 STEP_TIME = timedelta(seconds=1)
@@ -81,8 +81,7 @@ async def test_a_cancel_during_a_step_that_allocates_leaves_nothing_allocated(sl
 async def test_cancelling_the_attempt_after_a_reset_releases_what_the_first_attempt_allocated(
     slow_steps: Runtime, tid: str
 ) -> None:
-    await provision(slow_steps, tid, "hang@3")
-    await reach(slow_steps, tid, Situation.WEDGED_NO_PROGRESS)
+    await wedged(slow_steps, tid, "hang@3")
     assert (await slow_steps.service.act(Action.RESET, tid, "U1")).outcome is Outcome.DONE
     assert (await slow_steps.service.act(Action.RETRY, tid, "U1")).outcome is Outcome.DONE
     await during(slow_steps, tid, "reserve_storage", attempt=2)
@@ -96,8 +95,7 @@ async def test_cancelling_the_attempt_after_a_reset_releases_what_the_first_atte
 async def test_a_failing_attempt_after_a_reset_releases_what_the_first_attempt_allocated(
     world: Runtime, tid: str
 ) -> None:
-    await provision(world, tid, "hang@3")
-    await reach(world, tid, Situation.WEDGED_NO_PROGRESS)
+    await wedged(world, tid, "hang@3")
     assert (await world.service.act(Action.RESET, tid, "U1")).outcome is Outcome.DONE
     # Retry as the service does it, but with a fault for attempt 2 (the CLI's faults only apply to attempt 1).
     tenant = await world.store.get(tid)
@@ -130,8 +128,7 @@ async def test_a_cancel_sent_from_outside_the_bot_closes_the_row_before_compensa
 
 
 async def test_a_step_of_the_cancelled_run_that_wakes_up_later_cannot_allocate(world: Runtime, tid: str) -> None:
-    await provision(world, tid, "hang@3")
-    await reach(world, tid, Situation.WEDGED_NO_PROGRESS)
+    await wedged(world, tid, "hang@3")
     assert (await world.service.act(Action.CANCEL, tid, "U1")).outcome is Outcome.DONE
     await reach(world, tid, Situation.CANCELLED)
     before = await world.store.get(tid)

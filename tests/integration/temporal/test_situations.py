@@ -19,7 +19,7 @@ from core.run_writes import RunReporter
 from core.saga import RunRef, StepInput
 from core.saga.activities import ProvisioningActivities
 from tenantbot.bootstrap import Runtime, runtime
-from tests.integration.temporal.conftest import provision, reach, world_settings
+from tests.integration.temporal.conftest import provision, reach, wedged, world_settings
 
 pytestmark = pytest.mark.temporal
 
@@ -62,8 +62,7 @@ async def test_a_run_terminated_behind_the_bots_back_is_engine_closed_row_open(w
 
 
 async def test_reset_then_retry_recovers_a_stuck_run_reusing_its_allocations(world: Runtime, tid: str) -> None:
-    await provision(world, tid, "hang@3")
-    await reach(world, tid, Situation.WEDGED_NO_PROGRESS)
+    await wedged(world, tid, "hang@3")
     before = await world.store.get(tid)
     held = await world.store.allocations(tid)
     assert before is not None and before.handle is not None and [a.kind for a in held] == ["storage", "identity"]
@@ -88,8 +87,7 @@ async def test_reset_then_retry_recovers_a_stuck_run_reusing_its_allocations(wor
 
 
 async def test_retry_while_the_old_run_is_live_is_refused_with_reset_first(world: Runtime, tid: str) -> None:
-    await provision(world, tid, "hang@2")
-    await reach(world, tid, Situation.WEDGED_NO_PROGRESS)
+    await wedged(world, tid, "hang@2")
     result = await world.service.act(Action.RETRY, tid, "U1")
     assert result.outcome is Outcome.REFUSED and result.message.startswith("Reset first")
     tenant = await world.store.get(tid)
@@ -128,8 +126,7 @@ async def test_cancel_runs_the_compensation_chain_and_releases_everything(world:
 
 
 async def test_decommission_leaves_no_allocation(world: Runtime, tid: str) -> None:
-    await provision(world, tid, "hang@3")
-    await reach(world, tid, Situation.WEDGED_NO_PROGRESS)
+    await wedged(world, tid, "hang@3")
     await world.service.act(Action.RESET, tid, "U1")
     assert len(await world.store.allocations(tid)) == 2
     result = await world.service.act(Action.DECOMMISSION, tid, "U1")
@@ -141,8 +138,7 @@ async def test_decommission_leaves_no_allocation(world: Runtime, tid: str) -> No
 
 
 async def test_a_reset_run_that_resumes_cannot_write_and_is_audited(world: Runtime, tid: str) -> None:
-    await provision(world, tid, "hang@3")
-    await reach(world, tid, Situation.WEDGED_NO_PROGRESS)
+    await wedged(world, tid, "hang@3")
     assert (await world.service.act(Action.RESET, tid, "U1")).outcome is Outcome.DONE
     before = await world.store.get(tid)
     # The old run's worker wakes up (a long GC pause, a partition healing) and runs its step again.
