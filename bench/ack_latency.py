@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from core.decisions import Situation
-from tests.e2e.conftest import start_bot, stop_bot
+from tests.e2e.conftest import running_bot
 from tests.e2e.situations import make
 
 
@@ -29,8 +29,7 @@ async def main() -> None:
     parser.add_argument("--engine-delay", type=float, default=0.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        bot, runner, opened = await start_bot(Path(tmp), read_timeout=2.0)
-        try:
+        async with running_bot(Path(tmp), read_timeout=2.0) as bot:
             await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
             bot.engine.delay = args.engine_delay
             gate = asyncio.Semaphore(args.concurrency)
@@ -55,8 +54,6 @@ async def main() -> None:
                 f"{args.requests / wall:.0f} requests/s"
             )
             await bot.slack.wait_for("/response/", count=args.requests, timeout=30)
-        finally:
-            await stop_bot(bot, runner, opened)
 
 
 if __name__ == "__main__":

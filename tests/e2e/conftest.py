@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -126,7 +127,7 @@ class Bot:
         return "payload=" + quote(json.dumps(payload))
 
 
-async def start_bot(
+async def _start_bot(
     tmp_path: Path, *, policy: Policy = DEFAULT_POLICY, store: TenantStore | None = None, read_timeout: float = 1.0
 ) -> tuple[Bot, web.AppRunner, SqlAlchemyStore | None]:
     slack = SlackStub()
@@ -158,14 +159,25 @@ async def start_bot(
     return bot, runner, opened
 
 
+@asynccontextmanager
+async def running_bot(
+    tmp_path: Path, *, policy: Policy = DEFAULT_POLICY, store: TenantStore | None = None, read_timeout: float = 1.0
+) -> AsyncIterator[Bot]:
+    """The bot on its real endpoint with its Slack stand-in, torn down afterwards."""
+    started, runner, opened = await _start_bot(tmp_path, policy=policy, store=store, read_timeout=read_timeout)
+    try:
+        yield started
+    finally:
+        await _stop_bot(started, runner, opened)
+
+
 @pytest.fixture
 async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
-    started, runner, opened = await start_bot(tmp_path)
-    yield started
-    await stop_bot(started, runner, opened)
+    async with running_bot(tmp_path) as started:
+        yield started
 
 
-async def stop_bot(bot: Bot, runner: web.AppRunner, opened: SqlAlchemyStore | None) -> None:
+async def _stop_bot(bot: Bot, runner: web.AppRunner, opened: SqlAlchemyStore | None) -> None:
     await bot.session.close()
     await runner.cleanup()
     await bot.slack.stop()

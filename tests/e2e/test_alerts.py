@@ -15,7 +15,7 @@ from core.alerts import Alert
 from core.authz import AllowList, Policy
 from core.decisions import Situation
 from core.domain import Action, AuditEvent, TenantState
-from tests.e2e.conftest import Bot, now, start_bot, stop_bot
+from tests.e2e.conftest import Bot, now, running_bot
 from tests.e2e.situations import make
 
 
@@ -114,8 +114,7 @@ def snooze_choice(seconds: str = "3600") -> dict[str, object]:
 
 async def test_a_snooze_by_someone_who_may_not_reset_is_refused(tmp_path: Path) -> None:
     policy = Policy({Action.RESET: AllowList(users=frozenset({"U1"}))})
-    bot, runner, opened = await start_bot(tmp_path, policy=policy)
-    try:
+    async with running_bot(tmp_path, policy=policy) as bot:
         await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_ORPHANED)
         await bot.scanner.tick()
         [alert] = await bot.scanner.alerts.open_alerts()
@@ -127,8 +126,6 @@ async def test_a_snooze_by_someone_who_may_not_reset_is_refused(tmp_path: Path) 
         [answer] = await bot.slack.wait_for("/response/r1")
         assert "same permission as Reset" in answer["text"] and bot.slack.sent("/api/chat.update") == []
         assert (await bot.store.events("acme-42", 1))[0].type.endswith("action_refused")
-    finally:
-        await stop_bot(bot, runner, opened)
 
 
 async def test_snoozing_an_alert_that_was_already_resolved_says_so(bot: Bot) -> None:
@@ -164,8 +161,7 @@ async def test_a_control_naming_another_tenants_alert_changes_nothing(bot: Bot) 
 
 async def test_details_from_an_alert_offers_only_the_buttons_the_viewer_may_press(tmp_path: Path) -> None:
     policy = Policy({Action.RESET: AllowList(users=frozenset({"U1"})), Action.CANCEL: AllowList(everyone=True)})
-    bot, runner, opened = await start_bot(tmp_path, policy=policy)
-    try:
+    async with running_bot(tmp_path, policy=policy) as bot:
         await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
         await bot.scanner.tick()
         [alert] = await bot.scanner.alerts.open_alerts()
@@ -176,8 +172,6 @@ async def test_details_from_an_alert_offers_only_the_buttons_the_viewer_may_pres
         [seen_by_u1] = await bot.slack.wait_for("/response/r1")
         assert "tenant_cancel" in str(seen_by_u8["blocks"]) and "tenant_reset" not in str(seen_by_u8["blocks"])
         assert "tenant_reset" in str(seen_by_u1["blocks"])
-    finally:
-        await stop_bot(bot, runner, opened)
 
 
 async def test_data_in_an_alert_and_its_thread_reply_cannot_ping_or_disguise_a_link(bot: Bot) -> None:
@@ -201,8 +195,7 @@ def test_an_alert_suggests_what_the_table_recommends_for_its_situation() -> None
 
 async def test_a_snooze_whose_group_check_fails_says_so_and_changes_nothing(tmp_path: Path) -> None:
     policy = Policy({Action.RESET: AllowList(groups=frozenset({"S0ONCALL"}))})
-    bot, runner, opened = await start_bot(tmp_path, policy=policy)
-    try:
+    async with running_bot(tmp_path, policy=policy) as bot:
         await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_ORPHANED)
         await bot.scanner.tick()
         [alert] = await bot.scanner.alerts.open_alerts()
@@ -213,8 +206,6 @@ async def test_a_snooze_whose_group_check_fails_says_so_and_changes_nothing(tmp_
         assert "Couldn't check your user groups" in answer["text"]
         [still] = await bot.scanner.alerts.open_alerts()
         assert still.snoozed_until is None and bot.slack.sent("/api/chat.update") == []
-    finally:
-        await stop_bot(bot, runner, opened)
 
 
 async def test_a_snooze_is_answered_at_once_even_when_slack_is_slow_to_edit_the_alert(bot: Bot) -> None:

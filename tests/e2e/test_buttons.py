@@ -9,7 +9,7 @@ from pathlib import Path
 from core.authz import AllowList, Policy
 from core.decisions import Situation
 from core.domain import Action, TenantState
-from tests.e2e.conftest import DEFAULT_POLICY, Bot, start_bot, stop_bot
+from tests.e2e.conftest import DEFAULT_POLICY, Bot, running_bot
 from tests.e2e.situations import make
 from tests.fakes import InMemoryStore
 
@@ -107,8 +107,7 @@ async def test_decommission_is_refused_until_an_admin_list_is_set_and_the_refusa
 async def test_an_admin_by_user_group_may_decommission(tmp_path: Path) -> None:
     admins = AllowList.parse("S0ADMINS")
     policy = Policy({**DEFAULT_POLICY.allowed, Action.DECOMMISSION: admins})
-    bot, runner, opened = await start_bot(tmp_path, policy=policy)
-    try:
+    async with running_bot(tmp_path, policy=policy) as bot:
         bot.slack.group_members["S0ADMINS"] = ["U5"]
         await make(bot.store, bot.engine, "acme-42", Situation.FAILED_CLEANLY)
         await bot.post(bot.press_body("tenant_decommission", "acme-42", CARD, user="U6", response="outsider"))
@@ -120,8 +119,6 @@ async def test_an_admin_by_user_group_may_decommission(tmp_path: Path) -> None:
         tenant = await bot.store.get("acme-42")
         assert tenant is not None and tenant.state is TenantState.DECOMMISSIONING
         assert len(bot.slack.sent("/api/usergroups.users.list")) == 1  # cached for the second press
-    finally:
-        await stop_bot(bot, runner, opened)
 
 
 async def test_share_posts_the_card_in_the_channel(bot: Bot) -> None:
@@ -139,8 +136,7 @@ ADMINS = Policy({**DEFAULT_POLICY.allowed, Action.DECOMMISSION: AllowList.parse(
 
 
 async def test_decommission_is_offered_only_to_those_who_may_run_it(tmp_path: Path) -> None:
-    bot, runner, opened = await start_bot(tmp_path, policy=ADMINS)
-    try:
+    async with running_bot(tmp_path, policy=ADMINS) as bot:
         bot.slack.group_members["S0ADMINS"] = ["U5"]
         await make(bot.store, bot.engine, "acme-42", Situation.FAILED_CLEANLY)
         await bot.post(bot.command_body("acme-42", user="U5", response="admin"))
@@ -151,8 +147,6 @@ async def test_decommission_is_offered_only_to_those_who_may_run_it(tmp_path: Pa
         [shared] = await bot.slack.wait_for("/response/shared")
         assert "tenant_decommission" in button_ids(admin) and "tenant_decommission" not in button_ids(outsider)
         assert "tenant_decommission" in button_ids(shared)  # someone in the channel may run it
-    finally:
-        await stop_bot(bot, runner, opened)
 
 
 async def test_a_shared_card_does_not_offer_what_nobody_may_run(bot: Bot) -> None:
@@ -171,8 +165,7 @@ async def test_a_refusal_on_a_shared_card_answers_the_presser_only_and_leaves_th
 
 
 async def test_a_failed_group_lookup_is_refused_with_try_again_audited_and_not_cached(tmp_path: Path) -> None:
-    bot, runner, opened = await start_bot(tmp_path, policy=ADMINS)
-    try:
+    async with running_bot(tmp_path, policy=ADMINS) as bot:
         bot.slack.group_members["S0ADMINS"] = ["U5"]
         bot.slack.fail("usergroups.users.list", (500, {}))
         await make(bot.store, bot.engine, "acme-42", Situation.FAILED_CLEANLY)
@@ -185,13 +178,10 @@ async def test_a_failed_group_lookup_is_refused_with_try_again_audited_and_not_c
         [second] = await bot.slack.wait_for("/response/second")
         assert "done — decommission started" in str(second["blocks"])
         assert len(bot.slack.sent("/api/usergroups.users.list", ok_only=False)) == 2
-    finally:
-        await stop_bot(bot, runner, opened)
 
 
 async def test_a_hung_group_lookup_is_answered_within_seconds(tmp_path: Path) -> None:
-    bot, runner, opened = await start_bot(tmp_path, policy=ADMINS)
-    try:
+    async with running_bot(tmp_path, policy=ADMINS) as bot:
         bot.slack.delays["usergroups.users.list"] = 30
         await make(bot.store, bot.engine, "acme-42", Situation.FAILED_CLEANLY)
         started = time.monotonic()
@@ -199,14 +189,11 @@ async def test_a_hung_group_lookup_is_answered_within_seconds(tmp_path: Path) ->
         [reply] = await bot.slack.wait_for("/response/r1", timeout=8)
         assert time.monotonic() - started < 5 and "Couldn't check your user groups" in str(reply)
         assert "decommission" not in [c[0] for c in bot.engine.calls]
-    finally:
-        await stop_bot(bot, runner, opened)
 
 
 async def test_a_press_while_the_database_hangs_keeps_the_card_and_says_so(tmp_path: Path) -> None:
     store = InMemoryStore()
-    bot, runner, opened = await start_bot(tmp_path, store=store)
-    try:
+    async with running_bot(tmp_path, store=store) as bot:
         await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
         store.delay = 30
         await bot.post(bot.press_body("tenant_reset", "acme-42", CARD))
@@ -214,8 +201,6 @@ async def test_a_press_while_the_database_hangs_keeps_the_card_and_says_so(tmp_p
         assert reply["replace_original"] is False and reply["response_type"] == "ephemeral"
         assert "failed" in reply["text"] and "card was left as it was" in reply["text"]
         assert not [c for c in bot.engine.calls if c[0] == "terminate"]
-    finally:
-        await stop_bot(bot, runner, opened)
 
 
 async def test_a_redelivered_refused_press_is_answered_and_audited_once(bot: Bot) -> None:

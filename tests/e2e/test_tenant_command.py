@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import Block
 
 from core.decisions import TABLE, Situation
 from core.domain import Action, AuditEvent
-from tests.e2e.conftest import Bot, start_bot, stop_bot
+from tests.e2e.conftest import Bot, running_bot
 from tests.e2e.situations import RECIPES, make
 from tests.fakes import InMemoryStore
 
@@ -119,14 +119,11 @@ async def test_a_hung_engine_is_acked_at_once_and_answered_with_a_degraded_card(
 async def test_a_hung_database_is_acked_at_once_and_answered_plainly(tmp_path: Path) -> None:
     store = InMemoryStore()
     store.delay = timedelta(seconds=10).total_seconds()
-    bot, runner, opened = await start_bot(tmp_path, store=store)
-    try:
+    async with running_bot(tmp_path, store=store) as bot:
         status, elapsed = await bot.post(bot.command_body("acme-42"))
         assert status == 200 and elapsed < 3
         [reply] = await bot.slack.wait_for("/response/r1", timeout=5)
         assert "database is unavailable" in reply["text"] and "Traceback" not in reply["text"]
-    finally:
-        await stop_bot(bot, runner, opened)
 
 
 SPOOF = "<!channel> see <https://evil.example|runbook> a<b & more"
@@ -140,8 +137,7 @@ def no_raw_markup(message: dict) -> None:  # type: ignore[type-arg]
 @pytest.mark.parametrize("hang", ["database", "engine"])
 async def test_stuck_answers_within_seconds_when_the_database_or_the_engine_hangs(tmp_path: Path, hang: str) -> None:
     store = InMemoryStore()
-    bot, runner, opened = await start_bot(tmp_path, store=store)
-    try:
+    async with running_bot(tmp_path, store=store) as bot:
         await make(bot.store, bot.engine, "stuck-1", Situation.WEDGED_NO_PROGRESS)
         if hang == "database":
             store.delay = 30
@@ -153,8 +149,6 @@ async def test_stuck_answers_within_seconds_when_the_database_or_the_engine_hang
         assert status == 200 and time.monotonic() - started < 5
         named = "The database is unavailable" if hang == "database" else "The workflow engine is unavailable"
         assert named in reply["text"] and "no answer within 1 s" in reply["text"]
-    finally:
-        await stop_bot(bot, runner, opened)
 
 
 async def test_stuck_with_45_tenants_and_long_errors_fits_one_message(bot: Bot) -> None:
