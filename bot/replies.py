@@ -1,20 +1,18 @@
-"""Short answers for what can go wrong, and sending answers so that Slack's refusals are not silent.
+"""Short answers for what can go wrong, and how each failure is logged.
 
 Users read one clear line and never a stack trace; the log gets bad input at INFO, an unavailable
-database, engine or Slack at WARNING, and only the unexpected with a traceback.
+database, engine or Slack at WARNING, and only the unexpected with a traceback. "Nothing was changed"
+is said only before an action ran; after it, every failure says what was done (`not_updated`, used by
+bot/answer.py).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
 from typing import Any
 
-import aiohttp
-from slack_bolt.context.respond.async_respond import AsyncRespond
-
 from bot.authz import GroupLookupFailed
-from bot.text import cut, esc, safe
+from bot.text import esc, safe
 from core.authz import LOOKUP_FAILED
 from core.domain import InvalidTenantId
 from core.ports import EngineError, StoreError
@@ -41,9 +39,13 @@ def failure_text(error: Exception) -> str:
     if isinstance(error, GroupLookupFailed):
         return f":warning: {LOOKUP_FAILED}"
     if isinstance(error, StoreError | EngineError):
-        what = "database" if isinstance(error, StoreError) else "workflow engine"
-        return f":rotating_light: The {what} is unavailable right now ({safe(str(error), 300)}); nothing was changed."
+        return f":rotating_light: {unavailable(error).capitalize()}; nothing was changed."
     return ":boom: Something went wrong on our side; nothing was changed. The details are in the bot's log."
+
+
+def unavailable(error: StoreError | EngineError) -> str:
+    what = "database" if isinstance(error, StoreError) else "workflow engine"
+    return f"the {what} is unavailable right now ({safe(str(error), 300)})"
 
 
 def stuck_unreadable(seconds: float) -> str:
@@ -51,6 +53,20 @@ def stuck_unreadable(seconds: float) -> str:
         ":rotating_light: Could not list the wedged tenants: the database or the workflow engine did not answer "
         f"within {seconds:g} s; nothing was changed. Try again shortly, or `/tenant <tenant-id>` for one tenant."
     )
+
+
+def problem_text(error: Exception) -> str:
+    """Why something failed, in a few words, for an answer that first says what was done."""
+    if isinstance(error, StoreError | EngineError):
+        return unavailable(error)
+    if isinstance(error, InvalidTenantId | TenantNotFound | GroupLookupFailed):
+        return safe(str(error), 300)
+    return "something went wrong on our side; the details are in the bot's log"
+
+
+def not_updated(note: str, why: str) -> str:
+    """An action ran, but its card could not be shown: what was done comes first."""
+    return f"{note}\n:warning: The card could not be updated: {why}."
 
 
 def unrefreshed(note: str) -> str:
@@ -65,44 +81,3 @@ def log_failure(what: str, error: Exception) -> None:
         log.warning("%s: %s", what, error)
     else:
         log.error("%s failed", what, exc_info=error)
-
-
-async def reply(respond: AsyncRespond, **message: Any) -> bool:
-    """Answer through the response_url and check that Slack took it.
-
-    `respond()` does not raise when Slack refuses a message (too large, invalid blocks, a used-up
-    response_url): it returns the webhook's status and body. A refused answer is logged, and one with
-    blocks is replaced by a short plain-text one, so the user is not left with silence.
-    """
-    problem = await _send(respond, message)
-    if problem is None:
-        return True
-    log.warning("Slack refused an answer (%s): %s", problem, cut(str(message.get("text", "")), 200))
-    if "blocks" not in message:
-        return False
-    short = {"text": cut(str(message.get("text", "")), 1500) + REFUSED_BY_SLACK, **EPHEMERAL}
-    problem = await _send(respond, short)
-    if problem is not None:
-        log.error("Slack refused the short answer too (%s)", problem)
-    return False
-
-
-async def _send(respond: AsyncRespond, message: dict[str, Any]) -> str | None:
-    try:
-        response = await respond(**message)
-    except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as e:
-        return f"{type(e).__name__}: {e}"
-    if response.status_code != 200:
-        return f"HTTP {response.status_code} {cut(str(response.body), 200)}"
-    return None
-
-
-async def answered(respond: AsyncRespond, what: str, work: Awaitable[dict[str, Any] | None]) -> None:
-    """Send what `work` answers (nothing for None); any failure becomes one clear private line."""
-    try:
-        message = await work
-    except Exception as e:
-        log_failure(what, e)
-        message = {"text": failure_text(e), **EPHEMERAL}
-    if message is not None:
-        await reply(respond, **message)

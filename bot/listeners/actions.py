@@ -5,7 +5,8 @@ authorization policy), run through the service with the Slack user as actor and 
 to the press (so a redelivered request never runs twice), and answered: the card is replaced in place
 with the tenant's new state and a line saying who pressed what. A refusal on a card shared in the
 channel, and a press whose tenant could not be read again, are answered to the presser only and leave
-the card as it is, so one person's refused press never rewrites everyone's message.
+the card as it is, so one person's refused press never rewrites everyone's message. Once the service
+has answered, whatever fails afterwards is answered with what was done (bot/replies.py `Answer`).
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
+from bot.answer import Answer, answered, reply
 from bot.authz import GroupLookupFailed, offered_to
 from bot.deps import BotDeps
-from bot.replies import EPHEMERAL, UNKNOWN_CONTROL, answered, reply, unrefreshed
+from bot.payload import on_private_message
+from bot.replies import EPHEMERAL, UNKNOWN_CONTROL, unrefreshed
 from core.authz import LOOKUP_FAILED
 from core.domain import Action, InvalidTenantId, parse_tenant_id
 from core.results import ActionResult, Outcome
@@ -43,9 +46,11 @@ def pressed_tenant(action: dict[str, Any]) -> str:
 
 
 async def run_press(
-    deps: BotDeps, client: AsyncWebClient, body: dict[str, Any], act: Action, tenant_id: str
+    deps: BotDeps, client: AsyncWebClient, body: dict[str, Any], act: Action, tenant_id: str, answer: Answer
 ) -> ActionResult:
-    """Authorize, then act. A refusal is audited like any other, but only for a tenant that exists."""
+    """Authorize, then act. A refusal is audited like any other, but only for a tenant that exists.
+
+    Once the service has answered, `answer` knows what was done: any failure afterwards says it."""
     user = body["user"]["id"]
     try:
         groups = await deps.directory.groups_of(client, user, deps.policy.groups_that_matter(act))
@@ -55,22 +60,27 @@ async def run_press(
         refusal = LOOKUP_FAILED
     if refusal is not None:
         await deps.service.view(tenant_id)  # raises TenantNotFound: nothing to refuse, nothing recorded
-        return await deps.service.refuse(act, tenant_id, user, refusal)
-    key = f"{user}:{body['actions'][0].get('action_ts', '')}:{act.value}:{tenant_id}"
-    return await deps.service.act(act, tenant_id, user, request_key=key)
+        result = await deps.service.refuse(act, tenant_id, user, refusal)
+    else:
+        key = f"{user}:{body['actions'][0].get('action_ts', '')}:{act.value}:{tenant_id}"
+        result = await deps.service.act(act, tenant_id, user, request_key=key)
+    answer.ran(blocks.result_note(result, deps.clock()))
+    return result
 
 
 def register(app: AsyncApp, deps: BotDeps) -> None:
     async def press(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
+        answer = Answer(respond, f"button {action.get('action_id')}", client=client, body=body)
+
         async def work() -> dict[str, Any] | None:
             act = Action(PRESS.fullmatch(action["action_id"]).group(1))  # type: ignore[union-attr]
-            result = await run_press(deps, client, body, act, pressed_tenant(action))
+            result = await run_press(deps, client, body, act, pressed_tenant(action), answer)
             return await answer_press(deps, client, body, result)
 
         await ack()
-        await answered(respond, f"button {action.get('action_id')}", work())
+        await answer.send(work())
 
     async def share(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond) -> None:
         async def work() -> dict[str, Any]:
@@ -106,7 +116,7 @@ async def answer_press(
     if result.outcome is Outcome.DUPLICATE:
         return None  # the first delivery already answered; don't overwrite its card
     note = blocks.result_note(result, deps.clock())
-    shared = not (body.get("container") or {}).get("is_ephemeral", False)
+    shared = not on_private_message(body)
     if result.view is None:
         return {"text": unrefreshed(note), **EPHEMERAL}
     if result.outcome is Outcome.REFUSED and shared:

@@ -16,12 +16,13 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alert_blocks import ALERT_BLOCK, SNOOZE_CHOICES, alert_blocks, alert_text, snooze_answer
+from bot.answer import Answer, answered
 from bot.authz import offered_to
 from bot.deps import BotDeps
 from bot.digest_blocks import PAGE_PICK, PICK, page_blocks
 from bot.listeners.actions import Tampered, rendered, run_press
 from bot.listeners.commands import private_card
-from bot.replies import EPHEMERAL, answered
+from bot.replies import EPHEMERAL
 from core.alerts import Alert
 from core.domain import Action, parse_tenant_id
 from core.results import Outcome
@@ -65,10 +66,12 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     async def reset(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
+        answer = Answer(respond, "alert reset", client=client, body=body)
+
         async def work() -> dict[str, Any] | None:
             alert_id, tenant_id = alert_target(action, str(action.get("value", "")))
             await checked(deps, alert_id, tenant_id)
-            result = await run_press(deps, client, body, Action.RESET, tenant_id)
+            result = await run_press(deps, client, body, Action.RESET, tenant_id, answer)
             if result.outcome is Outcome.DUPLICATE:
                 return None  # the first delivery already answered
             offered = None
@@ -78,7 +81,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             return {**rendered(deps, result, offered), **EPHEMERAL}
 
         await ack()
-        await answered(respond, "alert reset", work())
+        await answer.send(work())
 
     async def details(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient

@@ -17,9 +17,10 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
+from bot.answer import answered
 from bot.authz import offered_to
 from bot.deps import BotDeps
-from bot.replies import USAGE, answered, stuck_unreadable
+from bot.replies import USAGE, stuck_unreadable
 from bot.stuck_blocks import stuck_list
 from core.domain import parse_tenant_id
 

@@ -101,7 +101,9 @@ class Bot:
         response: str = "r1",
         extra: dict[str, Any] | None = None,
         ephemeral: bool = True,
+        fields: dict[str, Any] | None = None,
     ) -> str:
+        """A signed-ready block_actions body; `extra` goes into the action, `fields` replace top-level ones."""
         self.presses += 1
         payload = {
             "type": "block_actions",
@@ -123,6 +125,7 @@ class Bot:
                     **(extra or {}),
                 }
             ],
+            **(fields or {}),
         }
         return "payload=" + quote(json.dumps(payload))
 

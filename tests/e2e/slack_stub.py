@@ -1,7 +1,8 @@
 """A local HTTP server standing in for Slack: the Web API under /api/ and response_urls under /response/.
 
-It records every call so tests assert what the bot sent, and can be scripted to answer a method with
-failures first (429 with Retry-After, 500) to exercise the bot's retries.
+It records every call (and when it arrived) so tests assert what the bot sent and when, and can be
+scripted to answer a method with failures first (429 with Retry-After, 500) to exercise the bot's
+retries, and to make a response_url fail or hang.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -24,6 +26,7 @@ class Call:
     path: str
     body: dict[str, Any]
     status: int
+    at: float = field(default_factory=time.monotonic)  # when it arrived, on the test's monotonic clock
 
 
 @dataclass
@@ -36,6 +39,7 @@ class SlackStub:
     response_uses: dict[str, int] = field(default_factory=dict)  # posts per response_url
     response_failures: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # scripted (status, body)
     delays: dict[str, float] = field(default_factory=dict)  # Web API method -> seconds before answering
+    response_delays: dict[str, float] = field(default_factory=dict)  # response_url name -> seconds before answering
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
 
@@ -53,6 +57,14 @@ class SlackStub:
     def fail(self, method: str, *answers: tuple[int, dict[str, str]]) -> None:
         """Answer the next calls of `method` with these (status, headers) before answering normally."""
         self.scripted.setdefault(method, []).extend(answers)
+
+    def rate_limit(self, method: str, times: int, retry_after: float) -> None:
+        """Answer the next `times` calls of `method` with 429 and this Retry-After."""
+        self.fail(method, *[(429, {"Retry-After": f"{retry_after:g}"})] * times)
+
+    def arrivals(self, path_prefix: str) -> list[Call]:
+        """Every call to `path_prefix`, accepted or not, in the order it arrived."""
+        return [c for c in self.calls if c.path.startswith(path_prefix)]
 
     def sent(self, path_prefix: str, ok_only: bool = True) -> list[dict[str, Any]]:
         return [c.body for c in self.calls if c.path.startswith(path_prefix) and (c.status == 200 or not ok_only)]
@@ -146,6 +158,8 @@ class SlackStub:
     async def _response(self, request: web.Request) -> web.Response:
         """A response_url: validated like Slack does (blocks, sizes), usable 5 times, failures scriptable."""
         name, body = request.match_info["name"], await self._body(request)
+        if name in self.response_delays:
+            await asyncio.sleep(self.response_delays[name])
         self.response_uses[name] = self.response_uses.get(name, 0) + 1
         scripted = self.response_failures.get(name)
         status, answer = scripted.pop(0) if scripted else (200, "ok")
