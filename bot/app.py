@@ -1,32 +1,33 @@
 """`create_app`: the async Bolt app, built from explicit parts so tests and replicas build their own.
 
-No module-level app: the signing secret, the Web API client (pointed at SLACK_API_URL when set, with
-429 handling) and the core service are handed in. The app drops redeliveries of requests it already
-received (bot/redelivery.py), over HTTP and Socket Mode alike.
+No module-level app: the signing secret, the Web API client (pointed at SLACK_API_URL when set, and
+honouring every 429's Retry-After: bot/slack_client.py) and the core service are handed in. The app
+drops redeliveries of requests it already received (bot/redelivery.py), over HTTP and Socket Mode alike.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import BotDeps
 from bot.listeners import actions, register_listeners
 from bot.redelivery import Deliveries, delivery_key
+from bot.slack_client import SlackClient
 
 log = logging.getLogger(__name__)
 
 
-def slack_client(token: str, api_url: str | None = None) -> AsyncWebClient:
-    client = AsyncWebClient(token=token, base_url=api_url or AsyncWebClient.BASE_URL)
-    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=1))
-    return client
+def slack_client(token: str, api_url: str | None = None) -> SlackClient:
+    """One per process: it remembers Slack's Retry-After pauses for the app and the notifier alike.
+    No 429 retry handler: a retry is the caller's decision (the notifier waits, a listener does not)."""
+    return SlackClient(token=token, base_url=api_url or AsyncWebClient.BASE_URL)
 
 
 class TenantBotApp(AsyncApp):
@@ -36,6 +37,14 @@ class TenantBotApp(AsyncApp):
         super().__init__(client=client, signing_secret=signing_secret, raise_error_for_unhandled_request=False)
         self.signing_secret = signing_secret
         self.deliveries = Deliveries()
+        self.use(self._share_pauses)
+
+    async def _share_pauses(self, context: AsyncBoltContext, next: Callable[[], Awaitable[BoltResponse]]) -> None:
+        """Bolt hands each request its own copy of the client; ours keeps the app client's Retry-After pauses,
+        so a 429 met by a listener holds back the notifier, and the other way round."""
+        if isinstance(self.client, SlackClient):
+            context["client"] = self.client.alike(context.client)
+        await next()
 
     async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
         key = delivery_key(req.body)

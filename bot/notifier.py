@@ -1,9 +1,12 @@
 """`SlackNotifier`: the scanner's Notifier on the Slack Web API.
 
 Every call (post, edit, thread reply) is paced to about one per second per channel (Slack's
-chat.postMessage limit; chat.update's tier is about 50 a minute); a 429 is retried after its
-Retry-After by the client's retry handler; any failure that remains becomes NotifyError, so the
-scanner keeps the post, edit or reply pending and retries it on a later tick instead of losing it.
+chat.postMessage limit; chat.update's tier is about 50 a minute). After a 429 the client refuses to
+call that method in that channel again before its Retry-After (bot/slack_client.py); a call waits for
+that time when it comes within `max_wait` of the call's start, however many 429s come in a row, and
+otherwise fails at once. Any failure that remains becomes NotifyError, so the scanner keeps the post,
+edit or reply pending and retries it on a later tick instead of losing it — and a later tick is again
+held back until the pause has passed, since the client outlives the tick.
 """
 
 from __future__ import annotations
@@ -18,16 +21,21 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alert_blocks import alert_blocks, alert_text
 from bot.digest_blocks import digest_blocks, digest_text
+from bot.slack_client import RateLimited
 from bot.text import safe
 from core.alerts import Alert, Digest
 from core.ports import NotifyError
+
+MAX_WAIT = 10.0  # seconds one call may wait for Slack's Retry-After; the scan's lease is at least 30 s
 
 
 class SlackNotifier:
     dry_run = False
 
-    def __init__(self, client: AsyncWebClient, channel: str, *, min_interval: float = 1.0) -> None:
-        self.client, self.channel, self.min_interval = client, channel, min_interval
+    def __init__(
+        self, client: AsyncWebClient, channel: str, *, min_interval: float = 1.0, max_wait: float = MAX_WAIT
+    ) -> None:
+        self.client, self.channel, self.min_interval, self.max_wait = client, channel, min_interval, max_wait
         self._gate = asyncio.Lock()
         self._last = 0.0
 
@@ -57,19 +65,27 @@ class SlackNotifier:
         return f"{response['channel']}/{response['ts']}"
 
     async def _paced(self, method: Any, **arguments: Any) -> Any:
+        give_up = time.monotonic() + self.max_wait
         async with self._gate:
-            wait = self._last + self.min_interval - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            try:
-                return await self._call(method, **arguments)
-            finally:
-                self._last = time.monotonic()
+            while True:
+                wait = self._last + self.min_interval - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                try:
+                    return await self._call(method, **arguments)
+                except RateLimited as e:
+                    if time.monotonic() + e.seconds > give_up:
+                        raise NotifyError(f"{e}; left for a later tick") from e
+                    await asyncio.sleep(e.seconds)
+                finally:
+                    self._last = time.monotonic()
 
     @staticmethod
     async def _call(method: Any, **arguments: Any) -> Any:
         try:
             return await method(**arguments)
+        except RateLimited:
+            raise
         except SlackApiError as e:
             raise NotifyError(
                 f"Slack refused {method.__name__}: {e.response.get('error', e.response.status_code)}"

@@ -27,6 +27,7 @@ class Call:
     body: dict[str, Any]
     status: int
     at: float = field(default_factory=time.monotonic)  # when it arrived, on the test's monotonic clock
+    retry_after: float | None = None  # the Retry-After the stand-in answered with, if any
 
 
 @dataclass
@@ -105,7 +106,8 @@ class SlackStub:
         script = self.scripted.get(method)
         if script:
             status, headers = script.pop(0)
-            self.calls.append(Call(f"/api/{method}", body, status))
+            wait = float(headers["Retry-After"]) if "Retry-After" in headers else None
+            self.calls.append(Call(f"/api/{method}", body, status, retry_after=wait))
             return web.json_response(
                 {"ok": False, "error": "ratelimited" if status == 429 else "fatal_error"},
                 status=status,
