@@ -6,7 +6,7 @@ to the press (so a redelivered request never runs twice), and answered: the card
 with the tenant's new state and a line saying who pressed what. A refusal on a card shared in the
 channel, and a press whose tenant could not be read again, are answered to the presser only and leave
 the card as it is, so one person's refused press never rewrites everyone's message. Once the service
-has answered, whatever fails afterwards is answered with what was done (bot/replies.py `Answer`).
+has answered, whatever fails afterwards is answered with what was done (bot/answer.py).
 """
 
 from __future__ import annotations
