@@ -151,20 +151,22 @@ class TenantService:
             claim = claim_for(action, tenant, actor, now, self.lease.id)
             event = self._event(tenant_id, ev.started(action), actor, situation=assessment.situation.key)
             self.lease.begin(tenant_id)  # before the claim is written: this process's recovery must not touch it
+            written = False
             try:
                 await self.lease.hold()  # the claim names this process, so it must be known alive first
                 saving = self.store.save(claimed(tenant, claim), [event], request_key=request_key)
                 current = await bounded(saving, "database", StoreError, self.timeouts.read)
+                written = True
                 return claim, current
             except ConcurrentUpdate:
-                self.lease.end(tenant_id)
                 continue
             except DuplicateRequest as e:
-                self.lease.end(tenant_id)
                 raise _Stop(Outcome.DUPLICATE, "this request was already handled; nothing ran twice") from e
             except StoreError as e:
-                self.lease.end(tenant_id)
                 raise _Stop(Outcome.FAILED, f"{action.value} not started: {e}") from e
+            finally:
+                if not written:
+                    self.lease.end(tenant_id)  # `act` ends it once the claimed action is over
         raise _Stop(Outcome.REFUSED, "the tenant kept changing while deciding; look again and retry")
 
     async def _finish(
