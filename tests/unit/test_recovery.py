@@ -241,6 +241,18 @@ async def test_an_action_whose_process_died_is_settled_by_another_once_the_dead_
     assert await survivor.recovery.run() == 0
 
 
+async def reset_cut_short(point: str) -> Cluster:
+    """A Reset whose process died at `point`, its liveness lease run out since."""
+    cluster = Cluster()
+    await cluster.tenant(Action.RESET)
+    cluster.engine.crash = point
+    with pytest.raises(Crash):
+        await cluster.process().act(Action.RESET, "acme", "U1")
+    cluster.engine.crash = None
+    cluster.now += timedelta(seconds=30)
+    return cluster
+
+
 async def test_a_process_never_recovers_the_action_it_is_running() -> None:
     cluster = Cluster()
     await cluster.tenant(Action.RESET)
@@ -257,39 +269,23 @@ async def test_a_process_never_recovers_the_action_it_is_running() -> None:
 
 
 async def test_an_action_left_unfinished_is_settled_before_the_next_press_runs() -> None:
-    cluster = Cluster()
-    await cluster.tenant(Action.RESET)
-    cluster.engine.crash = "after the engine call"
-    with pytest.raises(Crash):
-        await cluster.process().act(Action.RESET, "acme", "U1")
-    cluster.engine.crash = None
-    cluster.now += timedelta(seconds=30)
+    cluster = await reset_cut_short("after the engine call")
     result = await cluster.process().act(Action.RETRY, "acme", "U2")
     assert result.message == "retried"
     assert cluster.store.types("acme") == ["reset_started", "reset_completed", "retry_started", "retry_completed"]
 
 
 async def test_two_replicas_settling_one_claim_at_once_write_one_outcome() -> None:
-    cluster = Cluster()
-    await cluster.tenant(Action.RESET)
-    cluster.engine.crash = "after the engine call"
-    with pytest.raises(Crash):
-        await cluster.process().act(Action.RESET, "acme", "U1")
-    cluster.engine.crash, cluster.engine.delay = None, 0.05
-    cluster.now += timedelta(seconds=30)
+    cluster = await reset_cut_short("after the engine call")
+    cluster.engine.delay = 0.05
     counts = await asyncio.gather(*(cluster.process().recovery.run() for _ in range(4)))
     assert sum(counts) == 1
     assert cluster.store.types("acme") == ["reset_started", "reset_completed"]
 
 
 async def test_an_engine_that_does_not_answer_leaves_the_claim_for_a_later_run() -> None:
-    cluster = Cluster()
-    await cluster.tenant(Action.RESET)
-    cluster.engine.crash = "after the claim"
-    with pytest.raises(Crash):
-        await cluster.process().act(Action.RESET, "acme", "U1")
-    cluster.engine.crash, cluster.engine.delay = None, 5
-    cluster.now += timedelta(seconds=30)
+    cluster = await reset_cut_short("after the claim")
+    cluster.engine.delay = 5
     survivor = cluster.process()
     assert await asyncio.wait_for(survivor.recovery.run(), 3) == 0
     assert cluster.store.tenants["acme"].claim is not None and cluster.store.types("acme") == ["reset_started"]

@@ -3,17 +3,18 @@ again: the action is settled from what the engine did — completed on recovery,
 with the row as it was — with exactly one outcome in the audit feed, and the wedge alert is not resolved
 before that. Real processes, the real Temporal dev server, a real SQLite file.
 
-The kill points come from the test-only crash seam (`TENANTBOT_TEST_CRASH`, tenantbot/crash.py)."""
+The kill points come from the test-only crash seam (`TENANTBOT_TEST_CRASH`, tenantbot/crash.py). In-process
+tests then check what recovery reads from the real engine after a Cancel and a Retry cut short."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
-import os
 import subprocess
 import sys
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -21,36 +22,25 @@ from urllib.parse import quote
 import aiohttp
 import pytest
 
-from core.domain import Tenant, TenantState
+from core.decisions import Situation
+from core.domain import Action, RunStatus, Tenant, TenantState
+from core.liveness import ProcessLease
 from core.persistence import open_store
+from core.recovery import Recovery
+from core.results import utcnow
+from tenantbot.bootstrap import Runtime
 from tests.e2e.slack_stub import SlackStub, free_port
-from tests.e2e.test_serve import SECRET, signed_post, wait_until_healthy
+from tests.e2e.test_serve import serve_env, signed_post, wait_until_healthy
+from tests.integration.temporal.conftest import provision, reach
 
 pytestmark = pytest.mark.temporal
 USER = "U42"
 
 
-def serve_env(data_dir: Path, address: str, slack: SlackStub, port: int, **extra: str) -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEMPORAL_DEV_PORT", "TENANTBOT_TEST_CRASH")
-    }
-    return {
-        **env,
-        "DATA_DIR": str(data_dir),
-        "TEMPORAL_ADDRESS": address,
-        "TEMPORAL_TASK_QUEUE": f"tq-{uuid.uuid4().hex[:8]}",
-        "PORT": str(port),
-        "SLACK_BOT_TOKEN": "xoxb-serve",
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "ALERT_CHANNEL": "C0ALERTS",
-        "SCAN_INTERVAL": "1s",
-        "STUCK_AFTER": "3s",
-        "ACTIVITY_HEARTBEAT_TIMEOUT": "1s",
-        "STEP_TIME": "0.2s",
-        "PROCESS_LEASE": "2s",
-        **extra,
-    }
+def recovery_env(data_dir: Path, address: str, slack: SlackStub, port: int) -> dict[str, str]:
+    """`serve` on the session's engine, whose process lease runs out 2 s after it was killed."""
+    queue = f"tq-{uuid.uuid4().hex[:8]}"
+    return serve_env(data_dir, slack, port, TEMPORAL_ADDRESS=address, TEMPORAL_TASK_QUEUE=queue, PROCESS_LEASE="2s")
 
 
 def tenantbot(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -139,7 +129,7 @@ async def test_serve_killed_in_the_middle_of_an_action_settles_it_once_started_a
     slack = SlackStub()
     await slack.start()
     port = free_port()
-    env = serve_env(tmp_path, temporal_address, slack, port)
+    env = recovery_env(tmp_path, temporal_address, slack, port)
     tenant_id = f"t-{uuid.uuid4().hex[:8]}"
     first = tenantbot("serve", env={**env, "TENANTBOT_TEST_CRASH": point})
     second = None
@@ -189,3 +179,68 @@ async def test_serve_killed_in_the_middle_of_an_action_settles_it_once_started_a
         outputs = [await stop(p) for p in (first, second) if p is not None]
         await slack.stop()
     assert "Traceback" not in outputs[-1] or "Completing activity" in outputs[-1], outputs[-1]
+
+
+class Crash(BaseException):
+    """The process dies here (nothing after it runs)."""
+
+
+class DiesAfter:
+    """The engine port, except that the process dies as soon as `call` has returned."""
+
+    def __init__(self, engine: Any, call: str) -> None:
+        self.engine, self.call = engine, call
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.engine, name)
+        if name != self.call:
+            return method
+
+        async def then_die(*args: Any) -> Any:
+            await method(*args)
+            raise Crash()
+
+        return then_die
+
+
+async def crashed_after_the_engine_call(rt: Runtime, action: Action, tenant_id: str) -> Recovery:
+    """Run `action` until its engine call returned, let the process die there, and give a survivor's recovery."""
+    live = rt.service.engine
+    rt.service.engine = DiesAfter(live, {Action.CANCEL: "cancel", Action.RETRY: "start"}[action])
+    with pytest.raises(Crash):
+        await rt.service.act(action, tenant_id, "U1")
+    rt.service.engine = live
+    await rt.service.lease.release()  # the process is gone: its liveness lease with it
+    survivor = ProcessLease(rt.store, ttl=timedelta(seconds=30), clock=utcnow)
+    s = rt.settings
+    return Recovery(rt.store, rt.engine, survivor, limits=s.limits, timeouts=s.timeouts, clock=utcnow)
+
+
+async def test_a_cancel_cut_short_while_the_run_compensates_is_settled_from_the_engines_cancel_request(
+    world: Runtime, tid: str
+) -> None:
+    await provision(world, tid, "jam@3")  # its compensation never finishes: the run stays running
+    await reach(world, tid, Situation.SLOW_BUT_ALIVE)
+    survivor = await crashed_after_the_engine_call(world, Action.CANCEL, tid)
+    tenant = await world.store.get(tid)
+    assert tenant is not None and tenant.handle is not None
+    run = await world.engine.describe(tenant.handle)
+    assert (run.status, run.cancel_requested) == (RunStatus.RUNNING, True)
+    assert await survivor.run() == 1
+    tenant = await world.store.get(tid)
+    assert tenant is not None and (tenant.state, tenant.claim) == (TenantState.CANCELLING, None)
+    feed = [e.type.removeprefix("tenant.provisioning.") for e in await world.store.events(tid, 50)]
+    assert [k for k in feed if k.startswith("cancel_")] == ["cancel_started"]  # the saga writes the outcome
+
+
+async def test_a_retry_cut_short_after_the_start_is_completed_with_the_new_runs_id(world: Runtime, tid: str) -> None:
+    await provision(world, tid, "fail@2")
+    await reach(world, tid, Situation.FAILED_CLEANLY)
+    survivor = await crashed_after_the_engine_call(world, Action.RETRY, tid)
+    assert await survivor.run() == 1
+    tenant = await world.store.get(tid)
+    assert tenant is not None and tenant.claim is None and tenant.attempt == 2
+    assert tenant.handle is not None and tenant.handle.run_id is not None
+    assert tenant.handle.workflow_id == f"provision-{tid}-2"
+    [latest] = await world.store.events(tid, 1)
+    assert (latest.type, latest.details["detail"]) == ("tenant.provisioning.retry_completed", "completed on recovery")
