@@ -57,6 +57,8 @@ def alert_blocks(alert: Alert) -> list[Block]:
         f"{safe(alert.reason, 2500)}\n*Suggested:* {suggestion(alert.situation)} — Reset terminates the stuck run "
         "and keeps allocations; nothing is rolled back."
     )
+    if alert.situation == Situation.ACTION_RUNNING.key:  # an action on it is unfinished: the alert waits for it
+        body = f":hourglass_flowing_sand: *{safe(alert.tenant_id, 100)}*: {safe(alert.reason, 2500)}"
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=body))]
     if alert.snoozed_until is not None:
         blocks.append(

@@ -1,10 +1,14 @@
 """What each operator action writes and asks of the engine, as data the service runs.
 
-Every action runs in three steps (see `TenantService._run`): a *claim* written with the optimistic
+Every action runs in three steps (see `TenantService.act`): a *claim* written with the optimistic
 version check (so of two concurrent presses exactly one gets past it), one engine call, then the
 *done* fields. Fields written with the claim are restored if the engine call fails, so a failed action
 leaves the row as it was. Cancel and Decommission finish asynchronously: the saga emits their
 `*_completed` event when compensation or release is over.
+
+The claim records its target run and the fields it changed (`claim_for`), and `happened` tells from the
+engine alone whether the engine call took effect, so an action cut short by a crash can be finished or
+undone later (core/recovery.py).
 """
 
 from __future__ import annotations
@@ -14,7 +18,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from core.domain import Action, RunHandle, Tenant, TenantState, decommission_handle, provisioning_handle
+from core.domain import (
+    IN_FLIGHT_STATES,
+    Action,
+    ActionClaim,
+    RunHandle,
+    RunObservation,
+    RunStatus,
+    Tenant,
+    TenantState,
+    decommission_handle,
+    provisioning_handle,
+)
 from core.ports import WorkflowEngine
 
 Fields = dict[str, Any]
@@ -28,6 +43,8 @@ class ActionSteps:
     completes_now: bool
     confirm: str  # what the operator is told before a destructive action runs
     done_by_engine: str  # what the engine has done once the call returned, for a half-way failure
+    # whether the engine call took effect, from the engine's answer about the claim's target (None: no target)
+    happened: Callable[[RunObservation | None, Tenant], bool]
 
 
 async def _terminate(engine: WorkflowEngine, t: Tenant) -> RunHandle | None:
@@ -56,12 +73,31 @@ def _no_fields(t: Tenant, *_: object) -> Fields:
     return {}
 
 
+def _terminated(run: RunObservation | None, t: Tenant) -> bool:
+    """The old run is no longer live (terminated, closed or unknown) while the row is still in flight: a
+    row the run closed itself (active, failed…) is not Reset's to reopen."""
+    return (run is None or run.status is not RunStatus.RUNNING) and t.state in IN_FLIGHT_STATES
+
+
+def _known(run: RunObservation | None, t: Tenant) -> bool:
+    """The engine knows the run the action started (whatever has become of it since)."""
+    return run is not None and run.status is not RunStatus.NOT_FOUND
+
+
+def _cancel_requested(run: RunObservation | None, t: Tenant) -> bool:
+    """The cancel reached the run: it is compensating, or closed cancelled."""
+    if run is None:
+        return False
+    return run.status is RunStatus.CANCELED or (run.status is RunStatus.RUNNING and run.cancel_requested)
+
+
 STEPS: dict[Action, ActionSteps] = {
     Action.RESET: ActionSteps(
         on_claim=_no_fields,
         call=_terminate,
         on_done=lambda t, _: {"state": TenantState.PENDING, "handle": None, "error": None, "failed_activity": None},
         done_by_engine="the engine terminated the run",
+        happened=_terminated,
         completes_now=True,
         confirm=(
             "Reset terminates the stuck run (Temporal *terminate*: no workflow code runs, nothing is rolled "
@@ -84,6 +120,7 @@ STEPS: dict[Action, ActionSteps] = {
             {"handle": started} if started and t.handle and t.handle.same_attempt(started) else {}
         ),
         done_by_engine="the engine started the new attempt",
+        happened=_known,
         completes_now=True,
         confirm="Retry starts a fresh attempt that reuses what is already allocated.",
     ),
@@ -92,6 +129,7 @@ STEPS: dict[Action, ActionSteps] = {
         call=_cancel,
         on_done=_no_fields,
         done_by_engine="the engine was asked to cancel the run",
+        happened=_cancel_requested,
         completes_now=False,
         confirm=(
             "Cancel aborts the run: the saga runs its compensation chain, releases every allocation the tenant "
@@ -108,6 +146,7 @@ STEPS: dict[Action, ActionSteps] = {
         call=_decommission,
         on_done=_no_fields,
         done_by_engine="the engine started releasing the allocations",
+        happened=_known,
         completes_now=False,
         confirm=(
             "Decommission releases every allocation of the tenant and ends it Decommissioned. This cannot be undone."
@@ -116,6 +155,19 @@ STEPS: dict[Action, ActionSteps] = {
 }
 
 
-def restore(current: Tenant, before: Tenant, claimed: Fields) -> Fields:
+def claim_for(action: Action, tenant: Tenant, actor: str, now: datetime, owner: str | None) -> ActionClaim:
+    """The claim of `action` on `tenant`: its claimed fields as (before, after), and the run it is about
+    (the new handle for Retry and Decommission, the row's run for Reset and Cancel)."""
+    fields = STEPS[action].on_claim(tenant, now)
+    changes = {k: (getattr(tenant, k), v) for k, v in fields.items()}
+    return ActionClaim(action, actor, now, owner, fields.get("handle", tenant.handle), changes)
+
+
+def claimed(tenant: Tenant, claim: ActionClaim) -> Tenant:
+    """The row as the claim writes it."""
+    return tenant.updated(claim=claim, **{k: after for k, (_, after) in claim.changes.items()})
+
+
+def restore(current: Tenant, claim: ActionClaim) -> Fields:
     """Undo the claim's fields, except those something else (the saga) has changed since."""
-    return {k: getattr(before, k) for k, v in claimed.items() if getattr(current, k) == v}
+    return {k: before for k, (before, after) in claim.changes.items() if getattr(current, k) == after}

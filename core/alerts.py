@@ -5,15 +5,21 @@ Reset, Retry, Cancel…). At most one episode per tenant is open at a time — t
 with a partial unique index — so one stuck episode is alerted once, across ticks, restarts and
 replicas. `plan` compares the open episodes with this tick's assessments and says what to open,
 revise, remind, resolve and post; it does no I/O so it can be tested row by row.
+
+An episode is never resolved while its tenant has an operator action unfinished (a claim on its row,
+even one a crash left behind until recovery settles it): the alert says "Reset under way (by U123
+since 03:12 UTC)" instead, and is resolved — or reads wedged again — once the action has an outcome.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from core.decisions import Assessment
+from core.decisions import Assessment, Situation
+from core.domain import ActionClaim
 
 REFRESH_EVERY = timedelta(minutes=15)  # re-render a posted alert's timings at most this often
 BATCH_CHARS = 2800  # one thread reply per digest and tick, kept well under Slack's limits
@@ -85,12 +91,17 @@ def wording(reason: str) -> str:
     return re.sub(r"\d+(\.\d+)?", "#", reason)
 
 
-def stale(alert: Alert, assessment: Assessment, now: datetime, refresh_every: timedelta) -> bool:
+def stale(alert: Alert, current: Alert, now: datetime, refresh_every: timedelta) -> bool:
     """Whether the stored situation/reason should be rewritten: new situation or wording, or old timings."""
-    if alert.situation != assessment.situation.key or wording(alert.reason) != wording(assessment.reason):
+    if alert.situation != current.situation or wording(alert.reason) != wording(current.reason):
         return True
     last = alert.refreshed_at or alert.opened_at
-    return alert.reason != assessment.reason and now - last >= refresh_every
+    return alert.reason != current.reason and now - last >= refresh_every
+
+
+def under_way(claim: ActionClaim) -> str:
+    """What an alert says while an operator action on its tenant is unfinished."""
+    return f"{claim.action.value.capitalize()} under way (by {claim.actor} since {claim.since:%H:%M} UTC)"
 
 
 def plan(
@@ -98,25 +109,38 @@ def plan(
     wedged: dict[str, Assessment],
     *,
     now: datetime,
+    busy: Mapping[str, ActionClaim] | None = None,
     refresh_every: timedelta = REFRESH_EVERY,
 ) -> Plan:
-    """What to do so that exactly the wedged tenants have one open, posted, current alert each."""
+    """What to do so that exactly the wedged tenants have one open, posted, current alert each, and the
+    alerts of tenants with an unfinished action (`busy`) stay open and say so."""
+    busy = busy or {}
     by_tenant = {a.tenant_id: a for a in open_alerts}
     result = Plan()
     for tenant_id, assessment in sorted(wedged.items()):
+        if tenant_id in busy:
+            continue
         alert = by_tenant.get(tenant_id)
         if alert is None:
             result.open.append(Alert(tenant_id, assessment.situation.key, assessment.reason, now, refreshed_at=now))
             continue
         current = replace(alert, situation=assessment.situation.key, reason=assessment.reason)
-        if not alert.posted:
-            result.post.append(current)
-        if stale(alert, assessment, now, refresh_every):
-            result.revise.append(current)
+        _keep_current(result, alert, current, now, refresh_every)
         if alert.snoozed_until is not None and not alert.snoozed(now):
             result.remind.append(current)
-    result.resolve.extend(a for a in open_alerts if a.tenant_id not in wedged)
+    for tenant_id, claim in sorted(busy.items()):
+        if (alert := by_tenant.get(tenant_id)) is not None:
+            current = replace(alert, situation=Situation.ACTION_RUNNING.key, reason=under_way(claim))
+            _keep_current(result, alert, current, now, refresh_every)
+    result.resolve.extend(a for a in open_alerts if a.tenant_id not in wedged and a.tenant_id not in busy)
     return result
+
+
+def _keep_current(result: Plan, alert: Alert, current: Alert, now: datetime, refresh_every: timedelta) -> None:
+    if not alert.posted:
+        result.post.append(current)
+    if stale(alert, current, now, refresh_every):
+        result.revise.append(current)
 
 
 def batch(lines: list[str]) -> str | None:

@@ -8,6 +8,7 @@ decision table reads. Engine facts arrive as a `RunObservation`, built by the en
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -103,6 +104,8 @@ class RunObservation:
     last_failure: str | None = None
     heartbeat_timed_out: bool = False
     workflow_task_attempt: int = 0
+    cancel_requested: bool = False  # a cancel was asked of this run (its compensation may still be running)
+    run_id: str | None = None  # the engine's id of the run described
 
     @property
     def engine_error(self) -> str | None:
@@ -125,11 +128,28 @@ class RunningRun:
 
 @dataclass(frozen=True)
 class ActionClaim:
-    """An operator action under way on a tenant: the lease that makes concurrent presses run once."""
+    """An operator action under way on a tenant: the lease that makes concurrent presses run once.
+
+    It also holds what is needed to finish the action if the process running it dies before recording
+    its outcome (core/recovery.py): the process (`owner`, a `ProcessLease` id; None on claims recorded
+    before owners were), the run the action's engine call is about (`target`), and each field the claim
+    changed as (before, after), so that an action whose engine call did not happen can be undone.
+    """
 
     action: Action
     actor: str
     since: datetime
+    owner: str | None = None
+    target: RunHandle | None = None
+    changes: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
+
+    def same(self, other: ActionClaim | None) -> bool:
+        """Whether `other` is this very claim (as read back from the store), not a later one."""
+        return other is not None and self._key == other._key
+
+    @property
+    def _key(self) -> tuple[object, ...]:
+        return (self.action, self.actor, self.since, self.owner)
 
 
 @dataclass

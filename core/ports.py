@@ -130,6 +130,10 @@ class TenantStore(Protocol):
         """Tenants whose provisioning is not finished (pending, provisioning, cancelling, decommissioning)."""
         ...
 
+    async def claimed(self) -> list[Tenant]:
+        """Tenants with an operator action under way (or left unfinished by a crash), whatever their state."""
+        ...
+
     async def list(self, limit: int) -> list[Tenant]:
         """Up to `limit` tenants, most recently changed first."""
         ...
@@ -142,8 +146,22 @@ class TenantStore(Protocol):
 MessageKind = Literal["alert", "digest"]
 
 
-class AlertStore(Protocol):
-    """Alert episodes, digests and the scan lease, in the same database as the tenants.
+class Leases(Protocol):
+    """Named leases in the database: the scan lock, and each running process's liveness (core/liveness.py)."""
+
+    async def try_lock(self, name: str, holder: str, *, now: datetime, ttl: timedelta) -> bool:
+        """Take or renew the named lease unless another holder has it unexpired (one scanning replica)."""
+        ...
+
+    async def unlock(self, name: str, holder: str) -> None: ...
+
+    async def holders(self, prefix: str, *, now: datetime) -> set[str]:
+        """The holders of the unexpired leases whose name starts with `prefix`."""
+        ...
+
+
+class AlertStore(Leases, Protocol):
+    """Alert episodes, digests and the leases, in the same database as the tenants.
 
     Every write names the columns it changes and is guarded (`WHERE resolved_at IS NULL`, `WHERE
     message_ref IS NULL`, `WHERE claimed_by = holder`), so a stale copy never overwrites a concurrent
@@ -209,12 +227,6 @@ class AlertStore(Protocol):
     async def undelivered(self) -> list[Alert | Digest]:
         """Posted messages with an edit or a reply still to send (alerts of digests excluded)."""
         ...
-
-    async def try_lock(self, name: str, holder: str, *, now: datetime, ttl: timedelta) -> bool:
-        """Take or renew the named lease unless another holder has it unexpired (one scanning replica)."""
-        ...
-
-    async def unlock(self, name: str, holder: str) -> None: ...
 
 
 class NotifyError(Exception):

@@ -1,5 +1,8 @@
 """One scan tick: find wedged tenants, then open, revise, remind, resolve and post their alerts.
 
+An alert whose tenant has an operator action unfinished (a claimed row) stays open and says so; it is
+resolved once the action has its outcome (core/recovery.py settles one a crash left behind).
+
 Ticks run under a database lease so one replica scans at a time; the lease is renewed before every
 Slack call and the tick stops as soon as it is lost. Each episode is recorded before it is posted and
 each post claims its message first (`Delivery`), so a post that fails (Slack down, rate limited) is
@@ -87,8 +90,9 @@ class Scanner(Snoozes):
 
     async def _tick(self, now: datetime) -> TickReport:
         sweep = await self.finder.sweep(now)
+        busy = {t.id: t.claim for t in await self.store.claimed() if t.claim is not None}
         open_alerts = await self.alerts.open_alerts()
-        todo = plan(open_alerts, sweep.wedged, now=now, refresh_every=self.refresh_every)
+        todo = plan(open_alerts, sweep.wedged, now=now, busy=busy, refresh_every=self.refresh_every)
         opened = await self._open(todo.open, now)
         digests: dict[int, list[str]] = defaultdict(list)  # digest -> lines of its batched reply
         before = {a.id: a.situation for a in open_alerts}

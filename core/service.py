@@ -4,6 +4,9 @@ Slack listeners, the CLI and the scheduler all call this. Every read and engine 
 timeout, so a hung database or engine turns into a clear message (and a `*_failed` audit event for
 actions) instead of silence. Each action re-assesses the tenant at the moment it runs and claims the
 row with an optimistic version check, so one press runs once and concurrent presses run once in all.
+The claim names this process (`ProcessLease`); an action whose outcome could not be written (the
+database went away, the process died) keeps its claim until recovery settles it (core/recovery.py),
+so every `<action>_started` gets exactly one outcome.
 """
 
 from __future__ import annotations
@@ -12,28 +15,22 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from core import events as ev
-from core.actions import STEPS, restore
+from core.actions import STEPS, Fields, claim_for, claimed, restore
 from core.bounded import bounded
 from core.decisions import Limits, Situation, assess, refusal
-from core.domain import (
-    Action,
-    ActionClaim,
-    AuditEvent,
-    RunHandle,
-    RunObservation,
-    Tenant,
-    TenantState,
-)
-from core.durations import format_duration
+from core.domain import Action, ActionClaim, AuditEvent, RunHandle, RunObservation, Tenant, TenantState
+from core.liveness import ProcessLease
 from core.ports import ConcurrentUpdate, DuplicateRequest, EngineError, StoreError, TenantStore, WorkflowEngine
+from core.recovery import Recovery
 from core.results import ActionResult, Outcome, TenantNotFound, TenantView, Timeouts, utcnow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 CLAIM_ATTEMPTS = 3
+SETTLED = "recovery settled it meanwhile"  # the action outlived ACTION_LEASE and recovery wrote its outcome
 
 
 class TenantService:
@@ -46,9 +43,12 @@ class TenantService:
         timeouts: Timeouts = Timeouts(),
         clock: Callable[[], datetime] = utcnow,
         events_shown: int = 8,
+        lease: ProcessLease | None = None,
     ) -> None:
         self.store, self.engine, self.limits = store, engine, limits
         self.timeouts, self.clock, self.events_shown = timeouts, clock, events_shown
+        self.lease = lease or ProcessLease(None, ttl=limits.action_lease, clock=clock)
+        self.recovery = Recovery(store, engine, self.lease, limits=limits, timeouts=timeouts, clock=clock)
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -97,38 +97,36 @@ class TenantService:
 
     async def act(self, action: Action, tenant_id: str, actor: str, *, request_key: str | None = None) -> ActionResult:
         """Run `action` on the tenant as `actor` if the decision table allows it right now."""
-        steps = STEPS[action]
         try:
-            claimed = await self._claim(action, tenant_id, actor, request_key)
+            claim, current = await self._claim(action, tenant_id, actor, request_key)
         except _Stop as stop:
             return await self._result(action, tenant_id, actor, stop.outcome, stop.message)
-        before, fields, current = claimed
+        try:
+            outcome, message = await self._run(claim, current)
+        finally:
+            self.lease.end(tenant_id)
+        return await self._result(action, tenant_id, actor, outcome, message)
+
+    async def _run(self, claim: ActionClaim, current: Tenant) -> tuple[Outcome, str]:
+        """The engine call and the outcome, written with the claim released. An outcome that cannot be
+        written leaves the claim to recovery (core/recovery.py), which writes it from the engine's state."""
+        action, steps, tenant_id = claim.action, STEPS[claim.action], current.id
         try:
             started = await bounded(steps.call(self.engine, current), "engine", EngineError, self.timeouts.engine)
         except EngineError as e:
-            unrecorded = await self._write(
-                tenant_id, lambda t: restore(t, before, fields), ev.failed(action), actor, cause=str(e)
+            unrecorded = await self._finish(
+                tenant_id, claim, lambda t: restore(t, claim), ev.failed(action), cause=str(e)
             )
-            if unrecorded:  # the row keeps its claim until ACTION_LEASE; the feed must still say what happened
-                await self._audit(tenant_id, ev.failed(action), actor, cause=f"{e}; then {unrecorded}")
-            return await self._result(action, tenant_id, actor, Outcome.FAILED, f"{action.value} failed: {e}")
+            return Outcome.FAILED, f"{action.value} failed: {e}{_unrecorded(unrecorded)}"
         kind = ev.completed(action) if steps.completes_now else None
-        unrecorded = await self._write(
-            tenant_id, lambda t: steps.on_done(t, started), kind, actor, run=_describe(started)
-        )
-        if unrecorded:
-            cause = f"{steps.done_by_engine}, but the tenant row was not updated: {unrecorded}"
-            await self._audit(tenant_id, ev.failed(action), actor, cause=cause)
-            message = (
-                f"{action.value} failed half-way: {steps.done_by_engine}, but it was not recorded ({unrecorded}). "
-                f"The tenant stays blocked for up to {format_duration(self.limits.action_lease)}; then look again."
-            )
-            return await self._result(action, tenant_id, actor, Outcome.FAILED, message)
-        return await self._result(action, tenant_id, actor, Outcome.DONE, _done_message(action, steps.completes_now))
+        done = await self._finish(tenant_id, claim, lambda t: steps.on_done(t, started), kind, run=_describe(started))
+        if done is not None:
+            return Outcome.FAILED, f"{action.value} failed half-way: {steps.done_by_engine}{_unrecorded(done)}"
+        return Outcome.DONE, _done_message(action, steps.completes_now)
 
     async def _claim(
         self, action: Action, tenant_id: str, actor: str, request_key: str | None
-    ) -> tuple[Tenant, dict[str, object], Tenant]:
+    ) -> tuple[ActionClaim, Tenant]:
         for _ in range(CLAIM_ATTEMPTS):
             try:
                 if request_key is not None and await bounded(
@@ -136,6 +134,8 @@ class TenantService:
                 ):
                     raise _Stop(Outcome.DUPLICATE, "this request was already handled; nothing ran twice")
                 tenant, run, _problems = await self._observe(tenant_id)
+                if await self.recovery.settle_if_due(tenant):
+                    continue  # a crash had left an action unfinished: settled, so decide on the fresh row
             except (TenantNotFound, StoreError) as e:
                 raise _Stop(Outcome.FAILED if isinstance(e, StoreError) else Outcome.REFUSED, str(e)) from e
             now = self.clock()
@@ -148,56 +148,51 @@ class TenantService:
                 reason = refusal(action, assessment)
                 await self._audit(tenant_id, ev.ACTION_REFUSED, actor, action=action.value, reason=reason)
                 raise _Stop(Outcome.REFUSED, reason)
-            fields = STEPS[action].on_claim(tenant, now)
+            claim = claim_for(action, tenant, actor, now, self.lease.id)
             event = self._event(tenant_id, ev.started(action), actor, situation=assessment.situation.key)
-            claim = ActionClaim(action, actor, now)
+            self.lease.begin(tenant_id)  # before the claim is written: this process's recovery must not touch it
+            written = False
             try:
-                current = await bounded(
-                    self.store.save(tenant.updated(claim=claim, **fields), [event], request_key=request_key),
-                    "database",
-                    StoreError,
-                    self.timeouts.read,
-                )
-                return tenant, fields, current
+                await self.lease.hold()  # the claim names this process, so it must be known alive first
+                saving = self.store.save(claimed(tenant, claim), [event], request_key=request_key)
+                current = await bounded(saving, "database", StoreError, self.timeouts.read)
+                written = True
+                return claim, current
             except ConcurrentUpdate:
                 continue
             except DuplicateRequest as e:
                 raise _Stop(Outcome.DUPLICATE, "this request was already handled; nothing ran twice") from e
             except StoreError as e:
                 raise _Stop(Outcome.FAILED, f"{action.value} not started: {e}") from e
+            finally:
+                if not written:
+                    self.lease.end(tenant_id)  # `act` ends it once the claimed action is over
         raise _Stop(Outcome.REFUSED, "the tenant kept changing while deciding; look again and retry")
 
-    async def _current(self, tenant_id: str) -> Tenant:
-        tenant = await bounded(self.store.get(tenant_id), "database", StoreError, self.timeouts.read)
-        if tenant is None:
-            raise StoreError(f"tenant {tenant_id} vanished")
-        return tenant
-
-    async def _write(
-        self,
-        tenant_id: str,
-        change: Callable[[Tenant], dict[str, object]],
-        kind: str | None,
-        actor: str,
-        **details: object,
+    async def _finish(
+        self, tenant_id: str, claim: ActionClaim, change: Callable[[Tenant], Fields], kind: str | None, **details: Any
     ) -> str | None:
-        """Apply `change` to the fresh row, release the claim and emit `kind`, retrying on concurrent writes.
+        """Apply `change` to the fresh row, release the claim and emit `kind`, retrying on concurrent writes,
+        while the row still holds `claim` (recovery may have settled it after ACTION_LEASE).
 
-        Returns None when written, or why it could not be (the claim then expires by itself).
+        Returns None when written, or why it was not (recovery then settles the claim).
         """
         for _ in range(10):
             try:
-                tenant = await self._current(tenant_id)
-                events = [self._event(tenant_id, kind, actor, **details)] if kind else []
+                tenant = await bounded(self.store.get(tenant_id), "database", StoreError, self.timeouts.read)
+                if tenant is None or not claim.same(tenant.claim):
+                    log.warning("%s of %s was settled by recovery before it could finish", claim.action, tenant_id)
+                    return SETTLED
+                events = [self._event(tenant_id, kind, claim.actor, **details)] if kind else []
                 saving = self.store.save(tenant.updated(claim=None, **change(tenant)), events)
                 await bounded(saving, "database", StoreError, self.timeouts.read)
                 return None
             except ConcurrentUpdate:
                 continue
             except StoreError as e:
-                log.error("could not finish the action on %s: %s (the claim expires by itself)", tenant_id, e)
+                log.error("could not finish %s of %s: %s (recovery settles it)", claim.action, tenant_id, e)
                 return str(e)
-        log.error("could not finish the action on %s: the row kept changing", tenant_id)
+        log.error("could not finish %s of %s: the row kept changing (recovery settles it)", claim.action, tenant_id)
         return "the row kept changing"
 
     async def _audit(self, tenant_id: str, kind: str, actor: str, **details: object) -> None:
@@ -244,6 +239,15 @@ def _describe(handle: RunHandle | None) -> dict[str, object] | None:
     if handle is None:
         return None
     return {"workflow_id": handle.workflow_id, "run_id": handle.run_id, "attempt": handle.attempt}
+
+
+def _unrecorded(why: str | None) -> str:
+    """What an operator reads when the outcome could not be written with the action."""
+    if why is None:
+        return ""
+    if why == SETTLED:
+        return f", but it outlived ACTION_LEASE and {SETTLED}: see the audit feed"
+    return f", but it was not recorded ({why}); recovery records it from the engine's state once the database answers"
 
 
 def _done_message(action: Action, completes_now: bool) -> str:

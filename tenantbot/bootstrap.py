@@ -2,18 +2,26 @@
 
 Nothing here runs on import. `runtime()` opens the database (applying migrations), starts or
 connects to the workflow engine (the embedded Temporal dev server unless TEMPORAL_ADDRESS is set),
-and hands out one `TenantService` that the CLI, the Slack app and the scheduler share.
+and hands out one `TenantService` that the CLI, the Slack app and the scheduler share. The process's
+liveness lease (core/liveness.py) is renewed in the background while the runtime is open and given
+back when it closes, so another replica can tell this process's unfinished actions from a dead one's.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 from core.adapters.unreachable_engine import UnreachableEngine
-from core.ports import AlertStore, EngineError, TenantStore, WorkflowEngine
+from core.liveness import ProcessLease
+from core.ports import AlertStore, EngineError, Leases, TenantStore, WorkflowEngine
+from core.recovery import Recovery
+from core.results import utcnow
 from core.service import TenantService
+from tenantbot.crash import crashing
 from tenantbot.settings import Settings
 
 
@@ -25,9 +33,28 @@ class Runtime:
     engine: WorkflowEngine
     service: TenantService
 
+    @property
+    def recovery(self) -> Recovery:
+        return self.service.recovery
 
-def build_service(settings: Settings, store: TenantStore, engine: WorkflowEngine) -> TenantService:
-    return TenantService(store, engine, limits=settings.limits, timeouts=settings.timeouts)
+
+def build_service(settings: Settings, store: TenantStore, engine: WorkflowEngine, leases: Leases) -> TenantService:
+    lease = ProcessLease(leases, ttl=settings.process_lease, clock=utcnow, read_timeout=settings.read_timeout)
+    store, engine = crashing(store, engine)  # only when a test asks for it (TENANTBOT_TEST_CRASH)
+    return TenantService(store, engine, limits=settings.limits, timeouts=settings.timeouts, lease=lease)
+
+
+@asynccontextmanager
+async def kept(lease: ProcessLease) -> AsyncIterator[None]:
+    """Renew the lease in the background; give it back at the end (a killed process cannot: it runs out)."""
+    keeper = asyncio.create_task(lease.keep())
+    try:
+        yield
+    finally:
+        keeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeper
+        await lease.release()
 
 
 @asynccontextmanager
@@ -50,6 +77,8 @@ async def runtime(settings: Settings, *, worker: bool = True, engine_required: b
                 if engine_required:
                     raise
                 engine = UnreachableEngine(f"engine unreachable: {e}")
-            yield Runtime(settings, store, store, engine, build_service(settings, store, engine))
+            service = build_service(settings, store, engine, store)
+            await stack.enter_async_context(kept(service.lease))
+            yield Runtime(settings, store, store, engine, service)
     finally:
         await store.close()

@@ -1,9 +1,13 @@
-"""The wedge scan, on APScheduler's asyncio scheduler (the same loop as Bolt and the Temporal client).
+"""Recovery and the wedge scan, on APScheduler's asyncio scheduler (the same loop as Bolt and the Temporal
+client).
 
-`max_instances=1` and `coalesce=True` keep one tick at a time in this process; the database lease in
-`Scanner.tick` keeps one tick at a time across replicas. `ScanSchedule.stop` cancels a running tick
-and waits for it to release its lease and claims, so shutting down never leaves the lease held by a
-process that is gone (the runtime closes the database right after).
+Each tick first settles the actions a crash left unfinished (core/recovery.py), then scans (when alerts
+are on), so that an alert is never resolved or re-raised over an action still to be settled. Recovery
+runs with or without ALERT_CHANNEL. `max_instances=1` and `coalesce=True` keep one tick at a time in this
+process; the database lease in `Scanner.tick` keeps one scan at a time across replicas (recovery needs
+none: its writes are guarded). `ScanSchedule.stop` cancels a running tick and waits for it to release
+its lease and claims, so shutting down never leaves the lease held by a process that is gone (the
+runtime closes the database right after).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.ports import EngineError, Notifier, NotifyError, StoreError
+from core.recovery import Recovery
 from core.results import utcnow
 from core.scanner import Scanner, TickReport
 from core.wedged import WedgeFinder
@@ -34,9 +39,18 @@ def wedge_finder(settings: Settings, rt: Runtime) -> WedgeFinder:
 
 def build_scanner(settings: Settings, rt: Runtime, notifier: Notifier, finder: WedgeFinder | None = None) -> Scanner:
     finder = finder or wedge_finder(settings, rt)
-    holder = f"{socket.gethostname()}:{os.getpid()}"
+    holder = rt.service.lease.id or f"{socket.gethostname()}:{os.getpid()}"
     lease = max(settings.scan_interval * 2, timedelta(seconds=30))
     return Scanner(rt.store, rt.alerts, notifier, finder, holder=holder, clock=utcnow, lease=lease)
+
+
+async def recover_once(recovery: Recovery) -> int:
+    """Settle the actions a crash left unfinished; failures are logged and retried at the next tick."""
+    try:
+        return await recovery.run()
+    except (StoreError, EngineError) as e:
+        log.warning("recovery of unfinished actions skipped: %s", e)
+        return 0
 
 
 async def scan_once(scanner: Scanner) -> TickReport | None:
@@ -52,10 +66,11 @@ async def scan_once(scanner: Scanner) -> TickReport | None:
 
 
 class ScanSchedule:
-    """Runs `scan_once` every `every` and knows the running tick, so `stop` can end it cleanly."""
+    """Runs `recover_once` and `scan_once` every `every` and knows the running tick, so `stop` can end it
+    cleanly."""
 
-    def __init__(self, scanner: Scanner, every: timedelta) -> None:
-        self.scanner, self.every = scanner, every
+    def __init__(self, scanner: Scanner | None, every: timedelta, recovery: Recovery | None = None) -> None:
+        self.scanner, self.every, self.recovery = scanner, every, recovery
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._running: asyncio.Task[TickReport | None] | None = None
 
@@ -72,11 +87,16 @@ class ScanSchedule:
         return self
 
     async def _tick(self) -> TickReport | None:
-        self._running = task = asyncio.ensure_future(scan_once(self.scanner))
+        self._running = task = asyncio.ensure_future(self._recover_then_scan())
         try:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
             return None  # the tick was cancelled by `stop`, or the scheduler gave up on the job
+
+    async def _recover_then_scan(self) -> TickReport | None:
+        if self.recovery is not None:
+            await recover_once(self.recovery)
+        return await scan_once(self.scanner) if self.scanner is not None else None
 
     @property
     def busy(self) -> bool:
@@ -97,5 +117,5 @@ class ScanSchedule:
             log.info("wedge scan interrupted by shutdown; the next start redoes its work")
 
 
-def start_scheduler(scanner: Scanner, every: timedelta) -> ScanSchedule:
-    return ScanSchedule(scanner, every).start()
+def start_scheduler(scanner: Scanner | None, every: timedelta, recovery: Recovery | None = None) -> ScanSchedule:
+    return ScanSchedule(scanner, every, recovery).start()

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     stuck_after: Duration = timedelta(minutes=10)
     heartbeat_timeout: Duration = Field(default=timedelta(seconds=60), description="assumed when the engine has none")
     action_lease: Duration = timedelta(minutes=5)
+    process_lease: Duration = Field(
+        default=timedelta(seconds=30), gt=timedelta(0), description="how long a silent process is taken for alive"
+    )
     read_timeout: Duration = timedelta(seconds=2)
     engine_timeout: Duration = timedelta(seconds=10)
 

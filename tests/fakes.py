@@ -1,4 +1,4 @@
-"""In-memory fakes of the core's two ports, for unit tests only.
+"""In-memory fakes of the core's ports (tenants, engine, leases), for unit tests only.
 
 They keep the ports' contracts (optimistic versions, request keys, NOT_FOUND, RunAlreadyLive) so the
 service and the decision table can be tested without I/O. The real adapters have their own
@@ -11,7 +11,7 @@ import asyncio
 import itertools
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from core.domain import (
     IN_FLIGHT_STATES,
@@ -111,6 +111,10 @@ class InMemoryStore:
         await self._io()
         return [t for t in self.tenants.values() if t.state in IN_FLIGHT_STATES]
 
+    async def claimed(self) -> list[Tenant]:
+        await self._io()
+        return [t for t in self.tenants.values() if t.claim is not None]
+
     async def list(self, limit: int) -> list[Tenant]:
         await self._io()
         return list(self.tenants.values())[:limit]
@@ -154,11 +158,15 @@ class FakeEngine:
         live = [w for w, r in self.runs.items() if r.status is RunStatus.RUNNING and f"-{tenant_id}-" in w]
         if live:
             raise RunAlreadyLive(f"run {live[0]} is still live; Reset first")
-        self.runs[handle.workflow_id] = RunObservation(RunStatus.RUNNING)
-        return replace(handle, run_id=f"run-{next(self._run_ids)}")
+        run_id = f"run-{next(self._run_ids)}"
+        self.runs[handle.workflow_id] = RunObservation(RunStatus.RUNNING, run_id=run_id)
+        return replace(handle, run_id=run_id)
 
     async def cancel(self, handle: RunHandle) -> None:
         await self._io("cancel", handle.workflow_id)
+        run = self.runs.get(handle.workflow_id)
+        if run is not None and run.status is RunStatus.RUNNING:
+            self.runs[handle.workflow_id] = replace(run, cancel_requested=True)
 
     async def terminate(self, handle: RunHandle, reason: str) -> None:
         await self._io("terminate", handle.workflow_id)
@@ -167,8 +175,9 @@ class FakeEngine:
 
     async def decommission(self, tenant_id: str, handle: RunHandle) -> RunHandle:
         await self._io("decommission", handle.workflow_id)
-        self.runs[handle.workflow_id] = RunObservation(RunStatus.RUNNING)
-        return replace(handle, run_id=f"run-{next(self._run_ids)}")
+        run_id = f"run-{next(self._run_ids)}"
+        self.runs[handle.workflow_id] = RunObservation(RunStatus.RUNNING, run_id=run_id)
+        return replace(handle, run_id=run_id)
 
     async def list_running(self) -> Sequence[RunningRun]:
         await self._io("list_running", "*")
@@ -178,6 +187,27 @@ class FakeEngine:
         await self._io("run_statuses", "*")
         known = {w: r.status for w, r in self.runs.items() if r.status is not RunStatus.NOT_FOUND}
         return {h.workflow_id: known[h.workflow_id] for h in handles if h.workflow_id in known}
+
+
+class InMemoryLeases:
+    """Named leases with expiry, as the locks table keeps them."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[str, datetime]] = {}
+
+    async def try_lock(self, name: str, holder: str, *, now: datetime, ttl: timedelta) -> bool:
+        held = self.rows.get(name)
+        if held is not None and held[0] != holder and held[1] > now:
+            return False
+        self.rows[name] = (holder, now + ttl)
+        return True
+
+    async def unlock(self, name: str, holder: str) -> None:
+        if self.rows.get(name, ("", None))[0] == holder:
+            del self.rows[name]
+
+    async def holders(self, prefix: str, *, now: datetime) -> set[str]:
+        return {holder for name, (holder, until) in self.rows.items() if name.startswith(prefix) and until > now}
 
 
 def at(minute: int, second: int = 0) -> datetime:

@@ -201,13 +201,17 @@ def observe(described: WorkflowExecutionDescription) -> RunObservation:
     raw = described.raw_description
     status = STATUS.get(described.status, RunStatus.RUNNING) if described.status else RunStatus.RUNNING
     task_attempt = raw.pending_workflow_task.attempt if raw.HasField("pending_workflow_task") else 0
+    cancel_requested = raw.HasField("workflow_extended_info") and raw.workflow_extended_info.cancel_requested
+    run = RunObservation(
+        status, workflow_task_attempt=task_attempt, cancel_requested=cancel_requested, run_id=described.run_id
+    )
     if not raw.pending_activities:
-        return RunObservation(status, workflow_task_attempt=task_attempt)
+        return run
     activity: PendingActivityInfo = raw.pending_activities[0]
     failure = activity.last_failure if activity.HasField("last_failure") else None
     options = activity.activity_options if activity.HasField("activity_options") else None
-    return RunObservation(
-        status=status,
+    return replace(
+        run,
         pending_activity=activity.activity_type.name,
         activity_attempt=activity.attempt,
         # a retried attempt's start is not a sign of life, so no fallback to last_started_time here
@@ -221,5 +225,4 @@ def observe(described: WorkflowExecutionDescription) -> RunObservation:
         heartbeat_timed_out=failure is not None
         and failure.HasField("timeout_failure_info")
         and failure.timeout_failure_info.timeout_type == TimeoutType.TIMEOUT_TYPE_HEARTBEAT,
-        workflow_task_attempt=task_attempt,
     )

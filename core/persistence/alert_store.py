@@ -108,3 +108,8 @@ class AlertStoreMixin(MessageStoreMixin):
     async def unlock(self, name: str, holder: str) -> None:
         async with translated(), self.session.begin() as session:
             await session.execute(delete(LockRow).where(LockRow.name == name, LockRow.holder == holder))
+
+    async def holders(self, prefix: str, *, now: datetime) -> set[str]:
+        query = select(LockRow.holder).where(LockRow.name.startswith(prefix, autoescape=True), LockRow.expires_at > now)
+        async with translated(), self.session() as session:
+            return set(await session.scalars(query))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from core.alerts import Alert, Digest
@@ -15,7 +16,11 @@ def tenant_from_row(row: TenantRow) -> Tenant:
         handle = RunHandle(row.workflow_id, row.handle_attempt or 0, row.run_id)
     claim = None
     if row.claim_action is not None and row.claim_since is not None:
-        claim = ActionClaim(Action(row.claim_action), row.claim_actor or "", row.claim_since)
+        plan = row.claim_plan or {}
+        changes = {k: (_field(k, before), _field(k, after)) for k, (before, after) in plan.get("changes", {}).items()}
+        target = _handle(plan.get("target"))
+        action, actor = Action(row.claim_action), row.claim_actor or ""
+        claim = ActionClaim(action, actor, row.claim_since, row.claim_owner, target, changes)
     return Tenant(
         id=row.id,
         state=TenantState(row.state),
@@ -51,7 +56,42 @@ def tenant_columns(tenant: Tenant) -> dict[str, Any]:
         "claim_action": claim.action.value if claim else None,
         "claim_actor": claim.actor if claim else None,
         "claim_since": claim.since if claim else None,
+        "claim_owner": claim.owner if claim else None,
+        "claim_plan": claim_plan(claim) if claim else None,
     }
+
+
+def claim_plan(claim: ActionClaim) -> dict[str, Any]:
+    """The claim's target and changed fields as JSON (`claim_plan`); `_field` reads them back typed."""
+    changes = {k: [_json(before), _json(after)] for k, (before, after) in claim.changes.items()}
+    return {"target": _json(claim.target), "changes": changes}
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, RunHandle):
+        return {"workflow_id": value.workflow_id, "attempt": value.attempt, "run_id": value.run_id}
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, TenantState):
+        return value.value
+    return value
+
+
+def _handle(value: Any) -> RunHandle | None:
+    return RunHandle(value["workflow_id"], value["attempt"], value.get("run_id")) if value else None
+
+
+def _field(name: str, value: Any) -> Any:
+    """A Tenant field's value from its JSON form, typed by the field's name."""
+    if value is None:
+        return None
+    if name == "state":
+        return TenantState(value)
+    if name == "handle":
+        return _handle(value)
+    if name.endswith("_at"):
+        return datetime.fromisoformat(value)
+    return value
 
 
 def allocation_from_row(row: AllocationRow) -> Allocation:

@@ -2,8 +2,9 @@
 
 Two indexes carry the product's guarantees: the partial unique index on held allocations (an
 allocation is recorded once per kind) and the one on open alerts (one open episode per tenant, so
-one stuck episode is alerted once, whatever the number of replicas). The partial index on in-flight
-states keeps the scheduler's query proportional to in-flight tenants at a million rows.
+one stuck episode is alerted once, whatever the number of replicas). The partial indexes on in-flight
+states and on claimed rows keep the scheduler's queries proportional to in-flight and claimed tenants
+at a million rows.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 IN_FLIGHT_SQL = "state IN ('pending', 'provisioning', 'cancelling', 'decommissioning')"
+CLAIMED_SQL = "claim_action IS NOT NULL"
 BigId = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER PRIMARY KEY only
 
 
@@ -64,11 +66,14 @@ class TenantRow(Base):
     claim_action: Mapped[str | None] = mapped_column(String(20))
     claim_actor: Mapped[str | None] = mapped_column(String(200))
     claim_since: Mapped[datetime | None]
+    claim_owner: Mapped[str | None] = mapped_column(String(200))
+    claim_plan: Mapped[dict[str, Any] | None]  # the claim's target run and changed fields (mapping.claim_plan)
     version: Mapped[int] = mapped_column(default=1)
 
     __table_args__ = (
         Index("ix_tenants_in_flight", "state", sqlite_where=text(IN_FLIGHT_SQL), postgresql_where=text(IN_FLIGHT_SQL)),
         Index("ix_tenants_updated_at", "updated_at"),
+        Index("ix_tenants_claimed", "claim_since", sqlite_where=text(CLAIMED_SQL), postgresql_where=text(CLAIMED_SQL)),
     )
 
 
@@ -175,7 +180,7 @@ class DigestRow(MessageColumns, Base):
 
 
 class LockRow(Base):
-    """Named leases (the scan lock): one holder until it releases or its lease expires."""
+    """Named leases (the scan lock, each process's `alive:` lease): one holder until it releases or it expires."""
 
     __tablename__ = "locks"
 

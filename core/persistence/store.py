@@ -24,7 +24,7 @@ from core.persistence.mapping import (
     tenant_columns,
     tenant_from_row,
 )
-from core.persistence.orm import IN_FLIGHT_SQL, AllocationRow, AuditEventRow, RequestKeyRow, TenantRow
+from core.persistence.orm import CLAIMED_SQL, IN_FLIGHT_SQL, AllocationRow, AuditEventRow, RequestKeyRow, TenantRow
 from core.ports import AllocationChanges, ConcurrentUpdate, DuplicateRequest, StoreError, TenantExists
 
 
@@ -168,6 +168,11 @@ class SqlAlchemyStore(AlertStoreMixin):
 
     async def in_flight(self) -> list[Tenant]:
         query = select(TenantRow).where(text(IN_FLIGHT_SQL))  # the partial index's own predicate
+        async with translated(), self.session() as session:
+            return [tenant_from_row(row) for row in await session.scalars(query)]
+
+    async def claimed(self) -> list[Tenant]:
+        query = select(TenantRow).where(text(CLAIMED_SQL)).order_by(TenantRow.claim_since)  # ix_tenants_claimed
         async with translated(), self.session() as session:
             return [tenant_from_row(row) for row in await session.scalars(query)]
 

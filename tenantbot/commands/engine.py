@@ -12,6 +12,7 @@ from core.results import Outcome
 from core.saga import FAULTS, Fault
 from tenantbot.bootstrap import runtime
 from tenantbot.cli import EXIT_USAGE, Failure, run, settings, tenant_arg, until_stopped
+from tenantbot.scheduler import recover_once, start_scheduler
 
 FAULT_HELP = f"inject a failure for the demo and tests: {', '.join(FAULTS)}, optionally @step (1-5), e.g. hang@3"
 
@@ -44,12 +45,19 @@ def provision(
 
 
 def worker() -> None:
-    """Run the saga's worker (and the embedded engine, unless TEMPORAL_ADDRESS is set) until stopped."""
+    """Run the saga's worker (and the embedded engine, unless TEMPORAL_ADDRESS is set) until stopped; it also
+    settles, every SCAN_INTERVAL, operator actions that a crashed process left unfinished."""
 
     async def main() -> None:
-        async with runtime(settings(), worker=True):
+        s = settings()
+        async with runtime(s, worker=True) as rt:
+            await recover_once(rt.recovery)
+            schedule = start_scheduler(None, s.scan_interval, rt.recovery)  # settles actions a crash left unfinished
             typer.echo("worker running; Ctrl-C to stop")
-            await until_stopped()
+            try:
+                await until_stopped()
+            finally:
+                await schedule.stop()
 
     run(main)
 

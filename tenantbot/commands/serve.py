@@ -15,7 +15,7 @@ from tenantbot.bootstrap import runtime
 from tenantbot.cli import EXIT_USAGE, Failure, run, settings
 from tenantbot.commands.engine import until_stopped
 from tenantbot.console_notifier import ConsoleNotifier
-from tenantbot.scheduler import build_scanner, scan_once, start_scheduler, wedge_finder
+from tenantbot.scheduler import build_scanner, recover_once, scan_once, start_scheduler, wedge_finder
 from tenantbot.settings import Settings
 
 
@@ -43,7 +43,8 @@ def serve() -> None:
             scanner = build_scanner(s, rt, SlackNotifier(client, s.alert_channel), finder) if s.alert_channel else None
             deps = BotDeps(rt.service, s.policy, s.runbook_url, utcnow, finder, scanner)
             app = create_app(signing_secret=secret, client=client, deps=deps)
-            schedule = start_scheduler(scanner, s.scan_interval) if scanner else None
+            await recover_once(rt.recovery)  # what a crash left unfinished, before taking new presses
+            schedule = start_scheduler(scanner, s.scan_interval, rt.recovery)  # recovery runs with or without alerts
             try:
                 if s.slack_app_token is not None:
                     handler = await connect_socket_mode(app, s.slack_app_token.get_secret_value())
@@ -56,14 +57,14 @@ def serve() -> None:
                     await until_stopped()
                     await runner.cleanup()
             finally:
-                if schedule is not None:
-                    await schedule.stop()  # before the runtime closes the database: the lease is released
+                await schedule.stop()  # before the runtime closes the database: the lease is released
 
     run(main)
 
 
 def scan() -> None:
-    """Run one wedge scan now: post alerts to ALERT_CHANNEL, or without Slack a dry run that prints them."""
+    """Settle actions a crash left unfinished, then run one wedge scan now: post alerts to ALERT_CHANNEL, or
+    without Slack a dry run that prints them."""
 
     async def main() -> None:
         s = settings()
@@ -73,6 +74,9 @@ def scan() -> None:
                 notifier = SlackNotifier(
                     slack_client(s.slack_bot_token.get_secret_value(), s.slack_api_url), s.alert_channel
                 )
+            recovered = await recover_once(rt.recovery)
+            if recovered:
+                typer.echo(f"settled {recovered} action(s) a crash had left unfinished")
             report = await scan_once(build_scanner(s, rt, notifier))
         if report is None:
             raise Failure("the scan could not run; see the log line above")

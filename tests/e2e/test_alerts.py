@@ -14,7 +14,7 @@ from bot.notifier import SlackNotifier
 from core.alerts import Alert
 from core.authz import AllowList, Policy
 from core.decisions import Situation
-from core.domain import Action, AuditEvent, TenantState
+from core.domain import Action, ActionClaim, AuditEvent, TenantState
 from tests.e2e.conftest import Bot, now, running_bot
 from tests.e2e.situations import make
 
@@ -61,6 +61,16 @@ async def test_reset_from_the_alert_resolves_it_in_place_with_who_did_it(bot: Bo
     [reply] = [m for m in bot.slack.sent("/api/chat.postMessage") if m.get("thread_ts")]
     assert "Resolved: reset_completed by U4" in reply["text"]
     assert await bot.scanner.alerts.open_alerts() == []
+
+
+async def test_an_alert_whose_tenant_has_an_action_under_way_says_so_in_place_and_stays_open(bot: Bot) -> None:
+    tenant = await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
+    await bot.scanner.tick()
+    await bot.store.save(tenant.updated(claim=ActionClaim(Action.RESET, "U7", now())), [])  # pressed, not finished
+    report = await bot.scanner.tick()
+    assert report.resolved == 0 and len(await bot.scanner.alerts.open_alerts()) == 1
+    [update] = bot.slack.sent("/api/chat.update")
+    assert "Reset under way (by U7 since" in str(update["blocks"]) and "resolved" not in str(update["blocks"])
 
 
 async def test_snooze_from_the_alert_is_recorded_and_shown(bot: Bot) -> None:

@@ -47,14 +47,11 @@ async def wait_until_healthy(session: aiohttp.ClientSession, port: int, process:
     pytest.fail("serve did not come up")
 
 
-async def test_serve_alerts_a_hung_run_and_resolves_it_after_reset_from_the_alert(tmp_path: Path) -> None:
-    slack = SlackStub()
-    await slack.start()
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATA_DIR": str(tmp_path),
-        "TEMPORAL_DEV_PORT": str(free_port()),
+def serve_env(data_dir: Path, slack: SlackStub, port: int, **extra: str) -> dict[str, str]:
+    """`serve` on its own DATA_DIR, with the Slack stand-in, alerts on, and timings of seconds."""
+    return {
+        **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEMPORAL_ADDRESS", "TEMPORAL_DEV_PORT")},
+        "DATA_DIR": str(data_dir),
         "PORT": str(port),
         "SLACK_BOT_TOKEN": "xoxb-serve",
         "SLACK_SIGNING_SECRET": SECRET,
@@ -64,7 +61,15 @@ async def test_serve_alerts_a_hung_run_and_resolves_it_after_reset_from_the_aler
         "STUCK_AFTER": "3s",
         "ACTIVITY_HEARTBEAT_TIMEOUT": "1s",
         "STEP_TIME": "0.2s",
+        **extra,
     }
+
+
+async def test_serve_alerts_a_hung_run_and_resolves_it_after_reset_from_the_alert(tmp_path: Path) -> None:
+    slack = SlackStub()
+    await slack.start()
+    port = free_port()
+    env = serve_env(tmp_path, slack, port, TEMPORAL_DEV_PORT=str(free_port()))
     serve = subprocess.Popen(
         [sys.executable, "-m", "tenantbot", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )

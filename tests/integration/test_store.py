@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from core.actions import claim_for, claimed
 from core.alerts import Alert
 from core.domain import Action, ActionClaim, Allocation, AuditEvent, Tenant, TenantState, provisioning_handle
 from core.persistence import SqlAlchemyStore, open_store
@@ -33,6 +34,24 @@ class TestTenants:
         assert loaded == added
         assert loaded is not None and loaded.last_heartbeat_at is not None
         assert loaded.last_heartbeat_at.tzinfo == UTC and loaded.last_heartbeat_at == T0
+
+    async def test_a_claim_round_trips_with_its_owner_target_and_changed_fields(self, store: SqlAlchemyStore) -> None:
+        failed = tenant(state=TenantState.FAILED).updated(error="quota", last_heartbeat_at=T0)
+        claim = claim_for(Action.RETRY, failed, "U1", T0 + timedelta(seconds=5), "host:42:beef")
+        added = await store.add(claimed(failed, claim), [])
+        loaded = await store.get("acme")
+        assert loaded == added and loaded is not None and loaded.claim is not None
+        assert loaded.claim.target == provisioning_handle("acme", 2)
+        assert loaded.claim.changes["handle"] == (HANDLE, provisioning_handle("acme", 2))
+        assert loaded.claim.changes["state"] == (TenantState.FAILED, TenantState.PENDING)
+        assert loaded.claim.changes["last_progress_at"] == (T0, T0 + timedelta(seconds=5))
+
+    async def test_claimed_lists_every_claimed_tenant_whatever_its_state(self, store: SqlAlchemyStore) -> None:
+        claim = ActionClaim(Action.CANCEL, "U1", T0, "host:1:a")
+        await store.add(tenant("busy").updated(claim=claim), [])
+        await store.add(tenant("done", TenantState.CANCELLED).updated(claim=claim), [])
+        await store.add(tenant("idle"), [])
+        assert sorted(t.id for t in await store.claimed()) == ["busy", "done"]
 
     async def test_adding_an_existing_id_is_refused(self, store: SqlAlchemyStore) -> None:
         await store.add(tenant(), [])
@@ -193,6 +212,14 @@ class TestAlertsAndLocks:
         assert await store.try_lock("scan", "b", now=T0 + timedelta(minutes=2), ttl=ttl)
         await store.unlock("scan", "b")
         assert await store.try_lock("scan", "c", now=T0 + timedelta(minutes=2), ttl=ttl)
+
+    async def test_the_holders_of_live_leases_are_listed_by_name_prefix(self, store: SqlAlchemyStore) -> None:
+        ttl = timedelta(seconds=30)
+        await store.try_lock("alive:a", "host:1:a", now=T0, ttl=ttl)
+        await store.try_lock("alive:b", "host:2:b", now=T0 + timedelta(seconds=20), ttl=ttl)
+        await store.try_lock("scan", "host:1:a", now=T0, ttl=ttl)
+        assert await store.holders("alive:", now=T0 + timedelta(seconds=10)) == {"host:1:a", "host:2:b"}
+        assert await store.holders("alive:", now=T0 + timedelta(seconds=30)) == {"host:2:b"}  # a's ran out
 
 
 async def test_long_errors_and_unicode_details_are_kept_whole(store: SqlAlchemyStore) -> None:

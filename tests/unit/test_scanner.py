@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from core.decisions import Limits, Situation
-from core.domain import RunObservation, RunStatus, TenantState
+from core.domain import Action, ActionClaim, RunObservation, RunStatus, TenantState
 from tests.fakes import at
 from tests.unit.scan_world import World
 
@@ -79,6 +79,14 @@ class TestWedgeFinder:
         )
 
 
+async def alerted_then_pressed(world: World, pressed_at: datetime) -> None:
+    """A stuck tenant, alerted; then Reset is pressed on it and not finished yet (its claim is on the row)."""
+    await world.tenant("stuck")
+    await world.scanner().tick()
+    tenant = world.store.tenants["stuck"]
+    world.store.tenants["stuck"] = tenant.updated(claim=ActionClaim(Action.RESET, "U123", pressed_at))
+
+
 class TestAlertEpisodes:
     async def test_a_wedged_tenant_is_alerted_once_across_ticks(self, world: World) -> None:
         await world.tenant("stuck")
@@ -138,3 +146,36 @@ class TestAlertEpisodes:
         assert world.slack.sent[-2:] == [("update", "stuck"), ("reply", "stuck: Resolved: reset_completed by U123.")]
         assert world.store.audit[-1].actor == "U123"
         assert await world.alerts.open_alerts() == []
+
+    async def test_an_alert_stays_open_while_an_action_on_its_tenant_is_unfinished_and_says_so(
+        self, world: World
+    ) -> None:
+        await alerted_then_pressed(world, at(31, 5))
+        for minute in (32, 40):  # also once the claim has outlived ACTION_LEASE: a crash left it, recovery settles it
+            world.now = at(minute)
+            report = await world.scanner().tick()
+            assert report.resolved == 0
+            [alert] = await world.alerts.open_alerts()
+            assert (alert.situation, alert.reason) == ("action_running", "Reset under way (by U123 since 12:31 UTC)")
+        assert world.slack.sent == [("post", "stuck"), ("update", "stuck")]  # edited once, not every tick
+
+    async def test_an_alert_kept_open_by_an_action_is_resolved_once_the_action_ends_and_the_tenant_moved(
+        self, world: World
+    ) -> None:
+        await alerted_then_pressed(world, at(31))
+        world.now = at(31, 1)
+        await world.scanner().tick()
+        await world.move("stuck")  # the Reset's outcome: claim released, pending, reset_completed
+        world.store.tenants["stuck"] = world.store.tenants["stuck"].updated(claim=None)
+        report = await world.scanner().tick()
+        assert report.resolved == 1 and await world.alerts.open_alerts() == []
+        assert world.slack.sent[-1] == ("reply", "stuck: Resolved: reset_completed by U123.")
+
+    async def test_an_alert_kept_open_by_an_action_that_failed_reads_wedged_again(self, world: World) -> None:
+        await alerted_then_pressed(world, at(31))
+        world.now = at(31, 1)
+        await world.scanner().tick()
+        world.store.tenants["stuck"] = world.store.tenants["stuck"].updated(claim=None)  # reset_failed: row as it was
+        await world.scanner().tick()
+        [alert] = await world.alerts.open_alerts()
+        assert alert.situation == "wedged_no_progress"

@@ -9,10 +9,11 @@ import pytest
 
 from core.decisions import Limits, Situation
 from core.domain import Action, Allocation, RunObservation, RunStatus, Tenant, TenantState, provisioning_handle
+from core.liveness import ProcessLease
 from core.ports import EngineError, StoreError
 from core.results import Outcome, TenantNotFound, Timeouts
 from core.service import TenantService
-from tests.fakes import FakeEngine, InMemoryStore, at
+from tests.fakes import FakeEngine, InMemoryLeases, InMemoryStore, at
 
 NOW = at(30)
 HANDLE = provisioning_handle("acme", 1)
@@ -31,7 +32,8 @@ def engine() -> FakeEngine:
 @pytest.fixture
 def service(store: InMemoryStore, engine: FakeEngine) -> TenantService:
     timeouts = Timeouts(read=timedelta(seconds=0.2), engine=timedelta(seconds=0.2))
-    return TenantService(store, engine, limits=Limits(), timeouts=timeouts, clock=lambda: NOW)
+    lease = ProcessLease(InMemoryLeases(), ttl=timedelta(seconds=30), clock=lambda: NOW)
+    return TenantService(store, engine, limits=Limits(), timeouts=timeouts, clock=lambda: NOW, lease=lease)
 
 
 async def wedged(store: InMemoryStore, engine: FakeEngine, **fields: object) -> Tenant:
@@ -139,14 +141,21 @@ def failing_after_claim(store: InMemoryStore, *, hang: float = 0.0) -> None:
 
 
 class TestDatabaseLostMidAction:
-    async def test_a_reset_whose_last_write_fails_is_reported_failed_not_done(self, service, store, engine) -> None:
+    async def test_a_reset_whose_last_write_fails_is_reported_failed_and_recovery_records_it_completed(
+        self, service, store, engine
+    ) -> None:
         await wedged(store, engine, error="boom")
         failing_after_claim(store)
         result = await service.act(Action.RESET, "acme", "U1")
         assert result.outcome is Outcome.FAILED
-        assert "terminated" in result.message and "not recorded" in result.message
-        assert store.types("acme")[-2:] == ["reset_started", "reset_failed"]
-        assert "disk I/O error" in str(store.audit[-1].details["cause"])
+        assert "terminated" in result.message and "not recorded" in result.message and "recovery" in result.message
+        assert store.types("acme")[-1] == "reset_started" and store.tenants["acme"].claim is not None
+        del store.save  # the database answers again
+        assert await service.recovery.run() == 1
+        tenant = store.tenants["acme"]
+        assert (tenant.state, tenant.handle, tenant.error, tenant.claim) == (TenantState.PENDING, None, None, None)
+        assert store.types("acme")[-2:] == ["reset_started", "reset_completed"]
+        assert store.audit[-1].details["detail"] == "completed on recovery"
 
     async def test_a_final_write_that_hangs_is_bounded(self, service, store, engine) -> None:
         await wedged(store, engine)
@@ -154,15 +163,20 @@ class TestDatabaseLostMidAction:
         result = await asyncio.wait_for(service.act(Action.RESET, "acme", "U1"), 2)
         assert result.outcome is Outcome.FAILED and "no answer within 0.2 s" in result.message
 
-    async def test_an_engine_failure_that_cannot_be_recorded_still_reaches_the_audit_feed(
+    async def test_an_engine_failure_that_cannot_be_recorded_reaches_the_audit_feed_through_recovery(
         self, service, store, engine
     ) -> None:
-        await wedged(store, engine)
+        before = await wedged(store, engine)
         engine.fail_with, engine.failing = EngineError("connection refused"), {"terminate"}
         failing_after_claim(store)
         result = await service.act(Action.RESET, "acme", "U1")
         assert result.outcome is Outcome.FAILED and "connection refused" in result.message
-        assert store.types("acme")[-1] == "reset_failed"
+        del store.save
+        await service.recovery.run()
+        after = store.tenants["acme"]
+        assert (after.state, after.handle, after.claim) == (before.state, before.handle, None)
+        assert store.types("acme")[-2:] == ["reset_started", "reset_failed"]
+        assert store.audit[-1].details["cause"] == "interrupted"
 
 
 class TestRetry:
