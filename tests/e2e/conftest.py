@@ -61,6 +61,13 @@ class Bot:
     async def post(
         self, body: str, *, timestamp: int | None = None, secret: str = SECRET, headers: dict[str, str] | None = None
     ) -> tuple[int, float]:
+        status, _, elapsed = await self.exchange(body, timestamp=timestamp, secret=secret, headers=headers)
+        return status, elapsed
+
+    async def exchange(
+        self, body: str, *, timestamp: int | None = None, secret: str = SECRET, headers: dict[str, str] | None = None
+    ) -> tuple[int, str, float]:
+        """Sign and post `body`: the status, the answer's text and how long the answer took."""
         ts = str(timestamp if timestamp is not None else int(time.time()))
         signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
         sent = {
@@ -71,8 +78,8 @@ class Bot:
         }
         started = time.monotonic()
         async with self.session.post(self.url, data=body.encode(), headers=sent) as response:
-            await response.read()
-            return response.status, time.monotonic() - started
+            answer = await response.text()
+            return response.status, answer, time.monotonic() - started
 
     def command_body(self, text: str, user: str = "U1", response: str = "r1") -> str:
         return urlencode(
