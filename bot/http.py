@@ -4,14 +4,16 @@
 The signature is checked on the raw body before anything parses it, by a check that answers for any
 header content (missing, repeated, empty, non-ASCII, a timestamp that is no number): an unsigned
 request gets 401 and one INFO line. A signed body that is not a request this app understands gets 400
-(bot/payloads.py says which shapes pass). Neither reaches Bolt (which checks the signature again) or
-leaves a traceback, and neither does an HTTP request too malformed for aiohttp's parser to read.
+(bot/payloads.py parses it and says which shapes pass). Neither reaches Bolt or leaves a traceback,
+and neither does an HTTP request too malformed for aiohttp's parser to read. Bolt gets the checked
+body, and since this is the one signature check, Bolt's own is off.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import time
 from typing import Any
@@ -58,15 +60,15 @@ def web_app(app: TenantBotApp) -> web.Application:
             log.info("unsigned request refused: %s", reason)
             return web.json_response({"error": "invalid request"}, status=401)
         try:
-            body = raw.decode("utf-8")
+            body, problem = payloads.read(raw.decode("utf-8"), request.content_type)
         except UnicodeDecodeError:
-            problem: str | None = "unreadable body: not UTF-8"
-        else:
-            problem = payloads.refusal(body, request.content_type)
+            body, problem = {}, "unreadable body: not UTF-8"
         if problem is not None:
             log.info("signed request refused: %s", problem)
             return web.json_response({"error": f"could not understand this request: {problem}"}, status=400)
-        bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
+        # Bolt gets the body that was checked, as JSON (which its parser reads as is); the signature was
+        # over the raw bytes, so Bolt does not check it again (TenantBotApp)
+        bolt_request = AsyncBoltRequest(body=json.dumps(body), query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
         return await to_aiohttp_response(await app.async_dispatch(bolt_request))
 
     async def health(_: web.Request) -> web.Response:

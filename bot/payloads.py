@@ -11,10 +11,11 @@ commands, Block Kit presses, Events API callbacks, and Slack's own `ssl_check` a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
-from slack_bolt.request.internals import parse_body
 from yarl import URL
 
 MAX_DEPTH = 40  # Slack's deepest payloads (rich-text blocks of a message) nest about a dozen levels
@@ -62,13 +63,25 @@ FIELDS: dict[str, tuple[Callable[[object], bool], str]] = {
 }
 
 
-def refusal(text: str, content_type: str | None) -> str | None:
-    """Why a signed body is not a request this app can read, or None: parsed as Bolt will parse it."""
+def read(text: str, content_type: str | None) -> tuple[dict[str, Any], str | None]:
+    """The body of a signed request, and why it is not a request this app can read (None if it is).
+
+    Parsed here rather than by Bolt, whose parser takes every form body containing the text "payload"
+    (`/tenant payload-svc`, a channel named #payloads) for an interaction and reads it as empty."""
     try:
-        body = parse_body(text, content_type)
+        body = parse(text, content_type)
     except (ValueError, RecursionError) as e:  # not JSON, or nested beyond what the parser takes
-        return f"unreadable body: {type(e).__name__}"
-    return shape(body)
+        return {}, f"unreadable body: {type(e).__name__}"
+    problem = shape(body)
+    return (body if problem is None else {}), problem
+
+
+def parse(text: str, content_type: str | None) -> Any:
+    """JSON (the Events API), a form whose one field `payload` is JSON (interactions), or a form (commands)."""
+    if content_type == "application/json" or text.startswith("{"):
+        return json.loads(text)
+    form = dict(parse_qsl(text, keep_blank_values=True))
+    return json.loads(form["payload"]) if "payload" in form else form
 
 
 def shape(body: Any) -> str | None:
