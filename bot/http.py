@@ -4,7 +4,7 @@
 The signature is checked on the raw body before anything parses it, by a check that answers for any
 header content (missing, repeated, empty, non-ASCII, a timestamp that is no number): an unsigned
 request gets 401 and one INFO line. A signed body that is not a request this app understands gets 400
-(bot/payloads.py parses it and says which shapes pass). Neither reaches Bolt or leaves a traceback,
+(bot/shapes.py parses it and says which shapes pass). Neither reaches Bolt or leaves a traceback,
 and neither does an HTTP request too malformed for aiohttp's parser to read. Bolt gets the checked
 body, and since this is the one signature check, Bolt's own is off.
 """
@@ -24,7 +24,7 @@ from multidict import CIMultiDictProxy
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from bot import payloads
+from bot import shapes
 from bot.app import TenantBotApp
 
 EVENTS_PATH = "/slack/events"
@@ -60,7 +60,7 @@ def web_app(app: TenantBotApp) -> web.Application:
             log.info("unsigned request refused: %s", reason)
             return web.json_response({"error": "invalid request"}, status=401)
         try:
-            body, problem = payloads.read(raw.decode("utf-8"), request.content_type)
+            body, problem = shapes.read(raw.decode("utf-8"), request.content_type)
         except UnicodeDecodeError:
             body, problem = {}, "unreadable body: not UTF-8"
         if problem is not None:

@@ -46,7 +46,7 @@ def alert_target(action: dict[str, Any], value: str) -> tuple[int, str]:
 
 
 def chosen(action: dict[str, Any]) -> str:
-    """The value of the menu option picked (bot/payloads.py has checked that the option is an object)."""
+    """The value of the menu option picked (bot/shapes.py has checked that the option is an object)."""
     return str((action.get("selected_option") or {}).get("value", ""))
 
 
