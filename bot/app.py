@@ -1,8 +1,9 @@
 """`create_app`: the async Bolt app, built from explicit parts so tests and replicas build their own.
 
 No module-level app: the signing secret, the Web API client (pointed at SLACK_API_URL when set, and
-honouring every 429's Retry-After: bot/slack_client.py) and the core service are handed in. The app
-drops redeliveries of requests it already received (bot/redelivery.py), over HTTP and Socket Mode alike.
+honouring every 429's Retry-After: bot/slack_client.py), the installation it serves and the core
+service are handed in. Over HTTP and Socket Mode alike, the app refuses requests for another app or
+workspace (bot/installation.py) and drops redeliveries of requests it already received (bot/redelivery.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import BotDeps
+from bot.installation import InstallationCheck
 from bot.listeners import actions, register_listeners
 from bot.redelivery import Deliveries, delivery_key
 from bot.slack_client import SlackClient
@@ -31,11 +33,18 @@ def slack_client(token: str, api_url: str | None = None) -> SlackClient:
 
 
 class TenantBotApp(AsyncApp):
-    """Bolt's app plus the signing secret for the HTTP endpoint and the memory of received requests."""
+    """Bolt's app plus the signing secret for the HTTP endpoint, the installation every request must be
+    for, and the memory of received requests."""
 
-    def __init__(self, *, signing_secret: str, client: AsyncWebClient) -> None:
-        super().__init__(client=client, signing_secret=signing_secret, raise_error_for_unhandled_request=False)
+    def __init__(self, *, signing_secret: str, client: AsyncWebClient, installation: InstallationCheck) -> None:
+        super().__init__(
+            client=client,
+            signing_secret=signing_secret,
+            raise_error_for_unhandled_request=False,
+            request_verification_enabled=False,  # bot/http.py checks the raw bytes before Bolt sees a body
+        )
         self.signing_secret = signing_secret
+        self.installation = installation
         self.deliveries = Deliveries()
         self.use(self._share_pauses)
 
@@ -47,6 +56,10 @@ class TenantBotApp(AsyncApp):
         await next()
 
     async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
+        refusal = await self.installation.refusal(req.body, req.context.team_id, req.context.enterprise_id)
+        if refusal is not None:
+            log.warning("request refused: %s", refusal)
+            return BoltResponse(status=401, body={"error": "invalid request"})
         key = delivery_key(req.body)
         if key is not None and req.headers.get("x-slack-retry-num") and self.deliveries.received(key):
             log.info("dropped a redelivery (retry %s) of a request already answered", req.headers["x-slack-retry-num"])
@@ -59,8 +72,10 @@ class TenantBotApp(AsyncApp):
         return response
 
 
-def create_app(*, signing_secret: str, client: AsyncWebClient, deps: BotDeps) -> TenantBotApp:
-    app = TenantBotApp(client=client, signing_secret=signing_secret)
+def create_app(
+    *, signing_secret: str, client: AsyncWebClient, installation: InstallationCheck, deps: BotDeps
+) -> TenantBotApp:
+    app = TenantBotApp(client=client, signing_secret=signing_secret, installation=installation)
 
     async def on_error(error: Exception, body: dict[str, Any]) -> None:
         log.error(

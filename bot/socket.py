@@ -1,7 +1,8 @@
 """Socket Mode: the app connects out to Slack over a websocket instead of serving a public endpoint.
 
 Slack's requests then arrive as envelopes, already authenticated by the app-level token, and go
-through the same listeners as HTTP requests.
+through the same dispatch as HTTP requests: the same app and workspace check (bot/installation.py),
+the same listeners.
 """
 
 from __future__ import annotations

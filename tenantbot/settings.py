@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = Field(default=None, description="xapp-…: Socket Mode instead of HTTP")
     slack_api_url: str | None = Field(default=None, pattern=r"^https?://", description="Web API base URL")
+    slack_team_id: str | None = Field(default=None, pattern=r"^[TE][A-Z0-9]{2,}$", description="default: auth.test")
+    slack_app_id: str | None = Field(default=None, pattern=r"^A[A-Z0-9]{2,}$", description="default: bots.info")
     port: int = Field(default=3000, ge=1, le=65535)
     runbook_url: str = Field(default="https://runbooks.example.com/reset-a-stuck-provisioning", pattern=r"^https?://")
     alert_channel: str | None = Field(default=None, pattern=r"^[CG][A-Z0-9]+$|^#?[a-z0-9_-]{1,80}$")

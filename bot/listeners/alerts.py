@@ -7,6 +7,7 @@ its block or value; the core checks that the alert is that tenant's before anyth
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -29,23 +30,33 @@ from core.results import Outcome
 from core.scanner import Scanner
 
 
+def number(text: str) -> int | None:
+    """A database id or page number as this bot writes them (ASCII digits that fit a BIGINT), else None."""
+    return int(text) if re.fullmatch(r"[0-9]{1,18}", text) else None
+
+
 def alert_target(action: dict[str, Any], value: str) -> tuple[int, str]:
     """(alert id, tenant id) from the block the element sits in; the value must agree with it."""
     parts = str(action.get("block_id", "")).split(":")
-    alert_id, tenant_id = (parts[1], parts[2]) if len(parts) == 3 else ("", "")
-    if not alert_id.isdigit() or ALERT_BLOCK.format(alert_id, parse_tenant_id(tenant_id)) != action.get("block_id"):
+    alert_id, tenant_id = (number(parts[1]), parts[2]) if len(parts) == 3 else (None, "")
+    if alert_id is None or ALERT_BLOCK.format(alert_id, parse_tenant_id(tenant_id)) != action.get("block_id"):
         raise Tampered("this control does not belong to an alert; run /tenant instead")
     if value and value != tenant_id:
         raise Tampered("this button does not belong to that tenant's alert")
-    return int(alert_id), tenant_id
+    return alert_id, tenant_id
+
+
+def chosen(action: dict[str, Any]) -> str:
+    """The value of the menu option picked (bot/shapes.py has checked that the option is an object)."""
+    return str((action.get("selected_option") or {}).get("value", ""))
 
 
 def pair(value: str) -> tuple[int, str]:
     """`<number>:<text>` from a menu option (alert id and tenant id, or digest id and page)."""
-    number, _, rest = value.partition(":")
-    if not number.isdigit() or not rest:
+    first, _, rest = value.partition(":")
+    if (identifier := number(first)) is None or not rest:
         raise Tampered("this menu option does not belong to an alert digest; run /tenant instead")
-    return int(number), rest
+    return identifier, rest
 
 
 def alerts_on(deps: BotDeps) -> Scanner:
@@ -97,7 +108,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         """A digest member chosen: its own alert, with Reset, Details and Snooze."""
 
         async def work() -> dict[str, Any]:
-            alert_id, raw = pair(str((action.get("selected_option") or {}).get("value", "")))
+            alert_id, raw = pair(chosen(action))
             alert = await checked(deps, alert_id, parse_tenant_id(raw))
             return {"text": alert_text(alert), "blocks": alert_blocks(alert), **EPHEMERAL}
 
@@ -106,11 +117,11 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
 
     async def page(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:
         async def work() -> dict[str, Any]:
-            digest_id, number = pair(str((action.get("selected_option") or {}).get("value", "")))
-            if not number.isdigit():
+            digest_id, raw = pair(chosen(action))
+            if (page_number := number(raw)) is None:
                 raise Tampered("not a page of this digest")
             still = await alerts_on(deps).digest_open_members(digest_id)
-            return {"text": "A page of the digest", "blocks": page_blocks(digest_id, still, int(number)), **EPHEMERAL}
+            return {"text": "A page of the digest", "blocks": page_blocks(digest_id, still, page_number), **EPHEMERAL}
 
         await ack()
         await answered(respond, "digest page", work())
@@ -120,8 +131,8 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     ) -> None:
         async def work() -> dict[str, Any]:
             alert_id, tenant_id = alert_target(action, "")
-            seconds = int((action.get("selected_option") or {}).get("value", "0"))
-            if seconds not in {s for _, s in SNOOZE_CHOICES}:
+            seconds = {str(s): s for _, s in SNOOZE_CHOICES}.get(chosen(action))
+            if seconds is None:
                 raise Tampered("not a snooze this bot offers")
             user = body["user"]["id"]
             groups = await deps.directory.groups_of(client, user, deps.policy.groups_that_matter(Action.RESET))

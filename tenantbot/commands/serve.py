@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import typer
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import create_app, slack_client
 from bot.deps import BotDeps
 from bot.http import EVENTS_PATH, start_http
+from bot.installation import InstallationCheck
 from bot.notifier import SlackNotifier
 from bot.socket import connect_socket_mode
 from core.ports import Notifier
@@ -31,18 +33,31 @@ def slack_credentials(s: Settings) -> tuple[str, str]:
     return s.slack_bot_token.get_secret_value(), secret
 
 
+async def installation(client: AsyncWebClient, s: Settings) -> InstallationCheck:
+    """Which app and workspace requests must be for; stops on an answer from Slack that will not change."""
+    check = InstallationCheck(client, team_id=s.slack_team_id, app_id=s.slack_app_id)
+    failure = await check.learn()
+    if failure is not None and failure.lasting:
+        hint = "set SLACK_TEAM_ID and SLACK_APP_ID, or check SLACK_BOT_TOKEN"
+        raise Failure(f"serve could not learn which Slack workspace and app it serves ({failure}); {hint}", EXIT_USAGE)
+    if failure is not None:
+        typer.echo(f"warning: {failure}; requests are refused until Slack names this app's workspace", err=True)
+    return check
+
+
 def serve() -> None:
     """Run the Slack app (HTTP on PORT, or Socket Mode with SLACK_APP_TOKEN), the saga's worker and the scan."""
 
     async def main() -> None:
         s = settings()
         token, secret = slack_credentials(s)
+        client = slack_client(token, s.slack_api_url)
+        check = await installation(client, s)
         async with runtime(s, worker=True) as rt:
-            client = slack_client(token, s.slack_api_url)
             finder = wedge_finder(s, rt)
             scanner = build_scanner(s, rt, SlackNotifier(client, s.alert_channel), finder) if s.alert_channel else None
             deps = BotDeps(rt.service, s.policy, s.runbook_url, utcnow, finder, scanner)
-            app = create_app(signing_secret=secret, client=client, deps=deps)
+            app = create_app(signing_secret=secret, client=client, installation=check, deps=deps)
             await recover_once(rt.recovery)  # what a crash left unfinished, before taking new presses
             schedule = start_scheduler(scanner, s.scan_interval, rt.recovery)  # recovery runs with or without alerts
             try:

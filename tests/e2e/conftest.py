@@ -20,9 +20,10 @@ from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app import create_app, slack_client
+from bot.app import TenantBotApp, create_app, slack_client
 from bot.deps import BotDeps
 from bot.http import EVENTS_PATH, start_http
+from bot.installation import InstallationCheck
 from bot.notifier import SlackNotifier
 from core.authz import AllowList, Policy
 from core.decisions import Limits
@@ -56,11 +57,19 @@ class Bot:
     session: aiohttp.ClientSession
     deps: BotDeps
     client: AsyncWebClient
+    app: TenantBotApp
     presses: int = field(default=0)
 
     async def post(
         self, body: str, *, timestamp: int | None = None, secret: str = SECRET, headers: dict[str, str] | None = None
     ) -> tuple[int, float]:
+        status, _, elapsed = await self.exchange(body, timestamp=timestamp, secret=secret, headers=headers)
+        return status, elapsed
+
+    async def exchange(
+        self, body: str, *, timestamp: int | None = None, secret: str = SECRET, headers: dict[str, str] | None = None
+    ) -> tuple[int, str, float]:
+        """Sign and post `body`: the status, the answer's text and how long the answer took."""
         ts = str(timestamp if timestamp is not None else int(time.time()))
         signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
         sent = {
@@ -71,8 +80,8 @@ class Bot:
         }
         started = time.monotonic()
         async with self.session.post(self.url, data=body.encode(), headers=sent) as response:
-            await response.read()
-            return response.status, time.monotonic() - started
+            answer = await response.text()
+            return response.status, answer, time.monotonic() - started
 
     def command_body(self, text: str, user: str = "U1", response: str = "r1") -> str:
         return urlencode(
@@ -154,11 +163,15 @@ async def _start_bot(
         clock=now,
     )
     deps = BotDeps(service, policy, RUNBOOK, now, finder, scanner)
-    app = create_app(signing_secret=SECRET, client=client, deps=deps)
+    installation = InstallationCheck(client)
+    assert await installation.learn() is None  # from the stand-in's auth.test and bots.info: T1, A1
+    slack.calls.clear()  # tests look at what the bot sends while it serves
+    app = create_app(signing_secret=SECRET, client=client, installation=installation, deps=deps)
     port = free_port()
     runner = await start_http(app, port, host="127.0.0.1")
     session = aiohttp.ClientSession()
-    bot = Bot(f"http://127.0.0.1:{port}{EVENTS_PATH}", slack, store, engine, service, scanner, session, deps, client)
+    url = f"http://127.0.0.1:{port}{EVENTS_PATH}"
+    bot = Bot(url, slack, store, engine, service, scanner, session, deps, client, app)
     return bot, runner, opened
 
 

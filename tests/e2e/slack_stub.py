@@ -41,6 +41,10 @@ class SlackStub:
     response_failures: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # scripted (status, body)
     delays: dict[str, float] = field(default_factory=dict)  # Web API method -> seconds before answering
     response_delays: dict[str, float] = field(default_factory=dict)  # response_url name -> seconds before answering
+    team_id: str = "T1"  # the workspace the app is installed in (auth.test)
+    app_id: str = "A1"  # the bot's app (bots.info)
+    enterprise_id: str | None = None  # set: an org-wide install on Enterprise Grid
+    refusals: dict[str, dict[str, str]] = field(default_factory=dict)  # method -> Slack's error fields (200, ok: false)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
 
@@ -103,6 +107,9 @@ class SlackStub:
         method, body = request.match_info["method"], await self._body(request)
         if method in self.delays:
             await asyncio.sleep(self.delays[method])
+        if method in self.refusals:
+            self.calls.append(Call(f"/api/{method}", body, 200))
+            return web.json_response({"ok": False, **self.refusals[method]})
         script = self.scripted.get(method)
         if script:
             status, headers = script.pop(0)
@@ -126,15 +133,21 @@ class SlackStub:
         if method == "apps.connections.open":
             return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link"}
         if method == "auth.test":
+            grid = {"enterprise_id": self.enterprise_id, "is_enterprise_install": True} if self.enterprise_id else {}
             return {
                 "ok": True,
                 "url": "https://example.slack.com/",
                 "team": "T",
                 "user": "tenantbot",
-                "team_id": "T1",
+                "team_id": self.team_id,
                 "user_id": "UBOT",
                 "bot_id": "BBOT",
+                **grid,
             }
+        if method == "bots.info":
+            if body.get("bot") != "BBOT":
+                return {"ok": False, "error": "bot_not_found"}
+            return {"ok": True, "bot": {"id": "BBOT", "deleted": False, "name": "tenantbot", "app_id": self.app_id}}
         if method in ("chat.postMessage", "chat.update"):
             return {
                 "ok": True,

@@ -41,6 +41,15 @@ async def test_help_and_empty_text_show_usage(bot: Bot) -> None:
         assert "/tenant <tenant-id>" in reply["text"] and reply["response_type"] == "ephemeral"
 
 
+async def test_a_command_whose_form_mentions_payload_is_still_a_command(bot: Bot) -> None:
+    """Bolt's parser takes any form body containing "payload" for an interaction; here it stays a command."""
+    await make(bot.store, bot.engine, "payload-svc", Situation.WEDGED_ORPHANED)
+    status, _ = await bot.post(bot.command_body("payload-svc").replace("channel_name=ops", "channel_name=payloads"))
+    assert status == 200
+    [card] = await bot.slack.wait_for("/response/r1")
+    assert card["blocks"][0]["text"]["text"] == "payload-svc · provisioning"
+
+
 @pytest.mark.parametrize("situation", list(RECIPES), ids=[s.key for s in RECIPES])
 async def test_the_card_shows_the_situation_and_exactly_the_allowed_buttons(bot: Bot, situation: Situation) -> None:
     await make(bot.store, bot.engine, "acme-42", situation)

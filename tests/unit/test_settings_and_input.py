@@ -47,6 +47,23 @@ def test_a_bad_setting_names_the_variable_in_one_line(monkeypatch: pytest.Monkey
     )
 
 
+@pytest.mark.parametrize(
+    ("name", "value"), [("SLACK_TEAM_ID", "acme"), ("SLACK_APP_ID", "T0123"), ("SLACK_TEAM_ID", "")]
+)
+def test_the_slack_ids_must_look_like_slack_ids(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert str(error.value).startswith(f"invalid setting {name}: String should match pattern")
+
+
+def test_the_slack_ids_name_a_workspace_or_org_and_an_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_TEAM_ID", "E0ORG42")
+    monkeypatch.setenv("SLACK_APP_ID", "A0APP42")
+    loaded = load_settings()
+    assert (loaded.slack_team_id, loaded.slack_app_id) == ("E0ORG42", "A0APP42")
+
+
 def test_the_default_database_is_a_sqlite_file_in_the_data_dir(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setenv("DATA_DIR", "/tmp/tb")
