@@ -1,0 +1,196 @@
+"""`/tenant` end to end against `tenantbot serve`, beside a bare Bolt app loaded the same way in the same run.
+
+    python -m bench.tenant_e2e [--tenants 100000] [--concurrency 1 8 32 64] [--requests 300] [--rounds 2]
+                               [--hung-share 0.1] [--alerts] [--profile DIR]
+
+Seeds a world (bench/world.py: a fresh PostgreSQL schema in `test` on 127.0.0.1:5432, migrated by
+`tenantbot db upgrade`, dropped at the end; 1% of the tenants in flight with open runs on a real
+Temporal dev server, 1% of those wedged; allocations and audit events), then starts, each as its own
+OS process: the Slack stand-in (bench/standin.py), `tenantbot serve` (HTTP; SLACK_API_URL at the
+stand-in; DATA_DIR in the world's temp dir, so it reuses the world's embedded dev server; no
+ALERT_CHANNEL unless `--alerts`, which scans every 60 s: the scan is benched by bench.scan_tick) and
+the floor, bench/bare_bolt.py. A hung tenant is provisioned for real (`tenantbot provision --fault
+hang@2`, run by serve's worker). This process is only the load client: for each concurrency and round
+it sends `--requests` signed `/tenant <id>` to serve, waits for their answers on the stand-in, then
+the same to the bare app. Ids: in flight, wedged, active, unknown, and the hung tenant (`--hung-share`).
+
+Prints per concurrency: ack p50/p95/p99, requests/s and its ratio to the bare app's, time to card
+p50/p95/p99 (request sent -> first POST on its response_url received by the stand-in), requests past
+3 s, and serve's resident memory (VmRSS, peak VmHWM). `--profile DIR` runs py-spy on serve during the
+load (non-blocking sampling) and prints where its CPU time goes. Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+from bench import hotspots
+from bench.e2e_report import Figures, print_memory, print_table
+from bench.load import Request, run_batch
+from bench.procs import PYTHON, Child
+from bench.seed import Population, tenant_id
+from bench.world import SIGNING_SECRET, World, seeded_world
+from core.adapters.dev_server_state import free_port
+
+HUNG = "bench-hung-1"
+MIX = {"in_flight": 0.35, "wedged": 0.05, "active": 0.4, "unknown": 0.1}
+TARGETS = {"tenantbot": "serve", "bare Bolt": "bare"}
+
+
+class Ids:
+    """Random `/tenant` texts in the configured mix, each tagged with what it is."""
+
+    def __init__(self, population: Population, hung_share: float, seed: int = 13) -> None:
+        self.population, self.rng = population, random.Random(seed)
+        self.in_flight, self.wedged = population.of_kind("in_flight"), population.of_kind("wedged")
+        self.weights = {**{k: w * (1 - hung_share) for k, w in MIX.items()}, "hung": hung_share}
+
+    def pick(self) -> tuple[str, str]:
+        kind = self.rng.choices(list(self.weights), list(self.weights.values()))[0]
+        if kind in ("in_flight", "wedged"):
+            return kind, self.rng.choice(self.in_flight if kind == "in_flight" else self.wedged)
+        if kind == "unknown":
+            return kind, f"nosuch-{self.rng.randrange(10**6)}"
+        if kind == "hung":
+            return kind, HUNG
+        while self.population.kind(i := self.rng.randrange(self.population.tenants)) != "active":
+            pass
+        return kind, tenant_id(i)
+
+    def batch(self, prefix: str, count: int) -> list[Request]:
+        return [Request(f"{prefix}{n}", text, kind) for n, (kind, text) in enumerate(self.pick() for _ in range(count))]
+
+
+@dataclass
+class Setup:
+    children: dict[str, Child]
+    standin: str  # base URL
+    targets: dict[str, str]  # name -> events URL
+
+
+async def start_processes(world: World, args: argparse.Namespace, children: dict[str, Child]) -> Setup:
+    """Start the stand-in, serve and the bare app into `children` (the caller stops them, whatever happens)."""
+    port = {name: free_port() for name in ("standin", "serve", "bare")}
+    work, standin = world.data_dir, f"http://127.0.0.1:{port['standin']}"
+    env = world.serve_env(f"{standin}/api/", port["serve"], **({"ALERT_CHANNEL": "C0BENCH"} if args.alerts else {}))
+    bare = [
+        "-m",
+        "bench.bare_bolt",
+        "--port",
+        str(port["bare"]),
+        "--secret",
+        SIGNING_SECRET,
+        "--api-url",
+        f"{standin}/api/",
+    ]
+    commands = {
+        "standin": (["-m", "bench.standin", "--port", str(port["standin"])], {}, f"{standin}/api/auth.test"),
+        "serve": (["-m", "tenantbot", "serve"], env, f"http://127.0.0.1:{port['serve']}/healthz"),
+        "bare": (bare, {}, f"http://127.0.0.1:{port['bare']}/healthz"),
+    }
+    for name, (command, child_env, ready) in commands.items():
+        children[name] = await Child.start(name, [PYTHON, *command], env=child_env, workdir=work)
+        await children[name].until_answering(ready)
+    hung = await Child.start(
+        "provision", [PYTHON, "-m", "tenantbot", "provision", HUNG, "--fault", "hang@2"], env=env, workdir=work
+    )
+    if await hung.process.wait() != 0:
+        raise RuntimeError(f"could not provision the hung tenant:\n{hung.tail()}")
+    targets = {name: f"http://127.0.0.1:{port[child]}/slack/events" for name, child in TARGETS.items()}
+    return Setup(children, standin, targets)
+
+
+async def cards(session: aiohttp.ClientSession, standin: str, prefix: str, expected: int) -> dict[str, list[float]]:
+    """The arrivals of a batch's answers on the stand-in, waiting up to 20 s for them all."""
+    found: dict[str, list[float]] = {}
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 20
+    while len(found) < expected and loop.time() < deadline:
+        async with session.get(f"{standin}/api/bench.arrivals", params={"prefix": prefix}) as response:
+            found |= await response.json()
+        await asyncio.sleep(0.1)
+    return found
+
+
+async def load(setup: Setup, ids: Ids, args: argparse.Namespace) -> list[Figures]:
+    figures: list[Figures] = []
+    answers = f"{setup.standin}/response/"
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        for name, url in setup.targets.items():  # warm-up: connections, auth.test, first imports and caches
+            await run_batch(session, url, SIGNING_SECRET, ids.batch(f"warm-{name}-", 60), 4, answers)
+        await cards(session, setup.standin, "warm-", 60)
+        profiler = await start_profiler(setup.children["serve"], Path(args.profile)) if args.profile else None
+        for concurrency in args.concurrency:
+            measured = {name: Figures(name, concurrency) for name in setup.targets}
+            for round_ in range(args.rounds):
+                for name, url in setup.targets.items():  # alternating, so both see the same machine
+                    prefix = f"{name[:2]}-c{concurrency}-r{round_}-"
+                    batch = await run_batch(
+                        session, url, SIGNING_SECRET, ids.batch(prefix, args.requests), concurrency, answers
+                    )
+                    acked = sum(1 for s in batch.sent if s.status == 200)
+                    arrived = await cards(session, setup.standin, prefix, acked) if name == "tenantbot" else {}
+                    measured[name].add(batch, arrived)
+            measured["tenantbot"].memory = setup.children["serve"].memory_mb()
+            figures += measured.values()
+            print(f"  concurrency {concurrency}: done", file=sys.stderr)
+        if profiler is not None:
+            await profiler.stop(sig=signal.SIGINT)
+    return figures
+
+
+async def start_profiler(serve: Child, directory: Path) -> Child:
+    directory.mkdir(parents=True, exist_ok=True)
+    spy = str(Path(sys.executable).parent / "py-spy")
+    output = str(directory.resolve() / "serve.raw")
+    command = [
+        spy,
+        "record",
+        "--pid",
+        str(serve.pid),
+        "--nonblocking",
+        "--rate",
+        "200",
+        "--format",
+        "raw",
+        "-o",
+        output,
+    ]
+    return await Child.start("py-spy", command, env={}, workdir=directory)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tenants", type=int, default=100_000)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64])
+    parser.add_argument("--requests", type=int, default=300, help="per target, concurrency and round")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--hung-share", type=float, default=0.1)
+    parser.add_argument("--alerts", action="store_true", help="set ALERT_CHANNEL: serve also scans every 60 s")
+    parser.add_argument("--profile", metavar="DIR")
+    args = parser.parse_args()
+    async with seeded_world(Population(args.tenants), history=True) as world:
+        children: dict[str, Child] = {}
+        try:
+            setup = await start_processes(world, args, children)
+            before = setup.children["serve"].memory_mb()
+            figures = await load(setup, Ids(world.population, args.hung_share), args)
+            print_table(figures, args)
+            print_memory(before, setup.children)
+            if args.profile:
+                hotspots.report(Path(args.profile) / "serve.raw")
+        finally:
+            for child in children.values():
+                await child.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
