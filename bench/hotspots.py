@@ -9,8 +9,11 @@ of its frames matches) and the functions with the most samples of their own.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections import Counter
 from pathlib import Path
+
+from bench.procs import Child
 
 # part -> substrings of a frame ("function (path/to/file.py:line)") that mark it
 PARTS: dict[str, tuple[str, ...]] = {
@@ -27,6 +30,27 @@ PARTS: dict[str, tuple[str, ...]] = {
     "saga worker": ("temporalio/worker",),
     "logging": ("logging/__init__.py",),
 }
+
+
+async def record(process: Child, directory: Path) -> Child:
+    """py-spy sampling `process` 200 times a second without pausing it, into DIR/serve.raw until SIGINT."""
+    directory.mkdir(parents=True, exist_ok=True)
+    spy = str(Path(sys.executable).parent / "py-spy")
+    output = str(directory.resolve() / "serve.raw")
+    command = [
+        spy,
+        "record",
+        "--pid",
+        str(process.pid),
+        "--nonblocking",
+        "--rate",
+        "200",
+        "--format",
+        "raw",
+        "-o",
+        output,
+    ]
+    return await Child.start("py-spy", command, env={}, workdir=directory)
 
 
 def read(path: Path) -> Counter[tuple[str, ...]]:

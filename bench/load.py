@@ -1,13 +1,19 @@
 """The load client: signed `/tenant <id>` requests in the form body Slack sends, at a fixed concurrency.
 
-Closed loop: `concurrency` workers each send the next request as soon as their previous one was
-answered. Each request has its own response_url on the stand-in, named after the batch, so the
-card's arrival can be matched to the moment the request was sent (both `time.time()`, one machine).
+Closed loop: `concurrency` workers each send their next request as soon as the previous one is
+done. In the *ack loop* that is when the HTTP answer (the ack) is back: the server's work after the
+ack piles up if it cannot keep pace, as when many operators fire commands at once. In the *card
+loop* it is when the card has arrived on the response_url (a `TimedStub` run by this process): each
+worker is one operator waiting for their card, so time to card is not inflated by a backlog.
+
+Each request has its own response_url, named after its batch, so the card's arrival is matched to
+the moment the request was sent (both `time.time()`, one machine).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import statistics
 import time
 from collections.abc import Sequence
@@ -16,6 +22,10 @@ from urllib.parse import urlencode
 
 import aiohttp
 from slack_sdk.signature import SignatureVerifier
+
+from bench.standin import Arrival, TimedStub
+
+CARD_WAIT = 20.0  # seconds a worker of the card loop waits for its card
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,7 @@ class Sent:
     at: float  # time.time() when sent
     ack_ms: float
     status: int
+    card: Arrival | None = None  # in the card loop
 
 
 @dataclass(frozen=True)
@@ -71,8 +82,12 @@ async def run_batch(
     requests: Sequence[Request],
     concurrency: int,
     response_base: str,
+    answers: TimedStub | None = None,
 ) -> Batch:
+    """Send `requests`; with `answers` (the card loop) their response_urls are its, and each worker
+    waits for its card before sending the next."""
     verifier = SignatureVerifier(secret)
+    response_base = answers.response_url("") if answers is not None else response_base
     pending = iter(requests)
     sent: list[Sent] = []
 
@@ -86,6 +101,7 @@ async def run_batch(
                 "X-Slack-Request-Timestamp": ts,
                 "X-Slack-Signature": signature,
             }
+            card = answers.expect(request.name) if answers is not None else None
             at, started = time.time(), time.perf_counter()
             try:
                 async with session.post(url, data=body.encode(), headers=headers) as response:
@@ -93,7 +109,12 @@ async def run_batch(
                     status = response.status
             except aiohttp.ClientError:
                 status = 0
-            sent.append(Sent(request, at, (time.perf_counter() - started) * 1000, status))
+            ack_ms = (time.perf_counter() - started) * 1000
+            arrival = None
+            if card is not None and status == 200:
+                with contextlib.suppress(TimeoutError):
+                    arrival = await asyncio.wait_for(card, CARD_WAIT)
+            sent.append(Sent(request, at, ack_ms, status, arrival))
 
     started = time.perf_counter()
     await asyncio.gather(*(worker(n) for n in range(concurrency)))

@@ -56,6 +56,19 @@ class Child:
                 await asyncio.sleep(0.1)
         raise RuntimeError(f"{self.name} did not answer {url} within {within:g} s:\n{self.tail()}")
 
+    async def until_listening(self, port: int, within: float = 30.0) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                return
+            except OSError:
+                if loop.time() > deadline or self.process.returncode is not None:
+                    raise RuntimeError(f"{self.name} is not listening on {port}:\n{self.tail()}") from None
+                await asyncio.sleep(0.1)
+
     def memory_mb(self) -> tuple[float, float]:
         """(resident now, peak resident) in MB: VmRSS and VmHWM of /proc/<pid>/status."""
         return memory_mb(self.pid)
@@ -69,6 +82,31 @@ class Child:
                 self.process.kill()
                 await self.process.wait()
         return self.process.returncode
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time so far of these processes and their children that ended (so PostgreSQL's backends that
+    closed count, through the postmaster); processes gone count 0."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime (fields 14-17 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_pids() -> list[int]:
+    """PostgreSQL's processes on this machine (the server and its backends), to read their CPU time."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if stat.read_text().strip() == "postgres":
+                found.append(int(stat.parent.name))
+        except OSError:
+            continue
+    return found
 
 
 def memory_mb(pid: int | str = "self") -> tuple[float, float]:

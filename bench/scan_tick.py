@@ -1,14 +1,16 @@
 """One wedge-scan tick against a real Temporal dev server and PostgreSQL, beside the bare calls it makes.
 
     python -m bench.scan_tick [--tenants 1000000] [--runs 10000] [--in-flight SHARE] [--wedged 0.01] [--ticks 6]
+                              [--read-timeout SECONDS]
 
 Seeds a world (bench/world.py): `--runs` open runs on the dev server, `--tenants` tenants on a fresh
 PostgreSQL schema, `--in-flight` of them in flight (default: as many as there are runs, each naming
 one; fewer runs than in-flight rows leaves the rest orphaned), `--wedged` of those wedged (no progress
 for 6 h, run still open). Then builds the scan the way `serve` does (tenantbot.bootstrap.runtime,
-tenantbot.scheduler.build_scanner: default settings, READ_TIMEOUT 2 s) with a notifier that only
-counts, wraps the engine adapter, its Temporal client and the store to count and time their calls,
-and runs `--ticks` ticks; before each, one round of the bare calls (bench/floor.py) in the same run.
+tenantbot.scheduler.build_scanner: default settings, READ_TIMEOUT 2 s unless `--read-timeout`; a
+tick that hits it fails, as in serve, and is shown FAILED) with a notifier that only counts, wraps
+the engine adapter, its Temporal client and the store to count and time their calls, and runs
+`--ticks` ticks; before each, one round of the bare calls (bench/floor.py) in the same run.
 
 Prints per tick: its time, the sweep's, the store's in-flight query, the engine calls by kind (port
 calls and the RPCs under them), wedged/opened, and the ratio to the bare calls that tick made; then
@@ -21,6 +23,7 @@ import argparse
 import asyncio
 import statistics
 import time
+from datetime import timedelta
 
 import psycopg
 
@@ -29,6 +32,8 @@ from bench.meter import Meter
 from bench.scan_cost import CountingSlack
 from bench.seed import Population, workflow_id
 from bench.world import TASK_QUEUE, World, seeded_world
+from core.ports import EngineError, StoreError
+from core.scanner import TickReport
 from tenantbot.bootstrap import runtime
 from tenantbot.scheduler import build_scanner, wedge_finder
 from tenantbot.settings import Settings
@@ -37,10 +42,11 @@ ENGINE_CALLS = ("list_running", "run_statuses", "describe")
 RPCS = ("list_workflow_executions", "describe_workflow_execution")
 
 
-async def bench(world: World, ticks: int) -> None:
-    settings = Settings(
-        data_dir=world.data_dir, database_url=world.database_url, temporal_address=world.temporal_address
-    )
+async def bench(world: World, ticks: int, read_timeout: float | None) -> None:
+    url, address = world.database_url, world.temporal_address
+    settings = Settings(data_dir=world.data_dir, database_url=url, temporal_address=address)
+    if read_timeout:
+        settings = settings.model_copy(update={"read_timeout": timedelta(seconds=read_timeout)})
     in_flight = [workflow_id(t) for t in world.population.in_flight()]
     wedged = [(w, world.run_ids[w]) for w in map(workflow_id, world.population.of_kind("wedged")) if w in world.run_ids]
     async with runtime(settings, worker=False) as rt, await psycopg.AsyncConnection.connect(world.database_url) as db:
@@ -62,25 +68,31 @@ async def bench(world: World, ticks: int) -> None:
         )
         for n in range(1, ticks + 1):
             floors.append(await floor.measure(world.client, db, TASK_QUEUE, in_flight, wedged))
-            before = meter.snapshot()
+            before, posted = meter.snapshot(), sum(slack.calls.values())
             started = time.perf_counter()
-            report = await scanner.tick()
+            try:
+                report, failed = await scanner.tick(), ""
+            except (StoreError, EngineError) as e:  # serve logs it and skips the tick (scheduler.scan_once)
+                report, failed = TickReport(ran=False), f"  FAILED: {e}"
             ms = (time.perf_counter() - started) * 1000
             calls, spent = meter.since(before)
             bare = floors[-1].for_tick(calls["run_statuses rpc"], calls["describe"])
-            rows.append((ms, bare))
+            if not failed:
+                rows.append((ms, bare))
             listing = f"{spent['list_running']:.0f} ({calls['list_running rpc']})"
             describes = f"{spent['describe'] / max(1, calls['describe']):.0f} ({calls['describe']})"
             print(
                 f"{n:>4}  {ms:>6.0f}  {spent['sweep']:>6.0f}  {spent['in_flight']:>6.0f}  {listing:>18}  "
                 f"{calls['run_statuses rpc']:>8}  {describes:>16}  {report.wedged:>6}  {report.opened:>6}  "
-                f"{sum(slack.calls.values()):>5}  {ms / bare:>6.2f}"
+                f"{sum(slack.calls.values()) - posted:>5}  {ms / bare:>6.2f}{failed}"
             )
         print_floor(floors)
-        print(
-            f"\ntick: median {statistics.median(r[0] for r in rows):.0f} ms, best {min(r[0] for r in rows):.0f} ms; "
-            f"median ratio to its bare calls {statistics.median(r[0] / r[1] for r in rows):.2f}"
-        )
+        if rows:
+            print(
+                f"\ntick (those that ran): median {statistics.median(r[0] for r in rows):.0f} ms, "
+                f"best {min(r[0] for r in rows):.0f} ms; median ratio to its bare calls "
+                f"{statistics.median(r[0] / r[1] for r in rows):.2f}; READ_TIMEOUT {settings.read_timeout}"
+            )
 
 
 def print_floor(floors: list[floor.Floor]) -> None:
@@ -102,10 +114,11 @@ async def main() -> None:
     parser.add_argument("--in-flight", type=float, help="share of tenants in flight (default: runs / tenants)")
     parser.add_argument("--wedged", type=float, default=0.01, help="share of in-flight tenants wedged")
     parser.add_argument("--ticks", type=int, default=6)
+    parser.add_argument("--read-timeout", type=float, help="READ_TIMEOUT in seconds (default: the app's, 2 s)")
     args = parser.parse_args()
     population = Population(args.tenants, args.in_flight or args.runs / args.tenants, args.wedged)
     async with seeded_world(population, runs=args.runs, history=False) as world:
-        await bench(world, args.ticks)
+        await bench(world, args.ticks, args.read_timeout)
 
 
 if __name__ == "__main__":

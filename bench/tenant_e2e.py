@@ -1,7 +1,8 @@
 """`/tenant` end to end against `tenantbot serve`, beside a bare Bolt app loaded the same way in the same run.
 
     python -m bench.tenant_e2e [--tenants 100000] [--concurrency 1 8 32 64] [--requests 300] [--rounds 2]
-                               [--hung-share 0.1] [--alerts] [--profile DIR]
+                               [--loops ack card] [--hung-share 0.1] [--alerts] [--engine-delay SECONDS]
+                               [--profile DIR]
 
 Seeds a world (bench/world.py: a fresh PostgreSQL schema in `test` on 127.0.0.1:5432, migrated by
 `tenantbot db upgrade`, dropped at the end; 1% of the tenants in flight with open runs on a real
@@ -10,12 +11,18 @@ OS process: the Slack stand-in (bench/standin.py), `tenantbot serve` (HTTP; SLAC
 stand-in; DATA_DIR in the world's temp dir, so it reuses the world's embedded dev server; no
 ALERT_CHANNEL unless `--alerts`, which scans every 60 s: the scan is benched by bench.scan_tick) and
 the floor, bench/bare_bolt.py. A hung tenant is provisioned for real (`tenantbot provision --fault
-hang@2`, run by serve's worker). This process is only the load client: for each concurrency and round
-it sends `--requests` signed `/tenant <id>` to serve, waits for their answers on the stand-in, then
-the same to the bare app. Ids: in flight, wedged, active, unknown, and the hung tenant (`--hung-share`).
+hang@2`, run by serve's worker). Ids asked for: in flight, wedged, active, unknown, and the hung
+tenant (`--hung-share`). `--engine-delay` puts bench/slow_link.py between serve and the engine
+(TEMPORAL_ADDRESS): every engine answer arrives that much later, as from a distant or overloaded
+cluster; past READ_TIMEOUT (2 s) the cards say the engine did not answer.
+
+This process is only the load client (bench/load.py). For each concurrency and round it sends
+`--requests` signed `/tenant <id>` to serve in the ack loop (next request once acked; the cards'
+arrivals are recorded by the stand-in), then in the card loop (next request once its card arrived,
+on response_urls served by this process), then to the bare app (ack loop).
 
 Prints per concurrency: ack p50/p95/p99, requests/s and its ratio to the bare app's, time to card
-p50/p95/p99 (request sent -> first POST on its response_url received by the stand-in), requests past
+p50/p95/p99 (request sent -> first POST on its response_url received) and cards/s, requests past
 3 s, and serve's resident memory (VmRSS, peak VmHWM). `--profile DIR` runs py-spy on serve during the
 load (non-blocking sampling) and prints where its CPU time goes. Prints figures; asserts nothing.
 """
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import signal
 import sys
@@ -33,10 +41,11 @@ from pathlib import Path
 import aiohttp
 
 from bench import hotspots
-from bench.e2e_report import Figures, print_memory, print_table
+from bench.e2e_report import Figures, print_cpu, print_memory, print_table
 from bench.load import Request, run_batch
-from bench.procs import PYTHON, Child
+from bench.procs import PYTHON, Child, cpu_seconds, postgres_pids
 from bench.seed import Population, tenant_id
+from bench.standin import TimedStub, arrivals
 from bench.world import SIGNING_SECRET, World, seeded_world
 from core.adapters.dev_server_state import free_port
 
@@ -74,13 +83,22 @@ class Setup:
     children: dict[str, Child]
     standin: str  # base URL
     targets: dict[str, str]  # name -> events URL
+    engine_pid: int
 
 
 async def start_processes(world: World, args: argparse.Namespace, children: dict[str, Child]) -> Setup:
     """Start the stand-in, serve and the bare app into `children` (the caller stops them, whatever happens)."""
-    port = {name: free_port() for name in ("standin", "serve", "bare")}
+    port = {name: free_port() for name in ("standin", "serve", "bare", "link")}
     work, standin = world.data_dir, f"http://127.0.0.1:{port['standin']}"
-    env = world.serve_env(f"{standin}/api/", port["serve"], **({"ALERT_CHANNEL": "C0BENCH"} if args.alerts else {}))
+    extra = {"ALERT_CHANNEL": "C0BENCH"} if args.alerts else {}
+    if args.engine_delay:
+        link = ["-m", "bench.slow_link", "--port", str(port["link"]), "--to", world.temporal_address]
+        children["link"] = await Child.start(
+            "link", [PYTHON, *link, "--delay", str(args.engine_delay)], env={}, workdir=work
+        )
+        await children["link"].until_listening(port["link"])
+        extra["TEMPORAL_ADDRESS"] = f"127.0.0.1:{port['link']}"
+    env = world.serve_env(f"{standin}/api/", port["serve"], **extra)
     bare = [
         "-m",
         "bench.bare_bolt",
@@ -105,66 +123,48 @@ async def start_processes(world: World, args: argparse.Namespace, children: dict
     if await hung.process.wait() != 0:
         raise RuntimeError(f"could not provision the hung tenant:\n{hung.tail()}")
     targets = {name: f"http://127.0.0.1:{port[child]}/slack/events" for name, child in TARGETS.items()}
-    return Setup(children, standin, targets)
+    return Setup(children, standin, targets, world.engine_pid)
 
 
-async def cards(session: aiohttp.ClientSession, standin: str, prefix: str, expected: int) -> dict[str, list[float]]:
-    """The arrivals of a batch's answers on the stand-in, waiting up to 20 s for them all."""
-    found: dict[str, list[float]] = {}
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 20
-    while len(found) < expected and loop.time() < deadline:
-        async with session.get(f"{standin}/api/bench.arrivals", params={"prefix": prefix}) as response:
-            found |= await response.json()
-        await asyncio.sleep(0.1)
-    return found
+def cpu_now(setup: Setup) -> dict[str, float]:
+    """CPU seconds so far of each process taking part (the machine's other load is not counted)."""
+    c = setup.children
+    groups = {"serve": [c["serve"].pid], "engine": [setup.engine_pid], "postgres": postgres_pids()}
+    groups |= {"bare": [c["bare"].pid], "stand-in": [c["standin"].pid], "client": [os.getpid()]}
+    return {name: cpu_seconds(pids) for name, pids in groups.items()}
 
 
 async def load(setup: Setup, ids: Ids, args: argparse.Namespace) -> list[Figures]:
     figures: list[Figures] = []
-    answers = f"{setup.standin}/response/"
+    on_standin, answers = f"{setup.standin}/response/", TimedStub()
+    runs = [("tenantbot", loop) for loop in args.loops] + [("bare Bolt", "ack")]
+    await answers.start()
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         for name, url in setup.targets.items():  # warm-up: connections, auth.test, first imports and caches
-            await run_batch(session, url, SIGNING_SECRET, ids.batch(f"warm-{name}-", 60), 4, answers)
-        await cards(session, setup.standin, "warm-", 60)
-        profiler = await start_profiler(setup.children["serve"], Path(args.profile)) if args.profile else None
+            await run_batch(session, url, SIGNING_SECRET, ids.batch(f"warm-{name}-", 60), 4, on_standin)
+        await arrivals(session, setup.standin, "warm-", 60)
+        profiler = await hotspots.record(setup.children["serve"], Path(args.profile)) if args.profile else None
         for concurrency in args.concurrency:
-            measured = {name: Figures(name, concurrency) for name in setup.targets}
+            measured = {run: Figures(run[0], concurrency, run[1]) for run in runs}
             for round_ in range(args.rounds):
-                for name, url in setup.targets.items():  # alternating, so both see the same machine
-                    prefix = f"{name[:2]}-c{concurrency}-r{round_}-"
-                    batch = await run_batch(
-                        session, url, SIGNING_SECRET, ids.batch(prefix, args.requests), concurrency, answers
-                    )
+                for target, loop in runs:  # alternating, so each sees the same machine
+                    prefix = f"{target[:2]}{loop}-c{concurrency}-r{round_}-"
+                    requests = ids.batch(prefix, args.requests)
+                    card_loop = answers if loop == "card" else None
+                    url, cpu = setup.targets[target], cpu_now(setup)
+                    batch = await run_batch(session, url, SIGNING_SECRET, requests, concurrency, on_standin, card_loop)
                     acked = sum(1 for s in batch.sent if s.status == 200)
-                    arrived = await cards(session, setup.standin, prefix, acked) if name == "tenantbot" else {}
-                    measured[name].add(batch, arrived)
-            measured["tenantbot"].memory = setup.children["serve"].memory_mb()
+                    on_time = target == "tenantbot" and loop == "ack"
+                    arrived = await arrivals(session, setup.standin, prefix, acked) if on_time else {}
+                    measured[target, loop].add(batch, arrived, {k: v - cpu[k] for k, v in cpu_now(setup).items()})
+            for figure in measured.values():
+                figure.memory = setup.children["serve"].memory_mb()
             figures += measured.values()
             print(f"  concurrency {concurrency}: done", file=sys.stderr)
         if profiler is not None:
             await profiler.stop(sig=signal.SIGINT)
+    await answers.stop()
     return figures
-
-
-async def start_profiler(serve: Child, directory: Path) -> Child:
-    directory.mkdir(parents=True, exist_ok=True)
-    spy = str(Path(sys.executable).parent / "py-spy")
-    output = str(directory.resolve() / "serve.raw")
-    command = [
-        spy,
-        "record",
-        "--pid",
-        str(serve.pid),
-        "--nonblocking",
-        "--rate",
-        "200",
-        "--format",
-        "raw",
-        "-o",
-        output,
-    ]
-    return await Child.start("py-spy", command, env={}, workdir=directory)
 
 
 async def main() -> None:
@@ -173,8 +173,10 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64])
     parser.add_argument("--requests", type=int, default=300, help="per target, concurrency and round")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--loops", nargs="+", choices=["ack", "card"], default=["ack", "card"])
     parser.add_argument("--hung-share", type=float, default=0.1)
     parser.add_argument("--alerts", action="store_true", help="set ALERT_CHANNEL: serve also scans every 60 s")
+    parser.add_argument("--engine-delay", type=float, default=0.0, help="seconds added to every engine answer")
     parser.add_argument("--profile", metavar="DIR")
     args = parser.parse_args()
     async with seeded_world(Population(args.tenants), history=True) as world:
@@ -184,6 +186,7 @@ async def main() -> None:
             before = setup.children["serve"].memory_mb()
             figures = await load(setup, Ids(world.population, args.hung_share), args)
             print_table(figures, args)
+            print_cpu(figures)
             print_memory(before, setup.children)
             if args.profile:
                 hotspots.report(Path(args.profile) / "serve.raw")

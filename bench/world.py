@@ -23,6 +23,7 @@ from pathlib import Path
 from temporalio.client import Client
 
 from bench.seed import Population, db_upgrade, fresh_schema, seed, workflow_id
+from core.adapters.dev_server_state import ServerState
 from core.adapters.temporal_server import dev_server, find_binary
 from core.saga import ProvisionInput, RunRef
 from core.saga.workflows import ProvisionTenant
@@ -40,6 +41,7 @@ class World:
     client: Client
     population: Population
     run_ids: dict[str, str]  # workflow id -> run id of every open run
+    engine_pid: int  # the dev server's
 
     def serve_env(self, slack_api_url: str, port: int, **extra: str) -> dict[str, str]:
         """The environment of a `tenantbot serve` (or CLI command) on this world, over HTTP."""
@@ -75,7 +77,8 @@ async def seeded_world(population: Population, *, runs: int | None = None, histo
             )
             took = await asyncio.to_thread(seed, url, population, run_ids, history=history)
             print(f"seed: {population.tenants:,} tenants{' with history' if history else ''} in {took:.1f} s")
-            yield World(data_dir, url, address, client, population, run_ids)
+            recorded = ServerState(data_dir / "temporal").recorded()
+            yield World(data_dir, url, address, client, population, run_ids, recorded.pid if recorded else 0)
 
 
 async def start_runs(
