@@ -1,7 +1,7 @@
 """`/tenant` end to end against `tenantbot serve`, beside a bare Bolt app loaded the same way in the same run.
 
     python -m bench.tenant_e2e [--tenants 100000] [--concurrency 1 8 32 64] [--requests 300] [--rounds 2]
-                               [--loops ack card] [--hung-share 0.1] [--alerts] [--engine-delay SECONDS]
+                               [--loops ack card] [--mix KIND=WEIGHT ...] [--alerts] [--engine-delay SECONDS]
                                [--profile DIR]
 
 Seeds a world (bench/world.py: a fresh PostgreSQL schema in `test` on 127.0.0.1:5432, migrated by
@@ -11,8 +11,9 @@ OS process: the Slack stand-in (bench/standin.py), `tenantbot serve` (HTTP; SLAC
 stand-in; DATA_DIR in the world's temp dir, so it reuses the world's embedded dev server; no
 ALERT_CHANNEL unless `--alerts`, which scans every 60 s: the scan is benched by bench.scan_tick) and
 the floor, bench/bare_bolt.py. A hung tenant is provisioned for real (`tenantbot provision --fault
-hang@2`, run by serve's worker). Ids asked for: in flight, wedged, active, unknown, and the hung
-tenant (`--hung-share`). `--engine-delay` puts bench/slow_link.py between serve and the engine
+hang@2`, run by serve's worker). What is asked for (`--mix`, weights): in_flight, wedged, active,
+unknown ids, the hung tenant, and `help` (no read at all: the cost of Bolt and the answer alone) or
+`stuck` (a whole sweep per request). `--engine-delay` puts bench/slow_link.py between serve and the engine
 (TEMPORAL_ADDRESS): every engine answer arrives that much later, as from a distant or overloaded
 cluster; past READ_TIMEOUT (2 s) the cards say the engine did not answer.
 
@@ -50,17 +51,20 @@ from bench.world import SIGNING_SECRET, World, seeded_world
 from core.adapters.dev_server_state import free_port
 
 HUNG = "bench-hung-1"
-MIX = {"in_flight": 0.35, "wedged": 0.05, "active": 0.4, "unknown": 0.1}
+MIX = ["in_flight=0.3", "wedged=0.05", "active=0.4", "unknown=0.15", "hung=0.1"]
+KINDS = {"in_flight", "wedged", "active", "unknown", "hung", "help", "stuck"}
 TARGETS = {"tenantbot": "serve", "bare Bolt": "bare"}
 
 
 class Ids:
     """Random `/tenant` texts in the configured mix, each tagged with what it is."""
 
-    def __init__(self, population: Population, hung_share: float, seed: int = 13) -> None:
+    def __init__(self, population: Population, mix: list[str], seed: int = 13) -> None:
         self.population, self.rng = population, random.Random(seed)
         self.in_flight, self.wedged = population.of_kind("in_flight"), population.of_kind("wedged")
-        self.weights = {**{k: w * (1 - hung_share) for k, w in MIX.items()}, "hung": hung_share}
+        self.weights = {kind: float(weight) for kind, _, weight in (m.partition("=") for m in mix)}
+        if unknown := set(self.weights) - KINDS:
+            raise SystemExit(f"--mix: unknown kinds {sorted(unknown)}; use {sorted(KINDS)}")
 
     def pick(self) -> tuple[str, str]:
         kind = self.rng.choices(list(self.weights), list(self.weights.values()))[0]
@@ -68,8 +72,8 @@ class Ids:
             return kind, self.rng.choice(self.in_flight if kind == "in_flight" else self.wedged)
         if kind == "unknown":
             return kind, f"nosuch-{self.rng.randrange(10**6)}"
-        if kind == "hung":
-            return kind, HUNG
+        if kind in ("hung", "help", "stuck"):
+            return kind, HUNG if kind == "hung" else kind
         while self.population.kind(i := self.rng.randrange(self.population.tenants)) != "active":
             pass
         return kind, tenant_id(i)
@@ -174,7 +178,7 @@ async def main() -> None:
     parser.add_argument("--requests", type=int, default=300, help="per target, concurrency and round")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--loops", nargs="+", choices=["ack", "card"], default=["ack", "card"])
-    parser.add_argument("--hung-share", type=float, default=0.1)
+    parser.add_argument("--mix", nargs="+", default=MIX, metavar="KIND=WEIGHT")
     parser.add_argument("--alerts", action="store_true", help="set ALERT_CHANNEL: serve also scans every 60 s")
     parser.add_argument("--engine-delay", type=float, default=0.0, help="seconds added to every engine answer")
     parser.add_argument("--profile", metavar="DIR")
@@ -184,7 +188,7 @@ async def main() -> None:
         try:
             setup = await start_processes(world, args, children)
             before = setup.children["serve"].memory_mb()
-            figures = await load(setup, Ids(world.population, args.hung_share), args)
+            figures = await load(setup, Ids(world.population, args.mix), args)
             print_table(figures, args)
             print_cpu(figures)
             print_memory(before, setup.children)
