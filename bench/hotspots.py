@@ -2,6 +2,9 @@
 
     python -m bench.hotspots serve.raw
 
+bench.tenant_e2e --profile records one with py-spy (`.venv/bin/pip install py-spy`; not a project
+dependency) and prints this report.
+
 Prints the share of samples under each part of a `/tenant` request (a stack counts for a part if any
 of its frames matches) and the functions with the most samples of their own.
 """
@@ -32,13 +35,20 @@ PARTS: dict[str, tuple[str, ...]] = {
 }
 
 
+def py_spy() -> Path:
+    spy = Path(sys.executable).parent / "py-spy"
+    if not spy.exists():
+        raise SystemExit(f"--profile needs py-spy (not a project dependency): {spy.parent}/pip install py-spy")
+    return spy
+
+
 async def record(process: Child, directory: Path) -> Child:
     """py-spy sampling `process` 200 times a second without pausing it, into DIR/serve.raw until SIGINT."""
+    spy = py_spy()
     directory.mkdir(parents=True, exist_ok=True)
-    spy = str(Path(sys.executable).parent / "py-spy")
     output = str(directory.resolve() / "serve.raw")
     command = [
-        spy,
+        str(spy),
         "record",
         "--pid",
         str(process.pid),

@@ -183,6 +183,8 @@ async def main() -> None:
     parser.add_argument("--engine-delay", type=float, default=0.0, help="seconds added to every engine answer")
     parser.add_argument("--profile", metavar="DIR")
     args = parser.parse_args()
+    if args.profile:
+        hotspots.py_spy()
     async with seeded_world(Population(args.tenants), history=True) as world:
         children: dict[str, Child] = {}
         try:
