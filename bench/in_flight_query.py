@@ -14,14 +14,15 @@ import asyncio
 import statistics
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import insert, text
 
+from bench.seed import PG_BASE, fresh_schema
 from core.persistence import open_store
 from core.persistence.orm import IN_FLIGHT_SQL, TenantRow
+from tests.conftest import postgres_reachable
 
 STATES = ["active"] * 90 + ["decommissioned"] * 5 + ["failed"] * 4 + ["cancelled"]
 
@@ -67,24 +68,15 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--in-flight", type=float, default=0.01)
-    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--postgres", default=PG_BASE)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         await bench(f"sqlite:///{Path(tmp) / 'bench.db'}", args.rows, args.in_flight)
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    try:
-        import psycopg
-
-        with psycopg.connect(args.postgres, autocommit=True) as c:
-            c.execute(f"CREATE SCHEMA {schema}")
-    except Exception as e:
-        print(f"PostgreSQL skipped: {e}")
+    if not postgres_reachable(args.postgres):
+        print(f"PostgreSQL skipped: nothing answers at {args.postgres}")
         return
-    try:
-        await bench(f"{args.postgres}?options=-csearch_path%3D{schema}", args.rows, args.in_flight)
-    finally:
-        with psycopg.connect(args.postgres, autocommit=True) as c:
-            c.execute(f"DROP SCHEMA {schema} CASCADE")
+    with fresh_schema(args.postgres) as url:
+        await bench(url, args.rows, args.in_flight)
 
 
 if __name__ == "__main__":
