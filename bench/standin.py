@@ -30,7 +30,7 @@ Arrival = tuple[float, int, bool]  # time.time() it arrived, the status it got, 
 class TimedStub(SlackStub):
     """The stand-in, noting each response_url's first arrival; one awaited with `expect` resolves it instead."""
 
-    arrivals: dict[str, Arrival] = field(default_factory=dict)
+    first_arrivals: dict[str, Arrival] = field(default_factory=dict)
     waiting: dict[str, asyncio.Future[Arrival]] = field(default_factory=dict)
 
     def expect(self, name: str) -> asyncio.Future[Arrival]:
@@ -45,8 +45,8 @@ class TimedStub(SlackStub):
         self.calls.clear()
         if (future := self.waiting.pop(name, None)) is not None:
             future.set_result(arrival)
-        elif name not in self.arrivals:
-            self.arrivals[name] = arrival
+        elif name not in self.first_arrivals:
+            self.first_arrivals[name] = arrival
         return answer
 
     async def _api(self, request: web.Request) -> web.Response:
@@ -55,7 +55,8 @@ class TimedStub(SlackStub):
             self.calls.clear()
             return answer
         prefix = request.query.get("prefix", "")
-        taken = {name: self.arrivals.pop(name) for name in [n for n in self.arrivals if n.startswith(prefix)]}
+        names = [n for n in self.first_arrivals if n.startswith(prefix)]
+        taken = {name: self.first_arrivals.pop(name) for name in names}
         return web.json_response(taken)
 
 
