@@ -5,9 +5,10 @@
 Two scenarios, each on a fresh SQLite file: a mass wedge (5% of the in-flight
 runs deleted from the engine, as after a cluster reset) and a mixed day (1.5% slow but alive, 1% hung,
 0.5% closed behind the bot's back, 1% orphaned). The engine is an in-process stand-in that counts
-calls (a real describe costs about 2 ms on the dev server, a listing about 20 ms: research/temporal.md);
-Slack is a counter (the real notifier paces posts to one a second). Ticks are one minute apart on the
-scan's clock. Prints figures; asserts nothing.
+calls by kind: runs closed since the last tick, counts and listings of `WorkflowId IN` batches (500
+ids), describes (bench.scan_tick times them on the real dev server). Slack is a counter (the real
+notifier paces posts to one a second). Ticks are one minute apart on the scan's clock, so every fifth
+is a reconcile. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -25,13 +26,15 @@ from sqlalchemy import insert, update
 
 from core.alerts import Alert, Digest
 from core.decisions import Limits
-from core.domain import RunHandle, RunningRun, RunObservation, RunStatus
+from core.domain import ClosedRun, RunHandle, RunObservation, RunStatus
 from core.persistence import open_store
 from core.persistence.orm import TenantRow
 from core.scanner import Scanner
-from core.wedged import WedgeFinder
+from core.wedged import Sweep, WedgeFinder
 
 START = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+CLOSED_AT = START - timedelta(seconds=30)
+RUNNING = ("progressing", "slow", "hung")
 MIXES = {
     "mass wedge": {"orphaned": 0.05},
     "mixed day": {"slow": 0.015, "hung": 0.01, "closed": 0.005, "orphaned": 0.01},
@@ -42,13 +45,19 @@ class CountingEngine:
     def __init__(self, kinds: dict[str, str]) -> None:
         self.kinds, self.calls = kinds, Counter[str]()
 
-    async def list_running(self) -> Sequence[RunningRun]:
-        self.calls["list_running"] += 1
-        return [RunningRun(w, "r") for w, k in self.kinds.items() if k in ("progressing", "slow", "hung")]
+    async def closed_since(self, after: datetime) -> Sequence[ClosedRun]:
+        self.calls["closed_since"] += 1
+        closed = after < CLOSED_AT  # the runs closed behind the bot's back just before the first tick
+        return [ClosedRun(w, "r", RunStatus.TERMINATED) for w, k in self.kinds.items() if k == "closed" and closed]
+
+    async def count_running(self, handles: Sequence[RunHandle]) -> int:
+        self.calls["count_running"] += 1
+        return sum(self.kinds.get(h.workflow_id) in RUNNING for h in handles)
 
     async def run_statuses(self, handles: Sequence[RunHandle]) -> dict[str, RunStatus]:
         self.calls["run_statuses"] += 1
-        return {h.workflow_id: RunStatus.TERMINATED for h in handles if self.kinds.get(h.workflow_id) == "closed"}
+        statuses = {k: RunStatus.RUNNING for k in RUNNING} | {"closed": RunStatus.TERMINATED}
+        return {h.workflow_id: statuses[k] for h in handles if (k := self.kinds.get(h.workflow_id, "")) in statuses}
 
     async def describe(self, handle: RunHandle) -> RunObservation:
         self.calls["describe"] += 1
@@ -123,9 +132,16 @@ async def scenario(url: str, name: str, count: int, ticks: int) -> None:
     alive = [ids[w] for w, k in kinds.items() if k in ("progressing", "slow")]
     clock = [START]
     finder = WedgeFinder(store, engine, Limits())  # type: ignore[arg-type]
+    sweeps, sweep = [], finder.sweep
+
+    async def kept(now: datetime) -> Sweep:
+        sweeps.append(await sweep(now))
+        return sweeps[-1]
+
+    finder.sweep = kept  # type: ignore[method-assign]
     scanner = Scanner(store, store, slack, finder, holder="bench", clock=lambda: clock[0])
     print(f"\n{name}: {count:,} in flight, {dict(Counter(kinds.values()))}")
-    print("tick  ms     list  statuses  describes  wedged  opened  slack")
+    print("tick  ms     closed  counts  listings  describes  reconcile  wedged  opened  slack")
     for tick in range(ticks):
         clock[0] = CountingEngine.now = START + timedelta(minutes=tick)
         async with store.engine.begin() as connection:  # the healthy runs keep stepping, the slow keep beating
@@ -141,7 +157,8 @@ async def scenario(url: str, name: str, count: int, ticks: int) -> None:
         ms = (time.perf_counter() - t0) * 1000
         e, s = engine.calls - before_e, slack.calls - before_s
         print(
-            f"{tick + 1:>4}  {ms:>5.0f}  {e['list_running']:>4}  {e['run_statuses']:>8}  {e['describe']:>9}  "
+            f"{tick + 1:>4}  {ms:>5.0f}  {e['closed_since']:>6}  {e['count_running']:>6}  {e['run_statuses']:>8}  "
+            f"{e['describe']:>9}  {'yes' if sweeps[-1].reconciled else '':>9}  "
             f"{report.wedged:>6}  {report.opened:>6}  {dict(s) or '-'}"
         )
     await store.close()

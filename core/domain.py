@@ -118,12 +118,22 @@ class RunObservation:
 
 
 @dataclass(frozen=True)
-class RunningRun:
-    """One row of the engine's listing of running provisioning runs (no heartbeat details)."""
+class ClosedRun:
+    """A provisioning run the engine lists as closed, and how it closed (from visibility: no details)."""
 
     workflow_id: str
     run_id: str
-    started_at: datetime | None = None
+    status: RunStatus
+
+
+@dataclass(frozen=True)
+class InFlightRef:
+    """An in-flight tenant as the wedge scan first reads it: its id, the run its row names, and whether
+    the row alone reads "making progress" as long as that run runs (`TenantStore.in_flight_refs`)."""
+
+    tenant_id: str
+    handle: RunHandle | None
+    progressing: bool
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,22 @@ serves the Slack app, the scheduler, the Temporal client and the database.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from core.alerts import Alert, Digest
-from core.domain import Allocation, AuditEvent, RunHandle, RunningRun, RunObservation, RunStatus, Tenant
+from core.domain import (
+    Allocation,
+    AuditEvent,
+    ClosedRun,
+    InFlightRef,
+    RunHandle,
+    RunObservation,
+    RunStatus,
+    Tenant,
+)
 
 
 class EngineError(Exception):
@@ -50,13 +59,20 @@ class WorkflowEngine(Protocol):
         """Start releasing every allocation of the tenant; the run marks it decommissioned."""
         ...
 
-    async def list_running(self) -> Sequence[RunningRun]:
-        """Every running provisioning run, in one call (for the scheduler)."""
-        ...
-
     async def run_statuses(self, handles: Sequence[RunHandle]) -> dict[str, RunStatus]:
         """The listed status of each handle's run (open or closed), by workflow id, in one visibility call
         (batched for very many). A handle missing from the answer is a run the engine does not know."""
+        ...
+
+    async def count_running(self, handles: Sequence[RunHandle]) -> int:
+        """How many of the handles' workflows have a running run, in one visibility count (up to 500
+        handles; a workflow has at most one running run, so a count short of the handles means some
+        are closed or unknown)."""
+        ...
+
+    async def closed_since(self, after: datetime) -> Sequence[ClosedRun]:
+        """The provisioning runs (of this task queue) that closed after `after`, by the engine's clock,
+        in one visibility query (paged when very many)."""
         ...
 
 
@@ -126,8 +142,18 @@ class TenantStore(Protocol):
         """The newest `limit` audit events of the tenant, newest first."""
         ...
 
-    async def in_flight(self) -> list[Tenant]:
-        """Tenants whose provisioning is not finished (pending, provisioning, cancelling, decommissioning)."""
+    async def in_flight(self, ids: Collection[str] | None = None) -> list[Tenant]:
+        """Tenants whose provisioning is not finished (pending, provisioning, cancelling, decommissioning);
+        with `ids`, only those of them."""
+        ...
+
+    async def in_flight_refs(self, progressing_since: datetime) -> list[InFlightRef]:
+        """Every in-flight tenant's id and handle, without the rest of its row (one narrow query).
+
+        `progressing` is the decision table's "making progress" for a row whose run runs, worked out by
+        the database: open (pending, provisioning), a run named, no error, no operator action claimed,
+        and its last step (else its creation) after `progressing_since` (now - STUCK_AFTER).
+        """
         ...
 
     async def claimed(self) -> list[Tenant]:

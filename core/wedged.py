@@ -1,32 +1,52 @@
-"""Finding wedged tenants at a cost that grows with in-flight tenants, not with all tenants.
+"""Finding wedged tenants at a cost that grows with suspects and with runs that closed, not with the
+healthy runs in flight (nor with all tenants).
 
-Per tick: one indexed query gives the in-flight rows (every in-flight state: the decision table, not
-this module, decides what is wedged), one engine listing gives the running runs, and — only when some
-rows name a run missing from that listing — one more visibility call tells which of those runs closed
-(and how) and which the engine does not know (orphaned). A row whose listed-running run is not
-clearly making progress is a *suspect*: only the engine's describe shows its heartbeats and retrying
-errors. Suspects are described at most `describe_budget` per tick, never-described first, and each
-answer is kept until the row changes, `describe_ttl` passes, or the kept answer would now read as a
-different situation (a heartbeat that has since gone quiet) — so a stable wedge costs no describe at
-all after its first tick. A run that still completes steps is not described: an error only the engine
-sees (a failing workflow task, a retrying activity) stops its steps, so it is found once the row has
-made no progress for STUCK_AFTER; `/tenant` describes and shows it at once.
+Per sweep (a scan tick, `/tenant stuck`, `tenants --wedged`), in this order:
+
+1. The runs that closed since the last sweep (one visibility query, core/run_census.py). Asked before
+   the rows are read, so a run that completes in between shows its final row, not an open row.
+2. One narrow query for every in-flight tenant's id and handle, with the database's verdict on whether
+   the row alone reads *making progress* (open, a run named, no error, no action claimed, a step
+   within STUCK_AFTER). Such a row is taken to run without asking the engine — the decision table would
+   read it "making progress" whatever its heartbeat — unless its run is among the closed ones or is
+   already known closed or gone.
+3. The *suspects*, every other in-flight row naming a run (whatever its state), are asked about in
+   `WorkflowId IN` batches: running, closed (and how), or unknown to the engine (orphaned).
+4. Full rows are read for the suspects and for rows whose run closed or is gone, and the decision table
+   assesses each: the table, not this module, says what is wedged.
+5. Suspects still running are described — only a describe shows heartbeats and retrying errors — at
+   most `describe_budget` per sweep, never-described first. An answer is kept until the row changes,
+   `describe_ttl` passes, or it would now read as another situation (a heartbeat gone quiet since), so a
+   stable wedge costs no describe after its first sweep.
+
+A run found closed or gone is remembered while its row names it: its row stays wedged on later sweeps
+without asking again. At the first sweep and every `reconcile_every` (5 minutes), step 3 covers every
+in-flight handle instead: runs deleted from the engine (a cluster reset) never show up as closed, so a
+handle orphaned while its row still looks healthy is found at the next reconcile — or once its row
+has made no progress for STUCK_AFTER, whichever comes first. Likewise an error only the engine sees (a
+failing workflow task, a retrying activity) on a run that still completes steps is found once the row
+has made no progress for STUCK_AFTER; `/tenant` describes and shows it at once.
+
+Sweeps run one at a time (a lock): what one learns, the next starts from.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from core.bounded import bounded
 from core.decisions import Assessment, Limits, Situation, assess
-from core.domain import RunObservation, RunStatus, Tenant
+from core.domain import ClosedRun, InFlightRef, RunObservation, RunStatus, Tenant
 from core.ports import EngineError, StoreError, TenantStore, WorkflowEngine
+from core.run_census import CLOSED_OVERLAP, RECONCILE_EVERY, Answer, RunCensus
 
-LISTED_RUNNING = RunObservation(RunStatus.RUNNING)
-NOT_LISTED = RunObservation(RunStatus.NOT_RUNNING)  # to be asked about in the visibility call
-NOT_FOUND = RunObservation(RunStatus.NOT_FOUND)
+T = TypeVar("T")
+RUNNING = RunStatus.RUNNING
+LISTED_RUNNING = RunObservation(RUNNING)
 MAKING_PROGRESS = Situation.MAKING_PROGRESS
 
 
@@ -35,6 +55,8 @@ class Sweep:
     wedged: dict[str, Assessment]
     in_flight: int
     described: int
+    engine_calls: int = 0  # visibility calls (closed runs, counts, listings); describes are `described`
+    reconciled: bool = False
 
 
 @dataclass(frozen=True)
@@ -43,6 +65,13 @@ class Described:
     at: datetime
     row: tuple[object, ...]  # what of the row the answer was read against
     situation: Situation
+
+
+def by_workflow(closed: Sequence[ClosedRun]) -> dict[str, list[ClosedRun]]:
+    runs: dict[str, list[ClosedRun]] = {}
+    for run in closed:
+        runs.setdefault(run.workflow_id, []).append(run)
+    return runs
 
 
 def row_key(tenant: Tenant) -> tuple[object, ...]:
@@ -62,20 +91,99 @@ class WedgeFinder:
         visibility_grace: timedelta = timedelta(seconds=30),
         describe_ttl: timedelta = timedelta(minutes=30),
         read_timeout: timedelta = timedelta(seconds=2),
+        reconcile_every: timedelta = RECONCILE_EVERY,
+        closed_overlap: timedelta = CLOSED_OVERLAP,
     ) -> None:
         self.store, self.engine, self.limits = store, engine, limits
         self.describe_budget, self.visibility_grace, self.describe_ttl = describe_budget, visibility_grace, describe_ttl
         self.read_timeout = read_timeout  # each read is bounded and named: a hang says which part hung
+        self.census = RunCensus(
+            engine, read_timeout=read_timeout, reconcile_every=reconcile_every, overlap=closed_overlap
+        )
         self._gate = asyncio.Semaphore(describe_concurrency)
         self._described: dict[str, Described] = {}
+        self._ended: dict[str, Answer] = {}  # tenant id -> its run, closed or gone, while the row names it
+        self._one_at_a_time = asyncio.Lock()
 
     async def sweep(self, now: datetime) -> Sweep:
-        tenants = await bounded(self.store.in_flight(), "database", StoreError, self.read_timeout)
-        listed = await bounded(self.engine.list_running(), "engine", EngineError, self.read_timeout)
-        running = {run.workflow_id for run in listed}
-        observed = {t.id: self._from_listing(t, running, now) for t in tenants}
-        await self._ask_about_missing([t for t in tenants if observed[t.id] is NOT_LISTED], observed)
-        suspects = [t for t in tenants if observed[t.id] is LISTED_RUNNING and self._suspicious(t, now)]
+        async with self._one_at_a_time:
+            return await self._sweep(now)
+
+    async def _sweep(self, now: datetime) -> Sweep:
+        calls_before, reconcile = self.census.calls, self.census.reconcile_due(now)
+        closed = by_workflow([] if reconcile else await self.census.closed_since_last())
+        refs = await self._read(self.store.in_flight_refs(now - self.limits.stuck_after))
+        gone = {tenant_id for tenant_id, known in self._ended.items() if known.status is RunStatus.NOT_FOUND}
+        answers = await self.census.statuses([r for r in refs if self._to_ask(r, reconcile)], gone)
+        look = {r.tenant_id for r in refs if self._to_read(r, answers, closed)}
+        tenants = await self._read(self.store.in_flight(look)) if look else []
+        ended = {
+            t.id: seen
+            for t in tenants
+            if t.handle is not None and (seen := self._run_of(t, answers, closed, now)).status is not RUNNING
+        }
+        observed = {t.id: RunObservation(ended[t.id].status) if t.id in ended else LISTED_RUNNING for t in tenants}
+        suspects = [t for t in tenants if t.handle is not None and t.id not in ended and self._suspicious(t, now)]
+        described = await self._describe_due(suspects, now)
+        observed |= {t.id: self._described[t.id].observation for t in suspects if t.id in self._described}
+        wedged = {}
+        for tenant in tenants:
+            assessment = assess(tenant, observed[tenant.id] if tenant.handle else None, now=now, limits=self.limits)
+            if assessment.situation.wedged:
+                wedged[tenant.id] = assessment
+        self._ended = ended
+        self.census.seen(now, reconciled=reconcile)
+        return Sweep(wedged, len(refs), described, self.census.calls - calls_before, reconcile)
+
+    async def _read(self, query: Awaitable[T]) -> T:
+        return await bounded(query, "database", StoreError, self.read_timeout)
+
+    def _to_ask(self, ref: InFlightRef, reconcile: bool) -> bool:
+        """Suspects every sweep, every handle at a reconcile; never a run known closed (closing is final)."""
+        if ref.handle is None:
+            return False
+        known = self._ended.get(ref.tenant_id)
+        if known is not None and known.handle == ref.handle:
+            return reconcile and known.status is RunStatus.NOT_FOUND  # a gone run is checked again
+        return reconcile or not ref.progressing
+
+    def _to_read(self, ref: InFlightRef, answers: dict[str, Answer], closed: dict[str, list[ClosedRun]]) -> bool:
+        """The full row is needed unless it reads "making progress" and its run is taken to run."""
+        if not ref.progressing or ref.tenant_id in self._ended:
+            return True
+        answer = answers.get(ref.tenant_id)
+        if answer is not None:
+            return answer.status is not RUNNING
+        return ref.handle is not None and ref.handle.workflow_id in closed
+
+    def _run_of(
+        self, tenant: Tenant, answers: dict[str, Answer], closed: dict[str, list[ClosedRun]], now: datetime
+    ) -> Answer:
+        """What is known of the run the row names now: this sweep's answer, a closure, a kept fact, or running."""
+        handle = tenant.handle
+        assert handle is not None
+        answer = answers.get(tenant.id)
+        if answer is not None and answer.handle == handle:
+            if answer.status is RunStatus.NOT_FOUND and self._just_started(tenant, now):
+                return Answer(handle, RUNNING)  # visibility lags a fresh start by about a second
+            return answer
+        for run in closed.get(handle.workflow_id, ()):
+            if handle.run_id in (None, run.run_id):
+                return Answer(handle, run.status)
+        known = self._ended.get(tenant.id)
+        if known is not None and known.handle == handle:
+            return known
+        return Answer(handle, RUNNING)
+
+    def _just_started(self, tenant: Tenant, now: datetime) -> bool:
+        return tenant.last_progress_at is not None and now - tenant.last_progress_at < self.visibility_grace
+
+    def _suspicious(self, tenant: Tenant, now: datetime) -> bool:
+        """Anything but clear progress: the row alone cannot tell slow-but-alive from wedged."""
+        return assess(tenant, LISTED_RUNNING, now=now, limits=self.limits).situation is not MAKING_PROGRESS
+
+    async def _describe_due(self, suspects: list[Tenant], now: datetime) -> int:
+        """Describe the running suspects whose kept answer is missing or stale, up to the budget."""
         self._described = {
             t.id: kept for t in suspects if (kept := self._described.get(t.id)) and kept.row == row_key(t)
         }
@@ -84,41 +192,7 @@ class WedgeFinder:
             if run is not None:
                 situation = assess(tenant, run, now=now, limits=self.limits).situation
                 self._described[tenant.id] = Described(run, now, row_key(tenant), situation)
-        observed |= {t.id: self._described[t.id].observation for t in suspects if t.id in self._described}
-        wedged = {}
-        for tenant in tenants:
-            assessment = assess(tenant, observed[tenant.id], now=now, limits=self.limits)
-            if assessment.situation.wedged:
-                wedged[tenant.id] = assessment
-        return Sweep(wedged, len(tenants), len(due))
-
-    def _from_listing(self, tenant: Tenant, running: set[str], now: datetime) -> RunObservation | None:
-        if tenant.handle is None:
-            return None
-        if tenant.handle.workflow_id in running or self._just_started(tenant, now):
-            return LISTED_RUNNING  # visibility lags a fresh start by about a second
-        return NOT_LISTED
-
-    async def _ask_about_missing(self, missing: list[Tenant], observed: dict[str, RunObservation | None]) -> None:
-        """One visibility call: closed runs get their status, runs the engine does not know are orphaned."""
-        if not missing:
-            return
-        handles = [t.handle for t in missing if t.handle is not None]
-        statuses = await bounded(self.engine.run_statuses(handles), "engine", EngineError, self.read_timeout)
-        for tenant in missing:
-            assert tenant.handle is not None
-            status = statuses.get(tenant.handle.workflow_id)
-            if status is None:
-                observed[tenant.id] = NOT_FOUND
-            else:
-                observed[tenant.id] = LISTED_RUNNING if status is RunStatus.RUNNING else RunObservation(status)
-
-    def _just_started(self, tenant: Tenant, now: datetime) -> bool:
-        return tenant.last_progress_at is not None and now - tenant.last_progress_at < self.visibility_grace
-
-    def _suspicious(self, tenant: Tenant, now: datetime) -> bool:
-        """Anything but clear progress: the row alone cannot tell slow-but-alive from wedged."""
-        return assess(tenant, LISTED_RUNNING, now=now, limits=self.limits).situation is not MAKING_PROGRESS
+        return len(due)
 
     def _fresh(self, tenant: Tenant, now: datetime) -> bool:
         kept = self._described.get(tenant.id)
@@ -136,4 +210,4 @@ class WedgeFinder:
             try:
                 return await bounded(self.engine.describe(tenant.handle), "engine", EngineError, self.read_timeout)
             except EngineError:
-                return None  # keep the listing's answer; the next tick describes it again
+                return None  # keep the census's answer; the next sweep describes it again

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from core.domain import (
     IN_FLIGHT_STATES,
+    OPEN_STATES,
     Allocation,
     AuditEvent,
+    ClosedRun,
+    InFlightRef,
     RunHandle,
-    RunningRun,
     RunObservation,
     RunStatus,
     Tenant,
@@ -107,9 +109,18 @@ class InMemoryStore:
         await self._io()
         return [e for e in reversed(self.audit) if e.tenant_id == tenant_id][:limit]
 
-    async def in_flight(self) -> list[Tenant]:
+    async def in_flight(self, ids: Collection[str] | None = None) -> list[Tenant]:
         await self._io()
-        return [t for t in self.tenants.values() if t.state in IN_FLIGHT_STATES]
+        return [t for t in self.tenants.values() if t.state in IN_FLIGHT_STATES and (ids is None or t.id in ids)]
+
+    async def in_flight_refs(self, progressing_since: datetime) -> list[InFlightRef]:
+        """As the SQL does it (core/persistence/in_flight.py)."""
+        await self._io()
+        return [
+            InFlightRef(t.id, t.handle, progressing(t, progressing_since))
+            for t in self.tenants.values()
+            if t.state in IN_FLIGHT_STATES
+        ]
 
     async def claimed(self) -> list[Tenant]:
         await self._io()
@@ -127,6 +138,17 @@ class InMemoryStore:
         return [e.type.removeprefix("tenant.provisioning.") for e in self.audit if e.tenant_id == tenant_id]
 
 
+def progressing(tenant: Tenant, since: datetime) -> bool:
+    """`in_flight_refs`'s verdict: open, a run named, no error, no claim, a step (else creation) after `since`."""
+    return (
+        tenant.state in OPEN_STATES
+        and tenant.handle is not None
+        and tenant.error is None
+        and tenant.claim is None
+        and (tenant.last_progress_at or tenant.created_at) > since
+    )
+
+
 class FakeEngine:
     """Runs nothing: tests set what `describe` answers and read what was asked."""
 
@@ -136,11 +158,16 @@ class FakeEngine:
         self.fail_with: EngineError | None = None
         self.failing: set[str] | None = None  # which calls fail_with applies to; None: all
         self.delay = 0.0
+        self.closed_at: dict[str, datetime] = {}  # for closed_since, by the engine's clock
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         self._run_ids = itertools.count(1)
 
     def set(self, handle: RunHandle | None, observation: RunObservation) -> None:
+        """What the engine says about the run from now on; a closed status counts as closed at `clock()`."""
         assert handle is not None
         self.runs[handle.workflow_id] = observation
+        if observation.status not in (RunStatus.RUNNING, RunStatus.NOT_FOUND):
+            self.closed_at[handle.workflow_id] = self.clock()
 
     async def _io(self, call: str, workflow_id: str) -> None:
         self.calls.append((call, workflow_id))
@@ -171,7 +198,7 @@ class FakeEngine:
     async def terminate(self, handle: RunHandle, reason: str) -> None:
         await self._io("terminate", handle.workflow_id)
         if handle.workflow_id in self.runs and self.runs[handle.workflow_id].status is RunStatus.RUNNING:
-            self.runs[handle.workflow_id] = RunObservation(RunStatus.TERMINATED)
+            self.set(handle, RunObservation(RunStatus.TERMINATED))
 
     async def decommission(self, tenant_id: str, handle: RunHandle) -> RunHandle:
         await self._io("decommission", handle.workflow_id)
@@ -179,14 +206,23 @@ class FakeEngine:
         self.runs[handle.workflow_id] = RunObservation(RunStatus.RUNNING, run_id=run_id)
         return replace(handle, run_id=run_id)
 
-    async def list_running(self) -> Sequence[RunningRun]:
-        await self._io("list_running", "*")
-        return [RunningRun(w, "run") for w, r in self.runs.items() if r.status is RunStatus.RUNNING]
-
     async def run_statuses(self, handles: Sequence[RunHandle]) -> dict[str, RunStatus]:
         await self._io("run_statuses", "*")
         known = {w: r.status for w, r in self.runs.items() if r.status is not RunStatus.NOT_FOUND}
         return {h.workflow_id: known[h.workflow_id] for h in handles if h.workflow_id in known}
+
+    async def count_running(self, handles: Sequence[RunHandle]) -> int:
+        await self._io("count_running", "*")
+        running = {w for w, r in self.runs.items() if r.status is RunStatus.RUNNING}
+        return len({h.workflow_id for h in handles} & running)
+
+    async def closed_since(self, after: datetime) -> Sequence[ClosedRun]:
+        await self._io("closed_since", "*")
+        return [
+            ClosedRun(w, self.runs[w].run_id or "run", self.runs[w].status)
+            for w, closed_at in self.closed_at.items()
+            if closed_at > after and self.runs[w].status not in (RunStatus.RUNNING, RunStatus.NOT_FOUND)
+        ]
 
 
 class InMemoryLeases:
@@ -212,6 +248,4 @@ class InMemoryLeases:
 
 def at(minute: int, second: int = 0) -> datetime:
     """A fixed UTC instant on the test day, so ages in assertions are exact."""
-    from datetime import UTC
-
     return datetime(2026, 11, 24, 12, minute, second, tzinfo=UTC)

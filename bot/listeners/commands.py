@@ -25,7 +25,7 @@ from bot.stuck_blocks import stuck_list
 from core.domain import parse_tenant_id
 
 log = logging.getLogger(__name__)
-STUCK_READS = 3  # the finder's query, its engine listing, and its describes of the suspects
+STUCK_READS = 3  # the finder bounds each read and engine call; this bounds the sweep as a whole
 
 
 def register(app: AsyncApp, deps: BotDeps) -> None:

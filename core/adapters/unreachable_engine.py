@@ -8,9 +8,10 @@ cause, which the service turns into a degraded view ("could not read engine: …
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import NoReturn
 
-from core.domain import RunHandle, RunningRun, RunObservation, RunStatus
+from core.domain import ClosedRun, RunHandle, RunObservation, RunStatus
 from core.ports import EngineError
 
 
@@ -36,8 +37,11 @@ class UnreachableEngine:
     async def decommission(self, tenant_id: str, handle: RunHandle) -> RunHandle:
         self._fail()
 
-    async def list_running(self) -> Sequence[RunningRun]:
+    async def run_statuses(self, handles: Sequence[RunHandle]) -> dict[str, RunStatus]:
         self._fail()
 
-    async def run_statuses(self, handles: Sequence[RunHandle]) -> dict[str, RunStatus]:
+    async def count_running(self, handles: Sequence[RunHandle]) -> int:
+        self._fail()
+
+    async def closed_since(self, after: datetime) -> Sequence[ClosedRun]:
         self._fail()

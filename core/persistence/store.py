@@ -7,16 +7,17 @@ allocation changes and the request key in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import exists, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from core.domain import Allocation, AuditEvent, Tenant
+from core.domain import Allocation, AuditEvent, InFlightRef, Tenant
 from core.persistence.alert_store import AlertStoreMixin
 from core.persistence.database import translated
+from core.persistence.in_flight import in_flight_refs, in_flight_rows, ref_from_row
 from core.persistence.mapping import (
     allocation_from_row,
     event_from_row,
@@ -24,7 +25,7 @@ from core.persistence.mapping import (
     tenant_columns,
     tenant_from_row,
 )
-from core.persistence.orm import CLAIMED_SQL, IN_FLIGHT_SQL, AllocationRow, AuditEventRow, RequestKeyRow, TenantRow
+from core.persistence.orm import CLAIMED_SQL, AllocationRow, AuditEventRow, RequestKeyRow, TenantRow
 from core.ports import AllocationChanges, ConcurrentUpdate, DuplicateRequest, StoreError, TenantExists
 
 
@@ -166,10 +167,13 @@ class SqlAlchemyStore(AlertStoreMixin):
         async with translated(), self.session() as session:
             return [event_from_row(row) for row in await session.scalars(query)]
 
-    async def in_flight(self) -> list[Tenant]:
-        query = select(TenantRow).where(text(IN_FLIGHT_SQL))  # the partial index's own predicate
-        async with translated(), self.session() as session:
-            return [tenant_from_row(row) for row in await session.scalars(query)]
+    async def in_flight(self, ids: Collection[str] | None = None) -> list[Tenant]:
+        async with translated(), self.engine.connect() as connection:
+            return [tenant_from_row(row) for query in in_flight_rows(ids) for row in await connection.execute(query)]
+
+    async def in_flight_refs(self, progressing_since: datetime) -> list[InFlightRef]:
+        async with translated(), self.engine.connect() as connection:
+            return [ref_from_row(row) for row in await connection.execute(in_flight_refs(progressing_since))]
 
     async def claimed(self) -> list[Tenant]:
         query = select(TenantRow).where(text(CLAIMED_SQL)).order_by(TenantRow.claim_since)  # ix_tenants_claimed

@@ -3,13 +3,14 @@ alert store's guarantees are its SQL), a notifier that records what would reach 
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 
 from core.decisions import Limits
 from core.domain import AuditEvent, RunObservation, RunStatus, Tenant, TenantState, provisioning_handle
 from core.persistence import SqlAlchemyStore
 from core.scanner import Scanner
-from core.wedged import WedgeFinder
+from core.wedged import Sweep, WedgeFinder
 from tests.alert_fakes import RecordingNotifier
 from tests.fakes import FakeEngine, InMemoryStore, at
 
@@ -18,6 +19,7 @@ class World:
     def __init__(self, alerts: SqlAlchemyStore) -> None:
         self.now = at(30)
         self.store, self.engine = InMemoryStore(), FakeEngine()
+        self.engine.clock = self.clock  # runs close on the test's clock, as closed_since reads them
         self.alerts, self.slack = alerts, RecordingNotifier()
         self.finder = WedgeFinder(self.store, self.engine, Limits(), describe_budget=3)
 
@@ -46,6 +48,13 @@ class World:
 
     def calls(self, kind: str) -> int:
         return len([c for c in self.engine.calls if c[0] == kind])
+
+    async def sweep(self, minutes_later: float = 0) -> tuple[Sweep, Counter[str]]:
+        """Move the clock on, sweep, and say which engine calls that sweep made."""
+        self.now += timedelta(minutes=minutes_later)
+        before = len(self.engine.calls)
+        sweep = await self.finder.sweep(self.now)
+        return sweep, Counter(kind for kind, _ in self.engine.calls[before:])
 
     async def only_alert(self) -> int:
         [alert] = await self.alerts.open_alerts()

@@ -1,11 +1,18 @@
-"""The wedge scan against real runs: alerts only for the wedged, once, and resolved by a Reset."""
+"""The wedge scan against real runs: alerts only for the wedged, once, and resolved by a Reset; closed runs
+found by the next sweep, deleted ones at the reconcile."""
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 
 from core.decisions import Situation
 from core.domain import Action, RunHandle, RunStatus
@@ -80,3 +87,98 @@ async def test_run_statuses_lists_open_and_closed_runs_in_one_call_and_omits_unk
             break
         await asyncio.sleep(0.25)
     assert statuses == {tenant.handle.workflow_id: RunStatus.RUNNING}
+
+
+async def test_closed_since_lists_only_runs_closed_after_the_time_and_count_running_counts_the_running(
+    world: Runtime, tid: str
+) -> None:
+    live, closed = await provision(world, f"{tid}-live", "slow@2"), await provision(world, f"{tid}-closed", "slow@2")
+    handles = {t: (await handle_of(world, t)) for t in (live, closed)}
+    before = utcnow()
+    await world.engine.terminate(handles[closed], reason="test")
+    unknown = RunHandle(f"provision-{tid}-never-1", 1)
+    for _ in range(60):  # visibility catches up within a second or so (more on a loaded machine)
+        found = {run.workflow_id: run for run in await world.engine.closed_since(before - timedelta(seconds=1))}
+        if handles[closed].workflow_id in found:
+            break
+        await asyncio.sleep(0.25)
+    run = found[handles[closed].workflow_id]
+    assert (run.run_id, run.status) == (handles[closed].run_id, RunStatus.TERMINATED)
+    assert handles[live].workflow_id not in found
+    assert await world.engine.closed_since(utcnow() + timedelta(minutes=1)) == []
+    assert await world.engine.count_running([handles[live], handles[closed], unknown]) == 1
+
+
+class Recording:
+    """The engine, noting the name of every call made to it."""
+
+    def __init__(self, engine: object) -> None:
+        self.engine, self.calls = engine, Counter[str]()
+
+    def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
+        method = getattr(self.engine, name)
+
+        async def recorded(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] += 1
+            return await method(*args, **kwargs)
+
+        return recorded
+
+
+def healthy_looking(world: Runtime, engine: Recording, **options: Any) -> WedgeFinder:
+    """A finder for which a row that stepped within ten minutes looks healthy (the world's own STUCK_AFTER
+    is 3 s, so that the other tests reach their situations quickly)."""
+    limits = replace(world.settings.limits, stuck_after=timedelta(minutes=10))
+    return WedgeFinder(world.store, engine, limits, **options)  # type: ignore[arg-type]
+
+
+async def handle_of(world: Runtime, tenant_id: str) -> RunHandle:
+    tenant = await world.store.get(tenant_id)
+    assert tenant is not None and tenant.handle is not None
+    return tenant.handle
+
+
+async def test_a_run_terminated_behind_the_bots_back_under_a_healthy_row_is_found_by_the_next_sweep(
+    world: Runtime, tid: str
+) -> None:
+    healthy = await provision(world, f"{tid}-healthy", "slow@2")
+    engine = Recording(world.engine)
+    finder = healthy_looking(world, engine)
+    assert healthy not in (await finder.sweep(utcnow())).wedged  # the first sweep reconciles
+    await world.engine.terminate(await handle_of(world, healthy), reason="test: terminated in the Temporal UI")
+    engine.calls.clear()
+    for _ in range(60):  # visibility catches up with the terminate within a second or so (more under load)
+        sweep = await finder.sweep(utcnow())
+        if healthy in sweep.wedged:
+            break
+        await asyncio.sleep(0.25)
+    assert healthy in sweep.wedged, (await world.service.view(healthy)).assessment
+    assert sweep.wedged[healthy].situation is Situation.WEDGED_ENGINE_CLOSED
+    assert "terminated" in sweep.wedged[healthy].reason
+    assert set(engine.calls) == {"closed_since"}, engine.calls  # no census, no reconcile, no describe
+    assert not sweep.reconciled
+
+
+async def test_a_run_deleted_under_a_healthy_row_is_found_at_the_reconcile(world: Runtime, tid: str) -> None:
+    healthy = await provision(world, f"{tid}-gone", "slow@2")
+    every = timedelta(seconds=3)
+    finder = healthy_looking(world, Recording(world.engine), reconcile_every=every, visibility_grace=timedelta(0))
+    await finder.sweep(utcnow())
+    handle = await handle_of(world, healthy)
+    client = world.engine.client  # type: ignore[attr-defined]
+    await client.workflow_service.delete_workflow_execution(  # as a cluster reset or a clean-up would
+        DeleteWorkflowExecutionRequest(
+            namespace=client.namespace,
+            workflow_execution=WorkflowExecution(workflow_id=handle.workflow_id, run_id=handle.run_id or ""),
+        )
+    )
+    between = await finder.sweep(utcnow())
+    assert not between.reconciled and healthy not in between.wedged  # a deleted run never shows as closed
+    await asyncio.sleep(every.total_seconds())
+    for _ in range(30):  # the deletion reaches visibility within a second or so (more under load)
+        sweep = await finder.sweep(utcnow())
+        if healthy in sweep.wedged:
+            break
+        await asyncio.sleep(0.5)
+    assert healthy in sweep.wedged, (await world.service.view(healthy)).assessment
+    assert sweep.wedged[healthy].situation is Situation.WEDGED_ORPHANED and sweep.reconciled

@@ -1,0 +1,98 @@
+"""What the wedge finder asks the engine about runs, so that the cost grows with suspects and with runs
+that closed, not with the healthy runs in flight.
+
+Three questions, each a visibility call bounded by READ_TIMEOUT:
+
+- `closed_since`: the provisioning runs that closed since the last sweep, by the engine's CloseTime,
+  from the last sweep's time minus `overlap` (visibility lags a close by about a second; the overlap
+  also covers clock skew between the bot and the engine). This is how a healthy-looking row whose run
+  was terminated or failed behind the bot's back is found at the next sweep.
+- `statuses`: the runs of given handles, in `WorkflowId IN` batches of 500: a count of their running
+  runs first (a workflow has at most one), and only a batch whose count falls short is listed, which
+  tells closed runs (and how) from runs the engine does not know (orphaned). A census of the suspects
+  is one small count per 500; a reconcile of every in-flight handle costs one count per 500 handles
+  when all run, which is the common case.
+- when a reconcile is due (`reconcile_every`, and at the first sweep): runs deleted from the engine (a
+  cluster reset) never show up as closed, so only asking about every handle finds them while their rows
+  still look healthy.
+
+Batches are asked one after another, not at once: visibility is rate limited per namespace on real
+clusters, and one tick must not starve `/tenant`'s describes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from core.bounded import bounded
+from core.domain import ClosedRun, InFlightRef, RunHandle, RunStatus
+from core.ports import EngineError, WorkflowEngine
+
+BATCH = 500  # workflow ids per visibility call (the query stays a few kilobytes)
+RECONCILE_EVERY = timedelta(minutes=5)
+CLOSED_OVERLAP = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the engine said about the run `handle` names in this sweep (NOT_FOUND: it does not know it)."""
+
+    handle: RunHandle
+    status: RunStatus
+
+
+class RunCensus:
+    def __init__(
+        self,
+        engine: WorkflowEngine,
+        *,
+        read_timeout: timedelta,
+        reconcile_every: timedelta = RECONCILE_EVERY,
+        overlap: timedelta = CLOSED_OVERLAP,
+    ) -> None:
+        self.engine = engine
+        self._limit = ("engine", EngineError, read_timeout)  # each call bounded and named on its own
+        self.reconcile_every, self.overlap = reconcile_every, overlap
+        self.calls = 0  # visibility calls made, for the sweep's report
+        self._checked: datetime | None = None  # closures up to this sweep's time have been seen
+        self._reconciled: datetime | None = None
+
+    def reconcile_due(self, now: datetime) -> bool:
+        return self._reconciled is None or now - self._reconciled >= self.reconcile_every
+
+    async def closed_since_last(self) -> Sequence[ClosedRun]:
+        assert self._checked is not None  # a first sweep reconciles instead
+        self.calls += 1
+        return await bounded(self.engine.closed_since(self._checked - self.overlap), *self._limit)
+
+    async def statuses(self, refs: Sequence[InFlightRef], gone: Collection[str] = ()) -> dict[str, Answer]:
+        """The status of each ref's run, by tenant id (refs without a handle are skipped). `gone` names the
+        tenants whose run was gone at the last look: a count short by just those needs no listing."""
+        asked = [(r.tenant_id, r.handle) for r in refs if r.handle is not None]
+        answers: dict[str, Answer] = {}
+        for start in range(0, len(asked), BATCH):
+            batch = asked[start : start + BATCH]
+            handles = [handle for _, handle in batch]
+            self.calls += 1
+            running = await bounded(self.engine.count_running(handles), *self._limit)
+            workflows = len({h.workflow_id for h in handles})
+            still_gone = {tenant_id for tenant_id, _ in batch if tenant_id in gone}
+            listed: dict[str, RunStatus] = {}
+            if running == workflows:
+                still_gone = set()
+            elif running != workflows - len(still_gone):  # something else stopped running: list to see what
+                self.calls += 1
+                listed = await bounded(self.engine.run_statuses(handles), *self._limit)
+                still_gone = {tenant_id for tenant_id, h in batch if h.workflow_id not in listed}
+            for tenant_id, handle in batch:
+                gone_now = RunStatus.NOT_FOUND if tenant_id in still_gone else RunStatus.RUNNING
+                answers[tenant_id] = Answer(handle, listed.get(handle.workflow_id, gone_now))
+        return answers
+
+    def seen(self, now: datetime, *, reconciled: bool) -> None:
+        """A sweep at `now` succeeded: closures before it are known, and every handle was asked if `reconciled`."""
+        self._checked = now
+        if reconciled:
+            self._reconciled = now
