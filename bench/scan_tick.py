@@ -1,7 +1,7 @@
 """One wedge-scan tick against a real Temporal dev server and PostgreSQL, beside the bare calls it makes.
 
     python -m bench.scan_tick [--tenants 1000000] [--runs 10000] [--in-flight SHARE] [--wedged 0.01] [--ticks 6]
-                              [--read-timeout SECONDS]
+                              [--reconcile-every 3] [--close 10] [--read-timeout SECONDS]
 
 Seeds a world (bench/world.py): `--runs` open runs on the dev server, `--tenants` tenants on a fresh
 PostgreSQL schema, `--in-flight` of them in flight (default: as many as there are runs, each naming
@@ -10,11 +10,16 @@ for 6 h, run still open). Then builds the scan the way `serve` does (tenantbot.b
 tenantbot.scheduler.build_scanner: default settings, READ_TIMEOUT 2 s unless `--read-timeout`; a
 tick that hits it fails, as in serve, and is shown FAILED) with a notifier that only counts, wraps
 the engine adapter, its Temporal client and the store to count and time their calls, and runs
-`--ticks` ticks; before each, one round of the bare calls (bench/floor.py) in the same run.
+`--ticks` ticks back to back. The first tick reconciles (every in-flight handle is counted), as does
+every `--reconcile-every`-th after it (in serve: every 5 minutes); before every tick but the first,
+`--close` healthy runs are terminated behind the bot's back, and the tick says how many of them it
+found. Before each tick, one round of the bare calls (bench/floor.py) in the same run.
 
-Prints per tick: its time, the sweep's, the store's in-flight query, the engine calls by kind (port
-calls and the RPCs under them), wedged/opened, and the ratio to the bare calls that tick made; then
-the bare calls and the seeding times. Prints figures; asserts nothing.
+Prints per tick: its time, the sweep's, the two store reads, the engine calls by kind (port calls and
+the RPCs under them), wedged/opened, the closures found, and the ratio of the tick and of its sweep to
+the bare calls that tick made (the rest of a tick is the alerts' bookkeeping: lease, episodes, posts);
+then the bare calls (with the old design's read and listing for reference) and the seeding times.
+Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ import argparse
 import asyncio
 import statistics
 import time
-from datetime import timedelta
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import psycopg
 
@@ -33,22 +40,61 @@ from bench.scan_cost import CountingSlack
 from bench.seed import Population, workflow_id
 from bench.world import TASK_QUEUE, World, seeded_world
 from core.ports import EngineError, StoreError
+from core.run_census import RECONCILE_EVERY
 from core.scanner import TickReport
+from core.wedged import Sweep, WedgeFinder
 from tenantbot.bootstrap import runtime
 from tenantbot.scheduler import build_scanner, wedge_finder
 from tenantbot.settings import Settings
 
-ENGINE_CALLS = ("list_running", "run_statuses", "describe")
-RPCS = ("list_workflow_executions", "describe_workflow_execution")
+ENGINE_CALLS = ("closed_since", "count_running", "run_statuses", "describe")
+RPCS = ("list_workflow_executions", "count_workflow_executions", "describe_workflow_execution")
+STORE_CALLS = ("in_flight_refs", "in_flight")
 
 
-async def bench(world: World, ticks: int, read_timeout: float | None) -> None:
+@dataclass(frozen=True)
+class Took:
+    calls: Counter[str]
+    spent: dict[str, float]
+
+    def __call__(self, kind: str, counted: str = "") -> str:
+        """ "ms (n)": the time spent in `kind` and the number of `counted` calls (default: `kind` itself)."""
+        return f"{self.spent[kind]:.0f} ({self.calls[counted or kind]})"
+
+
+async def terminate(world: World, workflow_ids: list[str]) -> None:
+    """Terminate the runs behind the bot's back and wait until visibility lists them closed (about a second;
+    in serve, ticks are a minute apart), so the tick that follows is the one expected to find them."""
+    for w in workflow_ids:
+        await world.client.get_workflow_handle(w).terminate("bench: behind the bot's back")
+    names = ", ".join(f'"{w}"' for w in workflow_ids)
+    while workflow_ids and (
+        await world.client.count_workflows(f'WorkflowId IN ({names}) AND ExecutionStatus="Terminated"')
+    ).count < len(workflow_ids):
+        await asyncio.sleep(0.1)
+
+
+def kept_sweeps(finder: WedgeFinder) -> list[Sweep]:
+    """The finder's sweeps, as they come (the scanner reports only counts)."""
+    sweeps: list[Sweep] = []
+    sweep = finder.sweep
+
+    async def keep(now: datetime) -> Sweep:
+        sweeps.append(await sweep(now))
+        return sweeps[-1]
+
+    finder.sweep = keep  # type: ignore[method-assign]
+    return sweeps
+
+
+async def bench(world: World, ticks: int, read_timeout: float | None, reconcile_every: int, close: int) -> None:
     url, address = world.database_url, world.temporal_address
     settings = Settings(data_dir=world.data_dir, database_url=url, temporal_address=address)
     if read_timeout:
         settings = settings.model_copy(update={"read_timeout": timedelta(seconds=read_timeout)})
     in_flight = [workflow_id(t) for t in world.population.in_flight()]
     wedged = [(w, world.run_ids[w]) for w in map(workflow_id, world.population.of_kind("wedged")) if w in world.run_ids]
+    healthy = [w for w in map(workflow_id, world.population.of_kind("in_flight")) if w in world.run_ids]
     async with runtime(settings, worker=False) as rt, await psycopg.AsyncConnection.connect(world.database_url) as db:
         meter = Meter()
         for call in ENGINE_CALLS:
@@ -56,19 +102,27 @@ async def bench(world: World, ticks: int, read_timeout: float | None) -> None:
         client = rt.engine.client  # type: ignore[attr-defined]
         for rpc in RPCS:
             meter.wrap(client.workflow_service, rpc, inner=True)
-        meter.wrap(rt.store, "in_flight")
+        for call in STORE_CALLS:
+            meter.wrap(rt.store, call)
         slack = CountingSlack()
         finder = wedge_finder(settings, rt)
         meter.wrap(finder, "sweep")
+        sweeps = kept_sweeps(finder)
         scanner = build_scanner(settings, rt, slack, finder)
-        floors, rows = [], []
+        floors, rows, closed = [], [], 0
         print(
-            f"\n{'tick':>4}  {'ms':>6}  {'sweep':>6}  {'query':>6}  {'listing ms (pages)':>18}  "
-            f"{'IN calls':>8}  {'describes ms (n)':>16}  {'wedged':>6}  {'opened':>6}  {'slack':>5}  {'x bare':>6}"
+            f"\n{'tick':>5} {'ms':>6}  {'sweep':>6}  {'refs':>5}  {'rows (n)':>9}  {'closed ms':>9}  "
+            f"{'counts ms (n)':>13}  {'IN ms (n)':>9}  {'describes ms (n)':>16}  {'wedged':>6}  {'opened':>6}  "
+            f"{'found':>6}  {'x bare':>6}  {'sweep x':>7}"
         )
         for n in range(1, ticks + 1):
-            floors.append(await floor.measure(world.client, db, TASK_QUEUE, in_flight, wedged))
-            before, posted = meter.snapshot(), sum(slack.calls.values())
+            floors.append(await floor.measure(world.client, db, TASK_QUEUE, in_flight, wedged, listing=n == 1))
+            terminated = [] if n == 1 else healthy[closed : closed + close]
+            await terminate(world, terminated)
+            closed += len(terminated)
+            reconciles = n > 1 and (n - 1) % reconcile_every == 0
+            finder.census.reconcile_every = timedelta(0) if reconciles else RECONCILE_EVERY
+            before, swept = meter.snapshot(), len(sweeps)
             started = time.perf_counter()
             try:
                 report, failed = await scanner.tick(), ""
@@ -76,35 +130,52 @@ async def bench(world: World, ticks: int, read_timeout: float | None) -> None:
                 report, failed = TickReport(ran=False), f"  FAILED: {e}"
             ms = (time.perf_counter() - started) * 1000
             calls, spent = meter.since(before)
-            bare = floors[-1].for_tick(calls["run_statuses rpc"], calls["describe"])
+            sweep = sweeps[-1] if len(sweeps) > swept else None
+            found = sum(
+                1 for w in terminated if sweep and w.removeprefix("provision-").removesuffix("-1") in sweep.wedged
+            )
+            bare = floors[-1].for_tick(
+                calls["closed_since rpc"], calls["count_running rpc"], calls["run_statuses rpc"], calls["describe"]
+            )
             if not failed:
-                rows.append((ms, bare))
-            listing = f"{spent['list_running']:.0f} ({calls['list_running rpc']})"
-            describes = f"{spent['describe'] / max(1, calls['describe']):.0f} ({calls['describe']})"
+                rows.append((ms, spent["sweep"], bare, bool(sweep and sweep.reconciled)))
+
+            took = Took(calls, spent)
             print(
-                f"{n:>4}  {ms:>6.0f}  {spent['sweep']:>6.0f}  {spent['in_flight']:>6.0f}  {listing:>18}  "
-                f"{calls['run_statuses rpc']:>8}  {describes:>16}  {report.wedged:>6}  {report.opened:>6}  "
-                f"{sum(slack.calls.values()) - posted:>5}  {ms / bare:>6.2f}{failed}"
+                f"{n:>4}{'R' if sweep and sweep.reconciled else ' '} {ms:>6.0f}  {spent['sweep']:>6.0f}  "
+                f"{spent['in_flight_refs']:>5.0f}  {took('in_flight'):>9}  {spent['closed_since']:>9.0f}  "
+                f"{took('count_running', 'count_running rpc'):>13}  {took('run_statuses', 'run_statuses rpc'):>9}  "
+                f"{took('describe'):>16}  {report.wedged:>6}  {report.opened:>6}  "
+                f"{f'{found}/{len(terminated)}':>6}  {ms / bare:>6.2f}  {spent['sweep'] / bare:>6.2f}{failed}"
             )
         print_floor(floors)
-        if rows:
-            print(
-                f"\ntick (those that ran): median {statistics.median(r[0] for r in rows):.0f} ms, "
-                f"best {min(r[0] for r in rows):.0f} ms; median ratio to its bare calls "
-                f"{statistics.median(r[0] / r[1] for r in rows):.2f}; READ_TIMEOUT {settings.read_timeout}"
-            )
+        for label, reconciled in (("ticks", False), ("reconcile ticks", True)):
+            ran = [r for r in rows if r[3] is reconciled]
+            if ran:
+                print(
+                    f"{label} that ran: median {statistics.median(r[0] for r in ran):.0f} ms (sweep "
+                    f"{statistics.median(r[1] for r in ran):.0f} ms), best {min(r[0] for r in ran):.0f} ms; median "
+                    f"ratio to their bare calls {statistics.median(r[0] / r[2] for r in ran):.2f} (sweep "
+                    f"{statistics.median(r[1] / r[2] for r in ran):.2f})"
+                )
+        print(f"READ_TIMEOUT {settings.read_timeout}; R: a reconcile tick")
 
 
 def print_floor(floors: list[floor.Floor]) -> None:
     print("\nbare calls, each round before a tick (median / best ms):")
     for label, field in (
-        (f"SELECT in-flight rows ({floors[0].rows:,})", "select_ms"),
-        (f"list_workflows all running ({floors[0].listed:,})", "list_ms"),
+        (f"narrow SELECT of the in-flight rows ({floors[0].rows:,})", "refs_ms"),
+        ("SELECT * of the suspects by id", "by_id_ms"),
+        ("runs closed in the last minute", "closed_ms"),
+        (f"count running among {floor.IN_BATCH} ids", "count_ms"),
         (f"WorkflowId IN ({floor.IN_BATCH} ids)", "in_ms"),
         (f"{floor.DESCRIBES} describes, {floor.DESCRIBE_CONCURRENCY} at a time", "describes_ms"),
+        ("before: SELECT * of the in-flight rows", "select_ms"),
     ):
         values = [getattr(f, field) for f in floors]
-        print(f"  {label:<42} {statistics.median(values):>7.0f} / {min(values):>5.0f}")
+        print(f"  {label:<46} {statistics.median(values):>7.0f} / {min(values):>5.0f}")
+    if floors[0].list_ms is not None:
+        print(f"  {f'before: list_workflows all running ({floors[0].listed:,})':<46} {floors[0].list_ms:>7.0f} (once)")
 
 
 async def main() -> None:
@@ -114,11 +185,15 @@ async def main() -> None:
     parser.add_argument("--in-flight", type=float, help="share of tenants in flight (default: runs / tenants)")
     parser.add_argument("--wedged", type=float, default=0.01, help="share of in-flight tenants wedged")
     parser.add_argument("--ticks", type=int, default=6)
+    parser.add_argument("--reconcile-every", type=int, default=3, help="every Nth tick reconciles (the first does)")
+    parser.add_argument(
+        "--close", type=int, default=10, help="healthy runs terminated before each tick after the first"
+    )
     parser.add_argument("--read-timeout", type=float, help="READ_TIMEOUT in seconds (default: the app's, 2 s)")
     args = parser.parse_args()
     population = Population(args.tenants, args.in_flight or args.runs / args.tenants, args.wedged)
     async with seeded_world(population, runs=args.runs, history=False) as world:
-        await bench(world, args.ticks, args.read_timeout)
+        await bench(world, args.ticks, args.read_timeout, args.reconcile_every, args.close)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 TENANT_ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -126,14 +126,20 @@ class ClosedRun:
     status: RunStatus
 
 
-@dataclass(frozen=True)
-class InFlightRef:
-    """An in-flight tenant as the wedge scan first reads it: its id, the run its row names, and whether
-    the row alone reads "making progress" as long as that run runs (`TenantStore.in_flight_refs`)."""
+class InFlightRef(NamedTuple):
+    """An in-flight tenant as the wedge scan first reads it (`TenantStore.in_flight_refs`): its id, the run
+    its row names, and whether the row alone reads "making progress" as long as that run runs. A plain
+    tuple, its handle made on demand: the scan reads one per in-flight tenant every tick."""
 
     tenant_id: str
-    handle: RunHandle | None
+    workflow_id: str | None
+    attempt: int | None
+    run_id: str | None
     progressing: bool
+
+    @property
+    def handle(self) -> RunHandle | None:
+        return RunHandle(self.workflow_id, self.attempt or 0, self.run_id) if self.workflow_id is not None else None
 
 
 @dataclass(frozen=True)

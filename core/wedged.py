@@ -140,7 +140,7 @@ class WedgeFinder:
 
     def _to_ask(self, ref: InFlightRef, reconcile: bool) -> bool:
         """Suspects every sweep, every handle at a reconcile; never a run known closed (closing is final)."""
-        if ref.handle is None:
+        if ref.workflow_id is None:
             return False
         known = self._ended.get(ref.tenant_id)
         if known is not None and known.handle == ref.handle:
@@ -154,7 +154,7 @@ class WedgeFinder:
         answer = answers.get(ref.tenant_id)
         if answer is not None:
             return answer.status is not RUNNING
-        return ref.handle is not None and ref.handle.workflow_id in closed
+        return ref.workflow_id in closed
 
     def _run_of(
         self, tenant: Tenant, answers: dict[str, Answer], closed: dict[str, list[ClosedRun]], now: datetime

@@ -117,7 +117,7 @@ class InMemoryStore:
         """As the SQL does it (core/persistence/in_flight.py)."""
         await self._io()
         return [
-            InFlightRef(t.id, t.handle, progressing(t, progressing_since))
+            InFlightRef(t.id, *_handle_columns(t.handle), progressing(t, progressing_since))
             for t in self.tenants.values()
             if t.state in IN_FLIGHT_STATES
         ]
@@ -136,6 +136,10 @@ class InMemoryStore:
     def types(self, tenant_id: str) -> list[str]:
         """Audit event types of a tenant, oldest first, without the common prefix."""
         return [e.type.removeprefix("tenant.provisioning.") for e in self.audit if e.tenant_id == tenant_id]
+
+
+def _handle_columns(handle: RunHandle | None) -> tuple[str | None, int | None, str | None]:
+    return (handle.workflow_id, handle.attempt, handle.run_id) if handle else (None, None, None)
 
 
 def progressing(tenant: Tenant, since: datetime) -> bool:

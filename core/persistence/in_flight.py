@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, select, text
 
 from core.domain import OPEN_STATES, InFlightRef
-from core.persistence.mapping import handle_from
 from core.persistence.orm import IN_FLIGHT_SQL, TenantRow
 
 IDS_PER_QUERY = 1000  # well under SQLite's and PostgreSQL's bound parameter limits
@@ -52,5 +51,4 @@ def in_flight_refs(since: datetime) -> Select[str, str | None, int | None, str |
 
 
 def ref_from_row(row: Any) -> InFlightRef:
-    tenant_id, workflow_id, attempt, run_id, moving = row
-    return InFlightRef(tenant_id, handle_from(workflow_id, attempt, run_id), bool(moving))
+    return InFlightRef._make(row)  # the columns of `in_flight_refs`, in its order

@@ -12,13 +12,11 @@ from core.domain import Action, ActionClaim, Allocation, AuditEvent, RunHandle, 
 from core.persistence.orm import AlertRow, AllocationRow, AuditEventRow, DigestRow, TenantRow
 
 
-def handle_from(workflow_id: str | None, attempt: int | None, run_id: str | None) -> RunHandle | None:
-    return RunHandle(workflow_id, attempt or 0, run_id) if workflow_id is not None else None
-
-
 def tenant_from_row(row: TenantRow | Row[Any]) -> Tenant:
     """A Tenant from an ORM entity or a Core row of the tenants table (same attribute names)."""
-    handle = handle_from(row.workflow_id, row.handle_attempt, row.run_id)
+    handle = None
+    if row.workflow_id is not None:
+        handle = RunHandle(row.workflow_id, row.handle_attempt or 0, row.run_id)
     claim = None
     if row.claim_action is not None and row.claim_since is not None:
         plan = row.claim_plan or {}
