@@ -14,10 +14,8 @@ Per sweep (a scan tick, `/tenant stuck`, `tenants --wedged`), in this order:
    `WorkflowId IN` batches: running, closed (and how), or unknown to the engine (orphaned).
 4. Full rows are read for the suspects and for rows whose run closed or is gone, and the decision table
    assesses each: the table, not this module, says what is wedged.
-5. Suspects still running are described — only a describe shows heartbeats and retrying errors — at
-   most `describe_budget` per sweep, never-described first. An answer is kept until the row changes,
-   `describe_ttl` passes, or it would now read as another situation (a heartbeat gone quiet since), so a
-   stable wedge costs no describe after its first sweep.
+5. Suspects still running are described (core/describes.py: only a describe shows heartbeats and
+   retrying errors), at most `describe_budget` per sweep, each answer kept while it is current.
 
 A run found closed or gone is remembered while its row names it: its row stays wedged on later sweeps
 without asking again. At the first sweep and every `reconcile_every` (5 minutes), step 3 covers every
@@ -40,8 +38,9 @@ from typing import TypeVar
 
 from core.bounded import bounded
 from core.decisions import Assessment, Limits, Situation, assess
+from core.describes import Describes
 from core.domain import ClosedRun, InFlightRef, RunObservation, RunStatus, Tenant
-from core.ports import EngineError, StoreError, TenantStore, WorkflowEngine
+from core.ports import StoreError, TenantStore, WorkflowEngine
 from core.run_census import CLOSED_OVERLAP, RECONCILE_EVERY, Answer, RunCensus
 
 T = TypeVar("T")
@@ -59,24 +58,11 @@ class Sweep:
     reconciled: bool = False
 
 
-@dataclass(frozen=True)
-class Described:
-    observation: RunObservation
-    at: datetime
-    row: tuple[object, ...]  # what of the row the answer was read against
-    situation: Situation
-
-
 def by_workflow(closed: Sequence[ClosedRun]) -> dict[str, list[ClosedRun]]:
     runs: dict[str, list[ClosedRun]] = {}
     for run in closed:
         runs.setdefault(run.workflow_id, []).append(run)
     return runs
-
-
-def row_key(tenant: Tenant) -> tuple[object, ...]:
-    """The row's facts that make an engine answer worth asking again (heartbeats alone do not)."""
-    return (tenant.handle, tenant.state, tenant.last_progress_at, tenant.error, tenant.claim)
 
 
 class WedgeFinder:
@@ -94,14 +80,19 @@ class WedgeFinder:
         reconcile_every: timedelta = RECONCILE_EVERY,
         closed_overlap: timedelta = CLOSED_OVERLAP,
     ) -> None:
-        self.store, self.engine, self.limits = store, engine, limits
-        self.describe_budget, self.visibility_grace, self.describe_ttl = describe_budget, visibility_grace, describe_ttl
+        self.store, self.limits, self.visibility_grace = store, limits, visibility_grace
         self.read_timeout = read_timeout  # each read is bounded and named: a hang says which part hung
         self.census = RunCensus(
             engine, read_timeout=read_timeout, reconcile_every=reconcile_every, overlap=closed_overlap
         )
-        self._gate = asyncio.Semaphore(describe_concurrency)
-        self._described: dict[str, Described] = {}
+        self.describes = Describes(
+            engine,
+            limits,
+            budget=describe_budget,
+            concurrency=describe_concurrency,
+            ttl=describe_ttl,
+            read_timeout=read_timeout,
+        )
         self._ended: dict[str, Answer] = {}  # tenant id -> its run, closed or gone, while the row names it
         self._one_at_a_time = asyncio.Lock()
 
@@ -124,8 +115,8 @@ class WedgeFinder:
         }
         observed = {t.id: RunObservation(ended[t.id].status) if t.id in ended else LISTED_RUNNING for t in tenants}
         suspects = [t for t in tenants if t.handle is not None and t.id not in ended and self._suspicious(t, now)]
-        described = await self._describe_due(suspects, now)
-        observed |= {t.id: self._described[t.id].observation for t in suspects if t.id in self._described}
+        described = await self.describes.refresh(suspects, now)
+        observed |= {t.id: kept for t in suspects if (kept := self.describes.kept(t.id)) is not None}
         wedged = {}
         for tenant in tenants:
             assessment = assess(tenant, observed[tenant.id] if tenant.handle else None, now=now, limits=self.limits)
@@ -181,33 +172,3 @@ class WedgeFinder:
     def _suspicious(self, tenant: Tenant, now: datetime) -> bool:
         """Anything but clear progress: the row alone cannot tell slow-but-alive from wedged."""
         return assess(tenant, LISTED_RUNNING, now=now, limits=self.limits).situation is not MAKING_PROGRESS
-
-    async def _describe_due(self, suspects: list[Tenant], now: datetime) -> int:
-        """Describe the running suspects whose kept answer is missing or stale, up to the budget."""
-        self._described = {
-            t.id: kept for t in suspects if (kept := self._described.get(t.id)) and kept.row == row_key(t)
-        }
-        due = sorted((t for t in suspects if not self._fresh(t, now)), key=self._priority)[: self.describe_budget]
-        for tenant, run in zip(due, await asyncio.gather(*(self._describe(t) for t in due)), strict=True):
-            if run is not None:
-                situation = assess(tenant, run, now=now, limits=self.limits).situation
-                self._described[tenant.id] = Described(run, now, row_key(tenant), situation)
-        return len(due)
-
-    def _fresh(self, tenant: Tenant, now: datetime) -> bool:
-        kept = self._described.get(tenant.id)
-        if kept is None or now - kept.at >= self.describe_ttl:
-            return False
-        return assess(tenant, kept.observation, now=now, limits=self.limits).situation is kept.situation
-
-    def _priority(self, tenant: Tenant) -> tuple[bool, datetime]:
-        kept = self._described.get(tenant.id)
-        return (kept is not None, kept.at if kept else tenant.last_progress_at or tenant.created_at)
-
-    async def _describe(self, tenant: Tenant) -> RunObservation | None:
-        assert tenant.handle is not None
-        async with self._gate:
-            try:
-                return await bounded(self.engine.describe(tenant.handle), "engine", EngineError, self.read_timeout)
-            except EngineError:
-                return None  # keep the census's answer; the next sweep describes it again

@@ -39,7 +39,7 @@ class TestWhatIsFound:
 
     async def test_a_freshly_started_run_the_engine_does_not_list_yet_is_not_flagged(self, world: World) -> None:
         await world.tenant("fresh", stuck=False, known=False)
-        world.finder.describe_budget, world.now = 0, at(29, 10)
+        world.finder.describes.budget, world.now = 0, at(29, 10)
         assert (await world.finder.sweep(world.now)).wedged == {}
 
     async def test_a_cancel_whose_run_closed_is_found_like_any_in_flight_state(self, world: World) -> None:
@@ -70,7 +70,7 @@ class TestDescribes:
         await world.finder.sweep(world.now)
         await world.store.save(stuck.updated(version=1, error="disk full"), [])
         await world.finder.sweep(world.now)
-        world.now += world.finder.describe_ttl
+        world.now += world.finder.describes.ttl
         await world.finder.sweep(world.now)
         assert world.calls("describe") == 3
 
@@ -89,7 +89,7 @@ class TestEngineCost:
     async def test_a_sweeps_engine_calls_grow_with_suspects_not_with_runs_in_flight(
         self, world: World, healthy: int, stuck: int
     ) -> None:
-        world.finder.describe_budget = 0
+        world.finder.describes.budget = 0
         for i in range(healthy):
             await world.tenant(f"busy{i}", stuck=False)
         for i in range(stuck):
