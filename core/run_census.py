@@ -22,7 +22,7 @@ clusters, and one tick must not starve `/tenant`'s describes.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -55,7 +55,6 @@ class RunCensus:
         self.engine = engine
         self._limit = ("engine", EngineError, read_timeout)  # each call bounded and named on its own
         self.reconcile_every, self.overlap = reconcile_every, overlap
-        self.calls = 0  # visibility calls made, for the sweep's report
         self._checked: datetime | None = None  # closures up to this sweep's time have been seen
         self._reconciled: datetime | None = None
 
@@ -64,26 +63,23 @@ class RunCensus:
 
     async def closed_since_last(self) -> Sequence[ClosedRun]:
         assert self._checked is not None  # a first sweep reconciles instead
-        self.calls += 1
         return await bounded(self.engine.closed_since(self._checked - self.overlap), *self._limit)
 
-    async def statuses(self, refs: Sequence[InFlightRef], gone: Collection[str] = ()) -> dict[str, Answer]:
-        """The status of each ref's run, by tenant id (refs without a handle are skipped). `gone` names the
-        tenants whose run was gone at the last look: a count short by just those needs no listing."""
-        asked = [(r.tenant_id, r.handle) for r in refs if r.handle is not None]
+    async def statuses(self, refs: Sequence[InFlightRef], gone: Mapping[str, RunHandle]) -> dict[str, Answer]:
+        """The status of each ref's run, by tenant id (refs without a handle are skipped). `gone` holds the
+        runs that were gone at the last look, by tenant: a count short by just those needs no listing."""
+        asked = [(r.tenant_id, handle) for r in refs if (handle := r.handle) is not None]
         answers: dict[str, Answer] = {}
         for start in range(0, len(asked), BATCH):
             batch = asked[start : start + BATCH]
             handles = [handle for _, handle in batch]
-            self.calls += 1
             running = await bounded(self.engine.count_running(handles), *self._limit)
             workflows = len({h.workflow_id for h in handles})
-            still_gone = {tenant_id for tenant_id, _ in batch if tenant_id in gone}
+            still_gone = {tenant_id for tenant_id, handle in batch if gone.get(tenant_id) == handle}
             listed: dict[str, RunStatus] = {}
             if running == workflows:
                 still_gone = set()
             elif running != workflows - len(still_gone):  # something else stopped running: list to see what
-                self.calls += 1
                 listed = await bounded(self.engine.run_statuses(handles), *self._limit)
                 still_gone = {tenant_id for tenant_id, h in batch if h.workflow_id not in listed}
             for tenant_id, handle in batch:

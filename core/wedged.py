@@ -44,7 +44,7 @@ from core.ports import StoreError, TenantStore, WorkflowEngine
 from core.run_census import CLOSED_OVERLAP, RECONCILE_EVERY, Answer, RunCensus
 
 T = TypeVar("T")
-RUNNING = RunStatus.RUNNING
+RUNNING, NOT_FOUND = RunStatus.RUNNING, RunStatus.NOT_FOUND
 LISTED_RUNNING = RunObservation(RUNNING)
 MAKING_PROGRESS = Situation.MAKING_PROGRESS
 
@@ -54,8 +54,7 @@ class Sweep:
     wedged: dict[str, Assessment]
     in_flight: int
     described: int
-    engine_calls: int = 0  # visibility calls (closed runs, counts, listings); describes are `described`
-    reconciled: bool = False
+    reconciled: bool = False  # every in-flight handle was asked about
 
 
 def by_workflow(closed: Sequence[ClosedRun]) -> dict[str, list[ClosedRun]]:
@@ -101,10 +100,10 @@ class WedgeFinder:
             return await self._sweep(now)
 
     async def _sweep(self, now: datetime) -> Sweep:
-        calls_before, reconcile = self.census.calls, self.census.reconcile_due(now)
+        reconcile = self.census.reconcile_due(now)
         closed = by_workflow([] if reconcile else await self.census.closed_since_last())
         refs = await self._read(self.store.in_flight_refs(now - self.limits.stuck_after))
-        gone = {tenant_id for tenant_id, known in self._ended.items() if known.status is RunStatus.NOT_FOUND}
+        gone = {tenant_id: known.handle for tenant_id, known in self._ended.items() if known.status is NOT_FOUND}
         answers = await self.census.statuses([r for r in refs if self._to_ask(r, reconcile)], gone)
         look = {r.tenant_id for r in refs if self._to_read(r, answers, closed)}
         tenants = await self._read(self.store.in_flight(look)) if look else []
@@ -124,7 +123,7 @@ class WedgeFinder:
                 wedged[tenant.id] = assessment
         self._ended = ended
         self.census.seen(now, reconciled=reconcile)
-        return Sweep(wedged, len(refs), described, self.census.calls - calls_before, reconcile)
+        return Sweep(wedged, len(refs), described, reconcile)
 
     async def _read(self, query: Awaitable[T]) -> T:
         return await bounded(query, "database", StoreError, self.read_timeout)
@@ -135,7 +134,7 @@ class WedgeFinder:
             return False
         known = self._ended.get(ref.tenant_id)
         if known is not None and known.handle == ref.handle:
-            return reconcile and known.status is RunStatus.NOT_FOUND  # a gone run is checked again
+            return reconcile and known.status is NOT_FOUND  # a gone run is checked again
         return reconcile or not ref.progressing
 
     def _to_read(self, ref: InFlightRef, answers: dict[str, Answer], closed: dict[str, list[ClosedRun]]) -> bool:
@@ -155,7 +154,7 @@ class WedgeFinder:
         assert handle is not None
         answer = answers.get(tenant.id)
         if answer is not None and answer.handle == handle:
-            if answer.status is RunStatus.NOT_FOUND and self._just_started(tenant, now):
+            if answer.status is NOT_FOUND and self._just_started(tenant, now):
                 return Answer(handle, RUNNING)  # visibility lags a fresh start by about a second
             return answer
         for run in closed.get(handle.workflow_id, ()):
