@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from core.decisions import Limits, Situation
-from core.domain import RunObservation, RunStatus, TenantState
+from core.domain import RunObservation, RunStatus, TenantState, provisioning_handle
 from core.ports import EngineError
 from tests.fakes import at
 from tests.unit.scan_world import World
@@ -161,3 +161,14 @@ class TestEngineCost:
         world.engine.fail_with = None
         sweep, calls = await world.sweep(SECOND_LOOK)
         assert sweep.reconciled and calls == Counter(count_running=1)
+
+    async def test_a_run_known_gone_is_not_taken_for_the_next_attempts_run_at_the_reconcile(self, world: World) -> None:
+        gone = await world.tenant("gone", known=False)
+        assert (await world.sweep())[0].wedged["gone"].situation is Situation.WEDGED_ORPHANED
+        retried = gone.updated(handle=provisioning_handle("gone", 2), attempt=2, version=1)
+        await world.store.save(retried, [])  # Reset, then Retry: attempt 2, whose run failed before the window
+        world.engine.set(retried.handle, RunObservation(RunStatus.FAILED))
+        world.engine.closed_at[retried.handle.workflow_id] = at(0)
+        sweep, calls = await world.sweep(world.finder.census.reconcile_every.total_seconds() / 60)
+        assert sweep.reconciled and calls == Counter(count_running=1, run_statuses=1)
+        assert sweep.wedged["gone"].situation is Situation.WEDGED_ENGINE_CLOSED
