@@ -3,8 +3,8 @@
 Each is the plainest way to ask the same question, with psycopg and the Temporal client: the narrow
 read of every in-flight tenant's id and handle (through the partial index, with the same "progressing"
 expression), the full rows of the suspects by id, the runs closed in the last minute, a count of the
-running runs among 500 ids (the mean over every in-flight id, as a reconcile counts them), one
-`WorkflowId IN (500 ids)` listing, and 50 describes at the finder's concurrency (8). Also, for
+running runs among 1,000 ids (the mean over every in-flight id, as a reconcile counts them), one
+`WorkflowId IN (1,000 ids)` listing, and 50 describes at the finder's concurrency (8). Also, for
 reference, the bare `SELECT *` of every in-flight row and (once) the listing of every running run,
 which is what a tick cost before (bench.scan_tick prints them beside the tick).
 """
@@ -21,8 +21,9 @@ import psycopg
 from temporalio.client import Client
 
 from core.persistence.orm import IN_FLIGHT_SQL
+from core.run_census import BATCH
 
-IN_BATCH = 500
+IN_BATCH = BATCH
 DESCRIBES = 50
 DESCRIBE_CONCURRENCY = 8
 STUCK_AFTER = timedelta(minutes=10)  # the app's default, as the bench's scan runs with it
@@ -40,7 +41,7 @@ class Floor:
     refs_ms: float
     by_id_ms: float  # the suspects' full rows
     closed_ms: float
-    count_ms: float  # one count, the mean over counting every in-flight id, 500 at a time (as a reconcile does)
+    count_ms: float  # one count, the mean over counting every in-flight id, BATCH at a time (as a reconcile does)
     in_ms: float
     describes_ms: float  # for DESCRIBES describes
     list_ms: float | None  # every running run: the tick's engine call before (measured once)

@@ -5,8 +5,8 @@
 Two scenarios, each on a fresh SQLite file: a mass wedge (5% of the in-flight
 runs deleted from the engine, as after a cluster reset) and a mixed day (1.5% slow but alive, 1% hung,
 0.5% closed behind the bot's back, 1% orphaned). The engine is an in-process stand-in that counts
-calls by kind: runs closed since the last tick, counts and listings of `WorkflowId IN` batches (500
-ids), describes (bench.scan_tick times them on the real dev server). Slack is a counter (the real
+calls by kind: runs closed since the last tick, counts and listings of `WorkflowId IN` batches
+(1,000 ids), describes (bench.scan_tick times them on the real dev server). Slack is a counter (the real
 notifier paces posts to one a second). Ticks are one minute apart on the scan's clock, so every fifth
 is a reconcile. Prints figures; asserts nothing.
 """

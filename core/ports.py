@@ -65,7 +65,7 @@ class WorkflowEngine(Protocol):
         ...
 
     async def count_running(self, handles: Sequence[RunHandle]) -> int:
-        """How many of the handles' workflows have a running run, in one visibility count (up to 500
+        """How many of the handles' workflows have a running run, in one visibility count (up to 1,000
         handles; a workflow has at most one running run, so a count short of the handles means some
         are closed or unknown)."""
         ...

@@ -7,10 +7,10 @@ Three questions, each a visibility call bounded by READ_TIMEOUT:
   from the last sweep's time minus `overlap` (visibility lags a close by about a second; the overlap
   also covers clock skew between the bot and the engine). This is how a healthy-looking row whose run
   was terminated or failed behind the bot's back is found at the next sweep.
-- `statuses`: the runs of given handles, in `WorkflowId IN` batches of 500: a count of their running
+- `statuses`: the runs of given handles, in `WorkflowId IN` batches of 1,000: a count of their running
   runs first (a workflow has at most one), and only a batch whose count falls short is listed, which
   tells closed runs (and how) from runs the engine does not know (orphaned). A census of the suspects
-  is one small count per 500; a reconcile of every in-flight handle costs one count per 500 handles
+  is one small count per 1,000; a reconcile of every in-flight handle costs one count per 1,000 handles
   when all run, which is the common case.
 - when a reconcile is due (`reconcile_every`, and at the first sweep): runs deleted from the engine (a
   cluster reset) never show up as closed, so only asking about every handle finds them while their rows
@@ -30,7 +30,8 @@ from core.bounded import bounded
 from core.domain import ClosedRun, InFlightRef, RunHandle, RunStatus
 from core.ports import EngineError, WorkflowEngine
 
-BATCH = 500  # workflow ids per visibility call (the query stays a few kilobytes)
+BATCH = 1000  # workflow ids per visibility call: about 30 KB of query; on the dev server, counting 10,000
+# ids costs 1.6x as much in batches of 500 as of 1,000
 RECONCILE_EVERY = timedelta(minutes=5)
 CLOSED_OVERLAP = timedelta(minutes=1)
 

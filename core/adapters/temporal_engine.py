@@ -51,6 +51,7 @@ STATUS = {
 CLOSE_WAIT = timedelta(seconds=3)
 CANCEL_CONFIRM = timedelta(seconds=2)
 POLL_EVERY = 0.1
+BY_ID = 1000  # workflow ids per `WorkflowId IN (...)` query (the finder asks at most as many at once)
 
 
 @asynccontextmanager
@@ -172,13 +173,13 @@ class TemporalEngine:
         return replace(handle, run_id=started.result_run_id)
 
     async def run_statuses(self, handles: Sequence[RunHandle]) -> dict[str, RunStatus]:
-        """One `WorkflowId IN (...)` visibility query (per 500 ids); open and closed runs, not deleted ones."""
+        """One `WorkflowId IN (...)` visibility query (per 1,000 ids); open and closed runs, not deleted ones."""
         wanted = {h.workflow_id: h.run_id for h in handles}
         ids = sorted(wanted)
         found: dict[str, RunStatus] = {}
         async with engine_errors("list workflows by id"):
-            for start in range(0, len(ids), 500):
-                names = ", ".join(f'"{i}"' for i in ids[start : start + 500])
+            for start in range(0, len(ids), BY_ID):
+                names = ", ".join(f'"{i}"' for i in ids[start : start + BY_ID])
                 async for run in self.client.list_workflows(f"WorkflowId IN ({names})", page_size=1000):
                     if wanted.get(run.id) in (None, run.run_id) and run.status is not None:
                         found.setdefault(run.id, STATUS.get(run.status, RunStatus.RUNNING))  # newest first

@@ -10,6 +10,7 @@ import pytest
 from core.decisions import Limits, Situation
 from core.domain import RunObservation, RunStatus, TenantState, provisioning_handle
 from core.ports import EngineError
+from core.run_census import BATCH
 from tests.fakes import at
 from tests.unit.scan_world import World
 
@@ -83,9 +84,9 @@ class TestDescribes:
 
 class TestEngineCost:
     """After the first sweep (a reconcile), a sweep asks for the runs closed since the last one, and about
-    the suspects: one count per 500 of them. Healthy runs in flight cost nothing until the next reconcile."""
+    the suspects: one count per 1,000 of them. Healthy runs in flight cost nothing until the next reconcile."""
 
-    @pytest.mark.parametrize(("healthy", "stuck"), [(100, 10), (1_000, 10), (1_000, 600)])
+    @pytest.mark.parametrize(("healthy", "stuck"), [(100, 10), (2_000, 10), (2_000, 1_200)])
     async def test_a_sweeps_engine_calls_grow_with_suspects_not_with_runs_in_flight(
         self, world: World, healthy: int, stuck: int
     ) -> None:
@@ -96,8 +97,8 @@ class TestEngineCost:
             await world.tenant(f"stuck{i}")
         _, first = await world.sweep()
         _, second = await world.sweep(SECOND_LOOK)
-        assert first == Counter(count_running=-(-(healthy + stuck) // 500))  # the first sweep reconciles
-        assert second == Counter(closed_since=1, count_running=-(-stuck // 500))
+        assert first == Counter(count_running=-(-(healthy + stuck) // BATCH))  # the first sweep reconciles
+        assert second == Counter(closed_since=1, count_running=-(-stuck // BATCH))
 
     async def test_full_rows_are_read_only_for_suspects_and_runs_that_ended(self, world: World) -> None:
         for i in range(50):
