@@ -63,7 +63,9 @@ class RunCensus:
         return self._reconciled is None or now - self._reconciled >= self.reconcile_every
 
     async def closed_since_last(self) -> Sequence[ClosedRun]:
-        assert self._checked is not None  # a first sweep reconciles instead
+        """The runs closed since the last sweep; none at the first, which asks about every handle anyway."""
+        if self._checked is None:
+            return []
         return await bounded(self.engine.closed_since(self._checked - self.overlap), *self._limit)
 
     async def statuses(self, refs: Sequence[InFlightRef], gone: Mapping[str, RunHandle]) -> dict[str, Answer]:

@@ -39,7 +39,7 @@ from typing import TypeVar
 from core.bounded import bounded
 from core.decisions import Assessment, Limits, Situation, assess
 from core.describes import Describes
-from core.domain import ClosedRun, InFlightRef, RunObservation, RunStatus, Tenant
+from core.domain import ClosedRun, InFlightRef, RunHandle, RunObservation, RunStatus, Tenant
 from core.ports import StoreError, TenantStore, WorkflowEngine
 from core.run_census import CLOSED_OVERLAP, RECONCILE_EVERY, Answer, RunCensus
 
@@ -101,10 +101,10 @@ class WedgeFinder:
 
     async def _sweep(self, now: datetime) -> Sweep:
         reconcile = self.census.reconcile_due(now)
-        closed = by_workflow([] if reconcile else await self.census.closed_since_last())
+        closed = by_workflow(await self.census.closed_since_last())
         refs = await self._read(self.store.in_flight_refs(now - self.limits.stuck_after))
         gone = {tenant_id: known.handle for tenant_id, known in self._ended.items() if known.status is NOT_FOUND}
-        answers = await self.census.statuses([r for r in refs if self._to_ask(r, reconcile)], gone)
+        answers = await self.census.statuses([r for r in refs if self._to_ask(r, reconcile, closed)], gone)
         look = {r.tenant_id for r in refs if self._to_read(r, answers, closed)}
         tenants = await self._read(self.store.in_flight(look)) if look else []
         ended = {
@@ -128,12 +128,14 @@ class WedgeFinder:
     async def _read(self, query: Awaitable[T]) -> T:
         return await bounded(query, "database", StoreError, self.read_timeout)
 
-    def _to_ask(self, ref: InFlightRef, reconcile: bool) -> bool:
+    def _to_ask(self, ref: InFlightRef, reconcile: bool, closed: dict[str, list[ClosedRun]]) -> bool:
         """Suspects every sweep, every handle at a reconcile; never a run known closed (closing is final)."""
         if ref.workflow_id is None:
             return False
-        known = self._ended.get(ref.tenant_id)
-        if known is not None and known.handle == ref.handle:
+        handle = ref.handle
+        assert handle is not None
+        known = self._known(ref.tenant_id, handle, closed)
+        if known is not None:
             return reconcile and known.status is NOT_FOUND  # a gone run is checked again
         return reconcile or not ref.progressing
 
@@ -149,7 +151,7 @@ class WedgeFinder:
     def _run_of(
         self, tenant: Tenant, answers: dict[str, Answer], closed: dict[str, list[ClosedRun]], now: datetime
     ) -> Answer:
-        """What is known of the run the row names now: this sweep's answer, a closure, a kept fact, or running."""
+        """What is known of the run the row names now: this sweep's answer, a closure, an earlier one, or running."""
         handle = tenant.handle
         assert handle is not None
         answer = answers.get(tenant.id)
@@ -157,13 +159,15 @@ class WedgeFinder:
             if answer.status is NOT_FOUND and self._just_started(tenant, now):
                 return Answer(handle, RUNNING)  # visibility lags a fresh start by about a second
             return answer
+        return self._known(tenant.id, handle, closed) or Answer(handle, RUNNING)
+
+    def _known(self, tenant_id: str, handle: RunHandle, closed: dict[str, list[ClosedRun]]) -> Answer | None:
+        """How the run ended, if known: it closed since the last sweep, or it had closed or gone before."""
         for run in closed.get(handle.workflow_id, ()):
             if handle.run_id in (None, run.run_id):
                 return Answer(handle, run.status)
-        known = self._ended.get(tenant.id)
-        if known is not None and known.handle == handle:
-            return known
-        return Answer(handle, RUNNING)
+        known = self._ended.get(tenant_id)
+        return known if known is not None and known.handle == handle else None
 
     def _just_started(self, tenant: Tenant, now: datetime) -> bool:
         return tenant.last_progress_at is not None and now - tenant.last_progress_at < self.visibility_grace

@@ -139,12 +139,22 @@ class TestEngineCost:
         assert between.wedged == {} and not between.reconciled
         minutes = world.finder.census.reconcile_every.total_seconds() / 60 - SECOND_LOOK
         at_reconcile, calls = await world.sweep(minutes)
-        assert at_reconcile.reconciled and calls == Counter(count_running=1, run_statuses=1)
+        assert at_reconcile.reconciled and calls == Counter(closed_since=1, count_running=1, run_statuses=1)
         assert at_reconcile.wedged["healthy"].situation is Situation.WEDGED_ORPHANED
         after, calls = await world.sweep(SECOND_LOOK)
         assert after.wedged["healthy"].situation is Situation.WEDGED_ORPHANED and calls == Counter(closed_since=1)
         again, calls = await world.sweep(minutes)  # the next reconcile: a count short by the known gone suffices
-        assert again.wedged["healthy"].situation is Situation.WEDGED_ORPHANED and calls == Counter(count_running=1)
+        assert again.wedged["healthy"].situation is Situation.WEDGED_ORPHANED
+        assert calls == Counter(closed_since=1, count_running=1)
+
+    async def test_a_run_closed_since_the_last_sweep_costs_no_listing_at_the_reconcile(self, world: World) -> None:
+        closing = await world.tenant("closing", stuck=False)
+        await world.tenant("healthy", stuck=False)
+        await world.sweep()
+        world.engine.set(closing.handle, RunObservation(RunStatus.TERMINATED))
+        sweep, calls = await world.sweep(world.finder.census.reconcile_every.total_seconds() / 60)
+        assert sweep.reconciled and calls == Counter(closed_since=1, count_running=1)
+        assert sweep.wedged["closing"].situation is Situation.WEDGED_ENGINE_CLOSED
 
     async def test_an_orphaned_handle_on_a_suspect_is_found_at_the_next_sweep(self, world: World) -> None:
         stuck = await world.tenant("stuck")
@@ -171,5 +181,5 @@ class TestEngineCost:
         world.engine.set(retried.handle, RunObservation(RunStatus.FAILED))
         world.engine.closed_at[retried.handle.workflow_id] = at(0)
         sweep, calls = await world.sweep(world.finder.census.reconcile_every.total_seconds() / 60)
-        assert sweep.reconciled and calls == Counter(count_running=1, run_statuses=1)
+        assert sweep.reconciled and calls == Counter(closed_since=1, count_running=1, run_statuses=1)
         assert sweep.wedged["gone"].situation is Situation.WEDGED_ENGINE_CLOSED
