@@ -176,10 +176,10 @@ class TestEngineCost:
     async def test_a_run_known_gone_is_not_taken_for_the_next_attempts_run_at_the_reconcile(self, world: World) -> None:
         gone = await world.tenant("gone", known=False)
         assert (await world.sweep())[0].wedged["gone"].situation is Situation.WEDGED_ORPHANED
-        retried = gone.updated(handle=provisioning_handle("gone", 2), attempt=2, version=1)
-        await world.store.save(retried, [])  # Reset, then Retry: attempt 2, whose run failed before the window
-        world.engine.set(retried.handle, RunObservation(RunStatus.FAILED))
-        world.engine.closed_at[retried.handle.workflow_id] = at(0)
+        second = provisioning_handle("gone", 2)
+        await world.store.save(gone.updated(handle=second, attempt=2, version=1), [])  # Reset, then Retry
+        world.engine.set(second, RunObservation(RunStatus.FAILED))
+        world.engine.closed_at[second.workflow_id] = at(0)  # before the window of the runs closed since
         sweep, calls = await world.sweep(world.finder.census.reconcile_every.total_seconds() / 60)
         assert sweep.reconciled and calls == Counter(closed_since=1, count_running=1, run_statuses=1)
         assert sweep.wedged["gone"].situation is Situation.WEDGED_ENGINE_CLOSED
