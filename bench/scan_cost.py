@@ -23,12 +23,12 @@ from pathlib import Path
 
 from sqlalchemy import insert, update
 
-from core.alerts import Alert, Digest
+from core.alerting.model import Alert, Digest
+from core.alerting.scanner import Scanner
 from core.decisions import Limits
 from core.domain import RunHandle, RunningRun, RunObservation, RunStatus
 from core.persistence import open_store
 from core.persistence.orm import TenantRow
-from core.scanner import Scanner
 from core.wedged import WedgeFinder
 
 START = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

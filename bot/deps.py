@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.authz import GroupDirectory
+from core.alerting.scanner import Scanner
 from core.authz import Policy
-from core.scanner import Scanner
 from core.service import TenantService
 from core.wedged import WedgeFinder
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
-from core.alerts import Alert, Digest
+from core.alerting.model import Alert, Digest
 from core.domain import Allocation, AuditEvent, RunHandle, RunningRun, RunObservation, RunStatus, Tenant
 
 

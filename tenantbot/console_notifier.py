@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from bot.alert_blocks import situation_label, suggestion
-from core.alerts import Alert, Digest
+from bot.blocks.alert import situation_label, suggestion
+from core.alerting.model import Alert, Digest
 
 
 class ConsoleNotifier:

@@ -20,10 +20,10 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from core.alerting.scanner import Scanner, TickReport
 from core.ports import EngineError, Notifier, NotifyError, StoreError
 from core.recovery import Recovery
 from core.results import utcnow
-from core.scanner import Scanner, TickReport
 from core.wedged import WedgeFinder
 from tenantbot.bootstrap import Runtime
 from tenantbot.settings import Settings

@@ -11,7 +11,7 @@ import asyncio
 import itertools
 from collections.abc import Sequence
 
-from core.alerts import Alert, Digest
+from core.alerting.model import Alert, Digest
 from core.ports import NotifyError
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from core.alerts import Alert, Digest
+from core.alerting.model import Alert, Digest
 from core.persistence.database import translated
 from core.persistence.mapping import alert_from_row, alert_row, digest_from_row
 from core.persistence.message_store import MessageStoreMixin

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from core.alerts import Alert, Digest
+from core.alerting.model import Alert, Digest
 from core.domain import Action, ActionClaim, Allocation, AuditEvent, RunHandle, Tenant, TenantState
 from core.persistence.orm import AlertRow, AllocationRow, AuditEventRow, DigestRow, TenantRow
 

@@ -25,13 +25,13 @@ from bot.deps import BotDeps
 from bot.http import EVENTS_PATH, start_http
 from bot.installation import InstallationCheck
 from bot.notifier import SlackNotifier
+from core.alerting.scanner import Scanner
 from core.authz import AllowList, Policy
 from core.decisions import Limits
 from core.domain import Action
 from core.persistence import SqlAlchemyStore, open_store
 from core.ports import TenantStore
 from core.results import Timeouts
-from core.scanner import Scanner
 from core.service import TenantService
 from core.wedged import WedgeFinder
 from tests.e2e.slack_stub import SlackStub, free_port

@@ -7,7 +7,7 @@ import json
 import time
 from typing import Any
 
-from bot.alert_blocks import ALERT_BLOCK
+from bot.blocks.alert import ALERT_BLOCK
 from core.decisions import Situation
 from core.domain import AuditEvent, RunObservation, RunStatus, TenantState
 from tests.e2e.conftest import Bot, now

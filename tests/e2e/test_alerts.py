@@ -8,10 +8,10 @@ import json
 import time
 from pathlib import Path
 
-from bot.alert_blocks import ALERT_BLOCK, alert_blocks
 from bot.app import slack_client
+from bot.blocks.alert import ALERT_BLOCK, alert_blocks
 from bot.notifier import SlackNotifier
-from core.alerts import Alert
+from core.alerting.model import Alert
 from core.authz import AllowList, Policy
 from core.decisions import Situation
 from core.domain import Action, ActionClaim, AuditEvent, TenantState
@@ -105,7 +105,7 @@ async def test_a_snooze_the_bot_does_not_offer_is_refused(bot: Bot) -> None:
 
 
 async def test_the_notifier_keeps_about_one_post_per_second(bot: Bot) -> None:
-    from core.alerts import Alert
+    from core.alerting.model import Alert
 
     notifier = SlackNotifier(slack_client("xoxb-e2e", bot.slack.api_url), "C9", min_interval=1.0)
     now = bot.service.clock()

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from core.actions import claim_for, claimed
-from core.alerts import Alert
+from core.alerting.model import Alert
 from core.domain import Action, ActionClaim, Allocation, AuditEvent, Tenant, TenantState, provisioning_handle
 from core.persistence import SqlAlchemyStore, open_store
 from core.ports import AllocationChanges, ConcurrentUpdate, DuplicateRequest, StoreError, TenantExists

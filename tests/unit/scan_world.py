@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from core.alerting.scanner import Scanner
 from core.decisions import Limits
 from core.domain import AuditEvent, RunObservation, RunStatus, Tenant, TenantState, provisioning_handle
 from core.persistence import SqlAlchemyStore
-from core.scanner import Scanner
 from core.wedged import WedgeFinder
 from tests.alert_fakes import RecordingNotifier
 from tests.fakes import FakeEngine, InMemoryStore, at

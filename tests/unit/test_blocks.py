@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from slack_sdk.models.blocks import ActionsBlock, Block
 
-from bot.blocks import tenant_card
-from bot.digest_blocks import PAGE, digest_blocks, page_blocks
-from bot.stuck_blocks import stuck_list
+from bot.blocks.card import tenant_card
+from bot.blocks.digest import PAGE, digest_blocks, page_blocks
+from bot.blocks.stuck import stuck_list
 from bot.text import BUDGET, code, fenced, listing, safe, size
-from core.alerts import Alert, Digest
+from core.alerting.model import Alert, Digest
 from core.decisions import Limits, Situation, assess
 from core.domain import Action, Allocation, AuditEvent, RunHandle, RunObservation, RunStatus, Tenant, TenantState
 from core.results import TenantView

@@ -16,8 +16,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from core import events as ev
-from core.alert_delivery import Delivery
-from core.alerts import Alert, Digest
+from core.alerting.delivery import Delivery
+from core.alerting.model import Alert, Digest
 from core.domain import AuditEvent
 from core.ports import AlertStore, NotifyError, TenantStore
 

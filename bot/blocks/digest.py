@@ -26,10 +26,10 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from bot.alert_blocks import situation_label
-from bot.blocks import cut
+from bot.blocks.alert import situation_label
+from bot.blocks.card import cut
 from bot.text import BUDGET, listing, size
-from core.alerts import Alert, Digest
+from core.alerting.model import Alert, Digest
 
 PAGE, MAX_PAGES = 25, 100
 LIST_ROOMS = (2900, 1200, 300)  # characters of the "still wedged" list, tried until the digest fits

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from core.alerts import Alert
+from core.alerting.controls import SnoozeOutcome
+from core.alerting.model import Alert
+from core.alerting.scanner import Scanner
 from core.domain import RunObservation, RunStatus
 from core.ports import NotifyError
-from core.scanner import Scanner
-from core.snoozes import SnoozeOutcome
 from tenantbot.console_notifier import ConsoleNotifier
 from tests.unit.scan_world import World
 

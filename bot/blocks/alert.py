@@ -15,12 +15,12 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from bot.blocks import actor, confirm
+from bot.blocks.card import actor, confirm
 from bot.text import safe
-from core.alerts import Alert
+from core.alerting.controls import SnoozeOutcome, SnoozeResult
+from core.alerting.model import Alert
 from core.decisions import Situation, recommended_for
 from core.domain import Action
-from core.snoozes import SnoozeOutcome, SnoozeResult
 
 ALERT_BLOCK = "alert:{}:{}"  # alert id, tenant id
 SNOOZE_CHOICES = (("30 minutes", 1800), ("1 hour", 3600), ("4 hours", 14400), ("1 day", 86400))

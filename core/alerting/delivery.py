@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from core.alerts import Alert, Digest
+from core.alerting.model import Alert, Digest
 from core.ports import AlertStore, MessageKind, Notifier, NotifyError
 
 log = logging.getLogger(__name__)

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core import events as ev
-from core.alert_delivery import Delivery
-from core.alerts import REFRESH_EVERY, Alert, batch, plan
+from core.alerting.controls import Snoozes
+from core.alerting.delivery import Delivery
+from core.alerting.model import REFRESH_EVERY, Alert, batch, plan
 from core.domain import AuditEvent
 from core.ports import AlertStore, Notifier, StoreError, TenantStore
-from core.snoozes import Snoozes
 from core.wedged import WedgeFinder
 
 log = logging.getLogger(__name__)
