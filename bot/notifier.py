@@ -24,7 +24,7 @@ from bot.blocks.digest import digest_blocks, digest_text
 from bot.slack_client import RateLimited
 from bot.text import safe
 from core.alerting.model import Alert, Digest
-from core.ports import NotifyError
+from core.alerting.ports import NotifyError
 
 MAX_WAIT = 10.0  # seconds one call may wait for Slack's Retry-After; the scan's lease is at least 30 s
 

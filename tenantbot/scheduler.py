@@ -20,8 +20,9 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from core.alerting.ports import Notifier, NotifyError
 from core.alerting.scanner import Scanner, TickReport
-from core.ports import EngineError, Notifier, NotifyError, StoreError
+from core.ports import EngineError, StoreError
 from core.recovery import Recovery
 from core.results import utcnow
 from core.wedged import WedgeFinder

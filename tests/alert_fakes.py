@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Sequence
 
 from core.alerting.model import Alert, Digest
-from core.ports import NotifyError
+from core.alerting.ports import NotifyError
 
 
 class RecordingNotifier:

@@ -18,8 +18,9 @@ from enum import StrEnum
 from core import events as ev
 from core.alerting.delivery import Delivery
 from core.alerting.model import Alert, Digest
+from core.alerting.ports import AlertStore, NotifyError
 from core.domain import AuditEvent
-from core.ports import AlertStore, NotifyError, TenantStore
+from core.ports import TenantStore
 
 log = logging.getLogger(__name__)
 SHOW_WITHIN_S = 2.0

@@ -23,8 +23,9 @@ from core import events as ev
 from core.alerting.controls import Snoozes
 from core.alerting.delivery import Delivery
 from core.alerting.model import REFRESH_EVERY, Alert, batch, plan
+from core.alerting.ports import AlertStore, Notifier
 from core.domain import AuditEvent
-from core.ports import AlertStore, Notifier, StoreError, TenantStore
+from core.ports import StoreError, TenantStore
 from core.wedged import WedgeFinder
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from bot.http import EVENTS_PATH, start_http
 from bot.installation import InstallationCheck
 from bot.notifier import SlackNotifier
 from bot.socket import connect_socket_mode
-from core.ports import Notifier
+from core.alerting.ports import Notifier
 from core.results import utcnow
 from tenantbot.bootstrap import runtime
 from tenantbot.cli import EXIT_USAGE, Failure, run, settings

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from core.alerting.controls import SnoozeOutcome
 from core.alerting.model import Alert
+from core.alerting.ports import NotifyError
 from core.alerting.scanner import Scanner
 from core.domain import RunObservation, RunStatus
-from core.ports import NotifyError
 from tenantbot.console_notifier import ConsoleNotifier
 from tests.unit.scan_world import World
 
