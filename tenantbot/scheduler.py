@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from core.alerting.controls import AlertControls
 from core.alerting.ports import Notifier, NotifyError
 from core.alerting.scanner import Scanner, TickReport
 from core.ports import EngineError, StoreError
@@ -43,6 +44,11 @@ def build_scanner(settings: Settings, rt: Runtime, notifier: Notifier, finder: W
     holder = rt.service.lease.id or f"{socket.gethostname()}:{os.getpid()}"
     lease = max(settings.scan_interval * 2, timedelta(seconds=30))
     return Scanner(rt.store, rt.alerts, notifier, finder, holder=holder, clock=utcnow, lease=lease)
+
+
+def alert_controls(rt: Runtime, scanner: Scanner) -> AlertControls:
+    """The alert channel's controls (Snooze, digest menus), beside the scanner: they share its delivery."""
+    return AlertControls(rt.store, rt.alerts, scanner.delivery, clock=utcnow)
 
 
 async def recover_once(recovery: Recovery) -> int:

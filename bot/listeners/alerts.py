@@ -24,8 +24,8 @@ from bot.deps import BotDeps
 from bot.listeners.actions import Tampered, rendered, run_press
 from bot.listeners.commands import private_card
 from bot.replies import EPHEMERAL
+from core.alerting.controls import AlertControls
 from core.alerting.model import Alert
-from core.alerting.scanner import Scanner
 from core.domain import Action, parse_tenant_id
 from core.results import Outcome
 
@@ -59,10 +59,10 @@ def pair(value: str) -> tuple[int, str]:
     return identifier, rest
 
 
-def alerts_on(deps: BotDeps) -> Scanner:
-    if deps.scanner is None:
+def alerts_on(deps: BotDeps) -> AlertControls:
+    if deps.alert_controls is None:
         raise Tampered("alerts are not enabled on this bot (no ALERT_CHANNEL)")
-    return deps.scanner
+    return deps.alert_controls
 
 
 async def checked(deps: BotDeps, alert_id: int, tenant_id: str) -> Alert:

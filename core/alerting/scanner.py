@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core import events as ev
-from core.alerting.controls import Snoozes
 from core.alerting.delivery import Delivery
 from core.alerting.model import REFRESH_EVERY, Alert, batch, plan
 from core.alerting.ports import AlertStore, Notifier
@@ -51,7 +50,7 @@ class TickReport:
     lease_lost: bool = False
 
 
-class Scanner(Snoozes):
+class Scanner:
     def __init__(
         self,
         store: TenantStore,
