@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from core.alerting.model import Alert, Digest
+from core.decisions import Situation
 from core.ports import Leases
 
 MessageKind = Literal["alert", "digest"]
@@ -42,7 +43,7 @@ class AlertStore(Leases, Protocol):
         """Every alert of the digest, open and resolved, by tenant id."""
         ...
 
-    async def revise(self, alert_id: int, situation: str, reason: str, *, at: datetime, visible: bool) -> bool:
+    async def revise(self, alert_id: int, situation: Situation, reason: str, *, at: datetime, visible: bool) -> bool:
         """New situation/reason of an open alert; `visible` asks for an edit of its message."""
         ...
 

@@ -111,7 +111,7 @@ async def test_the_notifier_keeps_about_one_post_per_second(bot: Bot) -> None:
     now = bot.service.clock()
     started = time.monotonic()
     for i in range(3):
-        await notifier.post_alert(Alert(f"t{i}", "wedged_orphaned", "gone", now, id=i))
+        await notifier.post_alert(Alert(f"t{i}", Situation.WEDGED_ORPHANED, "gone", now, id=i))
     assert time.monotonic() - started >= 2.0
 
 
@@ -199,7 +199,7 @@ async def test_data_in_an_alert_and_its_thread_reply_cannot_ping_or_disguise_a_l
 
 
 def test_an_alert_suggests_what_the_table_recommends_for_its_situation() -> None:
-    stopped = Alert("acme-42", Situation.WEDGED_WINDING_DOWN.key, "a release keeps failing", now(), id=1)
+    stopped = Alert("acme-42", Situation.WEDGED_WINDING_DOWN, "a release keeps failing", now(), id=1)
     assert "*Suggested:* Reset, then Retry or Decommission" in json.dumps([b.to_dict() for b in alert_blocks(stopped)])
 
 

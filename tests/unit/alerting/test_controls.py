@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from core.alerting.controls import SnoozeOutcome
 from core.alerting.model import Alert
+from core.decisions import Situation
 from core.domain import RunObservation, RunStatus
 from tests.unit.scan_world import World, wedge
 
@@ -51,7 +52,7 @@ class TestSnoozes:
         world.slack.post_alert = snoozing_meanwhile  # type: ignore[method-assign]
         await scanner.tick()
         after = await world.alerts.alert(alert_id)
-        assert after is not None and after.snoozed_by == "U8" and after.situation == "wedged_engine_closed"
+        assert after is not None and after.snoozed_by == "U8" and after.situation is Situation.WEDGED_ENGINE_CLOSED
 
     async def test_a_snooze_on_a_stale_copy_never_reopens_a_resolved_alert(self, world: World) -> None:
         await world.tenant("stuck")

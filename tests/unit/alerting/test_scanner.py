@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from core.decisions import Situation
 from core.domain import Action, ActionClaim, RunObservation, RunStatus
 from tests.fakes import at
 from tests.unit.scan_world import World
@@ -87,7 +88,10 @@ class TestAlertEpisodes:
             report = await world.scanner().tick()
             assert report.resolved == 0
             [alert] = await world.alerts.open_alerts()
-            assert (alert.situation, alert.reason) == ("action_running", "Reset under way (by U123 since 12:31 UTC)")
+            assert (alert.situation, alert.reason) == (
+                Situation.ACTION_RUNNING,
+                "Reset under way (by U123 since 12:31 UTC)",
+            )
         assert world.slack.sent == [("post", "stuck"), ("update", "stuck")]  # edited once, not every tick
 
     async def test_an_alert_kept_open_by_an_action_is_resolved_once_the_action_ends_and_the_tenant_moved(
@@ -109,4 +113,4 @@ class TestAlertEpisodes:
         world.store.tenants["stuck"] = world.store.tenants["stuck"].updated(claim=None)  # reset_failed: row as it was
         await world.scanner().tick()
         [alert] = await world.alerts.open_alerts()
-        assert alert.situation == "wedged_no_progress"
+        assert alert.situation is Situation.WEDGED_NO_PROGRESS
