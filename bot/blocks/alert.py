@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from bot.blocks.card import actor, confirm
+from bot.blocks.common import actor, confirm
 from bot.text import safe
 from core.alerting.controls import SnoozeOutcome, SnoozeResult
 from core.alerting.model import Alert

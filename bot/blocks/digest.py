@@ -26,8 +26,7 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from bot.blocks.card import cut
-from bot.text import BUDGET, listing, size
+from bot.text import BUDGET, cut, listing, size
 from core.alerting.model import Alert, Digest
 
 PAGE, MAX_PAGES = 25, 100

@@ -23,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.answer import Answer, answered, reply
 from bot.authz import GroupLookupFailed, offered_to
 from bot.blocks import card
+from bot.blocks.common import actor
 from bot.deps import BotDeps
 from bot.payload import on_private_message
 from bot.replies import EPHEMERAL, UNKNOWN_CONTROL, unrefreshed
@@ -85,7 +86,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     async def share(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond) -> None:
         async def work() -> dict[str, Any]:
             view = await deps.service.view(pressed_tenant(action))
-            note = f"Shared by {card.actor(body['user']['id'])}"
+            note = f"Shared by {actor(body['user']['id'])}"
             offered = deps.policy.offered(view.assessment.allowed)  # everyone sees it: what someone may run
             shown = card.tenant_card(view, runbook_url=deps.runbook_url, note=note, actions=offered)
             shared = {"response_type": "in_channel", "replace_original": False}  # a new message; the private one stays
