@@ -1,5 +1,6 @@
-"""The world of the scanner's unit tests: fake tenants and engine, alerts in a real SQLite file (the
-alert store's guarantees are its SQL), a notifier that records what would reach Slack, a settable clock."""
+"""The world of the scan's unit tests (wedge finder, scanner, controls): fake tenants and engine, alerts
+in a real SQLite file (the alert store's guarantees are its SQL), a notifier that records what would
+reach Slack, a settable clock."""
 
 from __future__ import annotations
 
