@@ -5,7 +5,7 @@
 Two scenarios, each on a fresh SQLite file: a mass wedge (5% of the in-flight
 runs deleted from the engine, as after a cluster reset) and a mixed day (1.5% slow but alive, 1% hung,
 0.5% closed behind the bot's back, 1% orphaned). The engine is an in-process stand-in that counts
-calls (a real describe costs about 2 ms on the dev server, a listing about 20 ms: research/temporal.md);
+calls (on the dev server a real describe costs about 2 ms, a listing about 20 ms);
 Slack is a counter (the real notifier paces posts to one a second). Ticks are one minute apart on the
 scan's clock. Prints figures; asserts nothing.
 """
@@ -23,12 +23,12 @@ from pathlib import Path
 
 from sqlalchemy import insert, update
 
-from core.alerts import Alert, Digest
+from core.alerting.model import Alert, Digest
+from core.alerting.scanner import Scanner
 from core.decisions import Limits
 from core.domain import RunHandle, RunningRun, RunObservation, RunStatus
 from core.persistence import open_store
 from core.persistence.orm import TenantRow
-from core.scanner import Scanner
 from core.wedged import WedgeFinder
 
 START = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.authz import GroupDirectory
+from core.alerting.controls import AlertControls
 from core.authz import Policy
-from core.scanner import Scanner
 from core.service import TenantService
 from core.wedged import WedgeFinder
 
@@ -20,7 +20,7 @@ class BotDeps:
     runbook_url: str
     clock: Callable[[], datetime]
     finder: WedgeFinder
-    scanner: Scanner | None = None  # alert buttons (snooze) need it; None when alerts are off
+    alert_controls: AlertControls | None = None  # Snooze and the digest menus; None when alerts are off
     directory: GroupDirectory = field(default_factory=GroupDirectory)  # one cache for cards and presses
 
     @property

@@ -19,12 +19,12 @@ from typing import Any
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alert_blocks import alert_blocks, alert_text
-from bot.digest_blocks import digest_blocks, digest_text
+from bot.blocks.alert import alert_blocks, alert_text
+from bot.blocks.digest import digest_blocks, digest_text
 from bot.slack_client import RateLimited
 from bot.text import safe
-from core.alerts import Alert, Digest
-from core.ports import NotifyError
+from core.alerting.model import Alert, Digest
+from core.alerting.ports import NotifyError
 
 MAX_WAIT = 10.0  # seconds one call may wait for Slack's Retry-After; the scan's lease is at least 30 s
 

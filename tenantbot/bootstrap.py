@@ -16,8 +16,9 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 from core.adapters.unreachable_engine import UnreachableEngine
+from core.alerting.ports import AlertStore
 from core.liveness import ProcessLease
-from core.ports import AlertStore, EngineError, Leases, TenantStore, WorkflowEngine
+from core.ports import EngineError, Leases, TenantStore, WorkflowEngine
 from core.recovery import Recovery
 from core.results import utcnow
 from core.service import TenantService

@@ -20,10 +20,12 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from core.ports import EngineError, Notifier, NotifyError, StoreError
+from core.alerting.controls import AlertControls
+from core.alerting.ports import Notifier, NotifyError
+from core.alerting.scanner import Scanner, TickReport
+from core.ports import EngineError, StoreError
 from core.recovery import Recovery
 from core.results import utcnow
-from core.scanner import Scanner, TickReport
 from core.wedged import WedgeFinder
 from tenantbot.bootstrap import Runtime
 from tenantbot.settings import Settings
@@ -42,6 +44,11 @@ def build_scanner(settings: Settings, rt: Runtime, notifier: Notifier, finder: W
     holder = rt.service.lease.id or f"{socket.gethostname()}:{os.getpid()}"
     lease = max(settings.scan_interval * 2, timedelta(seconds=30))
     return Scanner(rt.store, rt.alerts, notifier, finder, holder=holder, clock=utcnow, lease=lease)
+
+
+def alert_controls(rt: Runtime, scanner: Scanner) -> AlertControls:
+    """The alert channel's controls (Snooze, digest menus), beside the scanner: they share its delivery."""
+    return AlertControls(rt.store, rt.alerts, scanner.delivery, clock=utcnow)
 
 
 async def recover_once(recovery: Recovery) -> int:

@@ -11,8 +11,8 @@ import asyncio
 import itertools
 from collections.abc import Sequence
 
-from core.alerts import Alert, Digest
-from core.ports import NotifyError
+from core.alerting.model import Alert, Digest
+from core.alerting.ports import NotifyError
 
 
 class RecordingNotifier:

@@ -20,9 +20,10 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import blocks
 from bot.answer import Answer, answered, reply
 from bot.authz import GroupLookupFailed, offered_to
+from bot.blocks import card
+from bot.blocks.common import actor
 from bot.deps import BotDeps
 from bot.payload import on_private_message
 from bot.replies import EPHEMERAL, UNKNOWN_CONTROL, unrefreshed
@@ -40,7 +41,7 @@ class Tampered(InvalidTenantId):
 
 def pressed_tenant(action: dict[str, Any]) -> str:
     tenant_id = parse_tenant_id(str(action.get("value", "")))
-    if action.get("block_id") != blocks.ACTIONS_BLOCK.format(tenant_id):
+    if action.get("block_id") != card.ACTIONS_BLOCK.format(tenant_id):
         raise Tampered("this button does not belong to that tenant's card; run /tenant again")
     return tenant_id
 
@@ -64,7 +65,7 @@ async def run_press(
     else:
         key = f"{user}:{body['actions'][0].get('action_ts', '')}:{act.value}:{tenant_id}"
         result = await deps.service.act(act, tenant_id, user, request_key=key)
-    answer.ran(blocks.result_note(result, deps.clock()))
+    answer.ran(card.result_note(result, deps.clock()))
     return result
 
 
@@ -85,17 +86,17 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     async def share(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond) -> None:
         async def work() -> dict[str, Any]:
             view = await deps.service.view(pressed_tenant(action))
-            note = f"Shared by {blocks.actor(body['user']['id'])}"
+            note = f"Shared by {actor(body['user']['id'])}"
             offered = deps.policy.offered(view.assessment.allowed)  # everyone sees it: what someone may run
-            card = blocks.tenant_card(view, runbook_url=deps.runbook_url, note=note, actions=offered)
+            shown = card.tenant_card(view, runbook_url=deps.runbook_url, note=note, actions=offered)
             shared = {"response_type": "in_channel", "replace_original": False}  # a new message; the private one stays
-            return {"text": blocks.text_fallback(view), "blocks": card, **shared}
+            return {"text": card.text_fallback(view), "blocks": shown, **shared}
 
         await ack()
         await answered(respond, "share", work())
 
     app.action(PRESS)(press)
-    app.action(blocks.SHARE_ACTION_ID)(share)
+    app.action(card.SHARE_ACTION_ID)(share)
 
 
 def register_fallback(app: AsyncApp) -> None:
@@ -115,7 +116,7 @@ async def answer_press(
 ) -> dict[str, Any] | None:
     if result.outcome is Outcome.DUPLICATE:
         return None  # the first delivery already answered; don't overwrite its card
-    note = blocks.result_note(result, deps.clock())
+    note = card.result_note(result, deps.clock())
     shared = not on_private_message(body)
     if result.view is None:
         return {"text": unrefreshed(note), **EPHEMERAL}
@@ -128,10 +129,10 @@ async def answer_press(
 
 def rendered(deps: BotDeps, result: ActionResult, offered: tuple[Action, ...] | None = None) -> dict[str, Any]:
     """The text and card after a press; buttons default to what someone may run (a card others may see)."""
-    note = blocks.result_note(result, deps.clock())
+    note = card.result_note(result, deps.clock())
     if result.view is None:
         return {"text": unrefreshed(note)}
     if offered is None:
         offered = deps.policy.offered(result.view.assessment.allowed)
-    card = blocks.tenant_card(result.view, runbook_url=deps.runbook_url, note=note, actions=offered)
-    return {"text": note, "blocks": card}
+    shown = card.tenant_card(result.view, runbook_url=deps.runbook_url, note=note, actions=offered)
+    return {"text": note, "blocks": shown}

@@ -16,18 +16,18 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alert_blocks import ALERT_BLOCK, SNOOZE_CHOICES, alert_blocks, alert_text, snooze_answer
 from bot.answer import Answer, answered
 from bot.authz import offered_to
+from bot.blocks.alert import ALERT_BLOCK, SNOOZE_CHOICES, alert_blocks, alert_text, snooze_answer
+from bot.blocks.digest import PAGE_PICK, PICK, page_blocks
 from bot.deps import BotDeps
-from bot.digest_blocks import PAGE_PICK, PICK, page_blocks
 from bot.listeners.actions import Tampered, rendered, run_press
 from bot.listeners.commands import private_card
 from bot.replies import EPHEMERAL
-from core.alerts import Alert
+from core.alerting.controls import AlertControls
+from core.alerting.model import Alert
 from core.domain import Action, parse_tenant_id
 from core.results import Outcome
-from core.scanner import Scanner
 
 
 def number(text: str) -> int | None:
@@ -59,10 +59,10 @@ def pair(value: str) -> tuple[int, str]:
     return identifier, rest
 
 
-def alerts_on(deps: BotDeps) -> Scanner:
-    if deps.scanner is None:
+def alerts_on(deps: BotDeps) -> AlertControls:
+    if deps.alert_controls is None:
         raise Tampered("alerts are not enabled on this bot (no ALERT_CHANNEL)")
-    return deps.scanner
+    return deps.alert_controls
 
 
 async def checked(deps: BotDeps, alert_id: int, tenant_id: str) -> Alert:

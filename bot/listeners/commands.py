@@ -16,12 +16,12 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import blocks
 from bot.answer import answered
 from bot.authz import offered_to
+from bot.blocks import card
+from bot.blocks.stuck import stuck_list
 from bot.deps import BotDeps
 from bot.replies import USAGE, stuck_unreadable
-from bot.stuck_blocks import stuck_list
 from core.domain import parse_tenant_id
 
 log = logging.getLogger(__name__)
@@ -52,8 +52,8 @@ async def private_card(deps: BotDeps, client: AsyncWebClient, user: str, tenant_
     """The tenant's card for `user` alone, with the buttons they may press."""
     view = await deps.service.view(tenant_id)
     offered = await offered_to(deps.policy, deps.directory, client, user, view.assessment.allowed)
-    card = blocks.tenant_card(view, runbook_url=deps.runbook_url, actions=offered)
-    return {"text": blocks.text_fallback(view), "blocks": card, "response_type": "ephemeral"}
+    shown = card.tenant_card(view, runbook_url=deps.runbook_url, actions=offered)
+    return {"text": card.text_fallback(view), "blocks": shown, "response_type": "ephemeral"}
 
 
 async def stuck(deps: BotDeps) -> dict[str, Any]:

@@ -8,7 +8,7 @@ becomes an EngineError with one short line for the operator.
 Two waits are bounded and short. `start` gives the previous attempt up to `CLOSE_WAIT` to close: the
 saga records its outcome (failed, cancelled) before its workflow closes, so a Retry pressed right then
 would otherwise be refused with "Reset first". `cancel` confirms what became of the run for up to
-`CANCEL_CONFIRM` (research/temporal.md §6.6: verify a cancel's final status): a run that completed
+`CANCEL_CONFIRM` (a cancel's final status is checked, never assumed): a run that completed
 instead makes the Cancel fail, rather than end with no outcome at all. A run that closed cancelled
 without compensating (sdk-python#1224) leaves its row `cancelling` with a closed run, which the
 decision table shows as "wedged: engine closed, row open" with Reset. Both run inside the caller's

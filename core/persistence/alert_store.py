@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from core.alerts import Alert, Digest
+from core.alerting.model import Alert, Digest
+from core.decisions import Situation
 from core.persistence.database import translated
 from core.persistence.mapping import alert_from_row, alert_row, digest_from_row
 from core.persistence.message_store import MessageStoreMixin
@@ -59,9 +60,9 @@ class AlertStoreMixin(MessageStoreMixin):
         async with translated(), self.session() as session:
             return [alert_from_row(row) for row in await session.scalars(query)]
 
-    async def revise(self, alert_id: int, situation: str, reason: str, *, at: datetime, visible: bool) -> bool:
+    async def revise(self, alert_id: int, situation: Situation, reason: str, *, at: datetime, visible: bool) -> bool:
         bump = AlertRow.revision + (1 if visible else 0)
-        return await self._open_update(alert_id, situation=situation, reason=reason, refreshed_at=at, revision=bump)
+        return await self._open_update(alert_id, situation=situation.key, reason=reason, refreshed_at=at, revision=bump)
 
     async def snooze(self, alert_id: int, until: datetime, by: str) -> bool:
         return await self._open_update(alert_id, snoozed_until=until, snoozed_by=by, revision=AlertRow.revision + 1)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from core.alerts import Alert, Digest
+from core.alerting.model import Alert, Digest
+from core.decisions import Situation
 from core.domain import Action, ActionClaim, Allocation, AuditEvent, RunHandle, Tenant, TenantState
 from core.persistence.orm import AlertRow, AllocationRow, AuditEventRow, DigestRow, TenantRow
 
@@ -121,7 +122,7 @@ def _jsonable(value: Any) -> Any:
 def alert_from_row(row: AlertRow) -> Alert:
     return Alert(
         tenant_id=row.tenant_id,
-        situation=row.situation,
+        situation=Situation.from_key(row.situation),
         reason=row.reason,
         opened_at=row.opened_at,
         id=row.id,
@@ -143,7 +144,7 @@ def alert_row(alert: Alert) -> AlertRow:
     """A new episode's row (id, claims and delivery state are the database's)."""
     return AlertRow(
         tenant_id=alert.tenant_id,
-        situation=alert.situation,
+        situation=alert.situation.key,
         reason=alert.reason,
         opened_at=alert.opened_at,
         digest_id=alert.digest_id,

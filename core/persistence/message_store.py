@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.alerts import Alert, Digest
+from core.alerting.model import Alert, Digest
+from core.alerting.ports import MessageKind
 from core.persistence.database import translated
 from core.persistence.mapping import alert_from_row, digest_from_row
 from core.persistence.orm import AlertRow, DigestRow
-from core.ports import MessageKind
 
 TABLES: dict[str, type[AlertRow] | type[DigestRow]] = {"alert": AlertRow, "digest": DigestRow}
 

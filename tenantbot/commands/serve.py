@@ -11,13 +11,13 @@ from bot.http import EVENTS_PATH, start_http
 from bot.installation import InstallationCheck
 from bot.notifier import SlackNotifier
 from bot.socket import connect_socket_mode
-from core.ports import Notifier
+from core.alerting.ports import Notifier
 from core.results import utcnow
 from tenantbot.bootstrap import runtime
 from tenantbot.cli import EXIT_USAGE, Failure, run, settings
 from tenantbot.commands.engine import until_stopped
 from tenantbot.console_notifier import ConsoleNotifier
-from tenantbot.scheduler import build_scanner, recover_once, scan_once, start_scheduler, wedge_finder
+from tenantbot.scheduler import alert_controls, build_scanner, recover_once, scan_once, start_scheduler, wedge_finder
 from tenantbot.settings import Settings
 
 
@@ -56,7 +56,8 @@ def serve() -> None:
         async with runtime(s, worker=True) as rt:
             finder = wedge_finder(s, rt)
             scanner = build_scanner(s, rt, SlackNotifier(client, s.alert_channel), finder) if s.alert_channel else None
-            deps = BotDeps(rt.service, s.policy, s.runbook_url, utcnow, finder, scanner)
+            controls = alert_controls(rt, scanner) if scanner else None
+            deps = BotDeps(rt.service, s.policy, s.runbook_url, utcnow, finder, controls)
             app = create_app(signing_secret=secret, client=client, installation=check, deps=deps)
             await recover_once(rt.recovery)  # what a crash left unfinished, before taking new presses
             schedule = start_scheduler(scanner, s.scan_interval, rt.recovery)  # recovery runs with or without alerts

@@ -25,13 +25,14 @@ from bot.deps import BotDeps
 from bot.http import EVENTS_PATH, start_http
 from bot.installation import InstallationCheck
 from bot.notifier import SlackNotifier
+from core.alerting.controls import AlertControls
+from core.alerting.scanner import Scanner
 from core.authz import AllowList, Policy
 from core.decisions import Limits
 from core.domain import Action
 from core.persistence import SqlAlchemyStore, open_store
 from core.ports import TenantStore
 from core.results import Timeouts
-from core.scanner import Scanner
 from core.service import TenantService
 from core.wedged import WedgeFinder
 from tests.e2e.slack_stub import SlackStub, free_port
@@ -162,7 +163,7 @@ async def _start_bot(
         holder="e2e",
         clock=now,
     )
-    deps = BotDeps(service, policy, RUNBOOK, now, finder, scanner)
+    deps = BotDeps(service, policy, RUNBOOK, now, finder, AlertControls(store, alerts, scanner.delivery, clock=now))
     installation = InstallationCheck(client)
     assert await installation.learn() is None  # from the stand-in's auth.test and bots.info: T1, A1
     slack.calls.clear()  # tests look at what the bot sends while it serves

@@ -18,8 +18,8 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.alert_blocks import ALERT_BLOCK
-from bot.digest_blocks import PAGE_PICK, PICK
+from bot.blocks.alert import ALERT_BLOCK
+from bot.blocks.digest import PAGE_PICK, PICK
 from core.decisions import Situation
 from tests.e2e.conftest import SECRET, Bot
 from tests.e2e.situations import make

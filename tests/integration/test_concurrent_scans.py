@@ -6,10 +6,10 @@ import asyncio
 import threading
 from datetime import UTC, datetime, timedelta
 
+from core.alerting.scanner import Scanner, TickReport
 from core.decisions import Limits
 from core.domain import Tenant, TenantState, provisioning_handle
 from core.persistence import SqlAlchemyStore, open_store
-from core.scanner import Scanner, TickReport
 from core.wedged import WedgeFinder
 from tests.alert_fakes import RecordingNotifier
 from tests.fakes import FakeEngine

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from core.alerts import Alert
+from core.alerting.model import Alert
+from core.alerting.scanner import Scanner
 from core.decisions import Limits
 from core.domain import Tenant, TenantState, provisioning_handle
 from core.persistence import open_store
-from core.scanner import Scanner
 from core.wedged import WedgeFinder
 from tenantbot.scheduler import start_scheduler
 from tests.alert_fakes import RecordingNotifier

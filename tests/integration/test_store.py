@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from core.actions import claim_for, claimed
-from core.alerts import Alert
+from core.alerting.model import Alert
+from core.decisions import Situation
 from core.domain import Action, ActionClaim, Allocation, AuditEvent, Tenant, TenantState, provisioning_handle
 from core.persistence import SqlAlchemyStore, open_store
 from core.ports import AllocationChanges, ConcurrentUpdate, DuplicateRequest, StoreError, TenantExists
@@ -124,33 +125,37 @@ class TestAllocations:
 
 class TestAlertsAndLocks:
     async def test_one_open_alert_per_tenant(self, store: SqlAlchemyStore) -> None:
-        first = await store.open_alert(Alert("acme", "wedged_no_progress", "stuck", T0))
+        first = await store.open_alert(Alert("acme", Situation.WEDGED_NO_PROGRESS, "stuck", T0))
         assert first is not None and first.id is not None
-        assert await store.open_alert(Alert("acme", "wedged_orphaned", "gone", T0)) is None
+        assert await store.open_alert(Alert("acme", Situation.WEDGED_ORPHANED, "gone", T0)) is None
         assert await store.resolve(first.id, T0, "reset_completed by U1", None)
         assert await store.open_alerts() == []
-        assert await store.open_alert(Alert("acme", "wedged_orphaned", "again", T0)) is not None
+        assert await store.open_alert(Alert("acme", Situation.WEDGED_ORPHANED, "again", T0)) is not None
 
     async def test_a_resolved_alert_is_never_resolved_again_snoozed_or_revised(self, store: SqlAlchemyStore) -> None:
-        alert = await store.open_alert(Alert("acme", "wedged_no_progress", "stuck", T0))
+        alert = await store.open_alert(Alert("acme", Situation.WEDGED_NO_PROGRESS, "stuck", T0))
         assert alert is not None and alert.id is not None
         assert await store.resolve(alert.id, T0, "reset_completed by U1", "Resolved.")
         assert not await store.resolve(alert.id, T0 + timedelta(minutes=1), "the tenant is no longer wedged", None)
         assert not await store.snooze(alert.id, T0 + timedelta(hours=1), "U8")
-        assert not await store.revise(alert.id, "wedged_orphaned", "gone", at=T0, visible=True)
+        assert not await store.revise(alert.id, Situation.WEDGED_ORPHANED, "gone", at=T0, visible=True)
         after = await store.alert(alert.id)
         assert after is not None and after.resolution == "reset_completed by U1" and after.snoozed_until is None
 
     async def test_a_write_touches_only_its_own_columns(self, store: SqlAlchemyStore) -> None:
-        alert = await store.open_alert(Alert("acme", "wedged_no_progress", "stuck", T0))
+        alert = await store.open_alert(Alert("acme", Situation.WEDGED_NO_PROGRESS, "stuck", T0))
         assert alert is not None and alert.id is not None
         assert await store.snooze(alert.id, T0 + timedelta(hours=1), "U8")
-        assert await store.revise(alert.id, "wedged_orphaned", "gone", at=T0, visible=True)
+        assert await store.revise(alert.id, Situation.WEDGED_ORPHANED, "gone", at=T0, visible=True)
         after = await store.alert(alert.id)
-        assert after is not None and (after.snoozed_by, after.situation, after.revision) == ("U8", "wedged_orphaned", 2)
+        assert after is not None and (after.snoozed_by, after.situation, after.revision) == (
+            "U8",
+            Situation.WEDGED_ORPHANED,
+            2,
+        )
 
     async def test_waking_ends_only_the_snooze_that_ran_out(self, store: SqlAlchemyStore) -> None:
-        alert = await store.open_alert(Alert("acme", "wedged_no_progress", "stuck", T0))
+        alert = await store.open_alert(Alert("acme", Situation.WEDGED_NO_PROGRESS, "stuck", T0))
         assert alert is not None and alert.id is not None
         first, second = T0 + timedelta(minutes=30), T0 + timedelta(hours=4)
         await store.snooze(alert.id, first, "U8")
@@ -161,7 +166,7 @@ class TestAlertsAndLocks:
         assert after is not None and after.snoozed_until is None and after.reply_pending == "Still wedged"
 
     async def test_a_message_is_claimed_by_one_holder_until_it_posts_or_the_claim_expires(self, store) -> None:
-        alert = await store.open_alert(Alert("acme", "wedged_no_progress", "stuck", T0))
+        alert = await store.open_alert(Alert("acme", Situation.WEDGED_NO_PROGRESS, "stuck", T0))
         assert alert is not None and alert.id is not None
         ttl = timedelta(minutes=5)
         assert await store.claim("alert", alert.id, "a", now=T0, ttl=ttl, unposted=True) is not None
@@ -174,7 +179,7 @@ class TestAlertsAndLocks:
         assert posted is not None and posted.message_ref == "C1/2"
 
     async def test_pending_edits_and_replies_stay_until_delivered(self, store: SqlAlchemyStore) -> None:
-        alert = await store.open_alert(Alert("acme", "wedged_no_progress", "stuck", T0))
+        alert = await store.open_alert(Alert("acme", Situation.WEDGED_NO_PROGRESS, "stuck", T0))
         assert alert is not None and alert.id is not None
         ttl = timedelta(minutes=5)
         await store.claim("alert", alert.id, "a", now=T0, ttl=ttl, unposted=True)
@@ -193,7 +198,8 @@ class TestAlertsAndLocks:
     async def test_a_digest_posts_for_its_members_and_gathers_their_replies(self, store: SqlAlchemyStore) -> None:
         digest = await store.open_digest(T0)
         members = [
-            await store.open_alert(Alert(f"t{i}", "wedged_orphaned", "gone", T0, digest_id=digest.id)) for i in range(3)
+            await store.open_alert(Alert(f"t{i}", Situation.WEDGED_ORPHANED, "gone", T0, digest_id=digest.id))
+            for i in range(3)
         ]
         await store.claim("digest", digest.id, "a", now=T0, ttl=timedelta(minutes=5), unposted=True)
         assert await store.mark_posted("digest", digest.id, "a", "C1/9", 0)

@@ -1,14 +1,16 @@
-"""The world of the scanner's unit tests: fake tenants and engine, alerts in a real SQLite file (the
-alert store's guarantees are its SQL), a notifier that records what would reach Slack, a settable clock."""
+"""The world of the scan's unit tests (wedge finder, scanner, controls): fake tenants and engine, alerts
+in a real SQLite file (the alert store's guarantees are its SQL), a notifier that records what would
+reach Slack, a settable clock."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from core.alerting.controls import AlertControls
+from core.alerting.scanner import Scanner
 from core.decisions import Limits
 from core.domain import AuditEvent, RunObservation, RunStatus, Tenant, TenantState, provisioning_handle
 from core.persistence import SqlAlchemyStore
-from core.scanner import Scanner
 from core.wedged import WedgeFinder
 from tests.alert_fakes import RecordingNotifier
 from tests.fakes import FakeEngine, InMemoryStore, at
@@ -26,6 +28,10 @@ class World:
 
     def scanner(self, holder: str = "replica-1", **options: object) -> Scanner:
         return Scanner(self.store, self.alerts, self.slack, self.finder, holder=holder, clock=self.clock, **options)  # type: ignore[arg-type]
+
+    def controls(self, scanner: Scanner | None = None) -> AlertControls:
+        """The alert channel's controls beside `scanner` (a new one by default), sharing its delivery."""
+        return AlertControls(self.store, self.alerts, (scanner or self.scanner()).delivery, clock=self.clock)
 
     async def tenant(
         self, tenant_id: str, *, stuck: bool = True, known: bool = True, state: TenantState = TenantState.PROVISIONING
@@ -51,3 +57,9 @@ class World:
         [alert] = await self.alerts.open_alerts()
         assert alert.id is not None
         return alert.id
+
+
+async def wedge(world: World, count: int) -> None:
+    """`count` stuck tenants, t000, t001, … (five or more in one tick make a digest)."""
+    for i in range(count):
+        await world.tenant(f"t{i:03d}")

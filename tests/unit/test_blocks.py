@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from slack_sdk.models.blocks import ActionsBlock, Block
 
-from bot.blocks import tenant_card
-from bot.digest_blocks import PAGE, digest_blocks, page_blocks
-from bot.stuck_blocks import stuck_list
+from bot.blocks.card import tenant_card
+from bot.blocks.digest import PAGE, digest_blocks, page_blocks
+from bot.blocks.stuck import stuck_list
 from bot.text import BUDGET, code, fenced, listing, safe, size
-from core.alerts import Alert, Digest
+from core.alerting.model import Alert, Digest
 from core.decisions import Limits, Situation, assess
 from core.domain import Action, Allocation, AuditEvent, RunHandle, RunObservation, RunStatus, Tenant, TenantState
 from core.results import TenantView
@@ -95,7 +95,7 @@ def test_escaping_never_cuts_inside_an_entity_and_code_keeps_its_fences() -> Non
 def test_a_digest_and_its_pages_fit_one_message_even_with_the_longest_tenant_ids(count: int) -> None:
     opened = datetime.now(UTC)
     members = [
-        Alert(f"t{i:05d}-" + "x" * 56, Situation.WEDGED_ORPHANED.key, "r", opened, id=10_000 + i, digest_id=7)
+        Alert(f"t{i:05d}-" + "x" * 56, Situation.WEDGED_ORPHANED, "r", opened, id=10_000 + i, digest_id=7)
         for i in range(count)
     ]
     digest = Digest(id=7, opened_at=opened)

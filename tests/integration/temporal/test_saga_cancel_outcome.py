@@ -1,7 +1,7 @@
-"""What a Cancel ends with when the run does not compensate (research/temporal.md §6.6: a known SDK race,
-sdk-python#1224, can close a workflow cancelled without the cancel reaching its code; and a cancel can
-lose the race with the run completing). Stand-in workflows on a side task queue reproduce both on the
-real dev server under the tenant's workflow id."""
+"""What a Cancel ends with when the run does not compensate (a known SDK race, temporalio/sdk-python#1224,
+can close a workflow cancelled without the cancel reaching its code; and a cancel can lose the race
+with the run completing). Stand-in workflows on a side task queue reproduce both on the real dev server
+under the tenant's workflow id."""
 
 from __future__ import annotations
 

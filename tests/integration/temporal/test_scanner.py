@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 
+from core.alerting.scanner import Scanner
 from core.decisions import Situation
 from core.domain import Action, RunHandle, RunStatus
 from core.results import utcnow
-from core.scanner import Scanner
 from core.wedged import WedgeFinder
 from tenantbot.bootstrap import Runtime
 from tests.alert_fakes import RecordingNotifier

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core import events as ev
-from core.alert_delivery import Delivery
-from core.alerts import REFRESH_EVERY, Alert, batch, plan
+from core.alerting.delivery import Delivery
+from core.alerting.model import REFRESH_EVERY, Alert, batch, plan
+from core.alerting.ports import AlertStore, Notifier
+from core.decisions import Situation
 from core.domain import AuditEvent
-from core.ports import AlertStore, Notifier, StoreError, TenantStore
-from core.snoozes import Snoozes
+from core.ports import StoreError, TenantStore
 from core.wedged import WedgeFinder
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ class TickReport:
     lease_lost: bool = False
 
 
-class Scanner(Snoozes):
+class Scanner:
     def __init__(
         self,
         store: TenantStore,
@@ -118,13 +119,13 @@ class Scanner(Snoozes):
             at = self.clock()
             await self.store.append(
                 [
-                    AuditEvent(a.tenant_id, ev.ALERT_OPENED, ev.SCHEDULER_ACTOR, at, {"situation": a.situation})
+                    AuditEvent(a.tenant_id, ev.ALERT_OPENED, ev.SCHEDULER_ACTOR, at, {"situation": a.situation.key})
                     for a in opened
                 ]
             )
         return opened
 
-    async def _revise(self, alert: Alert, was: str, now: datetime, digests: dict[int, list[str]]) -> None:
+    async def _revise(self, alert: Alert, was: Situation, now: datetime, digests: dict[int, list[str]]) -> None:
         """Store the current situation and reason; a digest is re-rendered only for a new situation."""
         assert alert.id is not None
         if not await self.alerts.revise(alert.id, alert.situation, alert.reason, at=now, visible=not alert.in_digest):

@@ -1,9 +1,15 @@
-"""What the alert channel's controls ask of the scanner: snooze an alert, look one up, list a digest.
+"""The alert channel's controls: what happens when Snooze is pressed, and the look-ups behind a digest.
 
-A snooze is one guarded UPDATE (`WHERE id = ? AND resolved_at IS NULL`), so it never reopens a
-resolved episode, and the snoozer is told the truth when the alert was resolved first. The alert id
-must belong to the tenant the control names. Snoozing needs the same permission as Reset: it silences
-the channel's call to Reset, so whoever may not act on the alert may not silence it either.
+Snooze, in order: the alert must be the tenant's that the control names (else NOT_FOUND: a control
+cannot point at another tenant's alert); whoever may not Reset may not snooze either, since a snooze
+silences the channel's call to Reset (REFUSED, audited); the snooze is one guarded UPDATE (`WHERE id = ?
+AND resolved_at IS NULL`), so it never reopens a resolved episode and the snoozer is told the truth when
+the alert was resolved first (ALREADY_RESOLVED); then it is audited and the message (or its digest) is
+edited at once, for at most 2 s: what Slack or a claim refuses, the next scan tick delivers.
+
+`AlertControls` is built beside the `Scanner` (tenantbot/scheduler.py) and shares its `Delivery`: the
+same notifier (one pace for every Slack call of the channel) and the same message claims, which keep a
+press and a tick from both sending one message's pending reply.
 """
 
 from __future__ import annotations
@@ -16,10 +22,11 @@ from datetime import datetime
 from enum import StrEnum
 
 from core import events as ev
-from core.alert_delivery import Delivery
-from core.alerts import Alert, Digest
+from core.alerting.delivery import Delivery
+from core.alerting.model import Alert, Digest
+from core.alerting.ports import AlertStore, NotifyError
 from core.domain import AuditEvent
-from core.ports import AlertStore, NotifyError, TenantStore
+from core.ports import TenantStore
 
 log = logging.getLogger(__name__)
 SHOW_WITHIN_S = 2.0
@@ -38,11 +45,11 @@ class SnoozeResult:
     alert: Alert | None = None
 
 
-class Snoozes:
-    store: TenantStore
-    alerts: AlertStore
-    delivery: Delivery
-    clock: Callable[[], datetime]
+class AlertControls:
+    def __init__(
+        self, store: TenantStore, alerts: AlertStore, delivery: Delivery, *, clock: Callable[[], datetime]
+    ) -> None:
+        self.store, self.alerts, self.delivery, self.clock = store, alerts, delivery, clock
 
     async def alert_of(self, alert_id: int, tenant_id: str) -> Alert | None:
         """The alert, if it exists and is the named tenant's (a control cannot point at another's)."""

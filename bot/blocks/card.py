@@ -1,6 +1,5 @@
-"""Block Kit renderers: core results in, `slack_sdk.models.blocks` out. No decisions are made here:
-the buttons are the actions the caller passes (the assessment's, filtered by core/authz), the texts
-come from the core.
+"""The tenant card: a tenant view in, Block Kit out. No decisions are made here: the buttons are the
+actions the caller passes (the assessment's, filtered by core/authz), the texts come from the core.
 
 Everything from data is escaped (bot/text.py). The card stays under Slack's size budget: it is
 rendered with generous room for the long texts first (error, reason, note, allocations, events) and
@@ -9,35 +8,22 @@ with less room until it fits.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    Block,
-    ButtonElement,
-    ConfirmObject,
-    ContextBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    SectionBlock,
-)
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, HeaderBlock, SectionBlock
 
+from bot.blocks.common import actor, confirm, md
 from bot.text import BUDGET, code, cut, fenced, listing, safe, size
-from core.actions import STEPS
 from core.domain import Action
 from core.durations import format_duration
 from core.results import ActionResult, TenantView
-
-__all__ = ["actor", "confirm", "cut", "result_note", "tenant_card", "text_fallback"]
 
 ACTION_ID = "tenant_{}"  # tenant_reset, tenant_retry, …
 SHARE_ACTION_ID = "tenant_share"
 ACTIONS_BLOCK = "tenant_actions:{}"  # carries the tenant id, cross-checked against the button value
 DESTRUCTIVE = (Action.RESET, Action.CANCEL, Action.DECOMMISSION)
-SLACK_USER = re.compile(r"^[UW][A-Z0-9]+$")
 UNREAD = "unknown (could not read)"
 
 
@@ -53,10 +39,6 @@ class Room:
 
 
 ROOMS = (Room(2000, 1200, 600, 8, 1200), Room(800, 500, 300, 8, 500), Room(200, 200, 100, 3, 250))
-
-
-def md(text: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=text)
 
 
 def when(moment: datetime | None, now: datetime) -> str:
@@ -154,21 +136,6 @@ def buttons(view: TenantView, offered: Sequence[Action]) -> list[ButtonElement]:
         for action in offered
     ]
     return [*elements, ButtonElement(text="Share in channel", action_id=SHARE_ACTION_ID, value=tenant_id)]
-
-
-def confirm(action: Action, tenant_id: str) -> ConfirmObject:
-    return ConfirmObject(
-        title=cut(f"{action.value.capitalize()} {tenant_id}?", 100),
-        text=cut(STEPS[action].confirm, 300),
-        confirm=action.value.capitalize(),
-        deny="Keep it",
-        style="danger" if action is Action.DECOMMISSION else "primary",
-    )
-
-
-def actor(name: str) -> str:
-    """Mention Slack users; show workflows, the scheduler and CLI users as code."""
-    return f"<@{name}>" if SLACK_USER.fullmatch(name) else code(name, 80)
 
 
 def result_note(result: ActionResult, pressed_at: datetime, limit: int = 1200) -> str:
