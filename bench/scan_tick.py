@@ -33,7 +33,7 @@ from bench.scan_cost import CountingSlack
 from bench.seed import Population, workflow_id
 from bench.world import TASK_QUEUE, World, seeded_world
 from core.ports import EngineError, StoreError
-from core.scanner import TickReport
+from core.alerting.scanner import TickReport
 from tenantbot.bootstrap import runtime
 from tenantbot.scheduler import build_scanner, wedge_finder
 from tenantbot.settings import Settings
