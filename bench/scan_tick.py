@@ -32,8 +32,8 @@ from bench.meter import Meter
 from bench.scan_cost import CountingSlack
 from bench.seed import Population, workflow_id
 from bench.world import TASK_QUEUE, World, seeded_world
-from core.ports import EngineError, StoreError
 from core.alerting.scanner import TickReport
+from core.ports import EngineError, StoreError
 from tenantbot.bootstrap import runtime
 from tenantbot.scheduler import build_scanner, wedge_finder
 from tenantbot.settings import Settings
