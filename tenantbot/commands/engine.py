@@ -11,7 +11,8 @@ from core.ports import TenantExists
 from core.results import Outcome
 from core.saga import FAULTS, Fault
 from tenantbot.bootstrap import runtime
-from tenantbot.cli import EXIT_USAGE, Failure, run, settings, tenant_arg, until_stopped
+from tenantbot.demo import run_demo
+from tenantbot.running import EXIT_USAGE, Failure, run, settings, tenant_arg, until_stopped
 from tenantbot.scheduler import recover_once, start_scheduler
 
 FAULT_HELP = f"inject a failure for the demo and tests: {', '.join(FAULTS)}, optionally @step (1-5), e.g. hang@3"
@@ -64,8 +65,6 @@ def worker() -> None:
 
 def demo() -> None:
     """Start everything embedded, create one tenant per situation, show them, then let you act on them."""
-    from tenantbot.demo import run_demo
-
     run(lambda: run_demo(settings()))
 
 
