@@ -26,7 +26,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.text import BUDGET, code, cut, fenced, listing, safe, size
-from core.actions import STEPS
+from core.actions import DESTRUCTIVE, STEPS
 from core.domain import Action
 from core.durations import format_duration
 from core.results import ActionResult, TenantView
@@ -36,7 +36,6 @@ __all__ = ["actor", "confirm", "cut", "result_note", "tenant_card", "text_fallba
 ACTION_ID = "tenant_{}"  # tenant_reset, tenant_retry, …
 SHARE_ACTION_ID = "tenant_share"
 ACTIONS_BLOCK = "tenant_actions:{}"  # carries the tenant id, cross-checked against the button value
-DESTRUCTIVE = (Action.RESET, Action.CANCEL, Action.DECOMMISSION)
 SLACK_USER = re.compile(r"^[UW][A-Z0-9]+$")
 UNREAD = "unknown (could not read)"
 

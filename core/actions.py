@@ -155,6 +155,11 @@ STEPS: dict[Action, ActionSteps] = {
 }
 
 
+# Actions that terminate, abort or end something: Slack asks to confirm them, the CLI prompts (or takes
+# --yes), the demo asks. Retry only starts an attempt.
+DESTRUCTIVE = frozenset({Action.RESET, Action.CANCEL, Action.DECOMMISSION})
+
+
 def claim_for(action: Action, tenant: Tenant, actor: str, now: datetime, owner: str | None) -> ActionClaim:
     """The claim of `action` on `tenant`: its claimed fields as (before, after), and the run it is about
     (the new handle for Retry and Decommission, the row's run for Reset and Cancel)."""

@@ -15,7 +15,7 @@ import logging
 import sys
 from datetime import UTC, datetime, timedelta
 
-from core.actions import STEPS
+from core.actions import DESTRUCTIVE, STEPS
 from core.decisions import Situation
 from core.domain import Action, TenantState
 from core.service import TenantService
@@ -165,7 +165,7 @@ async def _command(service: TenantService, prompt: Prompt, words: list[str]) -> 
             print(render_view(await service.view(args[0])))
         elif verb in {a.value for a in Action} and args:
             action = Action(verb)
-            if action is not Action.RETRY:
+            if action in DESTRUCTIVE:
                 print(STEPS[action].confirm)
                 answer = await prompt.ask(f"{verb} {args[0]}? [y/N] ")
                 if (answer or "").strip().lower() not in ("y", "yes"):
