@@ -55,7 +55,7 @@ async def _terminate(engine: WorkflowEngine, t: Tenant) -> RunHandle | None:
 
 async def _start(engine: WorkflowEngine, t: Tenant) -> RunHandle | None:
     assert t.handle is not None, "retry claims a new handle before starting"
-    return await engine.start(t.id, t.handle, t.fault if t.attempt == 1 else None)
+    return await engine.start(t.id, t.handle)
 
 
 async def _cancel(engine: WorkflowEngine, t: Tenant) -> RunHandle | None:

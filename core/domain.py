@@ -165,7 +165,6 @@ class Tenant:
     last_progress_at: datetime | None = None
     last_heartbeat_at: datetime | None = None
     claim: ActionClaim | None = None
-    fault: str | None = None
     version: int = 0
 
     def updated(self, **changes: Any) -> Tenant:

@@ -153,7 +153,7 @@ class FakeEngine:
         await self._io("describe", handle.workflow_id)
         return self.runs.get(handle.workflow_id, RunObservation(RunStatus.NOT_FOUND))
 
-    async def start(self, tenant_id: str, handle: RunHandle, fault: str | None = None) -> RunHandle:
+    async def start(self, tenant_id: str, handle: RunHandle) -> RunHandle:
         await self._io("start", handle.workflow_id)
         live = [w for w, r in self.runs.items() if r.status is RunStatus.RUNNING and f"-{tenant_id}-" in w]
         if live:

@@ -26,15 +26,16 @@ def provision(
     """Create a tenant and start its first provisioning attempt on the configured engine."""
     tid = tenant_arg(tenant_id)
     try:
-        Fault.parse(fault)
+        injected = Fault.parse(fault)
     except ValueError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
 
     async def main() -> None:
         async with runtime(settings(), worker=False) as rt:
+            rt.faults.inject(tid, injected)  # into the input of the attempt started below, and no other
             try:
-                await rt.service.create(tid, actor, fault=None if fault == "none" else fault)
+                await rt.service.create(tid, actor)
             except TenantExists:
                 raise Failure(f"tenant {tid} already exists; see it with `tenantbot tenant {tid}`") from None
             result = await rt.service.act(Action.RETRY, tid, actor)
