@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import cast
 
 from core.domain import (
     IN_FLIGHT_STATES,
@@ -26,13 +26,14 @@ from core.domain import (
     RunObservation,
     RunStatus,
     Tenant,
+    TenantFields,
     TenantState,
     decommission_handle,
     provisioning_handle,
 )
 from core.ports import WorkflowEngine
 
-Fields = dict[str, Any]
+Fields = TenantFields
 
 
 @dataclass(frozen=True)
@@ -175,4 +176,5 @@ def claimed(tenant: Tenant, claim: ActionClaim) -> Tenant:
 
 def restore(current: Tenant, claim: ActionClaim) -> Fields:
     """Undo the claim's fields, except those something else (the saga) has changed since."""
-    return {k: before for k, (before, after) in claim.changes.items() if getattr(current, k) == after}
+    kept = {k: before for k, (before, after) in claim.changes.items() if getattr(current, k) == after}
+    return cast(Fields, kept)  # the claim's names are Fields' own: `claim_for` recorded them
