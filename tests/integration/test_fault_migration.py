@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 
 from core.domain import RunHandle, TenantState
 from core.persistence import open_store
 from core.persistence.database import create_engine
-from tests.integration.test_alert_migration import downgrade_to, upgrade_to
+from tests.integration.migration_steps import rolled_back, seeded
 
-T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
-
-
-async def a_faulty_tenant_under_0003(database_url: str) -> None:
-    engine = create_engine(database_url)
-    try:
-        async with engine.begin() as connection:
-            await connection.run_sync(upgrade_to, "0003")
-            await connection.execute(
-                text(
-                    "INSERT INTO tenants (id, state, workflow_id, run_id, handle_attempt, attempt, created_at, "
-                    "updated_at, fault, version) VALUES ('acme', 'provisioning', 'provision-acme-1', 'r-1', 1, 1, "
-                    ":t, :t, 'hang@3', 2)"
-                ),
-                {"t": T0.replace(tzinfo=None)},
-            )
-    finally:
-        await engine.dispose()
+A_FAULTY_TENANT = (
+    "INSERT INTO tenants (id, state, workflow_id, run_id, handle_attempt, attempt, created_at, updated_at, fault, "
+    "version) VALUES ('acme', 'provisioning', 'provision-acme-1', 'r-1', 1, 1, :t, :t, 'hang@3', 2)"
+)
 
 
 async def tenant_columns(database_url: str) -> set[str]:
@@ -41,7 +25,7 @@ async def tenant_columns(database_url: str) -> set[str]:
 
 
 async def test_a_tenant_recorded_with_a_fault_keeps_everything_else_after_0004(database_url: str) -> None:
-    await a_faulty_tenant_under_0003(database_url)
+    await seeded(database_url, "0003", A_FAULTY_TENANT)
     store = await open_store(database_url)  # migrates to head
     try:
         tenant = await store.get("acme")
@@ -57,15 +41,8 @@ async def test_a_tenant_recorded_with_a_fault_keeps_everything_else_after_0004(d
 
 
 async def test_0004_can_be_rolled_back_bringing_the_column_back_empty(database_url: str) -> None:
-    await a_faulty_tenant_under_0003(database_url)
-    await (await open_store(database_url)).close()  # migrates to head
-    engine = create_engine(database_url)
-    try:
-        async with engine.begin() as connection:
-            await connection.run_sync(downgrade_to, "0003")
-            rows = await connection.execute(text("SELECT id, state, fault FROM tenants"))
-            assert list(rows) == [("acme", "provisioning", None)]
-            await connection.run_sync(upgrade_to, "head")
-    finally:
-        await engine.dispose()
+    await seeded(database_url, "0003", A_FAULTY_TENANT)
+    assert await rolled_back(database_url, "0003", "SELECT id, state, fault FROM tenants") == [
+        ("acme", "provisioning", None)
+    ]
     assert "fault" not in await tenant_columns(database_url)
