@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 TENANT_ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -152,6 +152,29 @@ class ActionClaim:
         return (self.action, self.actor, self.since, self.owner)
 
 
+class TenantFields(TypedDict, total=False):
+    """Fields of a tenant row that operator actions and workflow runs change, by name: what an action's
+    claim and outcome write (core/actions.py), what a claim records as (before, after) for recovery, and
+    what a run reports (core/run_writes.py). A misspelt or removed field is a type error, not a new
+    attribute."""
+
+    state: TenantState
+    handle: RunHandle | None
+    attempt: int
+    error: str | None
+    failed_activity: str | None
+    current_step: str | None
+    last_progress_at: datetime | None
+    last_heartbeat_at: datetime | None
+
+
+class TenantUpdate(TenantFields, total=False):
+    """`TenantFields` and the row's bookkeeping: the claim under way and the version read."""
+
+    claim: ActionClaim | None
+    version: int
+
+
 @dataclass
 class Tenant:
     id: str
@@ -165,10 +188,9 @@ class Tenant:
     last_progress_at: datetime | None = None
     last_heartbeat_at: datetime | None = None
     claim: ActionClaim | None = None
-    fault: str | None = None
     version: int = 0
 
-    def updated(self, **changes: Any) -> Tenant:
+    def updated(self, **changes: Unpack[TenantUpdate]) -> Tenant:
         return replace(self, **changes)
 
     def accepts_writes_from(self, handle: RunHandle) -> bool:

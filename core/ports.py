@@ -31,10 +31,10 @@ class WorkflowEngine(Protocol):
         """Status of one run; RunStatus.NOT_FOUND when the engine does not know it. Raises EngineError."""
         ...
 
-    async def start(self, tenant_id: str, handle: RunHandle, fault: str | None = None) -> RunHandle:
+    async def start(self, tenant_id: str, handle: RunHandle) -> RunHandle:
         """Start the saga attempt named by `handle`; returns it with the engine's run id.
 
-        Raises RunAlreadyLive if a run for the tenant still runs. `fault` injects a failure (demo, tests).
+        Raises RunAlreadyLive if a run for the tenant still runs.
         """
         ...
 

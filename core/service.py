@@ -221,11 +221,11 @@ class TenantService:
         await self._audit(tenant_id, ev.ACTION_REFUSED, actor, action=action.value, reason=reason)
         return await self._result(action, tenant_id, actor, Outcome.REFUSED, reason)
 
-    async def create(self, tenant_id: str, actor: str, *, fault: str | None = None) -> Tenant:
+    async def create(self, tenant_id: str, actor: str) -> Tenant:
         """Record a new pending tenant; `act(RETRY, ...)` then starts its first attempt."""
         now = self.clock()
-        tenant = Tenant(id=tenant_id, state=TenantState.PENDING, created_at=now, last_progress_at=now, fault=fault)
-        event = self._event(tenant_id, ev.REQUESTED, actor, fault=fault)
+        tenant = Tenant(id=tenant_id, state=TenantState.PENDING, created_at=now, last_progress_at=now)
+        event = self._event(tenant_id, ev.REQUESTED, actor)
         return await bounded(self.store.add(tenant, [event]), "database", StoreError, self.timeouts.read)
 
 

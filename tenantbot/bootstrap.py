@@ -21,6 +21,7 @@ from core.liveness import ProcessLease
 from core.ports import EngineError, Leases, TenantStore, WorkflowEngine
 from core.recovery import Recovery
 from core.results import utcnow
+from core.saga import FaultPlan
 from core.service import TenantService
 from tenantbot.crash import crashing
 from tenantbot.settings import Settings
@@ -33,6 +34,7 @@ class Runtime:
     alerts: AlertStore
     engine: WorkflowEngine
     service: TenantService
+    faults: FaultPlan  # what this process injects into the first attempts it starts (demo, provision --fault)
 
     @property
     def recovery(self) -> Recovery:
@@ -72,14 +74,15 @@ async def runtime(settings: Settings, *, worker: bool = True, engine_required: b
     try:
         async with AsyncExitStack() as stack:
             engine: WorkflowEngine
+            faults = FaultPlan()
             try:
-                engine = await stack.enter_async_context(engine_runtime(settings, store, worker=worker))
+                engine = await stack.enter_async_context(engine_runtime(settings, store, faults, worker=worker))
             except EngineError as e:
                 if engine_required:
                     raise
                 engine = UnreachableEngine(f"engine unreachable: {e}")
             service = build_service(settings, store, engine, store)
             await stack.enter_async_context(kept(service.lease))
-            yield Runtime(settings, store, store, engine, service)
+            yield Runtime(settings, store, store, engine, service, faults)
     finally:
         await store.close()

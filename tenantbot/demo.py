@@ -15,9 +15,10 @@ import logging
 import sys
 from datetime import UTC, datetime, timedelta
 
-from core.actions import STEPS
+from core.actions import DESTRUCTIVE, STEPS
 from core.decisions import Situation
 from core.domain import Action, TenantState
+from core.saga import Fault
 from core.service import TenantService
 from tenantbot.bootstrap import Runtime, runtime
 from tenantbot.console import render_list, render_result, render_view
@@ -64,7 +65,7 @@ async def run_demo(settings: Settings) -> None:
     async with runtime(demo_settings, worker=True) as rt:
         ids = await create_scenarios(rt)
         print(render_list([await rt.service.view(i) for i in ids.values()]))
-        progress = await start(rt.service, f"demo-progress-{_stamp()}", None)
+        progress = await start(rt, f"demo-progress-{_stamp()}", None)
         await asyncio.sleep(1)
         print(f"\n{render_view(await rt.service.view(progress))}")
         for key in ("hang", "error", "orphan"):
@@ -103,7 +104,7 @@ async def create_scenarios(rt: Runtime) -> dict[str, str]:
         if key == "pending":
             await rt.service.create(ids[key], "demo")
         else:
-            await start(rt.service, ids[key], fault)
+            await start(rt, ids[key], fault)
     print("waiting for each tenant to reach its situation (about 10 s)…\n")
     await asyncio.sleep(2)
     for key in ("cancelled", "jammed"):
@@ -115,9 +116,10 @@ async def create_scenarios(rt: Runtime) -> dict[str, str]:
     return ids
 
 
-async def start(service: TenantService, tenant_id: str, fault: str | None) -> str:
-    await service.create(tenant_id, "demo", fault=fault)
-    await service.act(Action.RETRY, tenant_id, "demo")
+async def start(rt: Runtime, tenant_id: str, fault: str | None) -> str:
+    rt.faults.inject(tenant_id, Fault.parse(fault))  # into its first attempt's input only
+    await rt.service.create(tenant_id, "demo")
+    await rt.service.act(Action.RETRY, tenant_id, "demo")
     return tenant_id
 
 
@@ -165,7 +167,7 @@ async def _command(service: TenantService, prompt: Prompt, words: list[str]) -> 
             print(render_view(await service.view(args[0])))
         elif verb in {a.value for a in Action} and args:
             action = Action(verb)
-            if action is not Action.RETRY:
+            if action in DESTRUCTIVE:
                 print(STEPS[action].confirm)
                 answer = await prompt.ask(f"{verb} {args[0]}? [y/N] ")
                 if (answer or "").strip().lower() not in ("y", "yes"):

@@ -21,6 +21,7 @@ from core.adapters.temporal_server import dev_server, find_binary
 from core.ports import TenantStore, WorkflowEngine
 from core.results import utcnow
 from core.run_writes import RunReporter
+from core.saga import FaultPlan
 from core.saga.activities import ProvisioningActivities
 from core.saga.workflows import DecommissionTenant, ProvisionTenant
 from tenantbot.settings import Settings
@@ -29,7 +30,9 @@ WATCH_EVERY_S = 3.0
 
 
 @asynccontextmanager
-async def engine_runtime(settings: Settings, store: TenantStore, *, worker: bool) -> AsyncIterator[WorkflowEngine]:
+async def engine_runtime(
+    settings: Settings, store: TenantStore, faults: FaultPlan, *, worker: bool
+) -> AsyncIterator[WorkflowEngine]:
     async with AsyncExitStack() as stack:
         address = settings.temporal_address
         if address is None:
@@ -58,6 +61,7 @@ async def engine_runtime(settings: Settings, store: TenantStore, *, worker: bool
             settings.temporal_task_queue,
             heartbeat_timeout=settings.activity_heartbeat_timeout,
             call_budget=settings.engine_timeout,
+            faults=faults,
         )
 
 

@@ -3,11 +3,15 @@
 They keep the ports' contracts (optimistic versions, request keys, NOT_FOUND, RunAlreadyLive) so the
 service and the decision table can be tested without I/O. The real adapters have their own
 integration tests against SQLite, PostgreSQL and the Temporal dev server.
+
+Each fake subclasses the port it stands in for, and mypy checks `tests/`: a port method a fake lacks,
+or whose signature it no longer matches, is a type error rather than a fake that drifted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import builtins
 import itertools
 from collections.abc import Sequence
 from dataclasses import replace
@@ -28,13 +32,16 @@ from core.ports import (
     ConcurrentUpdate,
     DuplicateRequest,
     EngineError,
+    Leases,
     RunAlreadyLive,
     StoreError,
     TenantExists,
+    TenantStore,
+    WorkflowEngine,
 )
 
 
-class InMemoryStore:
+class InMemoryStore(TenantStore):
     def __init__(self) -> None:
         self.tenants: dict[str, Tenant] = {}
         self.held: dict[tuple[str, str], Allocation] = {}
@@ -122,12 +129,12 @@ class InMemoryStore:
     async def ping(self) -> None:
         await self._io()
 
-    def types(self, tenant_id: str) -> list[str]:
+    def types(self, tenant_id: str) -> builtins.list[str]:
         """Audit event types of a tenant, oldest first, without the common prefix."""
         return [e.type.removeprefix("tenant.provisioning.") for e in self.audit if e.tenant_id == tenant_id]
 
 
-class FakeEngine:
+class FakeEngine(WorkflowEngine):
     """Runs nothing: tests set what `describe` answers and read what was asked."""
 
     def __init__(self) -> None:
@@ -153,7 +160,7 @@ class FakeEngine:
         await self._io("describe", handle.workflow_id)
         return self.runs.get(handle.workflow_id, RunObservation(RunStatus.NOT_FOUND))
 
-    async def start(self, tenant_id: str, handle: RunHandle, fault: str | None = None) -> RunHandle:
+    async def start(self, tenant_id: str, handle: RunHandle) -> RunHandle:
         await self._io("start", handle.workflow_id)
         live = [w for w, r in self.runs.items() if r.status is RunStatus.RUNNING and f"-{tenant_id}-" in w]
         if live:
@@ -189,7 +196,7 @@ class FakeEngine:
         return {h.workflow_id: known[h.workflow_id] for h in handles if h.workflow_id in known}
 
 
-class InMemoryLeases:
+class InMemoryLeases(Leases):
     """Named leases with expiry, as the locks table keeps them."""
 
     def __init__(self) -> None:

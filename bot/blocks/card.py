@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextB
 
 from bot.blocks.common import actor, confirm, md
 from bot.text import BUDGET, code, cut, fenced, listing, safe, size
+from core.actions import DESTRUCTIVE
 from core.domain import Action
 from core.durations import format_duration
 from core.results import ActionResult, TenantView
@@ -23,7 +24,6 @@ from core.results import ActionResult, TenantView
 ACTION_ID = "tenant_{}"  # tenant_reset, tenant_retry, …
 SHARE_ACTION_ID = "tenant_share"
 ACTIONS_BLOCK = "tenant_actions:{}"  # carries the tenant id, cross-checked against the button value
-DESTRUCTIVE = (Action.RESET, Action.CANCEL, Action.DECOMMISSION)
 UNREAD = "unknown (could not read)"
 
 

@@ -14,6 +14,9 @@ without compensating (sdk-python#1224) leaves its row `cancelling` with a closed
 decision table shows as "wedged: engine closed, row open" with Reset. Both run inside the caller's
 bound on one engine call (ENGINE_TIMEOUT), so each is capped at a third of it (`call_budget`): a short
 ENGINE_TIMEOUT must not turn a cancel the engine accepted into a failed one.
+
+Demo and test faults reach the saga here and nowhere else: `start` puts the fault the edge planned for
+the tenant's attempt 1 (`FaultPlan`) into that run's input; `orphan` deletes the run once started.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from core.domain import RunHandle, RunningRun, RunObservation, RunStatus, provisioning_handle
 from core.ports import EngineError, RunAlreadyLive
-from core.saga import Fault, ProvisionInput, RunRef
+from core.saga import FaultPlan, ProvisionInput, RunRef
 from core.saga.workflows import DecommissionTenant, ProvisionTenant
 
 STATUS = {
@@ -77,9 +80,16 @@ def plain(text: str) -> str:
 
 class TemporalEngine:
     def __init__(
-        self, client: Client, task_queue: str, *, heartbeat_timeout: timedelta, call_budget: timedelta | None = None
+        self,
+        client: Client,
+        task_queue: str,
+        *,
+        heartbeat_timeout: timedelta,
+        call_budget: timedelta | None = None,
+        faults: FaultPlan | None = None,
     ) -> None:
         self.client, self.task_queue, self.heartbeat_timeout = client, task_queue, heartbeat_timeout
+        self.faults = faults if faults is not None else FaultPlan()  # demo and tests: into the saga's input
         third = call_budget / 3 if call_budget is not None else CLOSE_WAIT
         self.close_wait, self.cancel_confirm = min(CLOSE_WAIT, third), min(CANCEL_CONFIRM, third)
 
@@ -93,15 +103,15 @@ class TemporalEngine:
             raise
         return observe(described)
 
-    async def start(self, tenant_id: str, handle: RunHandle, fault: str | None = None) -> RunHandle:
+    async def start(self, tenant_id: str, handle: RunHandle) -> RunHandle:
         if handle.attempt > 1:
             previous = await self._closed(provisioning_handle(tenant_id, handle.attempt - 1), self.close_wait)
             if previous is RunStatus.RUNNING:
                 raise RunAlreadyLive(f"attempt {handle.attempt - 1} of {tenant_id} is still running; Reset first")
-        parsed = Fault.parse(fault)
+        fault = self.faults.for_attempt(tenant_id, handle.attempt)
         params = ProvisionInput(
             RunRef(tenant_id, handle.workflow_id, handle.attempt),
-            fault=fault if parsed and parsed.kind != "orphan" else None,
+            fault=str(fault) if fault and fault.kind != "orphan" else None,
             heartbeat_timeout_s=self.heartbeat_timeout.total_seconds(),
         )
         try:
@@ -116,7 +126,7 @@ class TemporalEngine:
         except WorkflowAlreadyStartedError:
             raise RunAlreadyLive(f"{handle.workflow_id} is already running; Reset first") from None
         result = replace(handle, run_id=started.result_run_id)
-        if parsed is not None and parsed.kind == "orphan":
+        if fault is not None and fault.kind == "orphan":
             await self._forget(result)
         return result
 

@@ -34,7 +34,6 @@ def tenant_from_row(row: TenantRow) -> Tenant:
         last_progress_at=row.last_progress_at,
         last_heartbeat_at=row.last_heartbeat_at,
         claim=claim,
-        fault=row.fault,
         version=row.version,
     )
 
@@ -53,7 +52,6 @@ def tenant_columns(tenant: Tenant) -> dict[str, Any]:
         "current_step": tenant.current_step,
         "last_progress_at": tenant.last_progress_at,
         "last_heartbeat_at": tenant.last_heartbeat_at,
-        "fault": tenant.fault,
         "claim_action": claim.action.value if claim else None,
         "claim_actor": claim.actor if claim else None,
         "claim_since": claim.since if claim else None,

@@ -62,7 +62,6 @@ class TenantRow(Base):
     last_heartbeat_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
-    fault: Mapped[str | None] = mapped_column(String(50))
     claim_action: Mapped[str | None] = mapped_column(String(20))
     claim_actor: Mapped[str | None] = mapped_column(String(200))
     claim_since: Mapped[datetime | None]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tenantbot.cli import run, settings
+from tenantbot.running import run, settings
 
 db = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 

@@ -14,9 +14,8 @@ from bot.socket import connect_socket_mode
 from core.alerting.ports import Notifier
 from core.results import utcnow
 from tenantbot.bootstrap import runtime
-from tenantbot.cli import EXIT_USAGE, Failure, run, settings
-from tenantbot.commands.engine import until_stopped
 from tenantbot.console_notifier import ConsoleNotifier
+from tenantbot.running import EXIT_USAGE, Failure, run, settings, until_stopped
 from tenantbot.scheduler import alert_controls, build_scanner, recover_once, scan_once, start_scheduler, wedge_finder
 from tenantbot.settings import Settings
 

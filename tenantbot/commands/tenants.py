@@ -10,16 +10,15 @@ from typing import Annotated
 
 import typer
 
-from core.actions import STEPS
+from core.actions import DESTRUCTIVE, STEPS
 from core.decisions import Situation
 from core.domain import Action
 from core.results import Outcome, utcnow
 from tenantbot.bootstrap import runtime
-from tenantbot.cli import EXIT_USAGE, Failure, run, settings, tenant_arg
 from tenantbot.console import render_list, render_result, render_view
+from tenantbot.running import EXIT_USAGE, Failure, run, settings, tenant_arg
 from tenantbot.scheduler import wedge_finder
 
-DESTRUCTIVE = frozenset({Action.RESET, Action.CANCEL, Action.DECOMMISSION})
 SITUATIONS = {s.key: s for s in Situation}
 
 

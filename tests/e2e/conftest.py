@@ -73,6 +73,7 @@ class Bot:
         """Sign and post `body`: the status, the answer's text and how long the answer took."""
         ts = str(timestamp if timestamp is not None else int(time.time()))
         signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+        assert signature is not None
         sent = {
             "Content-Type": "application/x-www-form-urlencoded",
             "X-Slack-Request-Timestamp": ts,

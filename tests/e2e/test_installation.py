@@ -30,9 +30,9 @@ def refusals(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name.startswith("bot") and "refused" in r.getMessage()]
 
 
-async def learned(bot: Bot, **settings: str) -> InstallationCheck:
+async def learned(bot: Bot, *, app_id: str | None = None) -> InstallationCheck:
     """A check learned anew from the stand-in (as `serve` does at start), put in the running app."""
-    check = InstallationCheck(bot.client, **settings)
+    check = InstallationCheck(bot.client, app_id=app_id)
     assert await check.learn() is None
     bot.app.installation = check
     return check

@@ -25,10 +25,12 @@ SECRET = "serve-secret"
 
 async def signed_post(session: aiohttp.ClientSession, url: str, body: str) -> int:
     ts = str(int(time.time()))
+    signature = SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body)
+    assert signature is not None
     headers = {
         "Content-Type": "application/x-www-form-urlencoded",
         "X-Slack-Request-Timestamp": ts,
-        "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body),
+        "X-Slack-Signature": signature,
     }
     async with session.post(url, data=body.encode(), headers=headers) as response:
         return response.status

@@ -20,12 +20,12 @@ from tests.e2e.situations import RECIPES, make
 from tests.fakes import InMemoryStore
 
 
-def buttons(message: dict) -> dict[str, dict]:  # type: ignore[type-arg]
+def buttons(message: dict) -> dict[str, dict]:
     actions = [b for b in message["blocks"] if b["type"] == "actions"]
     return {e["action_id"]: e for a in actions for e in a["elements"]}
 
 
-def assert_valid_blocks(message: dict) -> None:  # type: ignore[type-arg]
+def assert_valid_blocks(message: dict) -> None:
     assert len(message["blocks"]) <= 50
     for block in message["blocks"]:
         parsed = Block.parse(block)
@@ -138,7 +138,7 @@ async def test_a_hung_database_is_acked_at_once_and_answered_plainly(tmp_path: P
 SPOOF = "<!channel> see <https://evil.example|runbook> a<b & more"
 
 
-def no_raw_markup(message: dict) -> None:  # type: ignore[type-arg]
+def no_raw_markup(message: dict) -> None:
     shown = json.dumps(message)
     assert "<!channel>" not in shown and "<https://evil.example" not in shown and "a<b" not in shown
 
@@ -205,7 +205,7 @@ async def test_a_card_with_everything_long_fits_slacks_message_size(bot: Bot) ->
 async def test_allocations_that_could_not_be_read_are_unknown_not_none(bot: Bot) -> None:
     await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
 
-    async def hang(tenant_id: str) -> list:  # type: ignore[type-arg]
+    async def hang(tenant_id: str) -> list:
         await asyncio.sleep(30)
         return []
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from core.alerting.scanner import Scanner, TickReport
 from core.decisions import Limits
@@ -86,14 +87,16 @@ class LeaseAlwaysGranted:
     def __init__(self, store: SqlAlchemyStore) -> None:
         self.store = store
 
-    def __getattr__(self, name: str) -> object:
+    def __getattr__(self, name: str) -> Any:
         return getattr(self.store, name)
 
-    async def try_lock(self, *args: object, **kwargs: object) -> bool:
+    async def try_lock(self, name: str, holder: str, *, now: datetime, ttl: timedelta) -> bool:
         return True
 
 
-async def test_even_without_a_working_lease_each_episode_is_posted_once(store: SqlAlchemyStore, database_url) -> None:
+async def test_even_without_a_working_lease_each_episode_is_posted_once(
+    store: SqlAlchemyStore, database_url: str
+) -> None:
     await stale_tenants(store, 6)
     slack, engine = RecordingNotifier(delay=0.05), FakeEngine()
     slack.fail_next = 1  # the episodes are recorded, and all wait to be posted when the replicas start
@@ -111,7 +114,7 @@ async def test_even_without_a_working_lease_each_episode_is_posted_once(store: S
                 holder=f"r{i}",
                 clock=now,
                 digest_from=100,
-            )  # type: ignore[arg-type]
+            )
             for i, own in enumerate(others)
         ]
         for _ in range(3):

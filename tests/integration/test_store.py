@@ -112,7 +112,7 @@ class TestAllocations:
         await store.save(current, [], allocations=AllocationChanges(add=(again,)))
         assert await store.allocations("acme") == [storage]
 
-    async def test_a_released_allocation_is_no_longer_held_and_can_be_made_again(self, store) -> None:
+    async def test_a_released_allocation_is_no_longer_held_and_can_be_made_again(self, store: SqlAlchemyStore) -> None:
         current = await store.add(tenant(), [])
         storage = Allocation("acme", "storage", "vol-1", T0)
         current = await store.save(current, [], allocations=AllocationChanges(add=(storage,)))
@@ -165,7 +165,9 @@ class TestAlertsAndLocks:
         after = await store.alert(alert.id)
         assert after is not None and after.snoozed_until is None and after.reply_pending == "Still wedged"
 
-    async def test_a_message_is_claimed_by_one_holder_until_it_posts_or_the_claim_expires(self, store) -> None:
+    async def test_a_message_is_claimed_by_one_holder_until_it_posts_or_the_claim_expires(
+        self, store: SqlAlchemyStore
+    ) -> None:
         alert = await store.open_alert(Alert("acme", Situation.WEDGED_NO_PROGRESS, "stuck", T0))
         assert alert is not None and alert.id is not None
         ttl = timedelta(minutes=5)

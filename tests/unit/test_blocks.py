@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from slack_sdk.models.blocks import ActionsBlock, Block
+from slack_sdk.models.blocks import ActionsBlock, Block, StaticSelectElement
 
 from bot.blocks.card import tenant_card
 from bot.blocks.digest import PAGE, digest_blocks, page_blocks
@@ -43,7 +44,7 @@ def worst_view(problems: tuple[str, ...] = ()) -> TenantView:
     return TenantView(tenant, run, assessment, allocations, events, problems or ("engine: " + SPOOF * 50,), NOW)
 
 
-def as_sent(blocks: list[Block]) -> dict:  # type: ignore[type-arg]
+def as_sent(blocks: list[Block]) -> dict[str, Any]:
     return {"text": "x", "blocks": [b.to_dict() for b in blocks]}
 
 
@@ -102,6 +103,7 @@ def test_a_digest_and_its_pages_fit_one_message_even_with_the_longest_tenant_ids
     for blocks in (digest_blocks(digest, members), page_blocks(7, members, 0)):
         assert size(blocks) <= BUDGET
     [menu] = [b.elements[0] for b in digest_blocks(digest, members) if isinstance(b, ActionsBlock)]
+    assert isinstance(menu, StaticSelectElement) and menu.options is not None
     reachable = len(menu.options) if count <= PAGE else len(menu.options) * PAGE  # members, or pages of them
     shown = json.dumps([b.to_dict() for b in digest_blocks(digest, members)])
     assert reachable >= count or "`/tenant stuck` lists all" in shown

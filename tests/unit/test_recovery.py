@@ -176,8 +176,8 @@ class CrashingEngine(FakeEngine):
         await super().terminate(handle, reason)
         self._after()
 
-    async def start(self, tenant_id: str, handle: RunHandle, fault: str | None = None) -> RunHandle:
-        started = await super().start(tenant_id, handle, fault)
+    async def start(self, tenant_id: str, handle: RunHandle) -> RunHandle:
+        started = await super().start(tenant_id, handle)
         self._after()
         return started
 

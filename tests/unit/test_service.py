@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Unpack
 
 import pytest
 
 from core.decisions import Limits, Situation
-from core.domain import Action, Allocation, RunObservation, RunStatus, Tenant, TenantState, provisioning_handle
+from core.domain import (
+    Action,
+    Allocation,
+    RunObservation,
+    RunStatus,
+    Tenant,
+    TenantFields,
+    TenantState,
+    provisioning_handle,
+)
 from core.liveness import ProcessLease
 from core.ports import EngineError, StoreError
 from core.results import Outcome, TenantNotFound, Timeouts
@@ -36,7 +46,7 @@ def service(store: InMemoryStore, engine: FakeEngine) -> TenantService:
     return TenantService(store, engine, limits=Limits(), timeouts=timeouts, clock=lambda: NOW, lease=lease)
 
 
-async def wedged(store: InMemoryStore, engine: FakeEngine, **fields: object) -> Tenant:
+async def wedged(store: InMemoryStore, engine: FakeEngine, **fields: Unpack[TenantFields]) -> Tenant:
     """A tenant stuck at create_identity for 20 minutes with an allocation held."""
     tenant = Tenant(
         "acme",
@@ -46,8 +56,7 @@ async def wedged(store: InMemoryStore, engine: FakeEngine, **fields: object) -> 
         attempt=1,
         current_step="create_identity",
         last_progress_at=at(10),
-        **fields,
-    )  # type: ignore[arg-type]
+    ).updated(**fields)
     await store.add(tenant, [])
     store.held[("acme", "storage")] = Allocation("acme", "storage", "vol-1", at(5), HANDLE.workflow_id)
     engine.set(HANDLE, RunObservation(RunStatus.RUNNING, "create_identity", 1, at(10), timedelta(seconds=60)))
@@ -55,7 +64,9 @@ async def wedged(store: InMemoryStore, engine: FakeEngine, **fields: object) -> 
 
 
 class TestView:
-    async def test_shows_row_engine_assessment_allocations_and_events(self, service, store, engine) -> None:
+    async def test_shows_row_engine_assessment_allocations_and_events(
+        self, service: TenantService, store: InMemoryStore, engine: FakeEngine
+    ) -> None:
         await wedged(store, engine)
         view = await service.view("acme")
         assert view.assessment.situation is Situation.WEDGED_NO_PROGRESS
@@ -63,11 +74,13 @@ class TestView:
         assert view.run is not None and view.run.status is RunStatus.RUNNING
         assert view.problems == ()
 
-    async def test_unknown_tenant_raises_not_found(self, service) -> None:
+    async def test_unknown_tenant_raises_not_found(self, service: TenantService) -> None:
         with pytest.raises(TenantNotFound):
             await service.view("nobody")
 
-    async def test_a_hung_engine_gives_a_degraded_view_fast(self, service, store, engine) -> None:
+    async def test_a_hung_engine_gives_a_degraded_view_fast(
+        self, service: TenantService, store: InMemoryStore, engine: FakeEngine
+    ) -> None:
         await wedged(store, engine)
         engine.delay = 5
         view = await asyncio.wait_for(service.view("acme"), 1)
@@ -75,7 +88,9 @@ class TestView:
         assert view.assessment.allowed == ()
         assert view.problems == ("engine: no answer within 0.2 s",)
 
-    async def test_a_database_that_is_down_raises_a_store_error(self, service, store, engine) -> None:
+    async def test_a_database_that_is_down_raises_a_store_error(
+        self, service: TenantService, store: InMemoryStore, engine: FakeEngine
+    ) -> None:
         await wedged(store, engine)
         store.down = True
         with pytest.raises(StoreError, match="database: database unavailable"):
@@ -83,7 +98,9 @@ class TestView:
 
 
 class TestReset:
-    async def test_reset_orphans_the_handle_clears_the_error_keeps_allocations(self, service, store, engine) -> None:
+    async def test_reset_orphans_the_handle_clears_the_error_keeps_allocations(
+        self, service: TenantService, store: InMemoryStore, engine: FakeEngine
+    ) -> None:
         await wedged(store, engine, error="identity API 500")
         result = await service.act(Action.RESET, "acme", "U1")
         assert result.outcome is Outcome.DONE
@@ -94,12 +111,16 @@ class TestReset:
         assert store.types("acme")[-2:] == ["reset_started", "reset_completed"]
         assert result.view is not None and result.view.assessment.situation is Situation.PENDING_CLEAN
 
-    async def test_reset_never_starts_a_new_attempt(self, service, store, engine) -> None:
+    async def test_reset_never_starts_a_new_attempt(
+        self, service: TenantService, store: InMemoryStore, engine: FakeEngine
+    ) -> None:
         await wedged(store, engine)
         await service.act(Action.RESET, "acme", "U1")
         assert not [c for c in engine.calls if c[0] == "start"]
 
-    async def test_an_engine_failure_leaves_the_row_as_it_was_and_records_reset_failed(self, service, store, engine):
+    async def test_an_engine_failure_leaves_the_row_as_it_was_and_records_reset_failed(
+        self, service: TenantService, store: InMemoryStore, engine: FakeEngine
+    ) -> None:
         before = await wedged(store, engine, error="boom")
         engine.fail_with, engine.failing = EngineError("connection refused"), {"terminate"}
         result = await service.act(Action.RESET, "acme", "U1")
@@ -109,7 +130,9 @@ class TestReset:
         assert store.types("acme")[-2:] == ["reset_started", "reset_failed"]
         assert store.audit[-1].details["cause"] == "engine: connection refused"
 
-    async def test_an_unreachable_engine_fails_the_reset_fast_with_reset_failed(self, service, store, engine) -> None:
+    async def test_an_unreachable_engine_fails_the_reset_fast_with_reset_failed(
+        self, service: TenantService, store: InMemoryStore, engine: FakeEngine
+    ) -> None:
         await wedged(store, engine)
         engine.delay = 5
         result = await asyncio.wait_for(service.act(Action.RESET, "acme", "U1"), 2)
@@ -117,7 +140,9 @@ class TestReset:
         assert store.tenants["acme"].handle == HANDLE
         assert store.types("acme")[-1] == "reset_failed"
 
-    async def test_reset_is_refused_on_a_tenant_that_is_making_progress(self, service, store, engine) -> None:
+    async def test_reset_is_refused_on_a_tenant_that_is_making_progress(
+        self, service: TenantService, store: InMemoryStore, engine: FakeEngine
+    ) -> None:
         await wedged(store, engine)
         store.tenants["acme"] = store.tenants["acme"].updated(last_progress_at=at(29))
         result = await service.act(Action.RESET, "acme", "U1")
@@ -142,7 +167,7 @@ def failing_after_claim(store: InMemoryStore, *, hang: float = 0.0) -> None:
 
 class TestDatabaseLostMidAction:
     async def test_a_reset_whose_last_write_fails_is_reported_failed_and_recovery_records_it_completed(
-        self, service, store, engine
+        self, service: TenantService, store: InMemoryStore, engine: FakeEngine
     ) -> None:
         await wedged(store, engine, error="boom")
         failing_after_claim(store)
@@ -157,14 +182,16 @@ class TestDatabaseLostMidAction:
         assert store.types("acme")[-2:] == ["reset_started", "reset_completed"]
         assert store.audit[-1].details["detail"] == "completed on recovery"
 
-    async def test_a_final_write_that_hangs_is_bounded(self, service, store, engine) -> None:
+    async def test_a_final_write_that_hangs_is_bounded(
+        self, service: TenantService, store: InMemoryStore, engine: FakeEngine
+    ) -> None:
         await wedged(store, engine)
         failing_after_claim(store, hang=5)
         result = await asyncio.wait_for(service.act(Action.RESET, "acme", "U1"), 2)
         assert result.outcome is Outcome.FAILED and "no answer within 0.2 s" in result.message
 
     async def test_an_engine_failure_that_cannot_be_recorded_reaches_the_audit_feed_through_recovery(
-        self, service, store, engine
+        self, service: TenantService, store: InMemoryStore, engine: FakeEngine
     ) -> None:
         before = await wedged(store, engine)
         engine.fail_with, engine.failing = EngineError("connection refused"), {"terminate"}
@@ -180,12 +207,16 @@ class TestDatabaseLostMidAction:
 
 
 class TestRetry:
-    async def test_retry_on_a_wedged_tenant_says_reset_first(self, service, store, engine) -> None:
+    async def test_retry_on_a_wedged_tenant_says_reset_first(
+        self, service: TenantService, store: InMemoryStore, engine: FakeEngine
+    ) -> None:
         await wedged(store, engine)
         result = await service.act(Action.RETRY, "acme", "U1")
         assert result.outcome is Outcome.REFUSED and result.message.startswith("Reset first")
 
-    async def test_retry_after_reset_starts_attempt_two_with_a_new_handle(self, service, store, engine) -> None:
+    async def test_retry_after_reset_starts_attempt_two_with_a_new_handle(
+        self, service: TenantService, store: InMemoryStore, engine: FakeEngine
+    ) -> None:
         await wedged(store, engine)
         await service.act(Action.RESET, "acme", "U1")
         result = await service.act(Action.RETRY, "acme", "U1")
@@ -196,7 +227,9 @@ class TestRetry:
         assert ("acme", "storage") in store.held
         assert store.types("acme")[-2:] == ["retry_started", "retry_completed"]
 
-    async def test_a_failed_start_restores_the_old_attempt(self, service, store, engine) -> None:
+    async def test_a_failed_start_restores_the_old_attempt(
+        self, service: TenantService, store: InMemoryStore, engine: FakeEngine
+    ) -> None:
         await store.add(
             Tenant("acme", TenantState.FAILED, at(0), handle=HANDLE, attempt=1, error="x", failed_activity="seed_data"),
             [],
@@ -209,14 +242,18 @@ class TestRetry:
 
 
 class TestConcurrency:
-    async def test_concurrent_presses_of_reset_run_it_once(self, service, store, engine) -> None:
+    async def test_concurrent_presses_of_reset_run_it_once(
+        self, service: TenantService, store: InMemoryStore, engine: FakeEngine
+    ) -> None:
         await wedged(store, engine)
         results = await asyncio.gather(*(service.act(Action.RESET, "acme", f"U{i}") for i in range(8)))
         assert [r.outcome for r in results].count(Outcome.DONE) == 1
         assert [c for c in engine.calls if c[0] == "terminate"] == [("terminate", HANDLE.workflow_id)]
         assert store.types("acme").count("reset_started") == 1
 
-    async def test_the_same_request_key_runs_once(self, service, store, engine) -> None:
+    async def test_the_same_request_key_runs_once(
+        self, service: TenantService, store: InMemoryStore, engine: FakeEngine
+    ) -> None:
         await wedged(store, engine)
         first = await service.act(Action.RESET, "acme", "U1", request_key="T1:123.456")
         store.tenants["acme"] = store.tenants["acme"].updated(handle=HANDLE, state=TenantState.PROVISIONING)
@@ -225,14 +262,18 @@ class TestConcurrency:
 
 
 class TestCancelAndDecommission:
-    async def test_cancel_asks_the_engine_and_leaves_the_tenant_cancelling(self, service, store, engine) -> None:
+    async def test_cancel_asks_the_engine_and_leaves_the_tenant_cancelling(
+        self, service: TenantService, store: InMemoryStore, engine: FakeEngine
+    ) -> None:
         await wedged(store, engine)
         result = await service.act(Action.CANCEL, "acme", "U1")
         assert result.outcome is Outcome.DONE
         assert store.tenants["acme"].state is TenantState.CANCELLING
         assert ("cancel", HANDLE.workflow_id) in engine.calls
 
-    async def test_decommission_starts_the_release_run_under_its_own_handle(self, service, store, engine) -> None:
+    async def test_decommission_starts_the_release_run_under_its_own_handle(
+        self, service: TenantService, store: InMemoryStore, engine: FakeEngine
+    ) -> None:
         await store.add(Tenant("acme", TenantState.CANCELLED, at(0), handle=HANDLE, attempt=1), [])
         result = await service.act(Action.DECOMMISSION, "acme", "U1")
         assert result.outcome is Outcome.DONE

@@ -9,7 +9,7 @@ import pytest
 from core.authz import AllowList
 from core.domain import InvalidTenantId, parse_tenant_id
 from core.durations import format_duration, parse_duration
-from core.saga import Fault
+from core.saga import Fault, FaultPlan
 from tenantbot.settings import SettingsError, load_settings
 
 
@@ -130,3 +130,17 @@ def test_faults_name_a_kind_and_optionally_a_step(text: str, fault: Fault | None
 def test_faults_that_do_not_parse_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="unknown fault"):
         Fault.parse(text)
+
+
+def test_a_fault_reads_back_as_the_text_the_saga_input_carries() -> None:
+    fault = Fault.parse("hang")
+    assert fault is not None and str(fault) == "hang@2" and Fault.parse(str(fault)) == fault
+
+
+def test_a_planned_fault_reaches_the_tenants_first_attempt_only() -> None:
+    plan = FaultPlan()
+    plan.inject("acme", Fault("hang", 3))
+    plan.inject("beta", None)
+    assert plan.for_attempt("acme", 1) == Fault("hang", 3)
+    assert plan.for_attempt("acme", 2) is None  # Retry after a Reset runs clean
+    assert plan.for_attempt("beta", 1) is None and plan.for_attempt("gamma", 1) is None

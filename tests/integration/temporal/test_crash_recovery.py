@@ -211,7 +211,7 @@ async def crashed_after_the_engine_call(rt: Runtime, action: Action, tenant_id: 
         await rt.service.act(action, tenant_id, "U1")
     rt.service.engine = live
     await rt.service.lease.release()  # the process is gone: its liveness lease with it
-    survivor = ProcessLease(rt.store, ttl=timedelta(seconds=30), clock=utcnow)
+    survivor = ProcessLease(rt.alerts, ttl=timedelta(seconds=30), clock=utcnow)
     s = rt.settings
     return Recovery(rt.store, rt.engine, survivor, limits=s.limits, timeouts=s.timeouts, clock=utcnow)
 

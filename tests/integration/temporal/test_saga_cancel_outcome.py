@@ -8,12 +8,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
 import pytest
 from temporalio import workflow
+from temporalio.types import MethodAsyncNoParam
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from core.adapters.temporal_engine import TemporalEngine
@@ -53,7 +54,7 @@ async def side_queue(world: Runtime) -> AsyncIterator[str]:
         yield queue
 
 
-async def provisioning_with(world: Runtime, tid: str, queue: str, stand_in: Callable[[Any], Awaitable[Any]]) -> None:
+async def provisioning_with(world: Runtime, tid: str, queue: str, stand_in: MethodAsyncNoParam[Any, Any]) -> None:
     """A tenant in flight, holding storage, whose run is `stand_in` (instead of the saga)."""
     assert isinstance(world.engine, TemporalEngine)
     handle = provisioning_handle(tid, 1)

@@ -15,12 +15,14 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from core.adapters.temporal_engine import TemporalEngine
 from core.decisions import Situation
 from core.domain import Action, TenantState, provisioning_handle
 from core.results import Outcome, utcnow
 from core.run_writes import RunReporter
-from core.saga import RunRef, StepInput
+from core.saga import ProvisionInput, RunRef, StepInput
 from core.saga.activities import ProvisioningActivities
+from core.saga.workflows import ProvisionTenant
 from tenantbot.bootstrap import Runtime, runtime
 from tests.integration.temporal.conftest import provision, reach, wedged, world_settings
 
@@ -97,12 +99,19 @@ async def test_a_failing_attempt_after_a_reset_releases_what_the_first_attempt_a
 ) -> None:
     await wedged(world, tid, "hang@3")
     assert (await world.service.act(Action.RESET, tid, "U1")).outcome is Outcome.DONE
-    # Retry as the service does it, but with a fault for attempt 2 (the CLI's faults only apply to attempt 1).
+    # Retry as the service does it, but with a fault in attempt 2's input (a FaultPlan only reaches attempt 1).
     tenant = await world.store.get(tid)
     assert tenant is not None
     second = provisioning_handle(tid, 2)
     await world.store.save(tenant.updated(handle=second, attempt=2, last_progress_at=utcnow()), [])
-    await world.engine.start(tid, second, "fail@1")
+    engine = world.engine
+    assert isinstance(engine, TemporalEngine)
+    await engine.client.start_workflow(
+        ProvisionTenant.run,
+        ProvisionInput(RunRef(tid, second.workflow_id, 2), "fail@1", engine.heartbeat_timeout.total_seconds()),
+        id=second.workflow_id,
+        task_queue=engine.task_queue,
+    )
 
     await reach(world, tid, Situation.FAILED_CLEANLY)
 

@@ -12,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from core.decisions import Situation
-from core.domain import Action, RunStatus, TenantState
+from core.domain import Action, AuditEvent, RunStatus, TenantState
 from core.ports import RunAlreadyLive
 from core.results import Outcome, utcnow
 from core.run_writes import RunReporter
@@ -24,7 +24,7 @@ from tests.integration.temporal.conftest import provision, reach, wedged, world_
 pytestmark = pytest.mark.temporal
 
 
-def event_types(events: list) -> list[str]:  # type: ignore[type-arg]
+def event_types(events: list[AuditEvent]) -> list[str]:
     return [e.type.removeprefix("tenant.provisioning.") for e in reversed(events)]
 
 

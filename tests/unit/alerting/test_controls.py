@@ -65,14 +65,17 @@ class TestSnoozes:
         assert result.alert is not None and result.alert.resolution == "reset_completed by U123"
         assert await world.alerts.open_alerts() == [] and "alert_snoozed" not in world.store.types("stuck")
 
-    async def test_a_snooze_naming_another_tenant_or_by_someone_without_reset_changes_nothing(self, world) -> None:
+    async def test_a_snooze_naming_another_tenant_or_by_someone_without_reset_changes_nothing(
+        self, world: World
+    ) -> None:
         await world.tenant("stuck")
         await world.scanner().tick()
         alert_id, until = await world.only_alert(), world.now + timedelta(hours=1)
         other = await world.controls().snooze(alert_id, "other", until, "U8", allowed=True)
         refused = await world.controls().snooze(alert_id, "stuck", until, "U8", allowed=False)
         assert (other.outcome, refused.outcome) == (SnoozeOutcome.NOT_FOUND, SnoozeOutcome.REFUSED)
-        assert (await world.alerts.alert(alert_id)).snoozed_until is None  # type: ignore[union-attr]
+        alert = await world.alerts.alert(alert_id)
+        assert alert is not None and alert.snoozed_until is None
         assert world.store.types("stuck")[-1] == "action_refused"
 
 
@@ -84,7 +87,7 @@ async def test_a_snooze_pressed_while_the_scan_delivers_the_same_alert_sends_its
     alert_id = await world.only_alert()
     await controls.snooze(alert_id, "stuck", world.now + timedelta(minutes=5), "U9", allowed=True)
     world.now += timedelta(minutes=6)  # the snooze ran out: the tick edits the alert and replies in its thread
-    update, pressed = world.slack.update_alert, []
+    update, pressed = world.slack.update_alert, list[int]()
 
     async def snooze_meanwhile(alert: Alert) -> None:  # this process answers a Snooze press in the middle
         await update(alert)
