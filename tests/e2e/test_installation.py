@@ -27,7 +27,7 @@ def command(bot: Bot, response: str = "r1", **fields: str) -> str:
 
 def refusals(caplog: pytest.LogCaptureFixture) -> list[str]:
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
-    return [r.getMessage() for r in caplog.records if r.name.startswith("bot") and "refused" in r.getMessage()]
+    return [r.getMessage() for r in caplog.records if r.name == "bot.app" and "refused" in r.getMessage()]
 
 
 async def learned(bot: Bot, *, app_id: str | None = None) -> InstallationCheck:
