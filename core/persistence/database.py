@@ -2,8 +2,10 @@
 
 Users give plain URLs (`sqlite:///file.db`, `postgresql://user@host/db`); the app is one asyncio
 loop, so they are mapped to the async drivers (aiosqlite, psycopg 3). SQLite is made safe for several
-writers: WAL, a busy timeout, and `BEGIN IMMEDIATE` so a transaction takes the write lock up front
-instead of failing with "database is locked" when it upgrades from reading to writing.
+writers: WAL, a busy timeout, and `BEGIN IMMEDIATE` so a writing transaction takes the write lock up
+front instead of failing with "database is locked" when it upgrades from reading to writing. Sessions
+that only read (`read_only(engine)`) begin a plain deferred transaction instead: under WAL they read a
+snapshot without the write lock, so many readers never queue behind each other or behind a writer.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
 SQLITE_BUSY_MS = 10_000
 PG_CONNECT_TIMEOUT_S = 3
+READ_ONLY = "tenantbot_read_only"  # execution option of the sessions that only read
 
 
 def async_url(url: str) -> URL:
@@ -55,6 +58,11 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
     return create_async_engine(parsed, pool_pre_ping=True, connect_args=connect_args, **options)
 
 
+def read_only(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine and pool, for sessions that never write (SQLite then begins them deferred)."""
+    return engine.execution_options(**{READ_ONLY: True})
+
+
 def _make_sqlite_safe_for_writers(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -75,7 +83,8 @@ def _make_sqlite_safe_for_writers(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        reading = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 def describe(error: SQLAlchemyError) -> str:
