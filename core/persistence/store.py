@@ -8,6 +8,7 @@ read, with the audit events, the allocation changes and the request key in the s
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.domain import Allocation, AuditEvent, Tenant
 from core.persistence.alert_store import AlertStoreMixin
-from core.persistence.database import read_only, translated
+from core.persistence.database import CLEANUP_LIMIT, connections_returned, read_only, translated
 from core.persistence.mapping import (
     allocation_from_row,
     event_from_row,
@@ -28,6 +29,8 @@ from core.persistence.mapping import (
 from core.persistence.orm import IN_FLIGHT_SQL, AllocationRow, AuditEventRow, RequestKeyRow, TenantRow
 from core.ports import AllocationChanges, ConcurrentUpdate, DuplicateRequest, StoreError, TenantExists
 
+log = logging.getLogger(__name__)
+
 
 class SqlAlchemyStore(AlertStoreMixin):
     def __init__(self, engine: AsyncEngine) -> None:
@@ -36,6 +39,8 @@ class SqlAlchemyStore(AlertStoreMixin):
         self.writing = async_sessionmaker(engine, expire_on_commit=False)
 
     async def close(self) -> None:
+        if not await connections_returned(self.engine, CLEANUP_LIMIT):
+            log.warning("closing the database with connections still in use")
         await self.engine.dispose()
 
     async def ping(self) -> None:
