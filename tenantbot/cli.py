@@ -8,7 +8,6 @@ into one clear line and a non-zero exit code, never a traceback.
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
@@ -19,6 +18,7 @@ import typer
 from core.domain import InvalidTenantId, parse_tenant_id
 from core.ports import EngineError, StoreError
 from core.results import TenantNotFound
+from tenantbot.logs import configure_logging
 from tenantbot.settings import Settings, SettingsError, load_settings
 
 T = TypeVar("T")
@@ -55,7 +55,7 @@ def settings() -> Settings:
         loaded = load_settings()
     except SettingsError as e:
         raise Failure(str(e), EXIT_USAGE) from None
-    logging.basicConfig(level=loaded.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(loaded.log_level)
     return loaded
 
 
