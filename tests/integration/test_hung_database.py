@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 
 from core.bounded import bounded
 from core.domain import Tenant, TenantState
-from core.persistence import open_store
+from core.persistence import SqlAlchemyStore, open_store
 from core.persistence.database import CLEANUP_LIMIT, connections_returned
 from core.ports import StoreError
 from core.results import Timeouts
@@ -32,61 +33,50 @@ async def timed_failure(service: TenantService, tenant_id: str) -> tuple[str, fl
     return str(failed.value), time.monotonic() - started
 
 
-@pytest.mark.postgres
-async def test_a_view_answers_within_read_timeout_when_an_open_connection_goes_silent(
-    silent_postgres: SilentPostgres,
-) -> None:
+@pytest.fixture
+async def proxied(silent_postgres: SilentPostgres) -> AsyncIterator[tuple[SqlAlchemyStore, TenantService]]:
+    """The store through the proxy, and a service on it with one tenant, `acme`."""
     store = await open_store(silent_postgres.url)
     try:
         service = TenantService(store, FakeEngine(), timeouts=Timeouts(read=READ_TIMEOUT))
         await service.create("acme", "U1")
+        yield store, service
+    finally:
+        await silent_postgres.proxy.stop()  # lets a clean-up still waiting on the proxy fail fast
+        await store.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("connection", ["open", "new"])
+async def test_a_view_answers_within_read_timeout_when_the_server_goes_silent(
+    silent_postgres: SilentPostgres, proxied: tuple[SqlAlchemyStore, TenantService], connection: str
+) -> None:
+    """An open connection whose server goes silent mid-session, or a new one accepted and never answered."""
+    store, service = proxied
+    if connection == "open":
         await service.view("acme")  # the pool now holds an established connection
-        silent_postgres.proxy.silent = True
-        message, elapsed = await timed_failure(service, "acme")
-    finally:
-        await silent_postgres.proxy.stop()  # lets the driver's clean-up fail fast
-        await store.close()
-    assert message == "database: no answer within 1 s"
-    assert elapsed < READ_TIMEOUT.total_seconds() + MARGIN
-
-
-@pytest.mark.postgres
-async def test_a_view_answers_within_read_timeout_when_the_server_accepts_and_never_answers(
-    silent_postgres: SilentPostgres,
-) -> None:
-    store = await open_store(silent_postgres.url)
-    try:
-        service = TenantService(store, FakeEngine(), timeouts=Timeouts(read=READ_TIMEOUT))
-        await service.create("acme", "U1")
+    else:
         await store.engine.dispose()  # the next read opens a new connection
-        silent_postgres.proxy.silent = True
-        message, elapsed = await timed_failure(service, "acme")
-    finally:
-        await silent_postgres.proxy.stop()
-        await store.close()
+    silent_postgres.proxy.silent = True
+    message, elapsed = await timed_failure(service, "acme")
     assert message == "database: no answer within 1 s"
     assert elapsed < READ_TIMEOUT.total_seconds() + MARGIN
 
 
 @pytest.mark.postgres
 async def test_the_store_answers_again_once_the_server_does_and_drops_the_cut_short_connection(
-    silent_postgres: SilentPostgres,
+    silent_postgres: SilentPostgres, proxied: tuple[SqlAlchemyStore, TenantService]
 ) -> None:
-    store = await open_store(silent_postgres.url)
-    try:
-        service = TenantService(store, FakeEngine(), timeouts=Timeouts(read=READ_TIMEOUT))
-        await service.create("acme", "U1")
-        await service.view("acme")
-        silent_postgres.proxy.silent = True
-        await timed_failure(service, "acme")
-        silent_postgres.proxy.silent = False
-        assert (await service.view("acme")).tenant.id == "acme"  # at once, on a new connection
-        assert await connections_returned(store.engine, CLEANUP_LIMIT)  # the cut-short read has ended its clean-up
-        for _ in range(store.engine.pool.size() + 2):  # every pooled connection answers
-            assert (await service.view("acme")).problems == ()
-        assert store.engine.pool.checkedout() == 0
-    finally:
-        await store.close()
+    store, service = proxied
+    await service.view("acme")
+    silent_postgres.proxy.silent = True
+    await timed_failure(service, "acme")
+    silent_postgres.proxy.silent = False
+    assert (await service.view("acme")).tenant.id == "acme"  # at once, on a new connection
+    assert await connections_returned(store.engine, CLEANUP_LIMIT)  # the cut-short read has ended its clean-up
+    for _ in range(store.engine.pool.size() + 2):  # every pooled connection answers
+        assert (await service.view("acme")).problems == ()
+    assert store.engine.pool.checkedout() == 0
 
 
 async def test_closing_a_sqlite_store_waits_for_a_write_cut_short_to_give_its_connection_back(
