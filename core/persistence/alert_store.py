@@ -25,13 +25,13 @@ from core.ports import StoreError
 class AlertStoreMixin(MessageStoreMixin):
     async def open_alerts(self) -> list[Alert]:
         query = select(AlertRow).where(AlertRow.resolved_at.is_(None)).order_by(AlertRow.id)
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             return [alert_from_row(row) for row in await session.scalars(query)]
 
     async def open_alert(self, alert: Alert) -> Alert | None:
         row = alert_row(alert)
         try:
-            async with translated(), self.session.begin() as session:
+            async with translated(), self.writing.begin() as session:
                 session.add(row)
         except StoreError as e:
             if isinstance(e.__cause__, IntegrityError):
@@ -40,24 +40,24 @@ class AlertStoreMixin(MessageStoreMixin):
         return alert_from_row(row)
 
     async def alert(self, alert_id: int) -> Alert | None:
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             row = await session.get(AlertRow, alert_id)
             return alert_from_row(row) if row else None
 
     async def open_digest(self, opened_at: datetime) -> Digest:
         row = DigestRow(opened_at=opened_at, revision=0, shown_revision=0, failures=0)
-        async with translated(), self.session.begin() as session:
+        async with translated(), self.writing.begin() as session:
             session.add(row)
         return digest_from_row(row)
 
     async def digest(self, digest_id: int) -> Digest | None:
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             row = await session.get(DigestRow, digest_id)
             return digest_from_row(row) if row else None
 
     async def digest_members(self, digest_id: int) -> list[Alert]:
         query = select(AlertRow).where(AlertRow.digest_id == digest_id).order_by(AlertRow.tenant_id)
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             return [alert_from_row(row) for row in await session.scalars(query)]
 
     async def revise(self, alert_id: int, situation: Situation, reason: str, *, at: datetime, visible: bool) -> bool:
@@ -82,12 +82,12 @@ class AlertStoreMixin(MessageStoreMixin):
     async def _open_update(self, alert_id: int, *guards: Any, **values: Any) -> bool:
         """UPDATE these columns of an alert that is still open (and whatever else `guards` require)."""
         query = update(AlertRow).where(AlertRow.id == alert_id, AlertRow.resolved_at.is_(None), *guards)
-        async with translated(), self.session.begin() as session:
+        async with translated(), self.writing.begin() as session:
             result = await session.execute(query.values(**values))
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     async def try_lock(self, name: str, holder: str, *, now: datetime, ttl: timedelta) -> bool:
-        async with translated(), self.session.begin() as session:
+        async with translated(), self.writing.begin() as session:
             taken = await session.execute(
                 update(LockRow)
                 .where(LockRow.name == name, or_(LockRow.holder == holder, LockRow.expires_at <= now))
@@ -98,7 +98,7 @@ class AlertStoreMixin(MessageStoreMixin):
             if await session.get(LockRow, name) is not None:
                 return False
         try:
-            async with translated(), self.session.begin() as session:
+            async with translated(), self.writing.begin() as session:
                 session.add(LockRow(name=name, holder=holder, expires_at=now + ttl))
             return True
         except StoreError as e:
@@ -107,10 +107,10 @@ class AlertStoreMixin(MessageStoreMixin):
             raise
 
     async def unlock(self, name: str, holder: str) -> None:
-        async with translated(), self.session.begin() as session:
+        async with translated(), self.writing.begin() as session:
             await session.execute(delete(LockRow).where(LockRow.name == name, LockRow.holder == holder))
 
     async def holders(self, prefix: str, *, now: datetime) -> set[str]:
         query = select(LockRow.holder).where(LockRow.name.startswith(prefix, autoescape=True), LockRow.expires_at > now)
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             return set(await session.scalars(query))

@@ -1,12 +1,14 @@
 """`SqlAlchemyStore`: the TenantStore and AlertStore ports on SQLite or PostgreSQL.
 
-Every method is one transaction. `save` is the optimistic write the service's exactly-once claims
-and the saga's fencing rest on: an UPDATE guarded by the version read, with the audit events, the
-allocation changes and the request key in the same transaction.
+Every method is one transaction: a reading session for the methods that only read, a writing session
+(on SQLite the one that takes the write lock up front) for the rest. `save` is the optimistic write
+the service's exactly-once claims and the saga's fencing rest on: an UPDATE guarded by the version
+read, with the audit events, the allocation changes and the request key in the same transaction.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -16,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.domain import Allocation, AuditEvent, Tenant
 from core.persistence.alert_store import AlertStoreMixin
-from core.persistence.database import translated
+from core.persistence.database import CLEANUP_LIMIT, connections_returned, read_only, translated
 from core.persistence.mapping import (
     allocation_from_row,
     event_from_row,
@@ -27,28 +29,33 @@ from core.persistence.mapping import (
 from core.persistence.orm import CLAIMED_SQL, IN_FLIGHT_SQL, AllocationRow, AuditEventRow, RequestKeyRow, TenantRow
 from core.ports import AllocationChanges, ConcurrentUpdate, DuplicateRequest, StoreError, TenantExists
 
+log = logging.getLogger(__name__)
+
 
 class SqlAlchemyStore(AlertStoreMixin):
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.session = async_sessionmaker(engine, expire_on_commit=False)
+        self.reading = async_sessionmaker(read_only(engine), expire_on_commit=False)
+        self.writing = async_sessionmaker(engine, expire_on_commit=False)
 
     async def close(self) -> None:
+        if not await connections_returned(self.engine, CLEANUP_LIMIT):
+            log.warning("closing the database with connections still in use")
         await self.engine.dispose()
 
     async def ping(self) -> None:
-        async with translated(), self.engine.connect() as connection:
+        async with translated(), read_only(self.engine).connect() as connection:
             await connection.exec_driver_sql("SELECT 1")
 
     async def get(self, tenant_id: str) -> Tenant | None:
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             row = await session.get(TenantRow, tenant_id)
             return tenant_from_row(row) if row else None
 
     async def add(self, tenant: Tenant, events: Sequence[AuditEvent]) -> Tenant:
         now = datetime.now(UTC)
         try:
-            async with translated(), self.session.begin() as session:
+            async with translated(), self.writing.begin() as session:
                 session.add(
                     TenantRow(
                         id=tenant.id, created_at=tenant.created_at, updated_at=now, version=1, **tenant_columns(tenant)
@@ -70,7 +77,7 @@ class SqlAlchemyStore(AlertStoreMixin):
         allocations: AllocationChanges | None = None,
     ) -> Tenant:
         try:
-            async with translated(), self.session.begin() as session:
+            async with translated(), self.writing.begin() as session:
                 await self._save(session, tenant, events, request_key, allocations)
         except StoreError as e:
             if not isinstance(e.__cause__, IntegrityError):
@@ -140,11 +147,11 @@ class SqlAlchemyStore(AlertStoreMixin):
             )
 
     async def seen_request(self, key: str) -> bool:
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             return bool(await session.scalar(select(exists().where(RequestKeyRow.key == key))))
 
     async def append(self, events: Sequence[AuditEvent]) -> None:
-        async with translated(), self.session.begin() as session:
+        async with translated(), self.writing.begin() as session:
             session.add_all(event_row(e) for e in events)
 
     async def allocations(self, tenant_id: str) -> list[Allocation]:
@@ -153,7 +160,7 @@ class SqlAlchemyStore(AlertStoreMixin):
             .where(AllocationRow.tenant_id == tenant_id, AllocationRow.released_at.is_(None))
             .order_by(AllocationRow.id)
         )
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             return [allocation_from_row(row) for row in await session.scalars(query)]
 
     async def events(self, tenant_id: str, limit: int) -> list[AuditEvent]:
@@ -163,20 +170,20 @@ class SqlAlchemyStore(AlertStoreMixin):
             .order_by(AuditEventRow.id.desc())
             .limit(limit)
         )
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             return [event_from_row(row) for row in await session.scalars(query)]
 
     async def in_flight(self) -> list[Tenant]:
         query = select(TenantRow).where(text(IN_FLIGHT_SQL))  # the partial index's own predicate
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             return [tenant_from_row(row) for row in await session.scalars(query)]
 
     async def claimed(self) -> list[Tenant]:
         query = select(TenantRow).where(text(CLAIMED_SQL)).order_by(TenantRow.claim_since)  # ix_tenants_claimed
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             return [tenant_from_row(row) for row in await session.scalars(query)]
 
     async def list(self, limit: int) -> list[Tenant]:
         query = select(TenantRow).order_by(TenantRow.updated_at.desc(), TenantRow.id).limit(limit)
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             return [tenant_from_row(row) for row in await session.scalars(query)]
