@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from bot.authz import GroupDirectory
 from core.alerting.controls import AlertControls
 from core.authz import Policy
+from core.history import AuditHistory
 from core.service import TenantService
 from core.wedged import WedgeFinder
 
@@ -27,3 +28,8 @@ class BotDeps:
     def read_timeout(self) -> timedelta:
         """The service's bound on one read, which also bounds what the listeners read outside it."""
         return self.service.timeouts.read
+
+    @property
+    def history(self) -> AuditHistory:
+        """Tenants' audit feeds, a page at a time, read from the service's store under the same bound."""
+        return AuditHistory(self.service.store, self.read_timeout)

@@ -82,7 +82,8 @@ def _card(view: TenantView, runbook_url: str, note: str | None, offered: tuple[A
             f"• {e.at:%H:%M:%S} {code(e.type.removeprefix('tenant.provisioning.'), 60)} by {actor(e.actor)}"
             for e in view.events[: room.events]
         ]
-        blocks.append(SectionBlock(text=md(cut("*Recent events*\n" + "\n".join(lines), 3000))))
+        title = f"*Recent events* (all: {code(f'/tenant {t.id} history', 90)})\n"
+        blocks.append(SectionBlock(text=md(cut(title + "\n".join(lines), 3000))))
     runbook = f"<{runbook_url}|Runbook: reset a stuck provisioning>" if len(runbook_url) <= 1000 else "Runbook"
     blocks.append(ContextBlock(elements=[md(runbook)]))
     blocks.append(ActionsBlock(block_id=cut(ACTIONS_BLOCK.format(t.id), 255), elements=buttons(view, offered)))
