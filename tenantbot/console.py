@@ -6,10 +6,13 @@ reads the other.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 
+from core.domain import AuditEvent
 from core.durations import format_duration
+from core.events import PREFIX
 from core.results import ActionResult, TenantView
 
 
@@ -71,3 +74,17 @@ def render_result(result: ActionResult) -> str:
     if result.view is None:
         return head
     return f"{head}\n\n{render_view(result.view)}"
+
+
+def render_event(event: AuditEvent) -> str:
+    """One line of a tenant's history: when, what, who, and every detail (`key=value`)."""
+    details = ", ".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in event.details.items())
+    line = f"{event.at:%Y-%m-%d %H:%M:%S} UTC  {event.type.removeprefix(PREFIX):<22} {event.actor:<12}"
+    return f"{line} {details}".rstrip()
+
+
+def event_json(event: AuditEvent) -> str:
+    """One event as one line of JSON (export): every field, the time in ISO 8601 UTC."""
+    fields: dict[str, object] = {"tenant_id": event.tenant_id, "id": event.id, "at": event.at.isoformat()}
+    fields |= {"type": event.type, "actor": event.actor, "details": event.details}
+    return json.dumps(fields, ensure_ascii=False)

@@ -6,7 +6,7 @@ import typer
 
 
 def register_all(app: typer.Typer) -> None:
-    from tenantbot.commands import db, engine, serve, tenants
+    from tenantbot.commands import db, engine, history, serve, tenants
 
-    for module in (tenants, engine, serve, db):
+    for module in (tenants, history, engine, serve, db):
         module.register(app)
