@@ -47,6 +47,7 @@ OPEN_STATES = frozenset({TenantState.PENDING, TenantState.PROVISIONING})
 IN_FLIGHT_STATES = frozenset(
     {TenantState.PENDING, TenantState.PROVISIONING, TenantState.CANCELLING, TenantState.DECOMMISSIONING}
 )
+FINISHED_STATES = frozenset({TenantState.ACTIVE, TenantState.DECOMMISSIONED})  # done: nothing more to recover
 
 
 class Action(StrEnum):

@@ -21,6 +21,7 @@ from core.liveness import ProcessLease
 from core.ports import EngineError, Leases, TenantStore, WorkflowEngine
 from core.recovery import Recovery
 from core.results import utcnow
+from core.retention import RetentionStore
 from core.service import TenantService
 from tenantbot.crash import crashing
 from tenantbot.settings import Settings
@@ -33,6 +34,7 @@ class Runtime:
     alerts: AlertStore
     engine: WorkflowEngine
     service: TenantService
+    retention: RetentionStore  # old rows, for the daily retention run
 
     @property
     def recovery(self) -> Recovery:
@@ -80,6 +82,6 @@ async def runtime(settings: Settings, *, worker: bool = True, engine_required: b
                 engine = UnreachableEngine(f"engine unreachable: {e}")
             service = build_service(settings, store, engine, store)
             await stack.enter_async_context(kept(service.lease))
-            yield Runtime(settings, store, store, engine, service)
+            yield Runtime(settings, store, store, engine, service, store.retention)
     finally:
         await store.close()

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     runbook_url: str = Field(default="https://runbooks.example.com/reset-a-stuck-provisioning", pattern=r"^https?://")
     alert_channel: str | None = Field(default=None, pattern=r"^[CG][A-Z0-9]+$|^#?[a-z0-9_-]{1,80}$")
     scan_interval: Duration = timedelta(seconds=60)
+    audit_retention: Duration = Field(
+        default=timedelta(days=400), ge=timedelta(days=1), description="audit events, request keys, resolved alerts"
+    )
     reset_users: AllowListSetting = AllowList(everyone=True)
     retry_users: AllowListSetting = AllowList(everyone=True)
     cancel_users: AllowListSetting = AllowList(everyone=True)

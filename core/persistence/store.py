@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, exists, select, text, tuple_, update
+from sqlalchemy import exists, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -23,6 +23,7 @@ from core.persistence.mapping import (
     event_row,
     tenant_columns,
     tenant_from_row,
+    time_param,
 )
 from core.persistence.orm import (
     CLAIMED_SQL,
@@ -31,8 +32,8 @@ from core.persistence.orm import (
     AuditEventRow,
     RequestKeyRow,
     TenantRow,
-    UTCDateTime,
 )
+from core.persistence.retention_store import SqlAlchemyRetentionStore
 from core.ports import AllocationChanges, ConcurrentUpdate, DuplicateRequest, StoreError, TenantExists
 
 
@@ -40,6 +41,7 @@ class SqlAlchemyStore(AlertStoreMixin):
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.session = async_sessionmaker(engine, expire_on_commit=False)
+        self.retention = SqlAlchemyRetentionStore(engine)  # old rows, for core/retention.py
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -174,9 +176,9 @@ class SqlAlchemyStore(AlertStoreMixin):
         position = tuple_(AuditEventRow.at, AuditEventRow.id)
         query = select(AuditEventRow).where(AuditEventRow.tenant_id == tenant_id)
         if before is not None:
-            query = query.where(position < tuple_(_at(before), before.id))
+            query = query.where(position < tuple_(time_param(before.at), before.id))
         if after is not None:
-            query = query.where(position > tuple_(_at(after), after.id))
+            query = query.where(position > tuple_(time_param(after.at), after.id))
         newest_first = after is None  # a page newer than `after` is the nearest events after it, read upwards
         order = (
             (AuditEventRow.at.desc(), AuditEventRow.id.desc()) if newest_first else (AuditEventRow.at, AuditEventRow.id)
@@ -199,8 +201,3 @@ class SqlAlchemyStore(AlertStoreMixin):
         query = select(TenantRow).order_by(TenantRow.updated_at.desc(), TenantRow.id).limit(limit)
         async with translated(), self.session() as session:
             return [tenant_from_row(row) for row in await session.scalars(query)]
-
-
-def _at(position: FeedPosition) -> object:
-    """The position's time as a parameter of the column's type (UTC, naive on SQLite), for row comparisons."""
-    return bindparam(None, position.at, type_=UTCDateTime())

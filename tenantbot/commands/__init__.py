@@ -6,7 +6,7 @@ import typer
 
 
 def register_all(app: typer.Typer) -> None:
-    from tenantbot.commands import db, engine, history, serve, tenants
+    from tenantbot.commands import db, engine, history, prune, serve, tenants
 
-    for module in (tenants, history, engine, serve, db):
+    for module in (tenants, history, engine, serve, prune, db):
         module.register(app)

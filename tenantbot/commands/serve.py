@@ -17,7 +17,15 @@ from tenantbot.bootstrap import runtime
 from tenantbot.cli import EXIT_USAGE, Failure, run, settings
 from tenantbot.commands.engine import until_stopped
 from tenantbot.console_notifier import ConsoleNotifier
-from tenantbot.scheduler import alert_controls, build_scanner, recover_once, scan_once, start_scheduler, wedge_finder
+from tenantbot.scheduler import (
+    alert_controls,
+    build_retention,
+    build_scanner,
+    recover_once,
+    scan_once,
+    start_scheduler,
+    wedge_finder,
+)
 from tenantbot.settings import Settings
 
 
@@ -60,7 +68,8 @@ def serve() -> None:
             deps = BotDeps(rt.service, s.policy, s.runbook_url, utcnow, finder, controls)
             app = create_app(signing_secret=secret, client=client, installation=check, deps=deps)
             await recover_once(rt.recovery)  # what a crash left unfinished, before taking new presses
-            schedule = start_scheduler(scanner, s.scan_interval, rt.recovery)  # recovery runs with or without alerts
+            retention = build_retention(s, rt.retention, rt.alerts, holder=f"{rt.service.lease.id}:retention")
+            schedule = start_scheduler(scanner, s.scan_interval, rt.recovery, retention)  # recovery even without alerts
             try:
                 if s.slack_app_token is not None:
                     handler = await connect_socket_mode(app, s.slack_app_token.get_secret_value())
