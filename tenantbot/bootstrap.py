@@ -22,6 +22,7 @@ from core.ports import EngineError, Leases, TenantStore, WorkflowEngine
 from core.recovery import Recovery
 from core.results import utcnow
 from core.retention import RetentionStore
+from core.run_links import RunLinks
 from core.service import TenantService
 from tenantbot.crash import crashing
 from tenantbot.settings import Settings
@@ -35,6 +36,7 @@ class Runtime:
     engine: WorkflowEngine
     service: TenantService
     retention: RetentionStore  # old rows, for the daily retention run
+    links: RunLinks  # to each tenant's run in Temporal's Web UI
 
     @property
     def recovery(self) -> Recovery:
@@ -68,7 +70,7 @@ async def runtime(settings: Settings, *, worker: bool = True, engine_required: b
     the command: the views say what could not be read instead.
     """
     from core.persistence import open_store
-    from tenantbot.engine import engine_runtime
+    from tenantbot.engine import engine_runtime, web_ui_url
 
     store = await open_store(settings.db_url)
     try:
@@ -82,6 +84,7 @@ async def runtime(settings: Settings, *, worker: bool = True, engine_required: b
                 engine = UnreachableEngine(f"engine unreachable: {e}")
             service = build_service(settings, store, engine, store)
             await stack.enter_async_context(kept(service.lease))
-            yield Runtime(settings, store, store, engine, service, store.retention)
+            links = RunLinks(web_ui_url(settings), settings.temporal_namespace)
+            yield Runtime(settings, store, store, engine, service, store.retention, links)
     finally:
         await store.close()

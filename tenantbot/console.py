@@ -14,6 +14,7 @@ from core.domain import AuditEvent
 from core.durations import format_duration
 from core.events import PREFIX
 from core.results import ActionResult, TenantView
+from core.run_links import RunLinks
 
 
 def _when(moment: datetime | None, now: datetime) -> str:
@@ -22,14 +23,17 @@ def _when(moment: datetime | None, now: datetime) -> str:
     return f"{format_duration(now - moment)} ago ({moment:%Y-%m-%d %H:%M:%S} UTC)"
 
 
-def render_view(view: TenantView) -> str:
+def render_view(view: TenantView, links: RunLinks | None = None) -> str:
+    """The view; with `links`, the run's address in Temporal's Web UI under the workflow."""
     t, a, now = view.tenant, view.assessment, view.at
     handle = t.handle
+    run_url = links.to(handle) if links is not None else None
     lines = [
         f"Tenant {t.id}: {t.state}",
         f"  attempt          {t.attempt}",
         f"  workflow         {handle.workflow_id if handle else '—'}"
         + (f" (run {handle.run_id})" if handle and handle.run_id else ""),
+        *([f"  temporal ui      {run_url}"] if run_url else []),
         f"  engine status    {view.run.status if view.run else '—'}",
         f"  current step     {t.current_step or '—'}",
         f"  last progress    {_when(t.last_progress_at, now)}",
@@ -69,11 +73,11 @@ def render_list(views: Sequence[TenantView]) -> str:
     )
 
 
-def render_result(result: ActionResult) -> str:
+def render_result(result: ActionResult, links: RunLinks | None = None) -> str:
     head = f"{result.action.value} {result.tenant_id}: {result.outcome}: {result.message}"
     if result.view is None:
         return head
-    return f"{head}\n\n{render_view(result.view)}"
+    return f"{head}\n\n{render_view(result.view, links)}"
 
 
 def render_event(event: AuditEvent) -> str:

