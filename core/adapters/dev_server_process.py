@@ -35,12 +35,12 @@ async def answers(address: str, namespace: str = "default", timeout: float = 1.0
 
 
 async def spawn(
-    binary: Path, *, port: int, ui_port: int, db: Path, namespace: str, log: Path
+    binary: Path, *, port: int, db: Path, namespace: str, log: Path, ui_port: int | None = None
 ) -> asyncio.subprocess.Process:
-    """The server on `port` with its Web UI on `ui_port`, both on 127.0.0.1 (the UI's news feed is off:
-    it would reach out to the internet)."""
+    """The server on `port` with its Web UI on `ui_port` (None: no UI), both on 127.0.0.1; the UI's news
+    feed is off (it would reach out to the internet)."""
     command = [str(binary), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port)]
-    command += ["--ui-port", str(ui_port), "--ui-disable-news-fetch"]
+    command += ["--headless"] if ui_port is None else ["--ui-port", str(ui_port), "--ui-disable-news-fetch"]
     command += ["--db-filename", str(db), "--namespace", namespace, "--log-level", "warn"]
     try:
         with log.open("ab") as out:
