@@ -14,9 +14,11 @@ T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
 def indexes(connection: Connection) -> dict[str, list[str]]:
-    found = {}
+    found: dict[str, list[str]] = {}
     for table in ("audit_events", "request_keys"):
-        found.update({str(i["name"]): list(i["column_names"]) for i in inspect(connection).get_indexes(table)})
+        found.update(
+            {str(i["name"]): [str(c) for c in i["column_names"]] for i in inspect(connection).get_indexes(table)}
+        )
     return found
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from core.alerting.scanner import SCAN_LOCK
 from core.decisions import Situation
@@ -25,8 +26,12 @@ async def an_old_database(store: SqlAlchemyStore, now: datetime = NOW) -> None:
     """Tenants in every kind of state with old events interleaved in time, request keys, alerts and digests:
     what retention deletes is WANTED."""
     old, recent = now - timedelta(days=500), now - timedelta(days=10)
-    feeds = {"done-1": (S.ACTIVE, 70), "gone-1": (S.DECOMMISSIONED, 5), "failed-1": (S.FAILED, 70)}
-    feeds |= {"live-1": (S.PROVISIONING, 30), "ghost-1": (None, 4)}  # ghost: events of a tenant with no row
+    feeds: dict[str, tuple[TenantState | None, int]] = {"done-1": (S.ACTIVE, 70), "gone-1": (S.DECOMMISSIONED, 5)}
+    feeds |= {
+        "failed-1": (S.FAILED, 70),
+        "live-1": (S.PROVISIONING, 30),
+        "ghost-1": (None, 4),
+    }  # ghost: events of a tenant with no row
     for tenant_id, (state, _) in feeds.items():
         if state is not None:
             await store.add(Tenant(tenant_id, state, old), [])
@@ -38,7 +43,7 @@ async def an_old_database(store: SqlAlchemyStore, now: datetime = NOW) -> None:
     await store.append(
         [AuditEvent("done-1", "tenant.provisioning.recent", "U1", recent + timedelta(i)) for i in range(3)]
     )
-    async with store.session.begin() as session:
+    async with async_sessionmaker(store.engine).begin() as session:
         session.add_all(RequestKeyRow(key=f"old-{i}", at=old) for i in range(3))
         session.add_all(RequestKeyRow(key=f"new-{i}", at=recent) for i in range(2))
         goes, empty, kept, held, fresh = (
@@ -83,7 +88,7 @@ async def no_pause() -> None:
 
 
 async def left(store: SqlAlchemyStore) -> dict[str, object]:
-    async with store.session() as session:
+    async with async_sessionmaker(store.engine)() as session:
         keys = set(await session.scalars(select(RequestKeyRow.key)))
         alerts = set(await session.scalars(select(AlertRow.tenant_id)))
         digests = await session.scalar(select(func.count()).select_from(DigestRow))

@@ -224,7 +224,7 @@ class TestConcurrency:
         assert (first.outcome, second.outcome) == (Outcome.DONE, Outcome.DUPLICATE)
 
     async def test_the_started_event_names_the_request_so_the_history_shows_which_press_ran(
-        self, service, store, engine
+        self, service: TenantService, store: InMemoryStore, engine: FakeEngine
     ) -> None:
         await wedged(store, engine)
         await service.act(Action.RESET, "acme", "U1", request_key="U1:123.456:reset:acme")
