@@ -21,6 +21,8 @@ from core.liveness import ProcessLease
 from core.ports import EngineError, Leases, TenantStore, WorkflowEngine
 from core.recovery import Recovery
 from core.results import utcnow
+from core.retention import RetentionStore
+from core.run_links import RunLinks
 from core.saga import FaultPlan
 from core.service import TenantService
 from tenantbot.crash import crashing
@@ -35,6 +37,8 @@ class Runtime:
     engine: WorkflowEngine
     service: TenantService
     faults: FaultPlan  # what this process injects into the first attempts it starts (demo, provision --fault)
+    retention: RetentionStore  # old rows, for the daily retention run
+    links: RunLinks  # to each tenant's run in Temporal's Web UI
 
     @property
     def recovery(self) -> Recovery:
@@ -68,7 +72,7 @@ async def runtime(settings: Settings, *, worker: bool = True, engine_required: b
     the command: the views say what could not be read instead.
     """
     from core.persistence import open_store
-    from tenantbot.engine import engine_runtime
+    from tenantbot.engine import engine_runtime, web_ui_url
 
     store = await open_store(settings.db_url)
     try:
@@ -83,6 +87,7 @@ async def runtime(settings: Settings, *, worker: bool = True, engine_required: b
                 engine = UnreachableEngine(f"engine unreachable: {e}")
             service = build_service(settings, store, engine, store)
             await stack.enter_async_context(kept(service.lease))
-            yield Runtime(settings, store, store, engine, service, faults)
+            links = RunLinks(web_ui_url(settings), settings.temporal_namespace)
+            yield Runtime(settings, store, store, engine, service, faults, store.retention, links)
     finally:
         await store.close()

@@ -12,11 +12,11 @@ import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import exists, select, text, update
+from sqlalchemy import exists, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from core.domain import Allocation, AuditEvent, Tenant
+from core.domain import Allocation, AuditEvent, FeedPosition, Tenant
 from core.persistence.alert_store import AlertStoreMixin
 from core.persistence.database import CLEANUP_LIMIT, connections_returned, read_only, translated
 from core.persistence.mapping import (
@@ -25,8 +25,17 @@ from core.persistence.mapping import (
     event_row,
     tenant_columns,
     tenant_from_row,
+    time_param,
 )
-from core.persistence.orm import CLAIMED_SQL, IN_FLIGHT_SQL, AllocationRow, AuditEventRow, RequestKeyRow, TenantRow
+from core.persistence.orm import (
+    CLAIMED_SQL,
+    IN_FLIGHT_SQL,
+    AllocationRow,
+    AuditEventRow,
+    RequestKeyRow,
+    TenantRow,
+)
+from core.persistence.retention_store import SqlAlchemyRetentionStore
 from core.ports import AllocationChanges, ConcurrentUpdate, DuplicateRequest, StoreError, TenantExists
 
 log = logging.getLogger(__name__)
@@ -37,6 +46,7 @@ class SqlAlchemyStore(AlertStoreMixin):
         self.engine = engine
         self.reading = async_sessionmaker(read_only(engine), expire_on_commit=False)
         self.writing = async_sessionmaker(engine, expire_on_commit=False)
+        self.retention = SqlAlchemyRetentionStore(engine)  # old rows, for core/retention.py
 
     async def close(self) -> None:
         if not await connections_returned(self.engine, CLEANUP_LIMIT):
@@ -164,14 +174,25 @@ class SqlAlchemyStore(AlertStoreMixin):
             return [allocation_from_row(row) for row in await session.scalars(query)]
 
     async def events(self, tenant_id: str, limit: int) -> list[AuditEvent]:
-        query = (
-            select(AuditEventRow)
-            .where(AuditEventRow.tenant_id == tenant_id)
-            .order_by(AuditEventRow.id.desc())
-            .limit(limit)
+        return await self.history(tenant_id, limit=limit)
+
+    async def history(
+        self, tenant_id: str, *, limit: int, before: FeedPosition | None = None, after: FeedPosition | None = None
+    ) -> list[AuditEvent]:
+        """One keyset page of the feed on `ix_audit_events_tenant_at`: no OFFSET, so every page costs the same."""
+        position = tuple_(AuditEventRow.at, AuditEventRow.id)
+        query = select(AuditEventRow).where(AuditEventRow.tenant_id == tenant_id)
+        if before is not None:
+            query = query.where(position < tuple_(time_param(before.at), before.id))
+        if after is not None:
+            query = query.where(position > tuple_(time_param(after.at), after.id))
+        newest_first = after is None  # a page newer than `after` is the nearest events after it, read upwards
+        order = (
+            (AuditEventRow.at.desc(), AuditEventRow.id.desc()) if newest_first else (AuditEventRow.at, AuditEventRow.id)
         )
         async with translated(), self.reading() as session:
-            return [event_from_row(row) for row in await session.scalars(query)]
+            rows = [event_from_row(row) for row in await session.scalars(query.order_by(*order).limit(limit))]
+        return rows if newest_first else rows[::-1]
 
     async def in_flight(self) -> list[Tenant]:
         query = select(TenantRow).where(text(IN_FLIGHT_SQL))  # the partial index's own predicate

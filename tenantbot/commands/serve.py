@@ -16,7 +16,15 @@ from core.results import utcnow
 from tenantbot.bootstrap import runtime
 from tenantbot.console_notifier import ConsoleNotifier
 from tenantbot.running import EXIT_USAGE, Failure, run, settings, until_stopped
-from tenantbot.scheduler import alert_controls, build_scanner, recover_once, scan_once, start_scheduler, wedge_finder
+from tenantbot.scheduler import (
+    alert_controls,
+    build_retention,
+    build_scanner,
+    recover_once,
+    scan_once,
+    start_scheduler,
+    wedge_finder,
+)
 from tenantbot.settings import Settings
 
 
@@ -54,12 +62,15 @@ def serve() -> None:
         check = await installation(client, s)
         async with runtime(s, worker=True) as rt:
             finder = wedge_finder(s, rt)
-            scanner = build_scanner(s, rt, SlackNotifier(client, s.alert_channel), finder) if s.alert_channel else None
+            links = rt.links.for_tenants(rt.store, s.read_timeout)
+            notifier = SlackNotifier(client, s.alert_channel, run_link=links) if s.alert_channel else None
+            scanner = build_scanner(s, rt, notifier, finder) if notifier else None
             controls = alert_controls(rt, scanner) if scanner else None
-            deps = BotDeps(rt.service, s.policy, s.runbook_url, utcnow, finder, controls)
+            deps = BotDeps(rt.service, s.policy, s.runbook_url, utcnow, finder, controls, links=rt.links)
             app = create_app(signing_secret=secret, client=client, installation=check, deps=deps)
             await recover_once(rt.recovery)  # what a crash left unfinished, before taking new presses
-            schedule = start_scheduler(scanner, s.scan_interval, rt.recovery)  # recovery runs with or without alerts
+            retention = build_retention(s, rt.retention, rt.alerts, holder=f"{rt.service.lease.id}:retention")
+            schedule = start_scheduler(scanner, s.scan_interval, rt.recovery, retention)  # recovery even without alerts
             try:
                 if s.slack_app_token is not None:
                     handler = await connect_socket_mode(app, s.slack_app_token.get_secret_value())
@@ -86,9 +97,9 @@ def scan() -> None:
         async with runtime(s, worker=False) as rt:
             notifier: Notifier = ConsoleNotifier(typer.echo)
             if s.alert_channel and s.slack_bot_token:
-                notifier = SlackNotifier(
-                    slack_client(s.slack_bot_token.get_secret_value(), s.slack_api_url), s.alert_channel
-                )
+                client = slack_client(s.slack_bot_token.get_secret_value(), s.slack_api_url)
+                links = rt.links.for_tenants(rt.store, s.read_timeout)
+                notifier = SlackNotifier(client, s.alert_channel, run_link=links)
             recovered = await recover_once(rt.recovery)
             if recovered:
                 typer.echo(f"settled {recovered} action(s) a crash had left unfinished")

@@ -33,6 +33,7 @@ from core.domain import Action
 from core.persistence import SqlAlchemyStore, open_store
 from core.ports import TenantStore
 from core.results import Timeouts
+from core.run_links import RunLinks
 from core.service import TenantService
 from core.wedged import WedgeFinder
 from tests.e2e.slack_stub import SlackStub, free_port
@@ -142,7 +143,12 @@ class Bot:
 
 
 async def _start_bot(
-    tmp_path: Path, *, policy: Policy = DEFAULT_POLICY, store: TenantStore | None = None, read_timeout: float = 1.0
+    tmp_path: Path,
+    *,
+    policy: Policy = DEFAULT_POLICY,
+    store: TenantStore | None = None,
+    read_timeout: float = 1.0,
+    links: RunLinks | None = None,
 ) -> tuple[Bot, web.AppRunner, SqlAlchemyStore | None]:
     slack = SlackStub()
     await slack.start()
@@ -156,15 +162,17 @@ async def _start_bot(
     client = slack_client("xoxb-e2e", slack.api_url)
     finder = WedgeFinder(store, engine, limits, read_timeout=timeouts.read)
     alerts = opened or await open_store(f"sqlite:///{tmp_path / 'alerts.db'}")  # a given store may hold no alerts
+    links = links or RunLinks()
     scanner = Scanner(
         store,
         alerts,
-        SlackNotifier(client, "C9", min_interval=0),
+        SlackNotifier(client, "C9", min_interval=0, run_link=links.for_tenants(store, timeouts.read)),
         finder,
         holder="e2e",
         clock=now,
     )
-    deps = BotDeps(service, policy, RUNBOOK, now, finder, AlertControls(store, alerts, scanner.delivery, clock=now))
+    controls = AlertControls(store, alerts, scanner.delivery, clock=now)
+    deps = BotDeps(service, policy, RUNBOOK, now, finder, controls, links=links)
     installation = InstallationCheck(client)
     assert await installation.learn() is None  # from the stand-in's auth.test and bots.info: T1, A1
     slack.calls.clear()  # tests look at what the bot sends while it serves
@@ -179,10 +187,17 @@ async def _start_bot(
 
 @asynccontextmanager
 async def running_bot(
-    tmp_path: Path, *, policy: Policy = DEFAULT_POLICY, store: TenantStore | None = None, read_timeout: float = 1.0
+    tmp_path: Path,
+    *,
+    policy: Policy = DEFAULT_POLICY,
+    store: TenantStore | None = None,
+    read_timeout: float = 1.0,
+    links: RunLinks | None = None,
 ) -> AsyncIterator[Bot]:
     """The bot on its real endpoint with its Slack stand-in, torn down afterwards."""
-    started, runner, opened = await _start_bot(tmp_path, policy=policy, store=store, read_timeout=read_timeout)
+    started, runner, opened = await _start_bot(
+        tmp_path, policy=policy, store=store, read_timeout=read_timeout, links=links
+    )
     try:
         yield started
     finally:
