@@ -3,8 +3,9 @@
 A world is a real `tenantbot serve` process (its log in its own directory), the Slack stand-in as a
 server (tests/e2e/slack_stub.py), a real database (SQLite, or a fresh PostgreSQL schema, optionally
 behind a proxy that can go silent or refuse connections) and the real Temporal dev server. Requests
-are signed HTTP posts; tenants are provisioned and read with the `tenantbot` command; the audit feed
-is read with SQL. Nothing here imports the product's internals, which are free to move.
+are signed HTTP posts; tenants are provisioned with the `tenantbot` command and read with `/tenant`;
+the audit feed and the rows are read with SQL. The tests reach into no module of core/ or bot/, whose
+insides are free to move.
 
 Each module builds one world (module-scoped: starting `serve` costs seconds of CPU) and the package
 shares one dev server, except where a module kills its own. The stand-in and the proxy run on an
@@ -37,7 +38,7 @@ from bench.procs import Child
 from tests.conftest import _fresh_schema, require_postgres
 from tests.e2e.serving import command_body, press_body, serve_env, signed_post
 from tests.e2e.slack_stub import Call, SlackStub, free_port
-from tests.integration.temporal.processes import DevServer
+from tests.integration.temporal.processes import DevServer, own_dev_server
 from tests.silent_proxy import SilentProxy
 
 T = TypeVar("T")
@@ -237,9 +238,9 @@ class World:
             await asyncio.sleep(0.3)
         return shown
 
-    async def tenantbot(self, *args: str, **extra: str) -> tuple[int, str, str]:
+    async def tenantbot(self, *args: str) -> tuple[int, str, str]:
         """Run the `tenantbot` command on this world (exit code, stdout, stderr)."""
-        env = {**self.env, "DATABASE_URL": self.cli_database, **extra}
+        env = {**self.env, "DATABASE_URL": self.cli_database}
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -288,9 +289,8 @@ def background() -> Iterator[Background]:
 @pytest.fixture(scope="package")
 async def engine(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DevServer]:
     """The Temporal dev server the package's worlds share (each on its own task queue)."""
-    server = await DevServer(tmp_path_factory.mktemp("engine")).start()
-    yield server
-    await server.stop()
+    async with own_dev_server(tmp_path_factory.mktemp("engine")) as server:
+        yield server
 
 
 @asynccontextmanager
