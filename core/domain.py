@@ -22,12 +22,16 @@ class InvalidTenantId(ValueError):
 
 
 def parse_tenant_id(raw: str) -> str:
-    """Normalise user input (slash text, CLI arg, button value) into a tenant id or raise."""
+    """Normalise user input (slash text, CLI arg, button value) into a tenant id or raise.
+
+    The refusal quotes the input as Python writes a string literal, so a line break, a terminal escape or
+    a right-to-left mark in it shows as `\\n`, `\\x1b` or `\\u202e` instead of breaking the one-line
+    error or rewriting the operator's terminal."""
     candidate = raw.strip().lower()
     if not TENANT_ID_PATTERN.fullmatch(candidate):
         shown = raw if len(raw) <= 40 else raw[:40] + "…"
         raise InvalidTenantId(
-            f"'{shown}' is not a tenant id: use 1-63 lowercase letters, digits and dashes, e.g. acme-42"
+            f"{shown!r} is not a tenant id: use 1-63 lowercase letters, digits and dashes, e.g. acme-42"
         )
     return candidate
 

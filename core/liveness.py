@@ -7,6 +7,9 @@ taken before its first claim (`hold`), renewed every third of its time to live w
 process killed without a word stops renewing, so its lease runs out after PROCESS_LEASE and its claims
 become recoverable at once (core/recovery.py), without waiting for ACTION_LEASE. The actions this
 process is running right now are counted (`begin`/`end`), so its own recovery never touches them.
+Actions that start at once (fifty operators pressing Reset right after a start) share one take of the
+lease: each taking it for itself would race to create the one row, and the losers would be told it is
+held by another process.
 """
 
 from __future__ import annotations
@@ -44,15 +47,23 @@ class ProcessLease:
         self.name = PREFIX + token
         self.id: str | None = f"{socket.gethostname()}:{os.getpid()}:{token}" if leases is not None else None
         self._renewed: datetime | None = None
+        self._taking: asyncio.Future[None] | None = None  # the take under way, awaited by every caller
         self._running: Counter[str] = Counter()
 
     async def hold(self, *, renew: bool = False) -> None:
         """Take the lease, or renew it if a third of its time has passed (or `renew`). Raises StoreError."""
         if self.leases is None or self.id is None:
             return
-        now = self.clock()
-        if not renew and self._renewed is not None and now - self._renewed < self.ttl / 3:
+        if not renew and self._renewed is not None and self.clock() - self._renewed < self.ttl / 3:
             return
+        if self._taking is None or self._taking.done():
+            self._taking = asyncio.ensure_future(self._take())
+            self._taking.add_done_callback(_retrieved)
+        await asyncio.shield(self._taking)  # one caller cancelled does not cancel the others' take
+
+    async def _take(self) -> None:
+        assert self.leases is not None and self.id is not None
+        now = self.clock()
         taking = self.leases.try_lock(self.name, self.id, now=now, ttl=self.ttl)
         if not await bounded(taking, "database", StoreError, self.read_timeout):
             raise StoreError(f"the process lease {self.name} is held by another process")
@@ -97,3 +108,9 @@ class ProcessLease:
     def running(self, tenant_id: str) -> bool:
         """An action on the tenant is under way in this process right now."""
         return self._running[tenant_id] > 0
+
+
+def _retrieved(take: asyncio.Future[None]) -> None:
+    """Mark a take's failure as seen: its callers got it, or were cancelled and no longer care."""
+    if not take.cancelled():
+        take.exception()

@@ -100,6 +100,8 @@ class TenantService:
         try:
             claim, current = await self._claim(action, tenant_id, actor, request_key)
         except _Stop as stop:
+            if stop.unread:  # reading the view for the answer would wait as long again
+                return ActionResult(action, tenant_id, actor, stop.outcome, stop.message, None)
             return await self._result(action, tenant_id, actor, stop.outcome, stop.message)
         try:
             outcome, message = await self._run(claim, current)
@@ -137,13 +139,14 @@ class TenantService:
                 if await self.recovery.settle_if_due(tenant):
                     continue  # a crash had left an action unfinished: settled, so decide on the fresh row
             except (TenantNotFound, StoreError) as e:
-                raise _Stop(Outcome.FAILED if isinstance(e, StoreError) else Outcome.REFUSED, str(e)) from e
+                outcome = Outcome.FAILED if isinstance(e, StoreError) else Outcome.REFUSED
+                raise _Stop(outcome, str(e), unread=True) from e
             now = self.clock()
             assessment = assess(tenant, run, now=now, limits=self.limits)
             if assessment.situation is Situation.ENGINE_UNREACHABLE:
                 cause = "; ".join(_problems)
                 await self._audit(tenant_id, ev.failed(action), actor, cause=cause)
-                raise _Stop(Outcome.FAILED, f"{action.value} not started: {cause}")
+                raise _Stop(Outcome.FAILED, f"{action.value} not started: {cause}", unread=True)
             if not assessment.allows(action):
                 reason = refusal(action, assessment)
                 await self._audit(tenant_id, ev.ACTION_REFUSED, actor, action=action.value, reason=reason)
@@ -164,7 +167,7 @@ class TenantService:
             except DuplicateRequest as e:
                 raise _Stop(Outcome.DUPLICATE, "this request was already handled; nothing ran twice") from e
             except StoreError as e:
-                raise _Stop(Outcome.FAILED, f"{action.value} not started: {e}") from e
+                raise _Stop(Outcome.FAILED, f"{action.value} not started: {e}", unread=True) from e
             finally:
                 if not written:
                     self.lease.end(tenant_id)  # `act` ends it once the claimed action is over
@@ -231,9 +234,12 @@ class TenantService:
 
 
 class _Stop(Exception):
-    def __init__(self, outcome: Outcome, message: str) -> None:
+    """The action ends before it ran. `unread`: the tenant is not there, or the database or the engine did
+    not answer, so the answer goes without a fresh view (and within one READ_TIMEOUT)."""
+
+    def __init__(self, outcome: Outcome, message: str, *, unread: bool = False) -> None:
         super().__init__(message)
-        self.outcome, self.message = outcome, message
+        self.outcome, self.message, self.unread = outcome, message, unread
 
 
 def _describe(handle: RunHandle | None) -> dict[str, object] | None:

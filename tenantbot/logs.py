@@ -4,9 +4,11 @@ The SDK logs every activity attempt that ends with an exception at WARNING with 
 ("Completing activity as failed"). Most are expected: an attempt the engine timed out, or whose run
 was cancelled, reset or terminated, ends with a CancelledError; a step that fails on purpose raises an
 ApplicationError whose message says all there is (the demo's hung attempt giving up, a jammed
-release). A few wedged tenants then give a traceback every few seconds, burying the errors that need
-one. `ActivityEndings` turns those two into one line (a cancelled attempt at INFO, a failed step
-still at WARNING) and leaves every other exception's traceback alone.
+release); a step whose write fails because the database is down ends with a StoreError that names
+it. A few wedged tenants then give a traceback every few seconds (three chained ones each while the
+database is down), burying the errors that need one. `ActivityEndings` turns those into one line (a
+cancelled attempt at INFO, a failed step and an unavailable database still at WARNING) and leaves
+every other exception's traceback alone.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import asyncio
 import logging
 
 from temporalio.exceptions import ApplicationError, CancelledError
+
+from core.ports import StoreError
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 SDK_ACTIVITY_LOGGERS = ("temporalio.activity", "temporalio.worker._activity")
@@ -41,6 +45,8 @@ class ActivityEndings(logging.Filter):
             )
         elif isinstance(error, ApplicationError):
             outcome, level = f"failed: {error}", record.levelno
+        elif isinstance(error, StoreError):
+            outcome, level = f"failed: the database is unavailable ({error})", record.levelno
         else:
             return True
         record.msg, record.args = f"{_attempt(record)} {outcome}", ()

@@ -6,6 +6,10 @@ does not show that: a sleep is cancelled at once, while a driver waiting on a si
 seconds trying to cancel the query and close the connection. This proxy gives the driver a real
 silent socket: once `silent` is set, every connection (established or new, including the driver's
 cancel requests) is held open and nothing is forwarded either way.
+
+It can also stand in for a server that is down: `refuse()` drops every connection and stops
+listening, so connecting fails at once (connection refused) until `resume()` listens on the same
+port again.
 """
 
 from __future__ import annotations
@@ -32,8 +36,21 @@ class SilentProxy:
         """Close every connection, so whatever the client still waits on fails at once."""
         if self._server is not None:
             self._server.close()
+        await self._drop_connections()
+
+    async def refuse(self) -> None:
+        """Down: every connection is dropped and new ones are refused."""
+        await self.stop()
+
+    async def resume(self) -> None:
+        """Up again, on the same port, forwarding (not silent)."""
+        self.silent = False
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
+
+    async def _drop_connections(self) -> None:
         for writer in self._writers:
             writer.transport.abort()
+        self._writers.clear()
         for pump in self._pumps:
             pump.cancel()
         await asyncio.gather(*self._pumps, return_exceptions=True)

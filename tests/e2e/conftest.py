@@ -4,7 +4,6 @@ fake, so each test can put a tenant in any situation of the decision table at wi
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,12 +11,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
 
 import aiohttp
 import pytest
 from aiohttp import web
-from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import TenantBotApp, create_app, slack_client
@@ -36,6 +33,7 @@ from core.results import Timeouts
 from core.run_links import RunLinks
 from core.service import TenantService
 from core.wedged import WedgeFinder
+from tests.e2e.serving import command_body, press_body, signed_headers
 from tests.e2e.slack_stub import SlackStub, free_port
 from tests.fakes import FakeEngine
 
@@ -72,37 +70,14 @@ class Bot:
         self, body: str, *, timestamp: int | None = None, secret: str = SECRET, headers: dict[str, str] | None = None
     ) -> tuple[int, str, float]:
         """Sign and post `body`: the status, the answer's text and how long the answer took."""
-        ts = str(timestamp if timestamp is not None else int(time.time()))
-        signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
-        assert signature is not None
-        sent = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": ts,
-            "X-Slack-Signature": signature,
-            **(headers or {}),
-        }
+        sent = {**signed_headers(body, secret=secret, timestamp=timestamp), **(headers or {})}
         started = time.monotonic()
         async with self.session.post(self.url, data=body.encode(), headers=sent) as response:
             answer = await response.text()
             return response.status, answer, time.monotonic() - started
 
     def command_body(self, text: str, user: str = "U1", response: str = "r1") -> str:
-        return urlencode(
-            {
-                "token": "legacy",
-                "team_id": "T1",
-                "team_domain": "acme",
-                "channel_id": "C1",
-                "channel_name": "ops",
-                "user_id": user,
-                "user_name": "oncall",
-                "command": "/tenant",
-                "text": text,
-                "api_app_id": "A1",
-                "response_url": self.slack.response_url(response),
-                "trigger_id": "1.2.3",
-            }
-        )
+        return command_body(text, self.slack.response_url(response), user=user)
 
     def press_body(
         self,
@@ -117,29 +92,14 @@ class Bot:
     ) -> str:
         """A signed-ready block_actions body; `extra` goes into the action, `fields` replace top-level ones."""
         self.presses += 1
-        payload = {
-            "type": "block_actions",
-            "user": {"id": user, "username": "oncall", "team_id": "T1"},
-            "api_app_id": "A1",
-            "token": "legacy",
-            "team": {"id": "T1", "domain": "acme"},
-            "channel": {"id": "C1", "name": "ops"},
-            "container": {"type": "message", "message_ts": "100.0001", "channel_id": "C1", "is_ephemeral": ephemeral},
-            "trigger_id": "1.2.3",
-            "response_url": self.slack.response_url(response),
-            "actions": [
-                {
-                    "action_id": action_id,
-                    "block_id": block_id,
-                    "value": value,
-                    "type": "button",
-                    "action_ts": f"{time.time():.6f}{self.presses}",
-                    **(extra or {}),
-                }
-            ],
-            **(fields or {}),
+        action = {
+            "action_id": action_id,
+            "block_id": block_id,
+            "value": value,
+            "action_ts": f"{time.time():.6f}{self.presses}",
+            **(extra or {}),
         }
-        return "payload=" + quote(json.dumps(payload))
+        return press_body(action, self.slack.response_url(response), user=user, ephemeral=ephemeral, fields=fields)
 
 
 async def _start_bot(

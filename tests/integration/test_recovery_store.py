@@ -1,5 +1,6 @@
 """Recovery on SQLite and PostgreSQL: a dead process's claim is settled once however many replicas settle
-it at once, and a live process's claim is left alone until its process's lease runs out."""
+it at once, a live process's claim is left alone until its process's lease runs out, and a process's
+first actions taking its lease at once all get it."""
 
 from __future__ import annotations
 
@@ -74,3 +75,12 @@ async def test_a_live_process_claim_waits_until_its_process_lease_is_gone(store:
         HANDLE,
         None,
     )
+
+
+async def test_a_process_taking_its_lease_for_many_first_actions_at_once_gets_it_for_each(
+    store: SqlAlchemyStore,
+) -> None:
+    lease = ProcessLease(store, ttl=TTL, clock=now)
+    taken = await asyncio.gather(*(lease.hold() for _ in range(20)), return_exceptions=True)
+    assert [t for t in taken if t is not None] == []  # none told "held by another process"
+    assert await lease.live() == {lease.id}

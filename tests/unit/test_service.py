@@ -206,6 +206,36 @@ class TestDatabaseLostMidAction:
         assert store.audit[-1].details["cause"] == "interrupted"
 
 
+class TestAnsweredWithinOneReadTimeout:
+    """An action stopped by a database or engine that does not answer is answered after one READ_TIMEOUT
+    (Slack's 3 s hold with the default 2 s), not after a second one spent reading the view for the card."""
+
+    READ = 0.5
+
+    @pytest.fixture
+    def patient(self, store: InMemoryStore, engine: FakeEngine) -> TenantService:
+        timeouts = Timeouts(read=timedelta(seconds=self.READ), engine=timedelta(seconds=self.READ))
+        lease = ProcessLease(InMemoryLeases(), ttl=timedelta(seconds=30), clock=lambda: NOW)
+        return TenantService(store, engine, timeouts=timeouts, clock=lambda: NOW, lease=lease)
+
+    @pytest.mark.parametrize("hung", ["database", "engine"])
+    async def test_a_reset_while_the_database_or_engine_hangs_is_answered_after_one_read_timeout(
+        self, patient: TenantService, store: InMemoryStore, engine: FakeEngine, hung: str
+    ) -> None:
+        await wedged(store, engine)
+        if hung == "database":
+            store.delay = 5
+        else:
+            engine.delay = 5
+        started = asyncio.get_running_loop().time()
+        result = await patient.act(Action.RESET, "acme", "U1", request_key="U1:1")
+        elapsed = asyncio.get_running_loop().time() - started
+        assert result.outcome is Outcome.FAILED and f"{hung}: no answer within 0.5 s" in result.message
+        assert result.view is None and self.READ <= elapsed < 1.9 * self.READ, elapsed
+        store.delay = 0
+        assert store.tenants["acme"].claim is None and "reset_started" not in store.types("acme")
+
+
 class TestRetry:
     async def test_retry_on_a_wedged_tenant_says_reset_first(
         self, service: TenantService, store: InMemoryStore, engine: FakeEngine

@@ -81,6 +81,13 @@ def test_malformed_tenant_ids_are_refused_with_an_example(raw: str) -> None:
         parse_tenant_id(raw)
 
 
+@pytest.mark.parametrize("raw", ["a\nb", "a\rb", "\x1b[2J", "ab\u202ecd", "a\u2028b", "a\x85b"])
+def test_a_malformed_id_is_quoted_on_one_line_with_its_control_characters_escaped(raw: str) -> None:
+    with pytest.raises(InvalidTenantId) as refused:
+        parse_tenant_id(raw)
+    assert str(refused.value).startswith(repr(raw)) and str(refused.value).isprintable()
+
+
 @pytest.mark.parametrize("value", ["S0ADMINS", "U123ABC,S0ADMINS", "*", "U123ABC W456DEF"])
 def test_allow_lists_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv("DECOMMISSION_USERS", value)

@@ -1,5 +1,6 @@
-"""The SDK's log of activity attempts that end on purpose or by the engine's hand is one line each; an
-unexpected error keeps its traceback. Real attempts on the dev server, logged by the real SDK."""
+"""The SDK's log of activity attempts that end on purpose, by the engine's hand or because the database
+is down is one line each; an unexpected error keeps its traceback. Real attempts on the dev server,
+logged by the real SDK."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from core.decisions import Situation
+from core.ports import StoreError
 from tenantbot.bootstrap import Runtime
 from tenantbot.logs import ACTIVITY_ENDINGS, SDK_ACTIVITY_LOGGERS, shorten_expected_activity_endings
 from tests.integration.temporal.conftest import provision, reach
@@ -63,12 +65,35 @@ async def test_an_attempt_cancelled_under_its_step_is_one_info_line(
     assert record.levelno == logging.INFO and sdk_tracebacks(shortened) == []
 
 
+def log_failed_attempt() -> None:
+    """Log the exception being handled the way temporalio's activity worker logs a failed attempt."""
+    logging.getLogger("temporalio.activity").warning(
+        "Completing activity as failed", exc_info=True, extra={"__temporal_error_identifier": "ActivityFailure"}
+    )
+
+
+def test_an_attempt_whose_database_write_fails_is_one_warning_line_naming_the_database(
+    shortened: pytest.LogCaptureFixture,
+) -> None:
+    try:
+        try:
+            raise ConnectionRefusedError("connection refused")
+        except ConnectionRefusedError as e:
+            raise StoreError("connection failed: connection refused") from e
+    except StoreError:
+        log_failed_attempt()
+    [record] = [r for r in shortened.records if r.name == "temporalio.activity"]
+    assert (
+        logging.Formatter().format(record)
+        == "activity attempt failed: the database is unavailable (connection failed: connection refused)"
+    )
+    assert record.levelno == logging.WARNING and sdk_tracebacks(shortened) == []
+
+
 def test_an_unexpected_error_in_an_activity_keeps_its_traceback(shortened: pytest.LogCaptureFixture) -> None:
     try:
         dict[str, int]()["missing"]
-    except KeyError:  # logged the way temporalio's activity worker logs a failed attempt
-        logging.getLogger("temporalio.activity").warning(
-            "Completing activity as failed", exc_info=True, extra={"__temporal_error_identifier": "ActivityFailure"}
-        )
+    except KeyError:
+        log_failed_attempt()
     [record] = sdk_tracebacks(shortened)
     assert record.levelno == logging.WARNING and "Traceback" in shortened.text and "KeyError" in shortened.text

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import subprocess
 import sys
 import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import aiohttp
 import pytest
@@ -29,8 +27,8 @@ from core.persistence import open_store
 from core.recovery import Recovery
 from core.results import utcnow
 from tenantbot.bootstrap import Runtime
+from tests.e2e.serving import press_body, serve_env, signed_post, wait_until_healthy
 from tests.e2e.slack_stub import SlackStub, free_port
-from tests.e2e.test_serve import serve_env, signed_post, wait_until_healthy
 from tests.integration.temporal.conftest import provision, reach
 
 pytestmark = pytest.mark.temporal
@@ -49,27 +47,14 @@ def tenantbot(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
     )
 
 
-def press_body(action: str, tenant_id: str, slack: SlackStub) -> str:
-    payload: dict[str, Any] = {
-        "type": "block_actions",
-        "user": {"id": USER},
-        "team": {"id": "T1"},
-        "api_app_id": "A1",
-        "container": {"type": "message", "message_ts": "1.1", "channel_id": "C1", "is_ephemeral": True},
-        "channel": {"id": "C1"},
-        "response_url": slack.response_url("press"),
-        "trigger_id": "1",
-        "actions": [
-            {
-                "action_id": f"tenant_{action}",
-                "block_id": f"tenant_actions:{tenant_id}",
-                "value": tenant_id,
-                "type": "button",
-                "action_ts": "1700000000.1",
-            }
-        ],
+def pressed(action: str, tenant_id: str, slack: SlackStub) -> str:
+    button = {
+        "action_id": f"tenant_{action}",
+        "block_id": f"tenant_actions:{tenant_id}",
+        "value": tenant_id,
+        "action_ts": "1700000000.1",
     }
-    return "payload=" + quote(json.dumps(payload))
+    return press_body(button, slack.response_url("press"), user=USER)
 
 
 async def row_and_feed(data_dir: Path, tenant_id: str) -> tuple[Tenant, list[tuple[str, dict[str, Any]]]]:
@@ -148,9 +133,7 @@ async def test_serve_killed_in_the_middle_of_an_action_settles_it_once_started_a
             assert f"{tenant_id} is wedged: no progress" in alert["text"]
 
             with contextlib.suppress(aiohttp.ClientError):  # killed before it answered
-                await signed_post(
-                    session, f"http://127.0.0.1:{port}/slack/events", press_body(action, tenant_id, slack)
-                )
+                await signed_post(session, f"http://127.0.0.1:{port}/slack/events", pressed(action, tenant_id, slack))
             assert await asyncio.to_thread(first.wait, 30) == -9
             before, feed = await row_and_feed(tmp_path, tenant_id)
             # the claim is left behind, the action's outcome is not written (the saga may have finished a cancel)
