@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.authz import GroupDirectory
 from core.alerting.controls import AlertControls
-from core.authz import Policy
+from core.presses import Presses
 from core.service import TenantService
 from core.wedged import WedgeFinder
 
 
 @dataclass(frozen=True)
 class BotDeps:
-    service: TenantService
-    policy: Policy
+    presses: Presses  # a press, authorized and audited, and the buttons each viewer is offered
     runbook_url: str
     clock: Callable[[], datetime]
     finder: WedgeFinder
     alert_controls: AlertControls | None = None  # Snooze and the digest menus; None when alerts are off
-    directory: GroupDirectory = field(default_factory=GroupDirectory)  # one cache for cards and presses
+
+    @property
+    def service(self) -> TenantService:
+        """The tenant service the presses run through: views and the card after a press."""
+        return self.presses.service
 
     @property
     def read_timeout(self) -> timedelta:

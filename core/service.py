@@ -1,12 +1,13 @@
 """The tenant service: the one way to read a tenant's view and to run an operator action.
 
-Slack listeners, the CLI and the scheduler all call this. Every read and engine call is bounded by a
-timeout, so a hung database or engine turns into a clear message (and a `*_failed` audit event for
-actions) instead of silence. Each action re-assesses the tenant at the moment it runs and claims the
-row with an optimistic version check, so one press runs once and concurrent presses run once in all.
-The claim names this process (`ProcessLease`); an action whose outcome could not be written (the
-database went away, the process died) keeps its claim until recovery settles it (core/recovery.py),
-so every `<action>_started` gets exactly one outcome.
+Slack listeners (a button press through core/presses.py, which authorizes it first), the CLI and the
+scheduler all call this. Every read and engine call is bounded by a timeout, so a hung database or
+engine turns into a clear message (and a `*_failed` audit event for actions) instead of silence. Each
+action re-assesses the tenant at the moment it runs and claims the row with an optimistic version
+check, so one press runs once and concurrent presses run once in all. The claim names this process
+(`ProcessLease`); an action whose outcome could not be written (the database went away, the process
+died) keeps its claim until recovery settles it (core/recovery.py), so every `<action>_started` gets
+exactly one outcome.
 """
 
 from __future__ import annotations
@@ -217,7 +218,11 @@ class TenantService:
         return ActionResult(action, tenant_id, actor, outcome, message, view)
 
     async def refuse(self, action: Action, tenant_id: str, actor: str, reason: str) -> ActionResult:
-        """Record a press that was not allowed to run (e.g. not authorized) and answer with the current view."""
+        """Record a press that was not allowed to run (e.g. not authorized) and answer with the current view.
+
+        Raises TenantNotFound (nothing recorded: there is nothing to refuse) or StoreError."""
+        if await bounded(self.store.get(tenant_id), "database", StoreError, self.timeouts.read) is None:
+            raise TenantNotFound(tenant_id)
         await self._audit(tenant_id, ev.ACTION_REFUSED, actor, action=action.value, reason=reason)
         return await self._result(action, tenant_id, actor, Outcome.REFUSED, reason)
 

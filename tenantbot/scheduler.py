@@ -23,6 +23,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from core.alerting.controls import AlertControls
 from core.alerting.ports import Notifier, NotifyError
 from core.alerting.scanner import Scanner, TickReport
+from core.authz import Authorizer
 from core.ports import EngineError, StoreError
 from core.recovery import Recovery
 from core.results import utcnow
@@ -46,9 +47,9 @@ def build_scanner(settings: Settings, rt: Runtime, notifier: Notifier, finder: W
     return Scanner(rt.store, rt.alerts, notifier, finder, holder=holder, clock=utcnow, lease=lease)
 
 
-def alert_controls(rt: Runtime, scanner: Scanner) -> AlertControls:
+def alert_controls(rt: Runtime, scanner: Scanner, authorizer: Authorizer) -> AlertControls:
     """The alert channel's controls (Snooze, digest menus), beside the scanner: they share its delivery."""
-    return AlertControls(rt.store, rt.alerts, scanner.delivery, clock=utcnow)
+    return AlertControls(rt.store, rt.alerts, scanner.delivery, authorizer, clock=utcnow)
 
 
 async def recover_once(recovery: Recovery) -> int:

@@ -6,12 +6,15 @@ import typer
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import create_app, slack_client
+from bot.authz import GroupDirectory
 from bot.deps import BotDeps
 from bot.http import EVENTS_PATH, start_http
 from bot.installation import InstallationCheck
 from bot.notifier import SlackNotifier
 from bot.socket import connect_socket_mode
 from core.alerting.ports import Notifier
+from core.authz import Authorizer
+from core.presses import Presses
 from core.results import utcnow
 from tenantbot.bootstrap import runtime
 from tenantbot.console_notifier import ConsoleNotifier
@@ -55,8 +58,9 @@ def serve() -> None:
         async with runtime(s, worker=True) as rt:
             finder = wedge_finder(s, rt)
             scanner = build_scanner(s, rt, SlackNotifier(client, s.alert_channel), finder) if s.alert_channel else None
-            controls = alert_controls(rt, scanner) if scanner else None
-            deps = BotDeps(rt.service, s.policy, s.runbook_url, utcnow, finder, controls)
+            authorizer = Authorizer(s.policy, GroupDirectory(client))  # the app's client: one set of 429 pauses
+            controls = alert_controls(rt, scanner, authorizer) if scanner else None
+            deps = BotDeps(Presses(rt.service, authorizer), s.runbook_url, utcnow, finder, controls)
             app = create_app(signing_secret=secret, client=client, installation=check, deps=deps)
             await recover_once(rt.recovery)  # what a crash left unfinished, before taking new presses
             schedule = start_scheduler(scanner, s.scan_interval, rt.recovery)  # recovery runs with or without alerts

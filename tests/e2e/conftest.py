@@ -21,17 +21,19 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import TenantBotApp, create_app, slack_client
+from bot.authz import GroupDirectory
 from bot.deps import BotDeps
 from bot.http import EVENTS_PATH, start_http
 from bot.installation import InstallationCheck
 from bot.notifier import SlackNotifier
 from core.alerting.controls import AlertControls
 from core.alerting.scanner import Scanner
-from core.authz import AllowList, Policy
+from core.authz import AllowList, Authorizer, Policy
 from core.decisions import Limits
 from core.domain import Action
 from core.persistence import SqlAlchemyStore, open_store
 from core.ports import TenantStore
+from core.presses import Presses
 from core.results import Timeouts
 from core.service import TenantService
 from core.wedged import WedgeFinder
@@ -164,7 +166,9 @@ async def _start_bot(
         holder="e2e",
         clock=now,
     )
-    deps = BotDeps(service, policy, RUNBOOK, now, finder, AlertControls(store, alerts, scanner.delivery, clock=now))
+    authorizer = Authorizer(policy, GroupDirectory(client))
+    controls = AlertControls(store, alerts, scanner.delivery, authorizer, clock=now)
+    deps = BotDeps(Presses(service, authorizer), RUNBOOK, now, finder, controls)
     installation = InstallationCheck(client)
     assert await installation.learn() is None  # from the stand-in's auth.test and bots.info: T1, A1
     slack.calls.clear()  # tests look at what the bot sends while it serves

@@ -8,12 +8,16 @@ from datetime import datetime, timedelta
 
 from core.alerting.controls import AlertControls
 from core.alerting.scanner import Scanner
+from core.authz import AllowList, Authorizer, Policy
 from core.decisions import Limits
-from core.domain import AuditEvent, RunObservation, RunStatus, Tenant, TenantState, provisioning_handle
+from core.domain import Action, AuditEvent, RunObservation, RunStatus, Tenant, TenantState, provisioning_handle
 from core.persistence import SqlAlchemyStore
 from core.wedged import WedgeFinder
 from tests.alert_fakes import RecordingNotifier
-from tests.fakes import FakeEngine, InMemoryStore, at
+from tests.fakes import FakeDirectory, FakeEngine, InMemoryStore, at
+
+# who may Reset, and so Snooze
+RESETTERS = Policy({Action.RESET: AllowList(users=frozenset({"U8", "U9"}), groups=frozenset({"S0ONCALL"}))})
 
 
 class World:
@@ -22,6 +26,7 @@ class World:
         self.store, self.engine = InMemoryStore(), FakeEngine()
         self.alerts, self.slack = alerts, RecordingNotifier()
         self.finder = WedgeFinder(self.store, self.engine, Limits(), describe_budget=3)
+        self.directory = FakeDirectory({"S0ONCALL": {"U7"}})
 
     def clock(self) -> datetime:
         return self.now
@@ -31,7 +36,8 @@ class World:
 
     def controls(self, scanner: Scanner | None = None) -> AlertControls:
         """The alert channel's controls beside `scanner` (a new one by default), sharing its delivery."""
-        return AlertControls(self.store, self.alerts, (scanner or self.scanner()).delivery, clock=self.clock)
+        delivery = (scanner or self.scanner()).delivery
+        return AlertControls(self.store, self.alerts, delivery, Authorizer(RESETTERS, self.directory), clock=self.clock)
 
     async def tenant(
         self, tenant_id: str, *, stuck: bool = True, known: bool = True, state: TenantState = TenantState.PROVISIONING
