@@ -102,6 +102,15 @@ class Directory(Protocol):
         ...
 
 
+class NoDirectory(Directory):
+    """The directory of a process that takes no presses (the CLI, `scan`): it can read no user group."""
+
+    async def groups_of(self, user: str, groups: Iterable[str], *, for_display: bool = False) -> frozenset[str]:
+        if wanted := sorted(groups):
+            raise DirectoryUnavailable(f"no user directory to read {', '.join(wanted)}")
+        return frozenset()
+
+
 @dataclass(frozen=True)
 class Refusal:
     """Why a press may not run: `reason` for the presser and the audit feed; `unchecked` when the

@@ -1,50 +1,101 @@
-"""The composition root: builds the real adapters from `Settings`, once, for every entry point.
+"""The composition root: builds every part of the app from `Settings`, once, for every entry point.
 
-Nothing here runs on import. `runtime()` opens the database (applying migrations), starts or
-connects to the workflow engine (the embedded Temporal dev server unless TEMPORAL_ADDRESS is set),
-and hands out one `TenantService` that the CLI, the Slack app and the scheduler share. The process's
-liveness lease (core/liveness.py) is renewed in the background while the runtime is open and given
-back when it closes, so another replica can tell this process's unfinished actions from a dead one's.
+Nothing here runs on import. `runtime()` opens the database (applying migrations; one `Database` whose
+stores share one engine), starts or connects to the workflow engine (the embedded Temporal dev server
+unless TEMPORAL_ADDRESS is set), and yields every part the entry points use: the `TenantService`, the
+wedge finder (shared by the scan, `/tenant stuck` and `tenants --wedged`), the button presses
+(authorized with the given user directory), and, given a notifier, the scanner with the alert channel's
+controls beside it. The notifier and the directory are the entry point's (Slack for `serve`, the
+console for `scan` and the demo): they are the only parts that differ between commands.
+
+The process's liveness lease (core/liveness.py) is renewed in the background while the runtime is open
+and given back when it closes, so another replica can tell this process's unfinished actions from a
+dead one's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from core.adapters.unreachable_engine import UnreachableEngine
-from core.alerting.ports import AlertStore
+from core.alerting.controls import AlertControls
+from core.alerting.ports import Notifier
+from core.alerting.scanner import Scanner
+from core.authz import Authorizer, Directory, NoDirectory
 from core.liveness import ProcessLease
-from core.ports import EngineError, Leases, TenantStore, WorkflowEngine
+from core.ports import EngineError, WorkflowEngine
+from core.presses import Presses
 from core.recovery import Recovery
 from core.results import utcnow
 from core.saga import FaultPlan
 from core.service import TenantService
+from core.wedged import WedgeFinder
 from tenantbot.crash import crashing
 from tenantbot.settings import Settings
+
+if TYPE_CHECKING:  # the database's modules (SQLAlchemy, Alembic) load when a runtime opens, not at import
+    from core.persistence import Database
 
 
 @dataclass(frozen=True)
 class Runtime:
     settings: Settings
-    store: TenantStore
-    alerts: AlertStore
+    database: Database
     engine: WorkflowEngine
     service: TenantService
+    finder: WedgeFinder
+    presses: Presses
     faults: FaultPlan  # what this process injects into the first attempts it starts (demo, provision --fault)
+    scanner: Scanner | None = None  # the wedge scan, when the runtime was given a notifier
+    controls: AlertControls | None = None  # Snooze and the digest menus, beside the scanner (its delivery)
 
     @property
     def recovery(self) -> Recovery:
         return self.service.recovery
 
 
-def build_service(settings: Settings, store: TenantStore, engine: WorkflowEngine, leases: Leases) -> TenantService:
-    lease = ProcessLease(leases, ttl=settings.process_lease, clock=utcnow, read_timeout=settings.read_timeout)
-    store, engine = crashing(store, engine)  # only when a test asks for it (TENANTBOT_TEST_CRASH)
+def build_service(settings: Settings, database: Database, engine: WorkflowEngine) -> TenantService:
+    lease = ProcessLease(database.leases, ttl=settings.process_lease, clock=utcnow, read_timeout=settings.read_timeout)
+    store, engine = crashing(database.tenants, engine)  # only when a test asks for it (TENANTBOT_TEST_CRASH)
     return TenantService(store, engine, limits=settings.limits, timeouts=settings.timeouts, lease=lease)
+
+
+def assemble(
+    settings: Settings,
+    database: Database,
+    engine: WorkflowEngine,
+    faults: FaultPlan,
+    notifier: Notifier | None,
+    directory: Directory,
+) -> Runtime:
+    """Every part, each built once and handed the parts it needs."""
+    service = build_service(settings, database, engine)
+    finder = WedgeFinder(database.tenants, engine, settings.limits, read_timeout=settings.read_timeout)
+    authorizer = Authorizer(settings.policy, directory)
+    runtime = Runtime(settings, database, engine, service, finder, Presses(service, authorizer), faults)
+    if notifier is None:
+        return runtime
+    scanner = Scanner(
+        database.tenants,
+        database.alerts,
+        notifier,
+        finder,
+        leases=database.leases,
+        holder=service.lease.id or f"{socket.gethostname()}:{os.getpid()}",
+        clock=utcnow,
+        lease=max(settings.scan_interval * 2, timedelta(seconds=30)),
+    )
+    controls = AlertControls(database.tenants, database.alerts, scanner.delivery, authorizer, clock=utcnow)
+    return dataclasses.replace(runtime, scanner=scanner, controls=controls)
 
 
 @asynccontextmanager
@@ -61,28 +112,39 @@ async def kept(lease: ProcessLease) -> AsyncIterator[None]:
 
 
 @asynccontextmanager
-async def runtime(settings: Settings, *, worker: bool = True, engine_required: bool = True) -> AsyncIterator[Runtime]:
+async def runtime(
+    settings: Settings,
+    *,
+    worker: bool = True,
+    engine_required: bool = True,
+    notifier: Notifier | None = None,
+    directory: Directory | None = None,
+) -> AsyncIterator[Runtime]:
     """Everything the app needs, torn down in reverse order on exit.
 
     With `engine_required=False` (read-only commands) an engine that cannot be reached does not stop
-    the command: the views say what could not be read instead.
+    the command: the views say what could not be read instead. Without a `notifier` there is no scanner
+    (and no alert controls); without a `directory` no user group can be read, so an allow-list's group
+    entries grant nothing (only `serve` takes presses, with Slack's).
     """
-    from core.persistence import open_store
+    from core.persistence import open_database
     from tenantbot.engine import engine_runtime
 
-    store = await open_store(settings.db_url)
+    database = await open_database(settings.db_url)
     try:
         async with AsyncExitStack() as stack:
             engine: WorkflowEngine
             faults = FaultPlan()
             try:
-                engine = await stack.enter_async_context(engine_runtime(settings, store, faults, worker=worker))
+                engine = await stack.enter_async_context(
+                    engine_runtime(settings, database.tenants, faults, worker=worker)
+                )
             except EngineError as e:
                 if engine_required:
                     raise
                 engine = UnreachableEngine(f"engine unreachable: {e}")
-            service = build_service(settings, store, engine, store)
-            await stack.enter_async_context(kept(service.lease))
-            yield Runtime(settings, store, store, engine, service, faults)
+            built = assemble(settings, database, engine, faults, notifier, directory or NoDirectory())
+            await stack.enter_async_context(kept(built.service.lease))
+            yield built
     finally:
-        await store.close()
+        await database.close()

@@ -24,7 +24,7 @@ from tenantbot.bootstrap import Runtime, runtime
 from tenantbot.console import render_list, render_result, render_view
 from tenantbot.console_notifier import ConsoleNotifier
 from tenantbot.prompt import Prompt
-from tenantbot.scheduler import build_scanner, scan_once
+from tenantbot.scheduler import scan_once
 from tenantbot.settings import Settings
 
 DEMO_TIMINGS = {
@@ -62,7 +62,7 @@ async def run_demo(settings: Settings) -> None:
     if ignored:
         print(f"ignoring {', '.join(ignored)}: the demo injects faults, so it never uses a real database or cluster.")
     print("timings shortened for the demo: stuck after 8 s, heartbeat timeout 2 s, 0.5 s per step\n")
-    async with runtime(demo_settings, worker=True) as rt:
+    async with runtime(demo_settings, worker=True, notifier=ConsoleNotifier()) as rt:
         ids = await create_scenarios(rt)
         print(render_list([await rt.service.view(i) for i in ids.values()]))
         progress = await start(rt, f"demo-progress-{_stamp()}", None)
@@ -70,7 +70,8 @@ async def run_demo(settings: Settings) -> None:
         print(f"\n{render_view(await rt.service.view(progress))}")
         for key in ("hang", "error", "orphan"):
             print(f"\n{render_view(await rt.service.view(ids[key]))}")
-        scanner = build_scanner(demo_settings, rt, ConsoleNotifier())
+        scanner = rt.scanner
+        assert scanner is not None  # built for the console notifier
         print("\nA wedge scan (what `serve` posts to ALERT_CHANNEL, printed here):")
         await scan_once(scanner)
         if sys.stdin.isatty():
@@ -109,7 +110,7 @@ async def create_scenarios(rt: Runtime) -> dict[str, str]:
     await asyncio.sleep(2)
     for key in ("cancelled", "jammed"):
         await rt.service.act(Action.CANCEL, ids[key], "demo")
-    closed = await rt.store.get(ids["closed"])
+    closed = await rt.database.tenants.get(ids["closed"])
     if closed is not None and closed.handle is not None:  # as if someone terminated it in the Temporal UI
         await rt.engine.terminate(closed.handle, reason="demo: terminated behind the bot's back")
     await wait_for(rt.service, {ids[key]: want for key, (_, want) in SCENARIOS.items()})

@@ -1,5 +1,6 @@
 """Recovery and the wedge scan, on APScheduler's asyncio scheduler (the same loop as Bolt and the Temporal
-client).
+client): only the schedule; the recovery and the scanner it runs are built by the composition root
+(tenantbot/bootstrap.py).
 
 Each tick first settles the actions a crash left unfinished (core/recovery.py), then scans (when alerts
 are on), so that an alert is never resolved or re-raised over an action still to be settled. Recovery
@@ -14,42 +15,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from core.alerting.controls import AlertControls
-from core.alerting.ports import Notifier, NotifyError
+from core.alerting.ports import NotifyError
 from core.alerting.scanner import Scanner, TickReport
-from core.authz import Authorizer
 from core.ports import EngineError, StoreError
 from core.recovery import Recovery
-from core.results import utcnow
-from core.wedged import WedgeFinder
-from tenantbot.bootstrap import Runtime
-from tenantbot.settings import Settings
 
 log = logging.getLogger(__name__)
 STOP_WITHIN = 10.0  # seconds a cancelled tick gets to release its lease before shutdown goes on
-
-
-def wedge_finder(settings: Settings, rt: Runtime) -> WedgeFinder:
-    """The one way the app finds wedged tenants: the scan, `/tenant stuck` and `tenants --wedged` share it."""
-    return WedgeFinder(rt.store, rt.engine, settings.limits, read_timeout=settings.read_timeout)
-
-
-def build_scanner(settings: Settings, rt: Runtime, notifier: Notifier, finder: WedgeFinder | None = None) -> Scanner:
-    finder = finder or wedge_finder(settings, rt)
-    holder = rt.service.lease.id or f"{socket.gethostname()}:{os.getpid()}"
-    lease = max(settings.scan_interval * 2, timedelta(seconds=30))
-    return Scanner(rt.store, rt.alerts, notifier, finder, holder=holder, clock=utcnow, lease=lease)
-
-
-def alert_controls(rt: Runtime, scanner: Scanner, authorizer: Authorizer) -> AlertControls:
-    """The alert channel's controls (Snooze, digest menus), beside the scanner: they share its delivery."""
-    return AlertControls(rt.store, rt.alerts, scanner.delivery, authorizer, clock=utcnow)
 
 
 async def recover_once(recovery: Recovery) -> int:

@@ -1,4 +1,4 @@
-"""Shared fixtures: databases (SQLite always, PostgreSQL when reachable) and the real store on them."""
+"""Shared fixtures: databases (SQLite always, PostgreSQL when reachable) and the real stores on them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from core.persistence import SqlAlchemyStore, open_store
+from core.persistence import Database, SqlAlertStore, SqlLeases, SqlTenantStore, open_database
 
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -66,9 +66,25 @@ def _fresh_schema(base: str) -> Iterator[str]:
 
 
 @pytest.fixture
-async def store(database_url: str) -> AsyncIterator[SqlAlchemyStore]:
-    opened = await open_store(database_url)
+async def database(database_url: str) -> AsyncIterator[Database]:
+    opened = await open_database(database_url)
     try:
         yield opened
     finally:
         await opened.close()
+
+
+@pytest.fixture
+def store(database: Database) -> SqlTenantStore:
+    """The database's tenant store."""
+    return database.tenants
+
+
+@pytest.fixture
+def alerts(database: Database) -> SqlAlertStore:
+    return database.alerts
+
+
+@pytest.fixture
+def leases(database: Database) -> SqlLeases:
+    return database.leases

@@ -9,7 +9,7 @@ is told the truth when the alert was resolved first (ALREADY_RESOLVED); then it 
 message (or its digest) is edited at once, for at most 2 s: what Slack or a claim refuses, the next
 scan tick delivers.
 
-`AlertControls` is built beside the `Scanner` (tenantbot/scheduler.py) and shares its `Delivery`: the
+`AlertControls` is built beside the `Scanner` (tenantbot/bootstrap.py) and shares its `Delivery`: the
 same notifier (one pace for every Slack call of the channel) and the same message claims, which keep a
 press and a tick from both sending one message's pending reply.
 """

@@ -1,4 +1,9 @@
-"""Persistence on SQLAlchemy 2: `open_store(url)` migrates the database and returns the store.
+"""Persistence on SQLAlchemy 2: `open_database(url)` migrates the database and returns its stores.
+
+A `Database` is one engine and one sessionmaker, with the stores of the core's ports as attributes
+(the way a unit of work exposes its repositories): `tenants` (TenantStore), `alerts` (AlertStore) and
+`leases` (Leases). Each store implements one port; the composition root hands each part the store it
+needs.
 
 Migrations are applied at every start (and by `tenantbot db upgrade`) inside the running event loop,
 through the async connection's `run_sync`, under a lock (PostgreSQL advisory lock, SQLite's
@@ -12,18 +17,34 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from core.persistence.alert_store import SqlAlertStore
 from core.persistence.database import create_engine, translated
-from core.persistence.store import SqlAlchemyStore
+from core.persistence.leases import SqlLeases
+from core.persistence.store import SqlTenantStore
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK = 7_240_001  # any constant; names the advisory lock
 
-__all__ = ["SqlAlchemyStore", "migrate", "open_store"]
+__all__ = ["Database", "SqlAlertStore", "SqlLeases", "SqlTenantStore", "migrate", "open_database"]
 
 
-async def open_store(url: str, *, migrate_schema: bool = True) -> SqlAlchemyStore:
+class Database:
+    """The stores of one database, sharing its engine (and connection pool) and one sessionmaker."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        session = async_sessionmaker(engine, expire_on_commit=False)
+        self.tenants = SqlTenantStore(engine, session)
+        self.alerts = SqlAlertStore(session)
+        self.leases = SqlLeases(session)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+async def open_database(url: str, *, migrate_schema: bool = True) -> Database:
     engine = create_engine(url)
     try:
         if migrate_schema:
@@ -31,7 +52,7 @@ async def open_store(url: str, *, migrate_schema: bool = True) -> SqlAlchemyStor
     except BaseException:
         await engine.dispose()
         raise
-    return SqlAlchemyStore(engine)
+    return Database(engine)
 
 
 async def migrate(engine: AsyncEngine) -> None:

@@ -1,4 +1,4 @@
-"""`SqlAlchemyStore`: the TenantStore and AlertStore ports on SQLite or PostgreSQL.
+"""`SqlTenantStore`: the TenantStore port on SQLite or PostgreSQL.
 
 Every method is one transaction. `save` is the optimistic write the service's exactly-once claims
 and the saga's fencing rest on: an UPDATE guarded by the version read, with the audit events, the
@@ -15,7 +15,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.domain import Allocation, AuditEvent, Tenant
-from core.persistence.alert_store import AlertStoreMixin
 from core.persistence.database import translated
 from core.persistence.mapping import (
     allocation_from_row,
@@ -25,16 +24,12 @@ from core.persistence.mapping import (
     tenant_from_row,
 )
 from core.persistence.orm import CLAIMED_SQL, IN_FLIGHT_SQL, AllocationRow, AuditEventRow, RequestKeyRow, TenantRow
-from core.ports import AllocationChanges, ConcurrentUpdate, DuplicateRequest, StoreError, TenantExists
+from core.ports import AllocationChanges, ConcurrentUpdate, DuplicateRequest, StoreError, TenantExists, TenantStore
 
 
-class SqlAlchemyStore(AlertStoreMixin):
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-        self.session = async_sessionmaker(engine, expire_on_commit=False)
-
-    async def close(self) -> None:
-        await self.engine.dispose()
+class SqlTenantStore(TenantStore):
+    def __init__(self, engine: AsyncEngine, session: async_sessionmaker[AsyncSession]) -> None:
+        self.engine, self.session = engine, session
 
     async def ping(self) -> None:
         async with translated(), self.engine.connect() as connection:

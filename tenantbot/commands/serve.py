@@ -13,13 +13,11 @@ from bot.installation import InstallationCheck
 from bot.notifier import SlackNotifier
 from bot.socket import connect_socket_mode
 from core.alerting.ports import Notifier
-from core.authz import Authorizer
-from core.presses import Presses
 from core.results import utcnow
 from tenantbot.bootstrap import runtime
 from tenantbot.console_notifier import ConsoleNotifier
 from tenantbot.running import EXIT_USAGE, Failure, run, settings, until_stopped
-from tenantbot.scheduler import alert_controls, build_scanner, recover_once, scan_once, start_scheduler, wedge_finder
+from tenantbot.scheduler import recover_once, scan_once, start_scheduler
 from tenantbot.settings import Settings
 
 
@@ -55,15 +53,13 @@ def serve() -> None:
         token, secret = slack_credentials(s)
         client = slack_client(token, s.slack_api_url)
         check = await installation(client, s)
-        async with runtime(s, worker=True) as rt:
-            finder = wedge_finder(s, rt)
-            scanner = build_scanner(s, rt, SlackNotifier(client, s.alert_channel), finder) if s.alert_channel else None
-            authorizer = Authorizer(s.policy, GroupDirectory(client))  # the app's client: one set of 429 pauses
-            controls = alert_controls(rt, scanner, authorizer) if scanner else None
-            deps = BotDeps(Presses(rt.service, authorizer), s.runbook_url, utcnow, finder, controls)
+        notifier = SlackNotifier(client, s.alert_channel) if s.alert_channel else None
+        directory = GroupDirectory(client)  # the app's client: one set of Retry-After pauses for every call
+        async with runtime(s, worker=True, notifier=notifier, directory=directory) as rt:
+            deps = BotDeps(rt.presses, s.runbook_url, utcnow, rt.finder, rt.controls)
             app = create_app(signing_secret=secret, client=client, installation=check, deps=deps)
             await recover_once(rt.recovery)  # what a crash left unfinished, before taking new presses
-            schedule = start_scheduler(scanner, s.scan_interval, rt.recovery)  # recovery runs with or without alerts
+            schedule = start_scheduler(rt.scanner, s.scan_interval, rt.recovery)  # recovery runs with or without alerts
             try:
                 if s.slack_app_token is not None:
                     handler = await connect_socket_mode(app, s.slack_app_token.get_secret_value())
@@ -87,16 +83,17 @@ def scan() -> None:
 
     async def main() -> None:
         s = settings()
-        async with runtime(s, worker=False) as rt:
-            notifier: Notifier = ConsoleNotifier(typer.echo)
-            if s.alert_channel and s.slack_bot_token:
-                notifier = SlackNotifier(
-                    slack_client(s.slack_bot_token.get_secret_value(), s.slack_api_url), s.alert_channel
-                )
+        notifier: Notifier = ConsoleNotifier(typer.echo)
+        if s.alert_channel and s.slack_bot_token:
+            notifier = SlackNotifier(
+                slack_client(s.slack_bot_token.get_secret_value(), s.slack_api_url), s.alert_channel
+            )
+        async with runtime(s, worker=False, notifier=notifier) as rt:
+            assert rt.scanner is not None  # built for the notifier given
             recovered = await recover_once(rt.recovery)
             if recovered:
                 typer.echo(f"settled {recovered} action(s) a crash had left unfinished")
-            report = await scan_once(build_scanner(s, rt, notifier))
+            report = await scan_once(rt.scanner)
         if report is None:
             raise Failure("the scan could not run; see the log line above")
         dry = " (dry run: nothing posted; `serve` posts them)" if notifier.dry_run else ""

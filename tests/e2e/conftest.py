@@ -31,7 +31,7 @@ from core.alerting.scanner import Scanner
 from core.authz import AllowList, Authorizer, Policy
 from core.decisions import Limits
 from core.domain import Action
-from core.persistence import SqlAlchemyStore, open_store
+from core.persistence import Database, open_database
 from core.ports import TenantStore
 from core.presses import Presses
 from core.results import Timeouts
@@ -145,27 +145,20 @@ class Bot:
 
 async def _start_bot(
     tmp_path: Path, *, policy: Policy = DEFAULT_POLICY, store: TenantStore | None = None, read_timeout: float = 1.0
-) -> tuple[Bot, web.AppRunner, SqlAlchemyStore | None]:
+) -> tuple[Bot, web.AppRunner, Database]:
     slack = SlackStub()
     await slack.start()
-    opened = None if store is not None else await open_store(f"sqlite:///{tmp_path / 'bot.db'}")
-    store = store or opened
-    assert store is not None
+    database = await open_database(f"sqlite:///{tmp_path / 'bot.db'}")  # alerts and leases; tenants unless given
+    store = store or database.tenants
     engine = FakeEngine()
     limits = Limits(stuck_after=timedelta(minutes=10))
     timeouts = Timeouts(read=timedelta(seconds=read_timeout), engine=timedelta(seconds=read_timeout))
     service = TenantService(store, engine, limits=limits, timeouts=timeouts, clock=now)
     client = slack_client("xoxb-e2e", slack.api_url)
     finder = WedgeFinder(store, engine, limits, read_timeout=timeouts.read)
-    alerts = opened or await open_store(f"sqlite:///{tmp_path / 'alerts.db'}")  # a given store may hold no alerts
-    scanner = Scanner(
-        store,
-        alerts,
-        SlackNotifier(client, "C9", min_interval=0),
-        finder,
-        holder="e2e",
-        clock=now,
-    )
+    alerts = database.alerts
+    notifier = SlackNotifier(client, "C9", min_interval=0)
+    scanner = Scanner(store, alerts, notifier, finder, leases=database.leases, holder="e2e", clock=now)
     authorizer = Authorizer(policy, GroupDirectory(client))
     controls = AlertControls(store, alerts, scanner.delivery, authorizer, clock=now)
     deps = BotDeps(Presses(service, authorizer), RUNBOOK, now, finder, controls)
@@ -178,7 +171,7 @@ async def _start_bot(
     session = aiohttp.ClientSession()
     url = f"http://127.0.0.1:{port}{EVENTS_PATH}"
     bot = Bot(url, slack, store, engine, service, scanner, session, deps, client, app)
-    return bot, runner, opened
+    return bot, runner, database
 
 
 @asynccontextmanager
@@ -186,11 +179,11 @@ async def running_bot(
     tmp_path: Path, *, policy: Policy = DEFAULT_POLICY, store: TenantStore | None = None, read_timeout: float = 1.0
 ) -> AsyncIterator[Bot]:
     """The bot on its real endpoint with its Slack stand-in, torn down afterwards."""
-    started, runner, opened = await _start_bot(tmp_path, policy=policy, store=store, read_timeout=read_timeout)
+    started, runner, database = await _start_bot(tmp_path, policy=policy, store=store, read_timeout=read_timeout)
     try:
         yield started
     finally:
-        await _stop_bot(started, runner, opened)
+        await _stop_bot(started, runner, database)
 
 
 @pytest.fixture
@@ -199,11 +192,8 @@ async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
         yield started
 
 
-async def _stop_bot(bot: Bot, runner: web.AppRunner, opened: SqlAlchemyStore | None) -> None:
+async def _stop_bot(bot: Bot, runner: web.AppRunner, database: Database) -> None:
     await bot.session.close()
     await runner.cleanup()
     await bot.slack.stop()
-    if opened is not None:
-        await opened.close()
-    elif isinstance(bot.scanner.alerts, SqlAlchemyStore):
-        await bot.scanner.alerts.close()
+    await database.close()

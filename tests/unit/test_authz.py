@@ -3,7 +3,7 @@ authorizer asking the directory for the groups that decide."""
 
 from __future__ import annotations
 
-from core.authz import LOOKUP_FAILED, AllowList, Authorizer, Policy
+from core.authz import LOOKUP_FAILED, AllowList, Authorizer, NoDirectory, Policy
 from core.domain import Action
 from tests.fakes import FakeDirectory
 
@@ -67,3 +67,12 @@ async def test_the_buttons_offered_follow_the_viewer_s_groups_or_what_someone_ma
     assert await authorizer.offered((RETRY, DECOMMISSION), "U5") == (RETRY, DECOMMISSION)
     assert await authorizer.offered((RETRY, DECOMMISSION), "U6") == (RETRY,)
     assert await authorizer.offered((RETRY, DECOMMISSION), None) == (RETRY, DECOMMISSION)
+
+
+async def test_without_a_user_directory_a_list_naming_a_group_cannot_be_checked_and_names_still_decide() -> None:
+    named = Policy({**ADMINS.allowed, RESET: AllowList.parse("U07")})
+    authorizer = Authorizer(named, NoDirectory())
+    refusal = await authorizer.refusal(DECOMMISSION, "U5")
+    assert refusal is not None and refusal.unchecked
+    assert await authorizer.refusal(RESET, "U07") is None and await authorizer.refusal(RETRY, "U5") is None
+    assert await authorizer.refusal(RESET, "U5") is not None
