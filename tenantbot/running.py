@@ -9,7 +9,6 @@ traceback. SIGINT and SIGTERM stop any command the same way (`run`, `until_stopp
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
@@ -20,6 +19,7 @@ import typer
 from core.domain import InvalidTenantId, parse_tenant_id
 from core.ports import EngineError, StoreError
 from core.results import TenantNotFound
+from tenantbot.logs import configure_logging
 from tenantbot.settings import Settings, SettingsError, load_settings
 
 T = TypeVar("T")
@@ -48,7 +48,7 @@ def settings() -> Settings:
         loaded = load_settings()
     except SettingsError as e:
         raise Failure(str(e), EXIT_USAGE) from None
-    logging.basicConfig(level=loaded.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(loaded.log_level)
     return loaded
 
 

@@ -26,19 +26,19 @@ from core.ports import StoreError
 
 
 class SqlAlertStore(AlertStore):
-    def __init__(self, session: async_sessionmaker[AsyncSession]) -> None:
-        self.session = session
-        self.messages = SqlMessages(session)
+    def __init__(self, reading: async_sessionmaker[AsyncSession], writing: async_sessionmaker[AsyncSession]) -> None:
+        self.reading, self.writing = reading, writing
+        self.messages = SqlMessages(reading, writing)
 
     async def open_alerts(self) -> list[Alert]:
         query = select(AlertRow).where(AlertRow.resolved_at.is_(None)).order_by(AlertRow.id)
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             return [alert_from_row(row) for row in await session.scalars(query)]
 
     async def open_alert(self, alert: Alert) -> Alert | None:
         row = alert_row(alert)
         try:
-            async with translated(), self.session.begin() as session:
+            async with translated(), self.writing.begin() as session:
                 session.add(row)
         except StoreError as e:
             if isinstance(e.__cause__, IntegrityError):
@@ -47,24 +47,24 @@ class SqlAlertStore(AlertStore):
         return alert_from_row(row)
 
     async def alert(self, alert_id: int) -> Alert | None:
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             row = await session.get(AlertRow, alert_id)
             return alert_from_row(row) if row else None
 
     async def open_digest(self, opened_at: datetime) -> Digest:
         row = DigestRow(opened_at=opened_at, revision=0, shown_revision=0, failures=0)
-        async with translated(), self.session.begin() as session:
+        async with translated(), self.writing.begin() as session:
             session.add(row)
         return digest_from_row(row)
 
     async def digest(self, digest_id: int) -> Digest | None:
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             row = await session.get(DigestRow, digest_id)
             return digest_from_row(row) if row else None
 
     async def digest_members(self, digest_id: int) -> list[Alert]:
         query = select(AlertRow).where(AlertRow.digest_id == digest_id).order_by(AlertRow.tenant_id)
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             return [alert_from_row(row) for row in await session.scalars(query)]
 
     async def revise(self, alert_id: int, situation: Situation, reason: str, *, at: datetime, visible: bool) -> bool:
@@ -89,12 +89,12 @@ class SqlAlertStore(AlertStore):
     async def _open_update(self, alert_id: int, *guards: Any, **values: Any) -> bool:
         """UPDATE these columns of an alert that is still open (and whatever else `guards` require)."""
         query = update(AlertRow).where(AlertRow.id == alert_id, AlertRow.resolved_at.is_(None), *guards)
-        async with translated(), self.session.begin() as session:
+        async with translated(), self.writing.begin() as session:
             result = await session.execute(query.values(**values))
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     async def touch_digest(self, digest_id: int, reply: str | None) -> None:
-        async with translated(), self.session.begin() as session:
+        async with translated(), self.writing.begin() as session:
             row = await session.get(DigestRow, digest_id, with_for_update=True)
             if row is None:
                 return

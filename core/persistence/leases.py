@@ -18,11 +18,11 @@ from core.ports import Leases, StoreError
 
 
 class SqlLeases(Leases):
-    def __init__(self, session: async_sessionmaker[AsyncSession]) -> None:
-        self.session = session
+    def __init__(self, reading: async_sessionmaker[AsyncSession], writing: async_sessionmaker[AsyncSession]) -> None:
+        self.reading, self.writing = reading, writing
 
     async def try_lock(self, name: str, holder: str, *, now: datetime, ttl: timedelta) -> bool:
-        async with translated(), self.session.begin() as session:
+        async with translated(), self.writing.begin() as session:
             taken = await session.execute(
                 update(LockRow)
                 .where(LockRow.name == name, or_(LockRow.holder == holder, LockRow.expires_at <= now))
@@ -33,7 +33,7 @@ class SqlLeases(Leases):
             if await session.get(LockRow, name) is not None:
                 return False
         try:
-            async with translated(), self.session.begin() as session:
+            async with translated(), self.writing.begin() as session:
                 session.add(LockRow(name=name, holder=holder, expires_at=now + ttl))
             return True
         except StoreError as e:
@@ -42,10 +42,10 @@ class SqlLeases(Leases):
             raise
 
     async def unlock(self, name: str, holder: str) -> None:
-        async with translated(), self.session.begin() as session:
+        async with translated(), self.writing.begin() as session:
             await session.execute(delete(LockRow).where(LockRow.name == name, LockRow.holder == holder))
 
     async def holders(self, prefix: str, *, now: datetime) -> set[str]:
         query = select(LockRow.holder).where(LockRow.name.startswith(prefix, autoescape=True), LockRow.expires_at > now)
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             return set(await session.scalars(query))

@@ -26,8 +26,8 @@ TABLES: dict[str, type[AlertRow] | type[DigestRow]] = {"alert": AlertRow, "diges
 
 
 class SqlMessages:
-    def __init__(self, session: async_sessionmaker[AsyncSession]) -> None:
-        self.session = session
+    def __init__(self, reading: async_sessionmaker[AsyncSession], writing: async_sessionmaker[AsyncSession]) -> None:
+        self.reading, self.writing = reading, writing
 
     async def claim(
         self, kind: MessageKind, key: int, holder: str, *, now: datetime, ttl: timedelta, unposted: bool
@@ -40,7 +40,7 @@ class SqlMessages:
         guards.append(table.message_ref.is_(None) if unposted else table.message_ref.is_not(None))
         if kind == "alert" and unposted:
             guards.append(AlertRow.resolved_at.is_(None))
-        async with translated(), self.session.begin() as session:
+        async with translated(), self.writing.begin() as session:
             taken = await session.execute(update(table).where(*guards).values(claimed_by=holder, claim_until=now + ttl))
             if taken.rowcount != 1:  # type: ignore[attr-defined]
                 return None
@@ -51,7 +51,7 @@ class SqlMessages:
     async def mark_posted(self, kind: MessageKind, key: int, holder: str, message_ref: str, revision: int) -> bool:
         table = TABLES[kind]
         query = update(table).where(table.id == key, table.claimed_by == holder, table.message_ref.is_(None))
-        async with translated(), self.session.begin() as session:
+        async with translated(), self.writing.begin() as session:
             done = await session.execute(
                 query.values(
                     message_ref=message_ref, shown_revision=revision, claimed_by=None, claim_until=None, failures=0
@@ -77,18 +77,18 @@ class SqlMessages:
         }
         if reply is not None:  # cleared only if no newer reply replaced it meanwhile
             values["reply_pending"] = case((table.reply_pending == reply, None), else_=table.reply_pending)
-        async with translated(), self.session.begin() as session:
+        async with translated(), self.writing.begin() as session:
             await session.execute(update(table).where(table.id == key, table.claimed_by == holder).values(**values))
 
     async def release(self, kind: MessageKind, key: int, holder: str) -> None:
         table = TABLES[kind]
-        async with translated(), self.session.begin() as session:
+        async with translated(), self.writing.begin() as session:
             query = update(table).where(table.id == key, table.claimed_by == holder)
             await session.execute(query.values(claimed_by=None, claim_until=None))
 
     async def undelivered(self) -> list[Alert | Digest]:
         found: list[Alert | Digest] = []
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             for table in (DigestRow, AlertRow):
                 query = select(table).where(
                     table.message_ref.is_not(None),

@@ -1,8 +1,9 @@
 """`SqlTenantStore`: the TenantStore port on SQLite or PostgreSQL.
 
-Every method is one transaction. `save` is the optimistic write the service's exactly-once claims
-and the saga's fencing rest on: an UPDATE guarded by the version read, with the audit events, the
-allocation changes and the request key in the same transaction.
+Every method is one transaction: a reading session for the methods that only read, a writing session
+(on SQLite the one that takes the write lock up front) for the rest. `save` is the optimistic write
+the service's exactly-once claims and the saga's fencing rest on: an UPDATE guarded by the version
+read, with the audit events, the allocation changes and the request key in the same transaction.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.domain import Allocation, AuditEvent, Tenant
-from core.persistence.database import translated
+from core.persistence.database import read_only, translated
 from core.persistence.mapping import (
     allocation_from_row,
     event_from_row,
@@ -28,22 +29,24 @@ from core.ports import AllocationChanges, ConcurrentUpdate, DuplicateRequest, St
 
 
 class SqlTenantStore(TenantStore):
-    def __init__(self, engine: AsyncEngine, session: async_sessionmaker[AsyncSession]) -> None:
-        self.engine, self.session = engine, session
+    def __init__(
+        self, engine: AsyncEngine, reading: async_sessionmaker[AsyncSession], writing: async_sessionmaker[AsyncSession]
+    ) -> None:
+        self.engine, self.reading, self.writing = engine, reading, writing
 
     async def ping(self) -> None:
-        async with translated(), self.engine.connect() as connection:
+        async with translated(), read_only(self.engine).connect() as connection:
             await connection.exec_driver_sql("SELECT 1")
 
     async def get(self, tenant_id: str) -> Tenant | None:
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             row = await session.get(TenantRow, tenant_id)
             return tenant_from_row(row) if row else None
 
     async def add(self, tenant: Tenant, events: Sequence[AuditEvent]) -> Tenant:
         now = datetime.now(UTC)
         try:
-            async with translated(), self.session.begin() as session:
+            async with translated(), self.writing.begin() as session:
                 session.add(
                     TenantRow(
                         id=tenant.id, created_at=tenant.created_at, updated_at=now, version=1, **tenant_columns(tenant)
@@ -65,7 +68,7 @@ class SqlTenantStore(TenantStore):
         allocations: AllocationChanges | None = None,
     ) -> Tenant:
         try:
-            async with translated(), self.session.begin() as session:
+            async with translated(), self.writing.begin() as session:
                 await self._save(session, tenant, events, request_key, allocations)
         except StoreError as e:
             if not isinstance(e.__cause__, IntegrityError):
@@ -135,11 +138,11 @@ class SqlTenantStore(TenantStore):
             )
 
     async def seen_request(self, key: str) -> bool:
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             return bool(await session.scalar(select(exists().where(RequestKeyRow.key == key))))
 
     async def append(self, events: Sequence[AuditEvent]) -> None:
-        async with translated(), self.session.begin() as session:
+        async with translated(), self.writing.begin() as session:
             session.add_all(event_row(e) for e in events)
 
     async def allocations(self, tenant_id: str) -> list[Allocation]:
@@ -148,7 +151,7 @@ class SqlTenantStore(TenantStore):
             .where(AllocationRow.tenant_id == tenant_id, AllocationRow.released_at.is_(None))
             .order_by(AllocationRow.id)
         )
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             return [allocation_from_row(row) for row in await session.scalars(query)]
 
     async def events(self, tenant_id: str, limit: int) -> list[AuditEvent]:
@@ -158,20 +161,20 @@ class SqlTenantStore(TenantStore):
             .order_by(AuditEventRow.id.desc())
             .limit(limit)
         )
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             return [event_from_row(row) for row in await session.scalars(query)]
 
     async def in_flight(self) -> list[Tenant]:
         query = select(TenantRow).where(text(IN_FLIGHT_SQL))  # the partial index's own predicate
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             return [tenant_from_row(row) for row in await session.scalars(query)]
 
     async def claimed(self) -> list[Tenant]:
         query = select(TenantRow).where(text(CLAIMED_SQL)).order_by(TenantRow.claim_since)  # ix_tenants_claimed
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             return [tenant_from_row(row) for row in await session.scalars(query)]
 
     async def list(self, limit: int) -> list[Tenant]:
         query = select(TenantRow).order_by(TenantRow.updated_at.desc(), TenantRow.id).limit(limit)
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             return [tenant_from_row(row) for row in await session.scalars(query)]

@@ -15,6 +15,8 @@ from slack_sdk.models.blocks import Block
 
 from core.decisions import TABLE, Situation
 from core.domain import Action, AuditEvent
+from core.persistence import open_database
+from tests.conftest import SilentPostgres
 from tests.e2e.conftest import Bot, running_bot
 from tests.e2e.situations import RECIPES, make
 from tests.fakes import InMemoryStore
@@ -158,6 +160,28 @@ async def test_stuck_answers_within_seconds_when_the_database_or_the_engine_hang
         assert status == 200 and time.monotonic() - started < 5
         named = "The database is unavailable" if hang == "database" else "The workflow engine is unavailable"
         assert named in reply["text"] and "no answer within 1 s" in reply["text"]
+
+
+@pytest.mark.postgres
+async def test_a_card_is_answered_within_read_timeout_when_postgresql_goes_silent(
+    tmp_path: Path, silent_postgres: SilentPostgres
+) -> None:
+    database = await open_database(silent_postgres.url)
+    try:
+        async with running_bot(tmp_path, store=database.tenants, read_timeout=1.0) as bot:
+            await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
+            await bot.post(bot.command_body("acme-42", response="before"))
+            await bot.slack.wait_for("/response/before")  # the pool holds an established connection
+            silent_postgres.proxy.silent = True
+            started = time.monotonic()
+            status, _ = await bot.post(bot.command_body("acme-42"))
+            [reply] = await bot.slack.wait_for("/response/r1", timeout=15)
+            elapsed = time.monotonic() - started
+    finally:
+        await silent_postgres.proxy.stop()
+        await database.close()
+    assert status == 200 and elapsed < 1.5  # READ_TIMEOUT (1 s) + HTTP and scheduling
+    assert "The database is unavailable" in reply["text"] and "no answer within 1 s" in reply["text"]
 
 
 async def test_stuck_with_45_tenants_and_long_errors_fits_one_message(bot: Bot) -> None:
