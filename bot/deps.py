@@ -18,14 +18,10 @@ class BotDeps:
     runbook_url: str
     clock: Callable[[], datetime]
     finder: WedgeFinder
+    read_timeout: timedelta  # the bound on one read, which also bounds the wedged list the listeners read
     alert_controls: AlertControls | None = None  # Snooze and the digest menus; None when alerts are off
 
     @property
     def service(self) -> TenantService:
         """The tenant service the presses run through: views and the card after a press."""
         return self.presses.service
-
-    @property
-    def read_timeout(self) -> timedelta:
-        """The service's bound on one read, which also bounds what the listeners read outside it."""
-        return self.service.timeouts.read

@@ -31,6 +31,7 @@ from core.alerting.controls import AlertControls
 from core.alerting.ports import Notifier
 from core.alerting.scanner import Scanner
 from core.authz import Authorizer, Directory, NoDirectory
+from core.bounded import BoundedLeases, bounded_ports
 from core.liveness import ProcessLease
 from core.ports import EngineError, WorkflowEngine
 from core.presses import Presses
@@ -63,12 +64,6 @@ class Runtime:
         return self.service.recovery
 
 
-def build_service(settings: Settings, database: Database, engine: WorkflowEngine) -> TenantService:
-    lease = ProcessLease(database.leases, ttl=settings.process_lease, clock=utcnow, read_timeout=settings.read_timeout)
-    store, engine = crashing(database.tenants, engine)  # only when a test asks for it (TENANTBOT_TEST_CRASH)
-    return TenantService(store, engine, limits=settings.limits, timeouts=settings.timeouts, lease=lease)
-
-
 def assemble(
     settings: Settings,
     database: Database,
@@ -77,9 +72,15 @@ def assemble(
     notifier: Notifier | None,
     directory: Directory,
 ) -> Runtime:
-    """Every part, each built once and handed the parts it needs."""
-    service = build_service(settings, database, engine)
-    finder = WedgeFinder(database.tenants, engine, settings.limits, read_timeout=settings.read_timeout)
+    """Every part, each built once and handed the parts it needs: the ports wrapped once with their time
+    limits (core/bounded.py) for the service, its recovery, the liveness lease and the wedge finder. The
+    scan's own writes and the saga's worker (tenantbot/engine.py) use the database unbounded, as before."""
+    crash_store, crash_engine = crashing(database.tenants, engine)  # only when a test asks (TENANTBOT_TEST_CRASH)
+    store, bounded_engine = bounded_ports(crash_store, crash_engine, settings.timeouts)
+    leases = BoundedLeases(database.leases, settings.read_timeout)
+    lease = ProcessLease(leases, ttl=settings.process_lease, clock=utcnow)
+    service = TenantService(store, bounded_engine, limits=settings.limits, lease=lease)
+    finder = WedgeFinder(store, bounded_engine, settings.limits)
     authorizer = Authorizer(settings.policy, directory)
     runtime = Runtime(settings, database, engine, service, finder, Presses(service, authorizer), faults)
     if notifier is None:

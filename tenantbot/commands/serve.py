@@ -56,7 +56,7 @@ def serve() -> None:
         notifier = SlackNotifier(client, s.alert_channel) if s.alert_channel else None
         directory = GroupDirectory(client)  # the app's client: one set of Retry-After pauses for every call
         async with runtime(s, worker=True, notifier=notifier, directory=directory) as rt:
-            deps = BotDeps(rt.presses, s.runbook_url, utcnow, rt.finder, rt.controls)
+            deps = BotDeps(rt.presses, s.runbook_url, utcnow, rt.finder, s.read_timeout, rt.controls)
             app = create_app(signing_secret=secret, client=client, installation=check, deps=deps)
             await recover_once(rt.recovery)  # what a crash left unfinished, before taking new presses
             schedule = start_scheduler(rt.scanner, s.scan_interval, rt.recovery)  # recovery runs with or without alerts

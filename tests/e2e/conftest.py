@@ -29,6 +29,7 @@ from bot.notifier import SlackNotifier
 from core.alerting.controls import AlertControls
 from core.alerting.scanner import Scanner
 from core.authz import AllowList, Authorizer, Policy
+from core.bounded import bounded_ports
 from core.decisions import Limits
 from core.domain import Action
 from core.persistence import Database, open_database
@@ -153,15 +154,16 @@ async def _start_bot(
     engine = FakeEngine()
     limits = Limits(stuck_after=timedelta(minutes=10))
     timeouts = Timeouts(read=timedelta(seconds=read_timeout), engine=timedelta(seconds=read_timeout))
-    service = TenantService(store, engine, limits=limits, timeouts=timeouts, clock=now)
+    bounded_store, bounded_engine = bounded_ports(store, engine, timeouts)  # as the composition root wraps them
+    service = TenantService(bounded_store, bounded_engine, limits=limits, clock=now)
     client = slack_client("xoxb-e2e", slack.api_url)
-    finder = WedgeFinder(store, engine, limits, read_timeout=timeouts.read)
+    finder = WedgeFinder(bounded_store, bounded_engine, limits)
     alerts = database.alerts
     notifier = SlackNotifier(client, "C9", min_interval=0)
     scanner = Scanner(store, alerts, notifier, finder, leases=database.leases, holder="e2e", clock=now)
     authorizer = Authorizer(policy, GroupDirectory(client))
     controls = AlertControls(store, alerts, scanner.delivery, authorizer, clock=now)
-    deps = BotDeps(Presses(service, authorizer), RUNBOOK, now, finder, controls)
+    deps = BotDeps(Presses(service, authorizer), RUNBOOK, now, finder, timeouts.read, controls)
     installation = InstallationCheck(client)
     assert await installation.learn() is None  # from the stand-in's auth.test and bots.info: T1, A1
     slack.calls.clear()  # tests look at what the bot sends while it serves

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from core.bounded import bounded_ports
 from core.domain import Action, RunObservation, RunStatus, Tenant, TenantState, provisioning_handle
 from core.persistence import SqlTenantStore, open_database
 from core.results import ActionResult, Outcome, Timeouts
@@ -50,7 +51,8 @@ def press_at_once(database_url: str, engine: FakeEngine, action: Action) -> list
     async def press(user: str) -> ActionResult:
         database = await open_database(database_url, migrate_schema=False)
         try:
-            service = TenantService(database.tenants, engine, timeouts=Timeouts(read=timedelta(seconds=15)))
+            store, bounded_engine = bounded_ports(database.tenants, engine, Timeouts(read=timedelta(seconds=15)))
+            service = TenantService(store, bounded_engine)
             await asyncio.to_thread(barrier.wait)
             return await service.act(action, "acme", user)
         finally:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.pool import QueuePool
 
-from core.bounded import bounded
+from core.bounded import bounded, bounded_ports
 from core.domain import Tenant, TenantState
 from core.persistence import Database, open_database
 from core.persistence.database import CLEANUP_LIMIT, connections_returned
@@ -39,7 +39,7 @@ async def proxied(silent_postgres: SilentPostgres) -> AsyncIterator[tuple[Databa
     """The database through the proxy, and a service on it with one tenant, `acme`."""
     database = await open_database(silent_postgres.url)
     try:
-        service = TenantService(database.tenants, FakeEngine(), timeouts=Timeouts(read=READ_TIMEOUT))
+        service = TenantService(*bounded_ports(database.tenants, FakeEngine(), Timeouts(read=READ_TIMEOUT)))
         await service.create("acme", "U1")
         yield database, service
     finally:

@@ -7,6 +7,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from core.actions import claim_for, claimed
+from core.bounded import bounded_ports
 from core.decisions import Limits
 from core.domain import Action, RunObservation, RunStatus, Tenant, TenantState, provisioning_handle
 from core.liveness import ProcessLease
@@ -34,8 +35,8 @@ def recovery(
     store: SqlTenantStore, leases: SqlLeases, engine: FakeEngine, lease: ProcessLease | None = None
 ) -> Recovery:
     lease = lease or ProcessLease(leases, ttl=TTL, clock=now)
-    timeouts = Timeouts(read=timedelta(seconds=15))
-    return Recovery(store, engine, lease, limits=Limits(), timeouts=timeouts, clock=now)
+    bounded_store, bounded_engine = bounded_ports(store, engine, Timeouts(read=timedelta(seconds=15)))
+    return Recovery(bounded_store, bounded_engine, lease, limits=Limits(), clock=now)
 
 
 async def feed(store: SqlTenantStore) -> list[str]:

@@ -3,14 +3,12 @@ audited with its reason only for a tenant that exists, and an authorized press r
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from core.authz import AllowList, Authorizer, Policy
 from core.domain import Action
 from core.presses import Presses
-from core.results import Outcome, TenantNotFound, Timeouts
+from core.results import Outcome, TenantNotFound
 from core.service import TenantService
 from tests.fakes import FakeDirectory, FakeEngine, InMemoryStore
 from tests.unit.test_service import NOW, wedged
@@ -24,8 +22,7 @@ Parts = tuple[InMemoryStore, FakeEngine, FakeDirectory, Presses]
 @pytest.fixture
 def parts() -> Parts:
     store, engine, directory = InMemoryStore(), FakeEngine(), FakeDirectory({"S0ONCALL": {"U2"}})
-    timeouts = Timeouts(read=timedelta(seconds=0.2), engine=timedelta(seconds=0.2))
-    service = TenantService(store, engine, timeouts=timeouts, clock=lambda: NOW)
+    service = TenantService(store, engine, clock=lambda: NOW)
     return store, engine, directory, Presses(service, Authorizer(POLICY, directory))
 
 

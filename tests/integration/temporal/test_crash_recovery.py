@@ -22,6 +22,7 @@ from urllib.parse import quote
 import aiohttp
 import pytest
 
+from core.bounded import bounded_ports
 from core.decisions import Situation
 from core.domain import Action, RunStatus, Tenant, TenantState
 from core.liveness import ProcessLease
@@ -214,7 +215,8 @@ async def crashed_after_the_engine_call(rt: Runtime, action: Action, tenant_id: 
     await rt.service.lease.release()  # the process is gone: its liveness lease with it
     survivor = ProcessLease(rt.database.leases, ttl=timedelta(seconds=30), clock=utcnow)
     s = rt.settings
-    return Recovery(rt.database.tenants, rt.engine, survivor, limits=s.limits, timeouts=s.timeouts, clock=utcnow)
+    store, engine = bounded_ports(rt.database.tenants, rt.engine, s.timeouts)
+    return Recovery(store, engine, survivor, limits=s.limits, clock=utcnow)
 
 
 async def test_a_cancel_cut_short_while_the_run_compensates_is_settled_from_the_engines_cancel_request(
