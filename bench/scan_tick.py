@@ -34,7 +34,7 @@ from bench.seed import Population, workflow_id
 from bench.world import TASK_QUEUE, World, seeded_world
 from core.alerting.scanner import TickReport
 from core.ports import EngineError, StoreError
-from tenantbot.bootstrap import runtime
+from tenantbot.bootstrap import runtime, unlinked
 from tenantbot.settings import Settings
 
 ENGINE_CALLS = ("list_running", "run_statuses", "describe")
@@ -50,7 +50,7 @@ async def bench(world: World, ticks: int, read_timeout: float | None) -> None:
     wedged = [(w, world.run_ids[w]) for w in map(workflow_id, world.population.of_kind("wedged")) if w in world.run_ids]
     slack = CountingSlack()
     async with (
-        runtime(settings, worker=False, notifier=slack) as rt,
+        runtime(settings, worker=False, notifier=unlinked(slack)) as rt,
         await psycopg.AsyncConnection.connect(world.database_url) as db,
     ):
         meter = Meter()

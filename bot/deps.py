@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.alerting.controls import AlertControls
+from core.history import AuditHistory
 from core.presses import Presses
+from core.run_links import RunLinks, TenantLink
 from core.service import TenantService
 from core.wedged import WedgeFinder
 
@@ -19,6 +21,9 @@ class BotDeps:
     clock: Callable[[], datetime]
     finder: WedgeFinder
     read_timeout: timedelta  # the bound on one read, which also bounds the wedged list the listeners read
+    history: AuditHistory  # tenants' audit feeds, a page at a time, read within the same bound
+    links: RunLinks  # "Open in Temporal" on cards, if the UI is known
+    tenant_link: TenantLink  # the same link for a message that knows only the tenant (an alert)
     alert_controls: AlertControls | None = None  # Snooze and the digest menus; None when alerts are off
 
     @property

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 EPHEMERAL: dict[str, Any] = {"response_type": "ephemeral", "replace_original": False}
 USAGE = (
     "*Usage:* `/tenant <tenant-id>` shows a tenant's provisioning and the actions allowed now · "
+    "`/tenant <tenant-id> history` shows its whole audit feed, newest first · "
     "`/tenant stuck` lists wedged tenants · `/tenant help` shows this."
 )
 UNKNOWN_CONTROL = (

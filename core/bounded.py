@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from core.domain import Allocation, AuditEvent, RunHandle, RunningRun, RunObservation, RunStatus, Tenant
+from core.domain import Allocation, AuditEvent, FeedPosition, RunHandle, RunningRun, RunObservation, RunStatus, Tenant
 from core.ports import AllocationChanges, EngineError, Leases, StoreError, TenantStore, WorkflowEngine
 from core.results import Timeouts
 
@@ -99,6 +99,12 @@ class BoundedStore(TenantStore):
 
     async def events(self, tenant_id: str, limit: int) -> list[AuditEvent]:
         return await self._within(self.store.events(tenant_id, limit), "audit events")
+
+    async def history(
+        self, tenant_id: str, *, limit: int, before: FeedPosition | None = None, after: FeedPosition | None = None
+    ) -> list[AuditEvent]:
+        reading = self.store.history(tenant_id, limit=limit, before=before, after=after)
+        return await self._within(reading, "audit events")
 
     async def in_flight(self) -> list[Tenant]:
         return await self._within(self.store.in_flight())

@@ -47,6 +47,7 @@ OPEN_STATES = frozenset({TenantState.PENDING, TenantState.PROVISIONING})
 IN_FLIGHT_STATES = frozenset(
     {TenantState.PENDING, TenantState.PROVISIONING, TenantState.CANCELLING, TenantState.DECOMMISSIONING}
 )
+FINISHED_STATES = frozenset({TenantState.ACTIVE, TenantState.DECOMMISSIONED})  # done: nothing more to recover
 
 
 class Action(StrEnum):
@@ -215,3 +216,21 @@ class AuditEvent:
     at: datetime
     details: dict[str, Any] = field(default_factory=dict)
     id: int | None = None
+
+    @property
+    def position(self) -> FeedPosition:
+        """Where the event sits in its tenant's feed (once stored: the store gives it its id)."""
+        assert self.id is not None, "only a stored event has a place in the feed"
+        return FeedPosition(self.at, self.id)
+
+
+@dataclass(frozen=True, order=True)
+class FeedPosition:
+    """A place in a tenant's audit feed: (time, id), the total order history is read in, newest first.
+
+    The id breaks ties between events recorded at the same instant, so paging by position (keyset
+    pagination) never skips or repeats an event, however many are added meanwhile.
+    """
+
+    at: datetime
+    id: int

@@ -13,7 +13,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from core.domain import Allocation, AuditEvent, RunHandle, RunningRun, RunObservation, RunStatus, Tenant
+from core.domain import (
+    Allocation,
+    AuditEvent,
+    FeedPosition,
+    RunHandle,
+    RunningRun,
+    RunObservation,
+    RunStatus,
+    Tenant,
+)
 
 
 class EngineError(Exception):
@@ -123,7 +132,14 @@ class TenantStore(Protocol):
     async def allocations(self, tenant_id: str) -> list[Allocation]: ...
 
     async def events(self, tenant_id: str, limit: int) -> list[AuditEvent]:
-        """The newest `limit` audit events of the tenant, newest first."""
+        """The newest `limit` audit events of the tenant, newest first (by time, then id)."""
+        ...
+
+    async def history(
+        self, tenant_id: str, *, limit: int, before: FeedPosition | None = None, after: FeedPosition | None = None
+    ) -> list[AuditEvent]:
+        """Up to `limit` audit events of the tenant, newest first: the newest ones, or the nearest ones
+        older than `before` or newer than `after` (keyset pages of the whole feed)."""
         ...
 
     async def in_flight(self) -> list[Tenant]:

@@ -146,7 +146,8 @@ class TenantService:
                 await self._audit(tenant_id, ev.ACTION_REFUSED, actor, action=action.value, reason=reason)
                 raise _Stop(Outcome.REFUSED, reason)
             claim = claim_for(action, tenant, actor, now, self.lease.id)
-            event = self._event(tenant_id, ev.started(action), actor, situation=assessment.situation.key)
+            situation = assessment.situation.key
+            event = self._event(tenant_id, ev.started(action), actor, situation=situation, request=request_key)
             self.lease.begin(tenant_id)  # before the claim is written: this process's recovery must not touch it
             written = False
             try:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.worker import Worker
 
 from core.adapters.temporal_engine import TemporalEngine, engine_errors
-from core.adapters.temporal_server import dev_server, find_binary
+from core.adapters.temporal_server import dev_server, find_binary, web_ui
 from core.ports import TenantStore, WorkflowEngine
 from core.results import utcnow
 from core.run_writes import RunReporter
@@ -27,6 +28,17 @@ from core.saga.workflows import DecommissionTenant, ProvisionTenant
 from tenantbot.settings import Settings
 
 WATCH_EVERY_S = 3.0
+
+
+def web_ui_url(settings: Settings) -> str | None:
+    """Where operators open a run: TEMPORAL_UI_URL, else the embedded dev server's UI, else nowhere."""
+    if settings.temporal_ui_url is not None:
+        return settings.temporal_ui_url
+    return web_ui(dev_server_dir(settings)) if settings.temporal_address is None else None
+
+
+def dev_server_dir(settings: Settings) -> Path:
+    return settings.data_dir / "temporal"
 
 
 @asynccontextmanager
@@ -41,7 +53,7 @@ async def engine_runtime(
                 dev_server(
                     binary,
                     port=settings.temporal_dev_port,
-                    state_dir=settings.data_dir / "temporal",
+                    state_dir=dev_server_dir(settings),
                     namespace=settings.temporal_namespace,
                     watch_every=WATCH_EVERY_S if worker else None,
                 )

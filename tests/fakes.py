@@ -22,6 +22,7 @@ from core.domain import (
     IN_FLIGHT_STATES,
     Allocation,
     AuditEvent,
+    FeedPosition,
     RunHandle,
     RunningRun,
     RunObservation,
@@ -112,8 +113,15 @@ class InMemoryStore(TenantStore):
         return [a for (t, _), a in self.held.items() if t == tenant_id]
 
     async def events(self, tenant_id: str, limit: int) -> list[AuditEvent]:
+        return await self.history(tenant_id, limit=limit)
+
+    async def history(
+        self, tenant_id: str, *, limit: int, before: FeedPosition | None = None, after: FeedPosition | None = None
+    ) -> list[AuditEvent]:
         await self._io()
-        return [e for e in reversed(self.audit) if e.tenant_id == tenant_id][:limit]
+        feed = sorted((e for e in self.audit if e.tenant_id == tenant_id), key=lambda e: e.position, reverse=True)
+        feed = [e for e in feed if (before is None or e.position < before) and (after is None or e.position > after)]
+        return feed[-limit:] if after is not None else feed[:limit]
 
     async def in_flight(self) -> list[Tenant]:
         await self._io()

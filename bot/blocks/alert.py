@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from bot.blocks.common import actor, confirm
+from bot.blocks.common import actor, confirm, run_button
 from bot.text import safe
 from core.alerting.controls import SnoozeOutcome, SnoozeResult
 from core.alerting.model import Alert
@@ -30,7 +30,8 @@ def alert_text(alert: Alert) -> str:
     return safe(f"{alert.tenant_id} is {alert.situation}", 3000)
 
 
-def alert_blocks(alert: Alert) -> list[Block]:
+def alert_blocks(alert: Alert, run_url: str | None = None) -> list[Block]:
+    """The alert as the channel sees it; with `run_url`, a link to the tenant's run in Temporal's Web UI."""
     if alert.resolved_at is not None:
         return [
             SectionBlock(
@@ -72,6 +73,7 @@ def alert_blocks(alert: Alert) -> list[Block]:
                     confirm=confirm(Action.RESET, alert.tenant_id),
                 ),
                 ButtonElement(text="Details", action_id="alert_details", value=alert.tenant_id),
+                *run_button(run_url),
                 StaticSelectElement(
                     placeholder="Snooze…",
                     action_id="alert_snooze",

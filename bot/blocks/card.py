@@ -14,7 +14,7 @@ from datetime import datetime
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, HeaderBlock, SectionBlock
 
-from bot.blocks.common import actor, confirm, md
+from bot.blocks.common import actor, confirm, md, run_button
 from bot.text import BUDGET, code, cut, fenced, listing, safe, size
 from core.actions import DESTRUCTIVE
 from core.domain import Action
@@ -50,21 +50,29 @@ def when(moment: datetime | None, now: datetime) -> str:
 
 
 def tenant_card(
-    view: TenantView, *, runbook_url: str, actions: Sequence[Action], note: str | None = None
+    view: TenantView,
+    *,
+    runbook_url: str,
+    actions: Sequence[Action],
+    note: str | None = None,
+    run_url: str | None = None,
 ) -> list[Block]:
     """The card, with buttons for `actions` (what the viewer may run of what the assessment allows, decided
-    by core/authz: no default, so no caller can forget it), within the budget.
+    by core/authz: no default, so no caller can forget it), within the budget; with `run_url`, a link to
+    the run in Temporal's Web UI.
 
     `note` is mrkdwn the caller already made safe (e.g. `result_note`)."""
     offered = tuple(actions)
     for room in ROOMS:
-        card = _card(view, runbook_url, note, offered, room)
+        card = _card(view, runbook_url, note, offered, room, run_url)
         if size(card) <= BUDGET:
             break
     return card
 
 
-def _card(view: TenantView, runbook_url: str, note: str | None, offered: tuple[Action, ...], room: Room) -> list[Block]:
+def _card(
+    view: TenantView, runbook_url: str, note: str | None, offered: tuple[Action, ...], room: Room, run_url: str | None
+) -> list[Block]:
     t, a = view.tenant, view.assessment
     blocks: list[Block] = [
         HeaderBlock(text=cut(f"{t.id} · {t.state}", 150)),
@@ -82,10 +90,12 @@ def _card(view: TenantView, runbook_url: str, note: str | None, offered: tuple[A
             f"• {e.at:%H:%M:%S} {code(e.type.removeprefix('tenant.provisioning.'), 60)} by {actor(e.actor)}"
             for e in view.events[: room.events]
         ]
-        blocks.append(SectionBlock(text=md(cut("*Recent events*\n" + "\n".join(lines), 3000))))
+        title = f"*Recent events* (all: {code(f'/tenant {t.id} history', 90)})\n"
+        blocks.append(SectionBlock(text=md(cut(title + "\n".join(lines), 3000))))
     runbook = f"<{runbook_url}|Runbook: reset a stuck provisioning>" if len(runbook_url) <= 1000 else "Runbook"
     blocks.append(ContextBlock(elements=[md(runbook)]))
-    blocks.append(ActionsBlock(block_id=cut(ACTIONS_BLOCK.format(t.id), 255), elements=buttons(view, offered)))
+    elements = [*buttons(view, offered), *run_button(run_url)]
+    blocks.append(ActionsBlock(block_id=cut(ACTIONS_BLOCK.format(t.id), 255), elements=elements))
     if note:
         blocks.append(ContextBlock(elements=[md(cut(note, min(room.note, 2000)))]))
     return blocks

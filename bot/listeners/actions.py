@@ -23,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answer import Answer, answered, reply
 from bot.blocks import card
-from bot.blocks.common import actor
+from bot.blocks.common import OPEN_RUN, actor
 from bot.deps import BotDeps
 from bot.payload import on_private_message
 from bot.replies import EPHEMERAL, UNKNOWN_CONTROL, unrefreshed
@@ -75,15 +75,21 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             view = await deps.service.view(pressed_tenant(action))
             note = f"Shared by {actor(body['user']['id'])}"
             offered = await deps.presses.offered(view.assessment.allowed, None)  # everyone sees it
-            shown = card.tenant_card(view, runbook_url=deps.runbook_url, note=note, actions=offered)
+            run_url = deps.links.to(view.tenant.handle)
+            shown = card.tenant_card(view, runbook_url=deps.runbook_url, note=note, actions=offered, run_url=run_url)
             shared = {"response_type": "in_channel", "replace_original": False}  # a new message; the private one stays
             return {"text": card.text_fallback(view), "blocks": shown, **shared}
 
         await ack()
         await answered(respond, "share", work())
 
+    async def link(ack: AsyncAck) -> None:
+        """ "Open in Temporal" opens its URL in the browser; Slack still sends the press, which needs only an ack."""
+        await ack()
+
     app.action(PRESS)(press)
     app.action(card.SHARE_ACTION_ID)(share)
+    app.action(OPEN_RUN)(link)  # on cards and alerts alike
 
 
 def register_fallback(app: AsyncApp) -> None:
@@ -117,5 +123,6 @@ async def rendered(deps: BotDeps, result: ActionResult, viewer: str | None) -> d
     if result.view is None:
         return {"text": unrefreshed(note)}
     offered = await deps.presses.offered(result.view.assessment.allowed, viewer)
-    shown = card.tenant_card(result.view, runbook_url=deps.runbook_url, note=note, actions=offered)
+    run_url = deps.links.to(result.view.tenant.handle)
+    shown = card.tenant_card(result.view, runbook_url=deps.runbook_url, note=note, actions=offered, run_url=run_url)
     return {"text": note, "blocks": shown}

@@ -103,7 +103,8 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         async def work() -> dict[str, Any]:
             alert_id, raw = pair(chosen(action))
             alert = await checked(deps, alert_id, parse_tenant_id(raw))
-            return {"text": alert_text(alert), "blocks": alert_blocks(alert), **EPHEMERAL}
+            blocks = alert_blocks(alert, run_url=await deps.tenant_link(alert.tenant_id))
+            return {"text": alert_text(alert), "blocks": blocks, **EPHEMERAL}
 
         await ack()
         await answered(respond, "digest pick", work())

@@ -1,4 +1,4 @@
-"""`/tenant`: ack at once, then answer through `respond()` with the card, the list or a short error.
+"""`/tenant`: ack at once, then answer through `respond()` with the card, the history, the list or a short error.
 
 Acking before reading anything keeps Slack's 3-second budget whatever the database or the engine do.
 The service bounds its own reads; the wedged list is read by the wedge finder, which this listener
@@ -17,6 +17,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.answer import answered
 from bot.blocks import card
+from bot.blocks.history import history_blocks, history_text
 from bot.blocks.stuck import stuck_list
 from bot.deps import BotDeps
 from bot.replies import USAGE, stuck_unreadable
@@ -36,19 +37,31 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
 
 
 async def answer(text: str, user: str, deps: BotDeps) -> dict[str, Any]:
-    """The message for `/tenant <text>`: usage, the wedged list, or one tenant's card for `user`."""
-    if text.lower() in ("", "help"):
-        return {"text": USAGE, "response_type": "ephemeral"}
-    if text.lower() == "stuck":
-        return await stuck(deps)
-    return await private_card(deps, user, parse_tenant_id(text))
+    """The message for `/tenant <text>`: usage, the wedged list, one tenant's history, or its card for `user`.
+    Any other text is taken for a tenant id, so a malformed one is answered as such (with a pointer to help)."""
+    match text.lower().split():
+        case [] | ["help"]:
+            return {"text": USAGE, "response_type": "ephemeral"}
+        case ["stuck"]:
+            return await stuck(deps)
+        case [tenant_id, "history"]:
+            return await history(deps, parse_tenant_id(tenant_id))
+        case _:
+            return await private_card(deps, user, parse_tenant_id(text))
+
+
+async def history(deps: BotDeps, tenant_id: str) -> dict[str, Any]:
+    """The newest page of the tenant's audit feed, privately; its buttons page on (bot/listeners/history.py)."""
+    page = await deps.history.page(tenant_id)
+    return {"text": history_text(page), "blocks": history_blocks(page), "response_type": "ephemeral"}
 
 
 async def private_card(deps: BotDeps, user: str, tenant_id: str) -> dict[str, Any]:
     """The tenant's card for `user` alone, with the buttons they may press."""
     view = await deps.service.view(tenant_id)
     offered = await deps.presses.offered(view.assessment.allowed, user)
-    shown = card.tenant_card(view, runbook_url=deps.runbook_url, actions=offered)
+    run_url = deps.links.to(view.tenant.handle)
+    shown = card.tenant_card(view, runbook_url=deps.runbook_url, actions=offered, run_url=run_url)
     return {"text": card.text_fallback(view), "blocks": shown, "response_type": "ephemeral"}
 
 

@@ -1,9 +1,9 @@
 """Persistence on SQLAlchemy 2: `open_database(url)` migrates the database and returns its stores.
 
 A `Database` is one engine and its sessionmakers, with the stores of the core's ports as attributes
-(the way a unit of work exposes its repositories): `tenants` (TenantStore), `alerts` (AlertStore) and
-`leases` (Leases). Each store implements one port; the composition root hands each part the store it
-needs.
+(the way a unit of work exposes its repositories): `tenants` (TenantStore), `alerts` (AlertStore),
+`leases` (Leases) and `retention` (RetentionStore: old rows, core/retention.py). Each store implements
+one port; the composition root hands each part the store it needs.
 
 Migrations are applied at every start (and by `tenantbot db upgrade`) inside the running event loop,
 through the async connection's `run_sync`, under a lock (PostgreSQL advisory lock, SQLite's
@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from core.persistence.alert_store import SqlAlertStore
 from core.persistence.database import CLEANUP_LIMIT, connections_returned, create_engine, read_only, translated
 from core.persistence.leases import SqlLeases
+from core.persistence.retention_store import SqlAlchemyRetentionStore
 from core.persistence.store import SqlTenantStore
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class Database:
         self.tenants = SqlTenantStore(engine, reading, writing)
         self.alerts = SqlAlertStore(reading, writing)
         self.leases = SqlLeases(reading, writing)
+        self.retention = SqlAlchemyRetentionStore(engine)
 
     async def close(self) -> None:
         """Wait (bounded) for connections a cut-short call is still handing back, then close the pool."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import BindParameter, bindparam
+
 from core.alerting.model import Alert, Digest
 from core.decisions import Situation
 from core.domain import Action, ActionClaim, Allocation, AuditEvent, RunHandle, Tenant, TenantState
-from core.persistence.orm import AlertRow, AllocationRow, AuditEventRow, DigestRow, TenantRow
+from core.persistence.orm import AlertRow, AllocationRow, AuditEventRow, DigestRow, TenantRow, UTCDateTime
 
 
 def tenant_from_row(row: TenantRow) -> Tenant:
@@ -99,6 +101,12 @@ def allocation_from_row(row: AllocationRow) -> Allocation:
 
 def event_from_row(row: AuditEventRow) -> AuditEvent:
     return AuditEvent(row.tenant_id, row.type, row.actor, row.at, dict(row.details or {}), row.id)
+
+
+def time_param(moment: datetime) -> BindParameter[datetime]:
+    """A time as a parameter of the columns' type (UTC; naive on SQLite), for row-value comparisons such
+    as `(at, id) < (:at, :id)`, whose right side SQLAlchemy cannot type from the columns."""
+    return bindparam(None, moment, type_=UTCDateTime())
 
 
 def event_row(event: AuditEvent) -> AuditEventRow:

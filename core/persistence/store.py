@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import exists, select, text, update
+from sqlalchemy import exists, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from core.domain import Allocation, AuditEvent, Tenant
+from core.domain import Allocation, AuditEvent, FeedPosition, Tenant
 from core.persistence.database import read_only, translated
 from core.persistence.mapping import (
     allocation_from_row,
@@ -23,6 +23,7 @@ from core.persistence.mapping import (
     event_row,
     tenant_columns,
     tenant_from_row,
+    time_param,
 )
 from core.persistence.orm import CLAIMED_SQL, IN_FLIGHT_SQL, AllocationRow, AuditEventRow, RequestKeyRow, TenantRow
 from core.ports import AllocationChanges, ConcurrentUpdate, DuplicateRequest, StoreError, TenantExists, TenantStore
@@ -155,14 +156,25 @@ class SqlTenantStore(TenantStore):
             return [allocation_from_row(row) for row in await session.scalars(query)]
 
     async def events(self, tenant_id: str, limit: int) -> list[AuditEvent]:
-        query = (
-            select(AuditEventRow)
-            .where(AuditEventRow.tenant_id == tenant_id)
-            .order_by(AuditEventRow.id.desc())
-            .limit(limit)
+        return await self.history(tenant_id, limit=limit)
+
+    async def history(
+        self, tenant_id: str, *, limit: int, before: FeedPosition | None = None, after: FeedPosition | None = None
+    ) -> list[AuditEvent]:
+        """One keyset page of the feed on `ix_audit_events_tenant_at`: no OFFSET, so every page costs the same."""
+        position = tuple_(AuditEventRow.at, AuditEventRow.id)
+        query = select(AuditEventRow).where(AuditEventRow.tenant_id == tenant_id)
+        if before is not None:
+            query = query.where(position < tuple_(time_param(before.at), before.id))
+        if after is not None:
+            query = query.where(position > tuple_(time_param(after.at), after.id))
+        newest_first = after is None  # a page newer than `after` is the nearest events after it, read upwards
+        order = (
+            (AuditEventRow.at.desc(), AuditEventRow.id.desc()) if newest_first else (AuditEventRow.at, AuditEventRow.id)
         )
         async with translated(), self.reading() as session:
-            return [event_from_row(row) for row in await session.scalars(query)]
+            rows = [event_from_row(row) for row in await session.scalars(query.order_by(*order).limit(limit))]
+        return rows if newest_first else rows[::-1]
 
     async def in_flight(self) -> list[Tenant]:
         query = select(TenantRow).where(text(IN_FLIGHT_SQL))  # the partial index's own predicate

@@ -27,7 +27,7 @@ def show(tenant_id: Annotated[str, typer.Argument(help="tenant id, e.g. acme-42"
 
     async def main() -> None:
         async with runtime(settings(), worker=False, engine_required=False) as rt:
-            typer.echo(render_view(await rt.service.view(tid)))
+            typer.echo(render_view(await rt.service.view(tid), rt.links))
 
     run(main)
 
@@ -73,7 +73,7 @@ def _action_command(action: Action) -> Callable[..., None]:
         async def main() -> None:
             async with runtime(settings(), worker=False) as rt:
                 result = await rt.service.act(action, tid, who)
-            typer.echo(render_result(result))
+            typer.echo(render_result(result, rt.links))
             if result.outcome not in (Outcome.DONE, Outcome.DUPLICATE):
                 raise Failure(result.message)
 

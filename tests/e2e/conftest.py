@@ -32,10 +32,12 @@ from core.authz import AllowList, Authorizer, Policy
 from core.bounded import bounded_ports
 from core.decisions import Limits
 from core.domain import Action
+from core.history import AuditHistory
 from core.persistence import Database, open_database
 from core.ports import TenantStore
 from core.presses import Presses
 from core.results import Timeouts
+from core.run_links import RunLinks
 from core.service import TenantService
 from core.wedged import WedgeFinder
 from tests.e2e.slack_stub import SlackStub, free_port
@@ -145,7 +147,12 @@ class Bot:
 
 
 async def _start_bot(
-    tmp_path: Path, *, policy: Policy = DEFAULT_POLICY, store: TenantStore | None = None, read_timeout: float = 1.0
+    tmp_path: Path,
+    *,
+    policy: Policy = DEFAULT_POLICY,
+    store: TenantStore | None = None,
+    read_timeout: float = 1.0,
+    links: RunLinks | None = None,
 ) -> tuple[Bot, web.AppRunner, Database]:
     slack = SlackStub()
     await slack.start()
@@ -159,11 +166,15 @@ async def _start_bot(
     client = slack_client("xoxb-e2e", slack.api_url)
     finder = WedgeFinder(bounded_store, bounded_engine, limits)
     alerts = database.alerts
-    notifier = SlackNotifier(client, "C9", min_interval=0)
+    links = links or RunLinks()
+    tenant_link = links.for_tenants(bounded_store, timeouts.read)
+    notifier = SlackNotifier(client, "C9", min_interval=0, run_link=tenant_link)
     scanner = Scanner(store, alerts, notifier, finder, leases=database.leases, holder="e2e", clock=now)
     authorizer = Authorizer(policy, GroupDirectory(client))
     controls = AlertControls(store, alerts, scanner.delivery, authorizer, clock=now)
-    deps = BotDeps(Presses(service, authorizer), RUNBOOK, now, finder, timeouts.read, controls)
+    history = AuditHistory(bounded_store, timeouts.read)
+    presses = Presses(service, authorizer)
+    deps = BotDeps(presses, RUNBOOK, now, finder, timeouts.read, history, links, tenant_link, alert_controls=controls)
     installation = InstallationCheck(client)
     assert await installation.learn() is None  # from the stand-in's auth.test and bots.info: T1, A1
     slack.calls.clear()  # tests look at what the bot sends while it serves
@@ -178,10 +189,17 @@ async def _start_bot(
 
 @asynccontextmanager
 async def running_bot(
-    tmp_path: Path, *, policy: Policy = DEFAULT_POLICY, store: TenantStore | None = None, read_timeout: float = 1.0
+    tmp_path: Path,
+    *,
+    policy: Policy = DEFAULT_POLICY,
+    store: TenantStore | None = None,
+    read_timeout: float = 1.0,
+    links: RunLinks | None = None,
 ) -> AsyncIterator[Bot]:
     """The bot on its real endpoint with its Slack stand-in, torn down afterwards."""
-    started, runner, database = await _start_bot(tmp_path, policy=policy, store=store, read_timeout=read_timeout)
+    started, runner, database = await _start_bot(
+        tmp_path, policy=policy, store=store, read_timeout=read_timeout, links=links
+    )
     try:
         yield started
     finally:

@@ -262,6 +262,14 @@ class TestConcurrency:
         second = await service.act(Action.RESET, "acme", "U1", request_key="T1:123.456")
         assert (first.outcome, second.outcome) == (Outcome.DONE, Outcome.DUPLICATE)
 
+    async def test_the_started_event_names_the_request_so_the_history_shows_which_press_ran(
+        self, service: TenantService, store: InMemoryStore, engine: FakeEngine
+    ) -> None:
+        await wedged(store, engine)
+        await service.act(Action.RESET, "acme", "U1", request_key="U1:123.456:reset:acme")
+        [started] = [e for e in store.audit if e.type.endswith("reset_started")]
+        assert started.details["request"] == "U1:123.456:reset:acme"
+
 
 class TestCancelAndDecommission:
     async def test_cancel_asks_the_engine_and_leaves_the_tenant_cancelling(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from core.decisions import Situation
 from core.domain import Action
 from core.results import Outcome
 from tenantbot.bootstrap import runtime
+from tenantbot.demo import SCENARIOS
 from tests.integration.temporal.conftest import free_port, provision, reach, world_settings
 from tests.integration.temporal.processes import servers_using
 
@@ -92,3 +94,10 @@ def test_the_demo_runs_everything_embedded_without_a_terminal_and_shows_a_recove
     assert (tmp_path / "demo" / "tenantbot.db").exists() and (tmp_path / "demo" / "temporal" / "temporal.db").exists()
     assert "Tenant demo-progress-" in done.stdout
     assert "Traceback" not in done.stderr
+    ui_port = json.loads((tmp_path / "demo" / "temporal" / "server.json").read_text())["ui_port"]
+    links = re.findall(
+        rf"^  (demo-[a-z]+)-\d+ +http://127\.0\.0\.1:{ui_port}/namespaces/default/workflows/provision-\1-",
+        done.stdout,
+        re.M,
+    )
+    assert len(links) == len(SCENARIOS) - 1  # each tenant but the pending one (no run yet) links to its run
