@@ -123,9 +123,9 @@ def assemble(
         service,
         finder,
         Presses(service, authorizer),
-        history=AuditHistory(store, settings.read_timeout),
+        history=AuditHistory(store),
         links=links,
-        tenant_link=links.for_tenants(store, settings.read_timeout),
+        tenant_link=links.for_tenants(store),
         retention=build_retention(settings, database.retention, database.leases, f"{holder}:retention"),
         faults=faults,
     )

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from core.bounded import BoundedStore
 from core.domain import FeedPosition
 from core.history import AuditHistory
 from tenantbot.console import event_json, render_event
@@ -46,9 +47,10 @@ def history(
 
         s = settings()
         database = await open_database(s.db_url)
+        history = AuditHistory(BoundedStore(database.tenants, s.read_timeout))  # each read within READ_TIMEOUT
         shown = 0
         try:
-            async for event in AuditHistory(database.tenants, s.read_timeout).feed(tid, before=edge, limit=limit):
+            async for event in history.feed(tid, before=edge, limit=limit):
                 typer.echo(event_json(event) if as_json else render_event(event))
                 shown += 1
         finally:

@@ -36,7 +36,7 @@ async def test_paging_older_then_newer_walks_the_whole_feed_once_in_time_order(s
     stored = await a_long_feed(store)
     assert [e.position for e in stored] == sorted((e.position for e in stored), reverse=True)
     assert len({e.at for e in stored}) < len(stored)  # some events share their time: the id breaks the tie
-    history = AuditHistory(store, timedelta(seconds=5))
+    history = AuditHistory(store)
     pages = [await history.page("acme")]
     while pages[-1].older is not None:
         pages.append(await history.page("acme", before=pages[-1].older))
@@ -52,7 +52,7 @@ async def test_paging_older_then_newer_walks_the_whole_feed_once_in_time_order(s
 
 async def test_a_page_is_the_same_whatever_is_recorded_meanwhile(store: SqlAlchemyStore) -> None:
     stored = await a_long_feed(store, 45)
-    history = AuditHistory(store, timedelta(seconds=5))
+    history = AuditHistory(store)
     first = await history.page("acme")
     assert first.older is not None
     await store.append([AuditEvent("acme", "tenant.provisioning.late", "U1", datetime.now(UTC))])
@@ -62,7 +62,7 @@ async def test_a_page_is_the_same_whatever_is_recorded_meanwhile(store: SqlAlche
 
 async def test_the_feed_streams_every_event_or_the_newest_before_a_time(store: SqlAlchemyStore) -> None:
     stored = await a_long_feed(store)
-    history = AuditHistory(store, timedelta(seconds=5))
+    history = AuditHistory(store)
     assert [e async for e in history.feed("acme")] == stored
     assert [e async for e in history.feed("acme", limit=150)] == stored[:150]
     cut = stored[60].at
@@ -72,7 +72,7 @@ async def test_the_feed_streams_every_event_or_the_newest_before_a_time(store: S
 
 async def test_the_history_of_a_tenant_that_never_existed_is_not_found(store: SqlAlchemyStore) -> None:
     with pytest.raises(TenantNotFound):
-        await AuditHistory(store, timedelta(seconds=5)).page("nobody")
+        await AuditHistory(store).page("nobody")
     await store.add(Tenant("quiet", TenantState.PENDING, T0), [])
-    page = await AuditHistory(store, timedelta(seconds=5)).page("quiet")
+    page = await AuditHistory(store).page("quiet")
     assert page.events == () and page.older is None and page.newest

@@ -25,6 +25,7 @@ HANDLE = provisioning_handle("acme", 1)
         (lambda s: s.in_flight(), "database"),
         (lambda s: s.allocations("acme"), "allocations"),
         (lambda s: s.events("acme", 5), "audit events"),
+        (lambda s: s.history("acme", limit=5), "audit events"),
     ],
 )
 async def test_a_store_call_that_hangs_fails_within_its_limit_named_by_what_it_reads(read, named) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,48 @@
+"""The composition root (tenantbot/bootstrap.py) hands every reader the ports wrapped with READ_TIMEOUT:
+a tenant's history and the run-link look-up an alert uses answer within it when the database hangs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core.authz import NoDirectory
+from core.domain import Tenant, TenantState
+from core.persistence import Database
+from core.ports import StoreError
+from core.run_links import RunLinks
+from core.saga import FaultPlan
+from tenantbot.bootstrap import assemble
+from tenantbot.settings import Settings
+from tests.fakes import FakeEngine
+
+
+async def never(*args: object, **kwargs: object) -> None:
+    await asyncio.Event().wait()
+
+
+async def test_history_and_the_run_link_look_up_answer_within_read_timeout_when_the_database_hangs(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rt = assemble(
+        Settings(read_timeout=timedelta(seconds=0.2)),
+        database,
+        FakeEngine(),
+        FaultPlan(),
+        RunLinks("http://127.0.0.1:8233"),
+        None,
+        NoDirectory(),
+    )
+    await database.tenants.add(Tenant("acme", TenantState.PROVISIONING, datetime.now(UTC)), [])
+    monkeypatch.setattr(database.tenants, "history", never)
+    started = time.monotonic()
+    with pytest.raises(StoreError, match=r"^audit events: no answer within 0\.2 s$"):
+        await asyncio.wait_for(rt.history.page("acme"), 2)
+    monkeypatch.setattr(database.tenants, "get", never)
+    with pytest.raises(StoreError, match=r"^database: no answer within 0\.2 s$"):
+        await asyncio.wait_for(rt.history.page("acme"), 2)
+    assert await asyncio.wait_for(rt.tenant_link("acme"), 2) is None  # a link is never worth failing a message
+    assert time.monotonic() - started < 1.5
