@@ -23,14 +23,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from core.persistence.alert_store import SqlAlertStore
 from core.persistence.database import CLEANUP_LIMIT, connections_returned, create_engine, read_only, translated
 from core.persistence.leases import SqlLeases
-from core.persistence.retention_store import SqlAlchemyRetentionStore
+from core.persistence.retention_store import SqlRetentionStore
 from core.persistence.store import SqlTenantStore
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK = 7_240_001  # any constant; names the advisory lock
 
-__all__ = ["Database", "SqlAlertStore", "SqlLeases", "SqlTenantStore", "migrate", "open_database"]
+__all__ = ["Database", "SqlAlertStore", "SqlLeases", "SqlRetentionStore", "SqlTenantStore", "migrate", "open_database"]
 
 
 class Database:
@@ -45,7 +45,7 @@ class Database:
         self.tenants = SqlTenantStore(engine, reading, writing)
         self.alerts = SqlAlertStore(reading, writing)
         self.leases = SqlLeases(reading, writing)
-        self.retention = SqlAlchemyRetentionStore(engine)
+        self.retention = SqlRetentionStore(reading, writing)
 
     async def close(self) -> None:
         """Wait (bounded) for connections a cut-short call is still handing back, then close the pool."""
