@@ -21,14 +21,14 @@ from sqlalchemy import insert
 
 from bench.seed import PG_BASE, fresh_schema
 from core.alerting.scanner import SCAN_LOCK
-from core.persistence import open_store
+from core.persistence import open_database
 from core.persistence.orm import AuditEventRow, TenantRow
 from core.retention import Pruned, Retention
 from tests.conftest import postgres_reachable
 
 
 async def bench(url: str, tenants: int, events: int, state: str) -> None:
-    store = await open_store(url)
+    database = await open_database(url)
     now = datetime.now(UTC)
     old = now - timedelta(days=500)
     event = {"type": "tenant.provisioning.x", "actor": "U1", "details": {}}
@@ -42,15 +42,15 @@ async def bench(url: str, tenants: int, events: int, state: str) -> None:
         {"id": f"t{i}", "state": state, "attempt": 1, "created_at": old, "updated_at": old, "version": 1}
         for i in range(tenants)
     ]
-    async with store.engine.begin() as connection:
+    async with database.engine.begin() as connection:
         await connection.execute(insert(TenantRow), seeded)
         for start in range(0, len(rows), 20_000):
             await connection.execute(insert(AuditEventRow), rows[start : start + 20_000])
         if connection.dialect.name == "postgresql":
             await connection.exec_driver_sql("ANALYZE audit_events")
     run = Retention(
-        store.retention,
-        store,
+        database.retention,
+        database.leases,
         keep_for=timedelta(days=400),
         lock=SCAN_LOCK,
         holder="bench",
@@ -72,7 +72,7 @@ async def bench(url: str, tenants: int, events: int, state: str) -> None:
     print(f"{url.split('?')[0]}: {len(rows):,} events of {tenants:,} {state} tenants")
     print(f"  dry run: {counted.counts[Pruned.AUDIT_EVENTS]:,} to delete, counted in {dry:.2f} s")
     print(f"  prune: {deleted:,} deleted in {spent:.2f} s ({deleted / spent:,.0f} rows/s)")
-    await store.close()
+    await database.close()
 
 
 async def main() -> None:

@@ -7,7 +7,7 @@ Seeds a world (bench/world.py): `--runs` open runs on the dev server, `--tenants
 PostgreSQL schema, `--in-flight` of them in flight (default: as many as there are runs, each naming
 one; fewer runs than in-flight rows leaves the rest orphaned), `--wedged` of those wedged (no progress
 for 6 h, run still open). Then builds the scan the way `serve` does (tenantbot.bootstrap.runtime,
-tenantbot.scheduler.build_scanner: default settings, READ_TIMEOUT 2 s unless `--read-timeout`; a
+given a notifier: default settings, READ_TIMEOUT 2 s unless `--read-timeout`; a
 tick that hits it fails, as in serve, and is shown FAILED) with a notifier that only counts, wraps
 the engine adapter, its Temporal client and the store to count and time their calls, and runs
 `--ticks` ticks; before each, one round of the bare calls (bench/floor.py) in the same run.
@@ -34,8 +34,7 @@ from bench.seed import Population, workflow_id
 from bench.world import TASK_QUEUE, World, seeded_world
 from core.alerting.scanner import TickReport
 from core.ports import EngineError, StoreError
-from tenantbot.bootstrap import runtime
-from tenantbot.scheduler import build_scanner, wedge_finder
+from tenantbot.bootstrap import runtime, unlinked
 from tenantbot.settings import Settings
 
 ENGINE_CALLS = ("list_running", "run_statuses", "describe")
@@ -49,18 +48,21 @@ async def bench(world: World, ticks: int, read_timeout: float | None) -> None:
         settings = settings.model_copy(update={"read_timeout": timedelta(seconds=read_timeout)})
     in_flight = [workflow_id(t) for t in world.population.in_flight()]
     wedged = [(w, world.run_ids[w]) for w in map(workflow_id, world.population.of_kind("wedged")) if w in world.run_ids]
-    async with runtime(settings, worker=False) as rt, await psycopg.AsyncConnection.connect(world.database_url) as db:
+    slack = CountingSlack()
+    async with (
+        runtime(settings, worker=False, notifier=unlinked(slack)) as rt,
+        await psycopg.AsyncConnection.connect(world.database_url) as db,
+    ):
         meter = Meter()
         for call in ENGINE_CALLS:
             meter.wrap(rt.engine, call)
         client = rt.engine.client  # type: ignore[attr-defined]
         for rpc in RPCS:
             meter.wrap(client.workflow_service, rpc, inner=True)
-        meter.wrap(rt.store, "in_flight")
-        slack = CountingSlack()
-        finder = wedge_finder(settings, rt)
-        meter.wrap(finder, "sweep")
-        scanner = build_scanner(settings, rt, slack, finder)
+        meter.wrap(rt.database.tenants, "in_flight")
+        meter.wrap(rt.finder, "sweep")  # the scanner's finder: wrapped on the instance, so its calls are counted
+        scanner = rt.scanner
+        assert scanner is not None
         floors, rows = [], []
         print(
             f"\n{'tick':>4}  {'ms':>6}  {'sweep':>6}  {'query':>6}  {'listing ms (pages)':>18}  "

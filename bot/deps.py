@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.authz import GroupDirectory
 from core.alerting.controls import AlertControls
-from core.authz import Policy
 from core.history import AuditHistory
+from core.presses import Presses
 from core.run_links import RunLinks, TenantLink
 from core.service import TenantService
 from core.wedged import WedgeFinder
@@ -17,26 +16,17 @@ from core.wedged import WedgeFinder
 
 @dataclass(frozen=True)
 class BotDeps:
-    service: TenantService
-    policy: Policy
+    presses: Presses  # a press, authorized and audited, and the buttons each viewer is offered
     runbook_url: str
     clock: Callable[[], datetime]
     finder: WedgeFinder
+    read_timeout: timedelta  # the bound on one read, which also bounds the wedged list the listeners read
+    history: AuditHistory  # tenants' audit feeds, a page at a time, read within the same bound
+    links: RunLinks  # "Open in Temporal" on cards, if the UI is known
+    tenant_link: TenantLink  # the same link for a message that knows only the tenant (an alert)
     alert_controls: AlertControls | None = None  # Snooze and the digest menus; None when alerts are off
-    directory: GroupDirectory = field(default_factory=GroupDirectory)  # one cache for cards and presses
-    links: RunLinks = field(default_factory=RunLinks)  # "Open in Temporal" on cards and alerts, if the UI is known
 
     @property
-    def read_timeout(self) -> timedelta:
-        """The service's bound on one read, which also bounds what the listeners read outside it."""
-        return self.service.timeouts.read
-
-    @property
-    def history(self) -> AuditHistory:
-        """Tenants' audit feeds, a page at a time, read from the service's store under the same bound."""
-        return AuditHistory(self.service.store, self.read_timeout)
-
-    @property
-    def tenant_link(self) -> TenantLink:
-        """The link to a tenant's current run, for a message that knows only the tenant (an alert)."""
-        return self.links.for_tenants(self.service.store, self.read_timeout)
+    def service(self) -> TenantService:
+        """The tenant service the presses run through: views and the card after a press."""
+        return self.presses.service

@@ -14,9 +14,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from core.bounded import bounded
 from core.domain import AuditEvent, FeedPosition
-from core.ports import StoreError, TenantStore
+from core.ports import TenantStore
 from core.results import TenantNotFound
 
 PAGE = 20  # events on a Slack page: with their details, well within one message
@@ -54,10 +53,11 @@ class HistoryPage:
 
 
 class AuditHistory:
-    """Reads the feed through the tenant store, each read bounded like the service's (READ_TIMEOUT)."""
+    """Reads the feed through the tenant store the composition root hands it: the one the service reads,
+    each call within READ_TIMEOUT (core/bounded.py: the tenant as "database", the feed as "audit events")."""
 
-    def __init__(self, store: TenantStore, read_timeout: timedelta) -> None:
-        self.store, self.read_timeout = store, read_timeout
+    def __init__(self, store: TenantStore) -> None:
+        self.store = store
 
     async def page(
         self, tenant_id: str, *, before: FeedPosition | None = None, after: FeedPosition | None = None, size: int = PAGE
@@ -98,14 +98,13 @@ class AuditHistory:
             left = None if left is None else left - len(events)
 
     async def _known(self, tenant_id: str) -> None:
-        if await bounded(self.store.get(tenant_id), "database", StoreError, self.read_timeout) is None:
+        if await self.store.get(tenant_id) is None:
             raise TenantNotFound(tenant_id)
 
     async def _read(
         self, tenant_id: str, *, limit: int, before: FeedPosition | None = None, after: FeedPosition | None = None
     ) -> list[AuditEvent]:
-        reading = self.store.history(tenant_id, limit=limit, before=before, after=after)
-        return await bounded(reading, "audit events", StoreError, self.read_timeout)
+        return await self.store.history(tenant_id, limit=limit, before=before, after=after)
 
     async def _any(self, tenant_id: str, **edge: FeedPosition) -> bool:
         return bool(await self._read(tenant_id, limit=1, **edge))

@@ -23,7 +23,6 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from core.bounded import bounded
 from core.ports import Leases, StoreError
 
 log = logging.getLogger(__name__)
@@ -40,9 +39,8 @@ class ProcessLease:
         *,
         ttl: timedelta,
         clock: Callable[[], datetime],
-        read_timeout: timedelta = timedelta(seconds=2),
     ) -> None:
-        self.leases, self.ttl, self.clock, self.read_timeout = leases, ttl, clock, read_timeout
+        self.leases, self.ttl, self.clock = leases, ttl, clock  # bounded leases (core/bounded.py)
         token = secrets.token_hex(6)
         self.name = PREFIX + token
         self.id: str | None = f"{socket.gethostname()}:{os.getpid()}:{token}" if leases is not None else None
@@ -64,8 +62,7 @@ class ProcessLease:
     async def _take(self) -> None:
         assert self.leases is not None and self.id is not None
         now = self.clock()
-        taking = self.leases.try_lock(self.name, self.id, now=now, ttl=self.ttl)
-        if not await bounded(taking, "database", StoreError, self.read_timeout):
+        if not await self.leases.try_lock(self.name, self.id, now=now, ttl=self.ttl):
             raise StoreError(f"the process lease {self.name} is held by another process")
         self._renewed = now
 
@@ -85,7 +82,7 @@ class ProcessLease:
         if self.leases is None or self.id is None or self._renewed is None:
             return
         try:
-            await bounded(self.leases.unlock(self.name, self.id), "database", StoreError, self.read_timeout)
+            await self.leases.unlock(self.name, self.id)
         except StoreError as e:
             log.warning("could not release this process's lease (it expires by itself): %s", e)
         self._renewed = None
@@ -94,8 +91,7 @@ class ProcessLease:
         """Holder ids of every process whose lease has not run out (this one's included)."""
         if self.leases is None:
             return set()
-        holders = self.leases.holders(PREFIX, now=self.clock())
-        return await bounded(holders, "database", StoreError, self.read_timeout)
+        return await self.leases.holders(PREFIX, now=self.clock())
 
     def begin(self, tenant_id: str) -> None:
         self._running[tenant_id] += 1

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from urllib.parse import quote
 
-from core.bounded import bounded
 from core.domain import RunHandle
 from core.ports import StoreError, TenantStore
 
@@ -32,14 +30,15 @@ class RunLinks:
         parts = "/".join(quote(part, safe="") for part in (handle.workflow_id, handle.run_id))
         return f"{self.ui_url.rstrip('/')}/namespaces/{quote(self.namespace, safe='')}/workflows/{parts}/history"
 
-    def for_tenants(self, store: TenantStore, read_timeout: timedelta) -> TenantLink:
-        """A look-up of a tenant's current run's link, for messages that know only the tenant (alerts)."""
+    def for_tenants(self, store: TenantStore) -> TenantLink:
+        """A look-up of a tenant's current run's link, for messages that know only the tenant (alerts);
+        `store` is the one the service reads, each call within READ_TIMEOUT (core/bounded.py)."""
 
         async def link(tenant_id: str) -> str | None:
             if self.ui_url is None:
                 return None
             try:
-                tenant = await bounded(store.get(tenant_id), "database", StoreError, read_timeout)
+                tenant = await store.get(tenant_id)
             except StoreError:
                 return None
             return self.to(tenant.handle) if tenant is not None else None

@@ -19,10 +19,9 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from core.bounded import bounded
 from core.decisions import Assessment, Limits, Situation, assess
 from core.domain import RunObservation, RunStatus, Tenant
-from core.ports import EngineError, StoreError, TenantStore, WorkflowEngine
+from core.ports import EngineError, TenantStore, WorkflowEngine
 
 LISTED_RUNNING = RunObservation(RunStatus.RUNNING)
 NOT_LISTED = RunObservation(RunStatus.NOT_RUNNING)  # to be asked about in the visibility call
@@ -61,17 +60,15 @@ class WedgeFinder:
         describe_concurrency: int = 8,
         visibility_grace: timedelta = timedelta(seconds=30),
         describe_ttl: timedelta = timedelta(minutes=30),
-        read_timeout: timedelta = timedelta(seconds=2),
     ) -> None:
-        self.store, self.engine, self.limits = store, engine, limits
+        self.store, self.engine, self.limits = store, engine, limits  # bounded ports: a hang says which part hung
         self.describe_budget, self.visibility_grace, self.describe_ttl = describe_budget, visibility_grace, describe_ttl
-        self.read_timeout = read_timeout  # each read is bounded and named: a hang says which part hung
         self._gate = asyncio.Semaphore(describe_concurrency)
         self._described: dict[str, Described] = {}
 
     async def sweep(self, now: datetime) -> Sweep:
-        tenants = await bounded(self.store.in_flight(), "database", StoreError, self.read_timeout)
-        listed = await bounded(self.engine.list_running(), "engine", EngineError, self.read_timeout)
+        tenants = await self.store.in_flight()
+        listed = await self.engine.list_running()
         running = {run.workflow_id for run in listed}
         observed = {t.id: self._from_listing(t, running, now) for t in tenants}
         await self._ask_about_missing([t for t in tenants if observed[t.id] is NOT_LISTED], observed)
@@ -104,7 +101,7 @@ class WedgeFinder:
         if not missing:
             return
         handles = [t.handle for t in missing if t.handle is not None]
-        statuses = await bounded(self.engine.run_statuses(handles), "engine", EngineError, self.read_timeout)
+        statuses = await self.engine.run_statuses(handles)
         for tenant in missing:
             assert tenant.handle is not None
             status = statuses.get(tenant.handle.workflow_id)
@@ -134,6 +131,6 @@ class WedgeFinder:
         assert tenant.handle is not None
         async with self._gate:
             try:
-                return await bounded(self.engine.describe(tenant.handle), "engine", EngineError, self.read_timeout)
+                return await self.engine.describe(tenant.handle)
             except EngineError:
                 return None  # keep the listing's answer; the next tick describes it again

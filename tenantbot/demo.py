@@ -22,11 +22,11 @@ from core.results import TenantView
 from core.run_links import RunLinks
 from core.saga import Fault
 from core.service import TenantService
-from tenantbot.bootstrap import Runtime, runtime
+from tenantbot.bootstrap import Runtime, runtime, unlinked
 from tenantbot.console import render_list, render_result, render_view
 from tenantbot.console_notifier import ConsoleNotifier
 from tenantbot.prompt import Prompt
-from tenantbot.scheduler import build_scanner, scan_once
+from tenantbot.scheduler import scan_once
 from tenantbot.settings import Settings
 
 DEMO_TIMINGS = {
@@ -64,7 +64,7 @@ async def run_demo(settings: Settings) -> None:
     if ignored:
         print(f"ignoring {', '.join(ignored)}: the demo injects faults, so it never uses a real database or cluster.")
     print("timings shortened for the demo: stuck after 8 s, heartbeat timeout 2 s, 0.5 s per step\n")
-    async with runtime(demo_settings, worker=True) as rt:
+    async with runtime(demo_settings, worker=True, notifier=unlinked(ConsoleNotifier())) as rt:
         ids = await create_scenarios(rt)
         views = [await rt.service.view(i) for i in ids.values()]
         print(render_list(views))
@@ -74,7 +74,8 @@ async def run_demo(settings: Settings) -> None:
         print(f"\n{render_view(await rt.service.view(progress), rt.links)}")
         for key in ("hang", "error", "orphan"):
             print(f"\n{render_view(await rt.service.view(ids[key]), rt.links)}")
-        scanner = build_scanner(demo_settings, rt, ConsoleNotifier())
+        scanner = rt.scanner
+        assert scanner is not None  # built for the console notifier
         print("\nA wedge scan (what `serve` posts to ALERT_CHANNEL, printed here):")
         await scan_once(scanner)
         if sys.stdin.isatty():
@@ -114,7 +115,7 @@ async def create_scenarios(rt: Runtime) -> dict[str, str]:
     await asyncio.sleep(2)
     for key in ("cancelled", "jammed"):
         await rt.service.act(Action.CANCEL, ids[key], "demo")
-    closed = await rt.store.get(ids["closed"])
+    closed = await rt.database.tenants.get(ids["closed"])
     if closed is not None and closed.handle is not None:  # as if someone terminated it in the Temporal UI
         await rt.engine.terminate(closed.handle, reason="demo: terminated behind the bot's back")
     await wait_for(rt.service, {ids[key]: want for key, (_, want) in SCENARIOS.items()})

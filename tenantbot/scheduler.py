@@ -1,5 +1,6 @@
-"""Recovery and the wedge scan, on APScheduler's asyncio scheduler (the same loop as Bolt and the Temporal
-client).
+"""Recovery, the wedge scan and retention, on APScheduler's asyncio scheduler (the same loop as Bolt and the
+Temporal client): only the schedule; the recovery, the scanner and the retention run it runs are built by
+the composition root (tenantbot/bootstrap.py).
 
 Each tick first settles the actions a crash left unfinished (core/recovery.py), then scans (when alerts
 are on), so that an alert is never resolved or re-raised over an action still to be settled. Recovery
@@ -15,51 +16,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from core.alerting.controls import AlertControls
-from core.alerting.ports import Notifier, NotifyError
-from core.alerting.scanner import SCAN_LOCK, Scanner, TickReport
-from core.ports import EngineError, Leases, StoreError
+from core.alerting.ports import NotifyError
+from core.alerting.scanner import Scanner, TickReport
+from core.ports import EngineError, StoreError
 from core.recovery import Recovery
-from core.results import utcnow
-from core.retention import PruneReport, Retention, RetentionStore
-from core.wedged import WedgeFinder
-from tenantbot.bootstrap import Runtime
-from tenantbot.settings import Settings
+from core.retention import PruneReport, Retention
 
 log = logging.getLogger(__name__)
 STOP_WITHIN = 10.0  # seconds a cancelled tick gets to release its lease before shutdown goes on
 PRUNE_EVERY = timedelta(days=1)
-
-
-def wedge_finder(settings: Settings, rt: Runtime) -> WedgeFinder:
-    """The one way the app finds wedged tenants: the scan, `/tenant stuck` and `tenants --wedged` share it."""
-    return WedgeFinder(rt.store, rt.engine, settings.limits, read_timeout=settings.read_timeout)
-
-
-def build_scanner(settings: Settings, rt: Runtime, notifier: Notifier, finder: WedgeFinder | None = None) -> Scanner:
-    finder = finder or wedge_finder(settings, rt)
-    holder = rt.service.lease.id or f"{socket.gethostname()}:{os.getpid()}"
-    return Scanner(rt.store, rt.alerts, notifier, finder, holder=holder, clock=utcnow, lease=scan_lease(settings))
-
-
-def scan_lease(settings: Settings) -> timedelta:
-    """How long the scan's lease lasts unless renewed (the scan and retention renew it as they go)."""
-    return max(settings.scan_interval * 2, timedelta(seconds=30))
-
-
-def build_retention(settings: Settings, rows: RetentionStore, leases: Leases, holder: str) -> Retention:
-    """Retention under the scan's lease; its holder is its own, so this process's scan tick cannot renew or
-    release the lease a prune holds (and the other way round)."""
-    lease = scan_lease(settings)
-    keep_for = settings.audit_retention
-    return Retention(rows, leases, keep_for=keep_for, lock=SCAN_LOCK, holder=holder, clock=utcnow, lease=lease)
 
 
 async def prune_once(retention: Retention, pause: Callable[[], Awaitable[None]]) -> PruneReport | None:
@@ -72,11 +42,6 @@ async def prune_once(retention: Retention, pause: Callable[[], Awaitable[None]])
     said = "deleted" if report.done else "deleted (cut short: the next run goes on)"
     log.info("retention %s %s", said, report.summary())
     return report
-
-
-def alert_controls(rt: Runtime, scanner: Scanner) -> AlertControls:
-    """The alert channel's controls (Snooze, digest menus), beside the scanner: they share its delivery."""
-    return AlertControls(rt.store, rt.alerts, scanner.delivery, clock=utcnow)
 
 
 async def recover_once(recovery: Recovery) -> int:

@@ -1,4 +1,4 @@
-"""Shared fixtures: databases (SQLite always, PostgreSQL when reachable), the real store on them, and a
+"""Shared fixtures: databases (SQLite always, PostgreSQL when reachable), the real stores on them, and a
 PostgreSQL behind a proxy that can go silent."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy.engine import make_url
 
-from core.persistence import SqlAlchemyStore, open_store
+from core.persistence import Database, SqlAlertStore, SqlLeases, SqlTenantStore, open_database
 from tests.silent_proxy import SilentProxy
 
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
@@ -91,9 +91,25 @@ def _fresh_schema(base: str) -> Iterator[str]:
 
 
 @pytest.fixture
-async def store(database_url: str) -> AsyncIterator[SqlAlchemyStore]:
-    opened = await open_store(database_url)
+async def database(database_url: str) -> AsyncIterator[Database]:
+    opened = await open_database(database_url)
     try:
         yield opened
     finally:
         await opened.close()
+
+
+@pytest.fixture
+def store(database: Database) -> SqlTenantStore:
+    """The database's tenant store."""
+    return database.tenants
+
+
+@pytest.fixture
+def alerts(database: Database) -> SqlAlertStore:
+    return database.alerts
+
+
+@pytest.fixture
+def leases(database: Database) -> SqlLeases:
+    return database.leases

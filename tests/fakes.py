@@ -1,4 +1,4 @@
-"""In-memory fakes of the core's ports (tenants, engine, leases), for unit tests only.
+"""In-memory fakes of the core's ports (tenants, engine, leases, the user directory), for unit tests only.
 
 They keep the ports' contracts (optimistic versions, request keys, NOT_FOUND, RunAlreadyLive) so the
 service and the decision table can be tested without I/O. The real adapters have their own
@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import builtins
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from core.authz import Directory, DirectoryUnavailable
 from core.domain import (
     IN_FLIGHT_STATES,
     Allocation,
@@ -223,6 +224,22 @@ class InMemoryLeases(Leases):
 
     async def holders(self, prefix: str, *, now: datetime) -> set[str]:
         return {holder for name, (holder, until) in self.rows.items() if name.startswith(prefix) and until > now}
+
+
+class FakeDirectory(Directory):
+    """Who is in which user group; `down` makes every lookup of a group fail, as Slack failing would."""
+
+    def __init__(self, members: dict[str, set[str]] | None = None) -> None:
+        self.members = members or {}
+        self.down = False
+        self.asked: list[frozenset[str]] = []
+
+    async def groups_of(self, user: str, groups: Iterable[str], *, for_display: bool = False) -> frozenset[str]:
+        wanted = frozenset(groups)
+        self.asked.append(wanted)
+        if self.down and wanted:
+            raise DirectoryUnavailable("user group lookup failed (fake)")
+        return frozenset(g for g in wanted if user in self.members.get(g, set()))
 
 
 def at(minute: int, second: int = 0) -> datetime:

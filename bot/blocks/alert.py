@@ -95,6 +95,6 @@ def snooze_answer(result: SnoozeResult, tenant_id: str, until: datetime) -> str:
             resolved = f" at {alert.resolved_at:%H:%M} UTC ({alert.resolution})" if alert and alert.resolved_at else ""
             return f":white_check_mark: The alert for {tenant_id} was already resolved{resolved}; nothing to snooze."
         case SnoozeOutcome.REFUSED:
-            return ":no_entry: Snoozing an alert needs the same permission as Reset (RESET_USERS); nothing changed."
+            return f":no_entry: {safe(result.reason or 'not allowed', 500)}"
         case _:
             return f":warning: That alert is not {tenant_id}'s; run `/tenant {tenant_id}` instead."

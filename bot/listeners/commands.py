@@ -14,10 +14,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answer import answered
-from bot.authz import offered_to
 from bot.blocks import card
 from bot.blocks.history import history_blocks, history_text
 from bot.blocks.stuck import stuck_list
@@ -30,17 +28,15 @@ STUCK_READS = 3  # the finder's query, its engine listing, and its describes of 
 
 
 def register(app: AsyncApp, deps: BotDeps) -> None:
-    async def tenant_command(
-        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
-    ) -> None:
+    async def tenant_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         text = str(command.get("text") or "").strip()
-        await answered(respond, f"/tenant {text[:80]!r}", answer(text, str(command["user_id"]), client, deps))
+        await answered(respond, f"/tenant {text[:80]!r}", answer(text, str(command["user_id"]), deps))
 
     app.command("/tenant")(tenant_command)
 
 
-async def answer(text: str, user: str, client: AsyncWebClient, deps: BotDeps) -> dict[str, Any]:
+async def answer(text: str, user: str, deps: BotDeps) -> dict[str, Any]:
     """The message for `/tenant <text>`: usage, the wedged list, one tenant's history, or its card for `user`.
     Any other text is taken for a tenant id, so a malformed one is answered as such (with a pointer to help)."""
     match text.lower().split():
@@ -51,7 +47,7 @@ async def answer(text: str, user: str, client: AsyncWebClient, deps: BotDeps) ->
         case [tenant_id, "history"]:
             return await history(deps, parse_tenant_id(tenant_id))
         case _:
-            return await private_card(deps, client, user, parse_tenant_id(text))
+            return await private_card(deps, user, parse_tenant_id(text))
 
 
 async def history(deps: BotDeps, tenant_id: str) -> dict[str, Any]:
@@ -60,10 +56,10 @@ async def history(deps: BotDeps, tenant_id: str) -> dict[str, Any]:
     return {"text": history_text(page), "blocks": history_blocks(page), "response_type": "ephemeral"}
 
 
-async def private_card(deps: BotDeps, client: AsyncWebClient, user: str, tenant_id: str) -> dict[str, Any]:
+async def private_card(deps: BotDeps, user: str, tenant_id: str) -> dict[str, Any]:
     """The tenant's card for `user` alone, with the buttons they may press."""
     view = await deps.service.view(tenant_id)
-    offered = await offered_to(deps.policy, deps.directory, client, user, view.assessment.allowed)
+    offered = await deps.presses.offered(view.assessment.allowed, user)
     run_url = deps.links.to(view.tenant.handle)
     shown = card.tenant_card(view, runbook_url=deps.runbook_url, actions=offered, run_url=run_url)
     return {"text": card.text_fallback(view), "blocks": shown, "response_type": "ephemeral"}

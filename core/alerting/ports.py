@@ -1,7 +1,7 @@
-"""The ports alerting calls: the alert store (episodes, digests, message claims, and the scan lease) and
-the notifier (where alerts go).
+"""The ports alerting calls: the alert store (episodes, digests, message claims) and the notifier (where
+alerts go). The scan lease is a `Leases` (core/ports.py), like each process's liveness lease.
 
-Adapters: `core/persistence/` (the same SQLAlchemy store as the tenants) and `bot/notifier.py` (Slack),
+Adapters: `core/persistence/` (the same database as the tenants) and `bot/notifier.py` (Slack),
 or `tenantbot/console_notifier.py` (a terminal); unit tests record what would reach Slack with
 `tests/alert_fakes.py`.
 """
@@ -14,13 +14,12 @@ from typing import Literal, Protocol
 
 from core.alerting.model import Alert, Digest
 from core.decisions import Situation
-from core.ports import Leases
 
 MessageKind = Literal["alert", "digest"]
 
 
-class AlertStore(Leases, Protocol):
-    """Alert episodes, digests and the leases, in the same database as the tenants.
+class AlertStore(Protocol):
+    """Alert episodes, digests and their messages' claims, in the same database as the tenants.
 
     Every write names the columns it changes and is guarded (`WHERE resolved_at IS NULL`, `WHERE
     message_ref IS NULL`, `WHERE claimed_by = holder`), so a stale copy never overwrites a concurrent

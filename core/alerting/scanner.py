@@ -25,7 +25,7 @@ from core.alerting.model import REFRESH_EVERY, Alert, batch, plan
 from core.alerting.ports import AlertStore, Notifier
 from core.decisions import Situation
 from core.domain import AuditEvent
-from core.ports import StoreError, TenantStore
+from core.ports import Leases, StoreError, TenantStore
 from core.wedged import WedgeFinder
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ class Scanner:
         notifier: Notifier,
         finder: WedgeFinder,
         *,
+        leases: Leases,
         holder: str,
         clock: Callable[[], datetime],
         lease: timedelta = timedelta(minutes=2),
@@ -66,13 +67,13 @@ class Scanner:
         claim_ttl: timedelta = timedelta(minutes=5),
         refresh_every: timedelta = REFRESH_EVERY,
     ) -> None:
-        self.store, self.alerts, self.notifier, self.finder = store, alerts, notifier, finder
+        self.store, self.alerts, self.notifier, self.finder, self.leases = store, alerts, notifier, finder, leases
         self.holder, self.clock, self.lease, self.digest_from = holder, clock, lease, digest_from
         self.refresh_every = refresh_every
         self.delivery = Delivery(alerts, notifier, holder=holder, clock=clock, claim_ttl=claim_ttl)
 
     async def tick(self) -> TickReport:
-        if not await self.alerts.try_lock(SCAN_LOCK, self.holder, now=self.clock(), ttl=self.lease):
+        if not await self.leases.try_lock(SCAN_LOCK, self.holder, now=self.clock(), ttl=self.lease):
             return TickReport(ran=False)
         try:
             return await self._tick(self.clock())
@@ -81,12 +82,12 @@ class Scanner:
             return TickReport(ran=True, lease_lost=True)
         finally:
             try:
-                await self.alerts.unlock(SCAN_LOCK, self.holder)
+                await self.leases.unlock(SCAN_LOCK, self.holder)
             except StoreError as e:
                 log.warning("could not release the scan lease (it expires by itself): %s", e)
 
     async def keep_lease(self) -> None:
-        if not await self.alerts.try_lock(SCAN_LOCK, self.holder, now=self.clock(), ttl=self.lease):
+        if not await self.leases.try_lock(SCAN_LOCK, self.holder, now=self.clock(), ttl=self.lease):
             raise LeaseLost()
 
     async def _tick(self, now: datetime) -> TickReport:

@@ -1,4 +1,5 @@
-"""Claims and delivery state of alert-channel messages (alerts and digests), for `SqlAlchemyStore`.
+"""Claims and delivery state of alert-channel messages (alerts and digests): `SqlMessages`, the part of
+the AlertStore port that `SqlAlertStore` hands on to it.
 
 A message is posted only by the holder of its claim, taken with one conditional UPDATE (`WHERE
 message_ref IS NULL AND` the claim is free or expired), so two replicas never post one episode even if
@@ -24,9 +25,9 @@ from core.persistence.orm import AlertRow, DigestRow
 TABLES: dict[str, type[AlertRow] | type[DigestRow]] = {"alert": AlertRow, "digest": DigestRow}
 
 
-class MessageStoreMixin:
-    reading: async_sessionmaker[AsyncSession]
-    writing: async_sessionmaker[AsyncSession]
+class SqlMessages:
+    def __init__(self, reading: async_sessionmaker[AsyncSession], writing: async_sessionmaker[AsyncSession]) -> None:
+        self.reading, self.writing = reading, writing
 
     async def claim(
         self, kind: MessageKind, key: int, holder: str, *, now: datetime, ttl: timedelta, unposted: bool
@@ -98,15 +99,6 @@ class MessageStoreMixin:
                 for row in await session.scalars(query.order_by(table.id)):
                     found.append(message_from_row(row))
         return found
-
-    async def touch_digest(self, digest_id: int, reply: str | None) -> None:
-        async with translated(), self.writing.begin() as session:
-            row = await session.get(DigestRow, digest_id, with_for_update=True)
-            if row is None:
-                return
-            row.revision += 1
-            if reply is not None:
-                row.reply_pending = f"{row.reply_pending}\n{reply}" if row.reply_pending else reply
 
 
 def message_from_row(row: object) -> Alert | Digest:

@@ -1,4 +1,4 @@
-"""`SqlAlchemyRetentionStore`: retention's old rows (core/retention.py), counted and deleted in batches.
+"""`SqlRetentionStore`: retention's old rows (core/retention.py), counted and deleted in batches.
 
 Each batch is one transaction and one bounded statement found through an index: audit events by
 `ix_audit_events_at` (oldest first; the events a tenant keeps are passed over once, the batch after
@@ -13,20 +13,19 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, not_, or_, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from core.domain import FINISHED_STATES, FeedPosition
-from core.persistence.database import read_only, translated
+from core.persistence.database import translated
 from core.persistence.mapping import time_param
 from core.persistence.orm import AlertRow, AuditEventRow, DigestRow, RequestKeyRow, TenantRow
-from core.retention import Batch, Pruned
+from core.retention import Batch, Pruned, RetentionStore
 
 
-class SqlAlchemyRetentionStore:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.reading = async_sessionmaker(read_only(engine), expire_on_commit=False)
-        self.writing = async_sessionmaker(engine, expire_on_commit=False)
+class SqlRetentionStore(RetentionStore):
+    def __init__(self, reading: async_sessionmaker[AsyncSession], writing: async_sessionmaker[AsyncSession]) -> None:
+        self.reading, self.writing = reading, writing
 
     async def count_old(self, kind: Pruned, before: datetime, *, keep_last: int) -> int:
         table, old = _old(kind, before, keep_last)

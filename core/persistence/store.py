@@ -1,4 +1,4 @@
-"""`SqlAlchemyStore`: the TenantStore and AlertStore ports on SQLite or PostgreSQL.
+"""`SqlTenantStore`: the TenantStore port on SQLite or PostgreSQL.
 
 Every method is one transaction: a reading session for the methods that only read, a writing session
 (on SQLite the one that takes the write lock up front) for the rest. `save` is the optimistic write
@@ -8,7 +8,6 @@ read, with the audit events, the allocation changes and the request key in the s
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -17,8 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.domain import Allocation, AuditEvent, FeedPosition, Tenant
-from core.persistence.alert_store import AlertStoreMixin
-from core.persistence.database import CLEANUP_LIMIT, connections_returned, read_only, translated
+from core.persistence.database import read_only, translated
 from core.persistence.mapping import (
     allocation_from_row,
     event_from_row,
@@ -27,31 +25,15 @@ from core.persistence.mapping import (
     tenant_from_row,
     time_param,
 )
-from core.persistence.orm import (
-    CLAIMED_SQL,
-    IN_FLIGHT_SQL,
-    AllocationRow,
-    AuditEventRow,
-    RequestKeyRow,
-    TenantRow,
-)
-from core.persistence.retention_store import SqlAlchemyRetentionStore
-from core.ports import AllocationChanges, ConcurrentUpdate, DuplicateRequest, StoreError, TenantExists
-
-log = logging.getLogger(__name__)
+from core.persistence.orm import CLAIMED_SQL, IN_FLIGHT_SQL, AllocationRow, AuditEventRow, RequestKeyRow, TenantRow
+from core.ports import AllocationChanges, ConcurrentUpdate, DuplicateRequest, StoreError, TenantExists, TenantStore
 
 
-class SqlAlchemyStore(AlertStoreMixin):
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-        self.reading = async_sessionmaker(read_only(engine), expire_on_commit=False)
-        self.writing = async_sessionmaker(engine, expire_on_commit=False)
-        self.retention = SqlAlchemyRetentionStore(engine)  # old rows, for core/retention.py
-
-    async def close(self) -> None:
-        if not await connections_returned(self.engine, CLEANUP_LIMIT):
-            log.warning("closing the database with connections still in use")
-        await self.engine.dispose()
+class SqlTenantStore(TenantStore):
+    def __init__(
+        self, engine: AsyncEngine, reading: async_sessionmaker[AsyncSession], writing: async_sessionmaker[AsyncSession]
+    ) -> None:
+        self.engine, self.reading, self.writing = engine, reading, writing
 
     async def ping(self) -> None:
         async with translated(), read_only(self.engine).connect() as connection:

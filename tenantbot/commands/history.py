@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from core.bounded import BoundedStore
 from core.domain import FeedPosition
 from core.history import AuditHistory
 from tenantbot.console import event_json, render_event
@@ -42,17 +43,18 @@ def history(
     tid, edge = tenant_arg(tenant_id), before_arg(before)
 
     async def main() -> None:
-        from core.persistence import open_store
+        from core.persistence import open_database
 
         s = settings()
-        store = await open_store(s.db_url)
+        database = await open_database(s.db_url)
+        history = AuditHistory(BoundedStore(database.tenants, s.read_timeout))  # each read within READ_TIMEOUT
         shown = 0
         try:
-            async for event in AuditHistory(store, s.read_timeout).feed(tid, before=edge, limit=limit):
+            async for event in history.feed(tid, before=edge, limit=limit):
                 typer.echo(event_json(event) if as_json else render_event(event))
                 shown += 1
         finally:
-            await store.close()
+            await database.close()
         if not shown and not as_json:
             typer.echo(f"no events for {tid}" + (f" before {edge.at.isoformat()}" if edge else ""))
 

@@ -15,8 +15,8 @@ from typing import Annotated
 import typer
 
 from core.durations import format_duration
+from tenantbot.bootstrap import build_retention
 from tenantbot.running import Failure, run, settings
-from tenantbot.scheduler import build_retention
 
 
 def prune(
@@ -26,10 +26,10 @@ def prune(
     active or decommissioned keeps its last 50 events."""
 
     async def main() -> None:
-        from core.persistence import open_store
+        from core.persistence import open_database
 
         s = settings()
-        store = await open_store(s.db_url)
+        database = await open_database(s.db_url)
         holder = f"{socket.gethostname()}:{os.getpid()}:prune"
         wait = s.scan_interval.total_seconds()
 
@@ -40,10 +40,10 @@ def prune(
             await asyncio.sleep(wait)
 
         try:
-            retention = build_retention(s, store.retention, store, holder)
+            retention = build_retention(s, database.retention, database.leases, holder)
             report = await retention.count() if dry_run else await retention.prune(between_slices)
         finally:
-            await store.close()
+            await database.close()
         if not report.ran:
             raise Failure("another replica held the scan's lease throughout; nothing was deleted, try again")
         said = "would delete" if dry_run else "deleted"

@@ -17,7 +17,6 @@ from core.results import Outcome, utcnow
 from tenantbot.bootstrap import runtime
 from tenantbot.console import render_list, render_result, render_view
 from tenantbot.running import EXIT_USAGE, Failure, run, settings, tenant_arg
-from tenantbot.scheduler import wedge_finder
 
 SITUATIONS = {s.key: s for s in Situation}
 
@@ -46,11 +45,10 @@ def list_tenants(
     wanted = SITUATIONS[situation] if situation is not None else None
 
     async def main() -> None:
-        s = settings()
-        async with runtime(s, worker=False, engine_required=False) as rt:
+        async with runtime(settings(), worker=False, engine_required=False) as rt:
             if wedged or (wanted is not None and wanted.wedged):
                 # wedged tenants are the stale ones: look at every in-flight tenant, as the scan does
-                found = await wedge_finder(s, rt).sweep(utcnow())
+                found = await rt.finder.sweep(utcnow())
                 ids = sorted(t for t, a in found.wedged.items() if wanted is None or a.situation is wanted)
                 views = list(await asyncio.gather(*(rt.service.view(t) for t in ids[:limit])))
             else:

@@ -18,17 +18,21 @@ from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import TenantBotApp, create_app, slack_client
+from bot.authz import GroupDirectory
 from bot.deps import BotDeps
 from bot.http import EVENTS_PATH, start_http
 from bot.installation import InstallationCheck
 from bot.notifier import SlackNotifier
 from core.alerting.controls import AlertControls
 from core.alerting.scanner import Scanner
-from core.authz import AllowList, Policy
+from core.authz import AllowList, Authorizer, Policy
+from core.bounded import bounded_ports
 from core.decisions import Limits
 from core.domain import Action
-from core.persistence import SqlAlchemyStore, open_store
+from core.history import AuditHistory
+from core.persistence import Database, open_database
 from core.ports import TenantStore
+from core.presses import Presses
 from core.results import Timeouts
 from core.run_links import RunLinks
 from core.service import TenantService
@@ -109,30 +113,28 @@ async def _start_bot(
     store: TenantStore | None = None,
     read_timeout: float = 1.0,
     links: RunLinks | None = None,
-) -> tuple[Bot, web.AppRunner, SqlAlchemyStore | None]:
+) -> tuple[Bot, web.AppRunner, Database]:
     slack = SlackStub()
     await slack.start()
-    opened = None if store is not None else await open_store(f"sqlite:///{tmp_path / 'bot.db'}")
-    store = store or opened
-    assert store is not None
+    database = await open_database(f"sqlite:///{tmp_path / 'bot.db'}")  # alerts and leases; tenants unless given
+    store = store or database.tenants
     engine = FakeEngine()
     limits = Limits(stuck_after=timedelta(minutes=10))
     timeouts = Timeouts(read=timedelta(seconds=read_timeout), engine=timedelta(seconds=read_timeout))
-    service = TenantService(store, engine, limits=limits, timeouts=timeouts, clock=now)
+    bounded_store, bounded_engine = bounded_ports(store, engine, timeouts)  # as the composition root wraps them
+    service = TenantService(bounded_store, bounded_engine, limits=limits, clock=now)
     client = slack_client("xoxb-e2e", slack.api_url)
-    finder = WedgeFinder(store, engine, limits, read_timeout=timeouts.read)
-    alerts = opened or await open_store(f"sqlite:///{tmp_path / 'alerts.db'}")  # a given store may hold no alerts
+    finder = WedgeFinder(bounded_store, bounded_engine, limits)
+    alerts = database.alerts
     links = links or RunLinks()
-    scanner = Scanner(
-        store,
-        alerts,
-        SlackNotifier(client, "C9", min_interval=0, run_link=links.for_tenants(store, timeouts.read)),
-        finder,
-        holder="e2e",
-        clock=now,
-    )
-    controls = AlertControls(store, alerts, scanner.delivery, clock=now)
-    deps = BotDeps(service, policy, RUNBOOK, now, finder, controls, links=links)
+    tenant_link = links.for_tenants(bounded_store)
+    notifier = SlackNotifier(client, "C9", min_interval=0, run_link=tenant_link)
+    scanner = Scanner(store, alerts, notifier, finder, leases=database.leases, holder="e2e", clock=now)
+    authorizer = Authorizer(policy, GroupDirectory(client))
+    controls = AlertControls(store, alerts, scanner.delivery, authorizer, clock=now)
+    history = AuditHistory(bounded_store)
+    presses = Presses(service, authorizer)
+    deps = BotDeps(presses, RUNBOOK, now, finder, timeouts.read, history, links, tenant_link, alert_controls=controls)
     installation = InstallationCheck(client)
     assert await installation.learn() is None  # from the stand-in's auth.test and bots.info: T1, A1
     slack.calls.clear()  # tests look at what the bot sends while it serves
@@ -142,7 +144,7 @@ async def _start_bot(
     session = aiohttp.ClientSession()
     url = f"http://127.0.0.1:{port}{EVENTS_PATH}"
     bot = Bot(url, slack, store, engine, service, scanner, session, deps, client, app)
-    return bot, runner, opened
+    return bot, runner, database
 
 
 @asynccontextmanager
@@ -155,13 +157,13 @@ async def running_bot(
     links: RunLinks | None = None,
 ) -> AsyncIterator[Bot]:
     """The bot on its real endpoint with its Slack stand-in, torn down afterwards."""
-    started, runner, opened = await _start_bot(
+    started, runner, database = await _start_bot(
         tmp_path, policy=policy, store=store, read_timeout=read_timeout, links=links
     )
     try:
         yield started
     finally:
-        await _stop_bot(started, runner, opened)
+        await _stop_bot(started, runner, database)
 
 
 @pytest.fixture
@@ -170,11 +172,8 @@ async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
         yield started
 
 
-async def _stop_bot(bot: Bot, runner: web.AppRunner, opened: SqlAlchemyStore | None) -> None:
+async def _stop_bot(bot: Bot, runner: web.AppRunner, database: Database) -> None:
     await bot.session.close()
     await runner.cleanup()
     await bot.slack.stop()
-    if opened is not None:
-        await opened.close()
-    elif isinstance(bot.scanner.alerts, SqlAlchemyStore):
-        await bot.scanner.alerts.close()
+    await database.close()

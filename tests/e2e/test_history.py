@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from core.domain import AuditEvent, Tenant, TenantState
-from core.persistence import SqlAlchemyStore
+from core.persistence import SqlTenantStore
 from core.ports import TenantStore
 from tests.e2e.conftest import Bot, running_bot
 from tests.e2e.test_tenant_command import SPOOF, assert_valid_blocks, buttons, no_raw_markup
@@ -47,7 +47,7 @@ async def turn(bot: Bot, page: dict[str, Any], which: str, name: str) -> dict[st
     return answer
 
 
-async def test_history_pages_through_130_events_newest_first_and_back(tmp_path: Path, store: SqlAlchemyStore) -> None:
+async def test_history_pages_through_130_events_newest_first_and_back(tmp_path: Path, store: SqlTenantStore) -> None:
     await a_tenant_with_events(store, 130, reason="quota", request="U1:1733.5:reset:acme-42")
     async with running_bot(tmp_path, store=store) as bot:
         await bot.post(bot.command_body("acme-42 history", response="p0"))

@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import Block
 
 from core.decisions import TABLE, Situation
 from core.domain import Action, AuditEvent
-from core.persistence import open_store
+from core.persistence import open_database
 from tests.conftest import SilentPostgres
 from tests.e2e.conftest import Bot, running_bot
 from tests.e2e.situations import RECIPES, make
@@ -166,9 +166,9 @@ async def test_stuck_answers_within_seconds_when_the_database_or_the_engine_hang
 async def test_a_card_is_answered_within_read_timeout_when_postgresql_goes_silent(
     tmp_path: Path, silent_postgres: SilentPostgres
 ) -> None:
-    store = await open_store(silent_postgres.url)
+    database = await open_database(silent_postgres.url)
     try:
-        async with running_bot(tmp_path, store=store, read_timeout=1.0) as bot:
+        async with running_bot(tmp_path, store=database.tenants, read_timeout=1.0) as bot:
             await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
             await bot.post(bot.command_body("acme-42", response="before"))
             await bot.slack.wait_for("/response/before")  # the pool holds an established connection
@@ -179,7 +179,7 @@ async def test_a_card_is_answered_within_read_timeout_when_postgresql_goes_silen
             elapsed = time.monotonic() - started
     finally:
         await silent_postgres.proxy.stop()
-        await store.close()
+        await database.close()
     assert status == 200 and elapsed < 1.5  # READ_TIMEOUT (1 s) + HTTP and scheduling
     assert "The database is unavailable" in reply["text"] and "no answer within 1 s" in reply["text"]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from core.persistence import open_store
+from core.persistence import open_database
 from core.persistence.database import create_engine
 from tests.integration.test_alert_migration import downgrade_to, upgrade_to
 
@@ -28,7 +28,7 @@ async def seeded(database_url: str, revision: str, statement: str) -> None:
 
 async def rolled_back(database_url: str, revision: str, query: str) -> Sequence[tuple[Any, ...]]:
     """Migrate to head, roll back to `revision`, run `query` there, then upgrade to head again."""
-    await (await open_store(database_url)).close()
+    await (await open_database(database_url)).close()
     engine = create_engine(database_url)
     try:
         async with engine.begin() as connection:

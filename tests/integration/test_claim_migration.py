@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.domain import Action, RunHandle
-from core.persistence import open_store
+from core.persistence import open_database
 from tests.integration.migration_steps import rolled_back, seeded
 
 A_RESET_CLAIM = (
@@ -15,7 +15,8 @@ A_RESET_CLAIM = (
 
 async def test_a_claim_recorded_before_0003_names_the_rows_run_and_no_owner(database_url: str) -> None:
     await seeded(database_url, "0002", A_RESET_CLAIM)
-    store = await open_store(database_url)
+    database = await open_database(database_url)
+    store = database.tenants
     try:
         [tenant] = await store.claimed()
         assert tenant.claim is not None
@@ -23,7 +24,7 @@ async def test_a_claim_recorded_before_0003_names_the_rows_run_and_no_owner(data
         assert tenant.claim.target == RunHandle("provision-acme-1", 1, "r-1")
         assert tenant.claim.changes == {}
     finally:
-        await store.close()
+        await database.close()
 
 
 async def test_0003_can_be_rolled_back_keeping_the_claim(database_url: str) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from core.domain import AuditEvent, Tenant, TenantState
-from core.persistence import open_store
+from core.persistence import open_database
 from tests.integration.test_cli import one_line_error, tenantbot
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -21,7 +21,8 @@ def seed_feed(data_dir: Path, count: int) -> None:
     """acme with `count` events a minute apart (the last with details); a neighbour's events in between."""
 
     async def write() -> None:
-        store = await open_store(f"sqlite:///{data_dir / 'tenantbot.db'}")
+        database = await open_database(f"sqlite:///{data_dir / 'tenantbot.db'}")
+        store = database.tenants
         try:
             for tenant_id in ("acme", "other"):
                 await store.add(Tenant(tenant_id, TenantState.ACTIVE, T0), [])
@@ -37,7 +38,7 @@ def seed_feed(data_dir: Path, count: int) -> None:
                     ]
                 )
         finally:
-            await store.close()
+            await database.close()
 
     asyncio.run(write())
 

@@ -8,29 +8,29 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from core.alerting.scanner import SCAN_LOCK
-from core.persistence import open_store
+from core.persistence import open_database
 from tests.integration.test_cli import one_line_error, tenantbot
 from tests.integration.test_retention import an_old_database
 
 
 def seed_old_database(data_dir: Path) -> None:
     async def write() -> None:
-        store = await open_store(f"sqlite:///{data_dir / 'tenantbot.db'}")
+        database = await open_database(f"sqlite:///{data_dir / 'tenantbot.db'}")
         try:
-            await an_old_database(store, now=datetime.now(UTC))
+            await an_old_database(database, now=datetime.now(UTC))
         finally:
-            await store.close()
+            await database.close()
 
     asyncio.run(write())
 
 
 def feed_sizes(data_dir: Path) -> dict[str, int]:
     async def read() -> dict[str, int]:
-        store = await open_store(f"sqlite:///{data_dir / 'tenantbot.db'}")
+        database = await open_database(f"sqlite:///{data_dir / 'tenantbot.db'}")
         try:
-            return {t: len(await store.history(t, limit=1000)) for t in ("done-1", "failed-1", "live-1")}
+            return {t: len(await database.tenants.history(t, limit=1000)) for t in ("done-1", "failed-1", "live-1")}
         finally:
-            await store.close()
+            await database.close()
 
     return asyncio.run(read())
 
@@ -61,11 +61,11 @@ def test_prune_while_another_replica_holds_the_scan_lease_deletes_nothing_and_sa
     seed_old_database(tmp_path)
 
     async def hold() -> None:
-        store = await open_store(f"sqlite:///{tmp_path / 'tenantbot.db'}")
+        database = await open_database(f"sqlite:///{tmp_path / 'tenantbot.db'}")
         try:
-            assert await store.try_lock(SCAN_LOCK, "replica-2", now=datetime.now(UTC), ttl=timedelta(hours=1))
+            assert await database.leases.try_lock(SCAN_LOCK, "replica-2", now=datetime.now(UTC), ttl=timedelta(hours=1))
         finally:
-            await store.close()
+            await database.close()
 
     asyncio.run(hold())
     done = tenantbot("prune", data_dir=tmp_path, SCAN_INTERVAL="0.2")

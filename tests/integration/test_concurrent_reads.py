@@ -7,7 +7,7 @@ import asyncio
 from datetime import UTC, datetime
 
 from core.domain import AuditEvent, Tenant, TenantState
-from core.persistence import SqlAlchemyStore, open_store
+from core.persistence import SqlTenantStore, open_database
 from core.ports import ConcurrentUpdate
 from core.results import TenantView
 from core.service import TenantService
@@ -21,7 +21,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-async def keep_writing(store: SqlAlchemyStore, tenant_id: str, stop: asyncio.Event) -> int:
+async def keep_writing(store: SqlTenantStore, tenant_id: str, stop: asyncio.Event) -> int:
     """Save the tenant and append events, over and over, as runs reporting progress and scan ticks do."""
     written = 0
     while not stop.is_set():
@@ -37,15 +37,16 @@ async def keep_writing(store: SqlAlchemyStore, tenant_id: str, stop: asyncio.Eve
     return written
 
 
-async def test_64_concurrent_views_all_answer_while_writes_happen(store: SqlAlchemyStore, database_url: str) -> None:
+async def test_64_concurrent_views_all_answer_while_writes_happen(store: SqlTenantStore, database_url: str) -> None:
     for i in range(READERS):
         await store.add(Tenant(f"t-{i}", TenantState.PROVISIONING, now(), last_progress_at=now()), [])
-    other_replica = await open_store(database_url, migrate_schema=False)
+    other_replica = await open_database(database_url, migrate_schema=False)
     service = TenantService(store, FakeEngine())  # the default READ_TIMEOUT: 2 s
     stop = asyncio.Event()
     try:
         writers = [
-            asyncio.create_task(keep_writing(s, f"t-{i}", stop)) for i, s in enumerate((store, other_replica) * 2)
+            asyncio.create_task(keep_writing(s, f"t-{i}", stop))
+            for i, s in enumerate((store, other_replica.tenants) * 2)
         ]
         await asyncio.sleep(0.2)  # writes under way
         views: list[TenantView | BaseException] = await asyncio.gather(
@@ -62,10 +63,10 @@ async def test_64_concurrent_views_all_answer_while_writes_happen(store: SqlAlch
     assert {v.tenant.id for v in views if isinstance(v, TenantView)} == {f"t-{i}" for i in range(READERS)}
 
 
-async def test_a_view_does_not_wait_for_another_replicas_open_write(store: SqlAlchemyStore, database_url: str) -> None:
+async def test_a_view_does_not_wait_for_another_replicas_open_write(store: SqlTenantStore, database_url: str) -> None:
     await store.add(Tenant("acme", TenantState.PROVISIONING, now(), last_progress_at=now()), [])
     service = TenantService(store, FakeEngine())  # the default READ_TIMEOUT: 2 s
-    other_replica = await open_store(database_url, migrate_schema=False)
+    other_replica = await open_database(database_url, migrate_schema=False)
     try:
         async with other_replica.engine.begin() as writing:  # holds the write lock until the block ends
             await writing.exec_driver_sql("UPDATE tenants SET current_step = 'writing' WHERE id = 'acme'")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import inspect
 
 from core.domain import RunHandle, TenantState
-from core.persistence import open_store
+from core.persistence import open_database
 from core.persistence.database import create_engine
 from tests.integration.migration_steps import rolled_back, seeded
 
@@ -26,11 +26,12 @@ async def tenant_columns(database_url: str) -> set[str]:
 
 async def test_a_tenant_recorded_with_a_fault_keeps_everything_else_after_0004(database_url: str) -> None:
     await seeded(database_url, "0003", A_FAULTY_TENANT)
-    store = await open_store(database_url)  # migrates to head
+    database = await open_database(database_url)
+    store = database.tenants  # migrates to head
     try:
         tenant = await store.get("acme")
     finally:
-        await store.close()
+        await database.close()
     assert tenant is not None
     assert (tenant.state, tenant.handle, tenant.attempt) == (
         TenantState.PROVISIONING,

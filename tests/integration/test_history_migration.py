@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, inspect, text
 
-from core.persistence import open_store
+from core.persistence import open_database
 from core.persistence.database import create_engine
 from tests.integration.test_alert_migration import downgrade_to, upgrade_to
 
@@ -43,11 +43,12 @@ async def test_0005_indexes_an_existing_feed_by_time_and_rolls_back(database_url
                     {"type": f"tenant.provisioning.step_{i}", "t": T0.replace(tzinfo=None, second=i)},
                 )
             before = await connection.run_sync(indexes)
-        store = await open_store(database_url)  # migrates to head
+        database = await open_database(database_url)  # migrates to head
         try:
-            assert [e.type[-6:] for e in await store.history("acme", limit=5)] == ["step_2", "step_1", "step_0"]
+            feed = await database.tenants.history("acme", limit=5)
+            assert [e.type[-6:] for e in feed] == ["step_2", "step_1", "step_0"]
         finally:
-            await store.close()
+            await database.close()
         async with engine.begin() as connection:
             after = await connection.run_sync(indexes)
             await connection.run_sync(downgrade_to, "0004")

@@ -8,13 +8,13 @@ import pytest
 
 from core.domain import AuditEvent, FeedPosition, Tenant, TenantState
 from core.history import AuditHistory
-from core.persistence import SqlAlchemyStore
+from core.persistence import SqlTenantStore
 from core.results import TenantNotFound
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
-async def a_long_feed(store: SqlAlchemyStore, count: int = 230) -> list[AuditEvent]:
+async def a_long_feed(store: SqlTenantStore, count: int = 230) -> list[AuditEvent]:
     """`count` events of acme, recorded out of time order, two at a time sharing their time, and another
     tenant's events in between; returns acme's, as stored, newest first."""
     await store.add(Tenant("acme", TenantState.PROVISIONING, T0), [])
@@ -32,11 +32,11 @@ async def a_long_feed(store: SqlAlchemyStore, count: int = 230) -> list[AuditEve
     return stored
 
 
-async def test_paging_older_then_newer_walks_the_whole_feed_once_in_time_order(store: SqlAlchemyStore) -> None:
+async def test_paging_older_then_newer_walks_the_whole_feed_once_in_time_order(store: SqlTenantStore) -> None:
     stored = await a_long_feed(store)
     assert [e.position for e in stored] == sorted((e.position for e in stored), reverse=True)
     assert len({e.at for e in stored}) < len(stored)  # some events share their time: the id breaks the tie
-    history = AuditHistory(store, timedelta(seconds=5))
+    history = AuditHistory(store)
     pages = [await history.page("acme")]
     while pages[-1].older is not None:
         pages.append(await history.page("acme", before=pages[-1].older))
@@ -50,9 +50,9 @@ async def test_paging_older_then_newer_walks_the_whole_feed_once_in_time_order(s
     assert await store.events("acme", 20) == list(pages[0].events)
 
 
-async def test_a_page_is_the_same_whatever_is_recorded_meanwhile(store: SqlAlchemyStore) -> None:
+async def test_a_page_is_the_same_whatever_is_recorded_meanwhile(store: SqlTenantStore) -> None:
     stored = await a_long_feed(store, 45)
-    history = AuditHistory(store, timedelta(seconds=5))
+    history = AuditHistory(store)
     first = await history.page("acme")
     assert first.older is not None
     await store.append([AuditEvent("acme", "tenant.provisioning.late", "U1", datetime.now(UTC))])
@@ -60,9 +60,9 @@ async def test_a_page_is_the_same_whatever_is_recorded_meanwhile(store: SqlAlche
     assert list(second.events) == stored[20:40] and second.newer == stored[20].position
 
 
-async def test_the_feed_streams_every_event_or_the_newest_before_a_time(store: SqlAlchemyStore) -> None:
+async def test_the_feed_streams_every_event_or_the_newest_before_a_time(store: SqlTenantStore) -> None:
     stored = await a_long_feed(store)
-    history = AuditHistory(store, timedelta(seconds=5))
+    history = AuditHistory(store)
     assert [e async for e in history.feed("acme")] == stored
     assert [e async for e in history.feed("acme", limit=150)] == stored[:150]
     cut = stored[60].at
@@ -70,9 +70,9 @@ async def test_the_feed_streams_every_event_or_the_newest_before_a_time(store: S
     assert older == [e for e in stored if e.at < cut]
 
 
-async def test_the_history_of_a_tenant_that_never_existed_is_not_found(store: SqlAlchemyStore) -> None:
+async def test_the_history_of_a_tenant_that_never_existed_is_not_found(store: SqlTenantStore) -> None:
     with pytest.raises(TenantNotFound):
-        await AuditHistory(store, timedelta(seconds=5)).page("nobody")
+        await AuditHistory(store).page("nobody")
     await store.add(Tenant("quiet", TenantState.PENDING, T0), [])
-    page = await AuditHistory(store, timedelta(seconds=5)).page("quiet")
+    page = await AuditHistory(store).page("quiet")
     assert page.events == () and page.older is None and page.newest

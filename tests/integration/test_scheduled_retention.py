@@ -6,15 +6,15 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from core.alerting.scanner import SCAN_LOCK
-from core.persistence import SqlAlchemyStore
+from core.persistence import Database
 from core.retention import Pruned
 from tenantbot.scheduler import PRUNE_EVERY, ScanSchedule, start_scheduler
 from tests.integration.test_retention import WANTED, an_old_database, retention
 
 
-async def test_the_schedule_prunes_a_scan_interval_after_start_and_then_daily(store: SqlAlchemyStore) -> None:
-    await an_old_database(store)
-    run = retention(store)
+async def test_the_schedule_prunes_a_scan_interval_after_start_and_then_daily(database: Database) -> None:
+    await an_old_database(database)
+    run = retention(database)
     schedule = start_scheduler(None, timedelta(seconds=0.3), None, run)
     try:
         [_, daily] = schedule.scheduler.get_jobs()
@@ -29,9 +29,9 @@ async def test_the_schedule_prunes_a_scan_interval_after_start_and_then_daily(st
         await schedule.stop()
 
 
-async def test_stopping_in_the_middle_of_a_prune_gives_the_scan_lease_back(store: SqlAlchemyStore) -> None:
-    await an_old_database(store)
-    run = retention(store, batch=7, hold_for=timedelta(0))  # one batch a slice, 0.3 s between slices
+async def test_stopping_in_the_middle_of_a_prune_gives_the_scan_lease_back(database: Database) -> None:
+    await an_old_database(database)
+    run = retention(database, batch=7, hold_for=timedelta(0))  # one batch a slice, 0.3 s between slices
     schedule = ScanSchedule(None, timedelta(seconds=0.3), retention=run, prune_every=timedelta(seconds=0.05)).start()
     try:
         for _ in range(50):
@@ -42,4 +42,4 @@ async def test_stopping_in_the_middle_of_a_prune_gives_the_scan_lease_back(store
     finally:
         await schedule.stop()
     assert (await run.count()).total > 0  # stopped half-way
-    assert await store.try_lock(SCAN_LOCK, "another-replica", now=datetime.now(UTC), ttl=timedelta(minutes=1))
+    assert await database.leases.try_lock(SCAN_LOCK, "another-replica", now=datetime.now(UTC), ttl=timedelta(minutes=1))

@@ -8,30 +8,45 @@ from datetime import datetime, timedelta
 
 from core.alerting.controls import AlertControls
 from core.alerting.scanner import Scanner
+from core.authz import AllowList, Authorizer, Policy
 from core.decisions import Limits
-from core.domain import AuditEvent, RunObservation, RunStatus, Tenant, TenantState, provisioning_handle
-from core.persistence import SqlAlchemyStore
+from core.domain import Action, AuditEvent, RunObservation, RunStatus, Tenant, TenantState, provisioning_handle
+from core.persistence import Database
 from core.wedged import WedgeFinder
 from tests.alert_fakes import RecordingNotifier
-from tests.fakes import FakeEngine, InMemoryStore, at
+from tests.fakes import FakeDirectory, FakeEngine, InMemoryStore, at
+
+# who may Reset, and so Snooze
+RESETTERS = Policy({Action.RESET: AllowList(users=frozenset({"U8", "U9"}), groups=frozenset({"S0ONCALL"}))})
 
 
 class World:
-    def __init__(self, alerts: SqlAlchemyStore) -> None:
+    def __init__(self, database: Database) -> None:
         self.now = at(30)
         self.store, self.engine = InMemoryStore(), FakeEngine()
-        self.alerts, self.slack = alerts, RecordingNotifier()
+        self.alerts, self.leases, self.slack = database.alerts, database.leases, RecordingNotifier()
         self.finder = WedgeFinder(self.store, self.engine, Limits(), describe_budget=3)
+        self.directory = FakeDirectory({"S0ONCALL": {"U7"}})
 
     def clock(self) -> datetime:
         return self.now
 
     def scanner(self, holder: str = "replica-1", **options: object) -> Scanner:
-        return Scanner(self.store, self.alerts, self.slack, self.finder, holder=holder, clock=self.clock, **options)  # type: ignore[arg-type]
+        return Scanner(
+            self.store,
+            self.alerts,
+            self.slack,
+            self.finder,
+            leases=self.leases,
+            holder=holder,
+            clock=self.clock,
+            **options,  # type: ignore[arg-type]
+        )
 
     def controls(self, scanner: Scanner | None = None) -> AlertControls:
         """The alert channel's controls beside `scanner` (a new one by default), sharing its delivery."""
-        return AlertControls(self.store, self.alerts, (scanner or self.scanner()).delivery, clock=self.clock)
+        delivery = (scanner or self.scanner()).delivery
+        return AlertControls(self.store, self.alerts, delivery, Authorizer(RESETTERS, self.directory), clock=self.clock)
 
     async def tenant(
         self, tenant_id: str, *, stuck: bool = True, known: bool = True, state: TenantState = TenantState.PROVISIONING

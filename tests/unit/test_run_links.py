@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import Block
 from bot.blocks.alert import alert_blocks
 from bot.blocks.card import tenant_card
 from core.alerting.model import Alert
+from core.bounded import BoundedStore
 from core.decisions import Situation
 from core.domain import Action, RunHandle, Tenant, TenantState
 from core.run_links import RunLinks
@@ -57,7 +58,7 @@ def test_no_link_without_a_known_ui_and_a_started_run(links: RunLinks, handle: R
 async def test_a_tenants_link_is_looked_up_and_a_database_that_fails_gives_none() -> None:
     store = InMemoryStore()
     await store.add(Tenant("acme", TenantState.PROVISIONING, datetime.now(UTC), handle=HANDLE), [])
-    link = RunLinks(UI).for_tenants(store, timedelta(seconds=1))
+    link = RunLinks(UI).for_tenants(BoundedStore(store, timedelta(seconds=1)))
     assert await link("acme") == RunLinks(UI).to(HANDLE) and await link("nobody") is None
     store.down = True
     assert await link("acme") is None

@@ -8,6 +8,7 @@ from typing import Unpack
 
 import pytest
 
+from core.bounded import bounded_ports
 from core.decisions import Limits, Situation
 from core.domain import (
     Action,
@@ -43,7 +44,8 @@ def engine() -> FakeEngine:
 def service(store: InMemoryStore, engine: FakeEngine) -> TenantService:
     timeouts = Timeouts(read=timedelta(seconds=0.2), engine=timedelta(seconds=0.2))
     lease = ProcessLease(InMemoryLeases(), ttl=timedelta(seconds=30), clock=lambda: NOW)
-    return TenantService(store, engine, limits=Limits(), timeouts=timeouts, clock=lambda: NOW, lease=lease)
+    bounded_store, bounded_engine = bounded_ports(store, engine, timeouts)  # as the composition root wraps them
+    return TenantService(bounded_store, bounded_engine, limits=Limits(), clock=lambda: NOW, lease=lease)
 
 
 async def wedged(store: InMemoryStore, engine: FakeEngine, **fields: Unpack[TenantFields]) -> Tenant:
@@ -216,7 +218,8 @@ class TestAnsweredWithinOneReadTimeout:
     def patient(self, store: InMemoryStore, engine: FakeEngine) -> TenantService:
         timeouts = Timeouts(read=timedelta(seconds=self.READ), engine=timedelta(seconds=self.READ))
         lease = ProcessLease(InMemoryLeases(), ttl=timedelta(seconds=30), clock=lambda: NOW)
-        return TenantService(store, engine, timeouts=timeouts, clock=lambda: NOW, lease=lease)
+        bounded_store, bounded_engine = bounded_ports(store, engine, timeouts)  # as the composition root wraps them
+        return TenantService(bounded_store, bounded_engine, clock=lambda: NOW, lease=lease)
 
     @pytest.mark.parametrize("hung", ["database", "engine"])
     async def test_a_reset_while_the_database_or_engine_hangs_is_answered_after_one_read_timeout(

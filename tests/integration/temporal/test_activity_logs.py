@@ -57,7 +57,7 @@ async def test_an_attempt_cancelled_under_its_step_is_one_info_line(
 ) -> None:
     await provision(world, tid, "slow@2")
     await reach(world, tid, Situation.SLOW_BUT_ALIVE)
-    tenant = await world.store.get(tid)
+    tenant = await world.database.tenants.get(tid)
     assert tenant is not None and tenant.handle is not None
     await world.engine.terminate(tenant.handle, "terminated behind the bot's back")
     record = await logged(shortened, lambda message: "cancelled (timed out by the engine" in message)

@@ -20,10 +20,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from core.bounded import bounded_ports
 from core.decisions import Situation
 from core.domain import Action, RunStatus, Tenant, TenantState
 from core.liveness import ProcessLease
-from core.persistence import open_store
+from core.persistence import open_database
 from core.recovery import Recovery
 from core.results import utcnow
 from tenantbot.bootstrap import Runtime
@@ -58,12 +59,13 @@ def pressed(action: str, tenant_id: str, slack: SlackStub) -> str:
 
 
 async def row_and_feed(data_dir: Path, tenant_id: str) -> tuple[Tenant, list[tuple[str, dict[str, Any]]]]:
-    store = await open_store(f"sqlite:///{data_dir / 'tenantbot.db'}", migrate_schema=False)
+    database = await open_database(f"sqlite:///{data_dir / 'tenantbot.db'}", migrate_schema=False)
     try:
-        tenant = await store.get(tenant_id)
-        events = [(e.type.removeprefix("tenant.provisioning."), e.details) for e in await store.events(tenant_id, 100)]
+        tenant = await database.tenants.get(tenant_id)
+        store_events = await database.tenants.events(tenant_id, 100)
+        events = [(e.type.removeprefix("tenant.provisioning."), e.details) for e in store_events]
     finally:
-        await store.close()
+        await database.close()
     assert tenant is not None
     return tenant, list(reversed(events))
 
@@ -194,9 +196,10 @@ async def crashed_after_the_engine_call(rt: Runtime, action: Action, tenant_id: 
         await rt.service.act(action, tenant_id, "U1")
     rt.service.engine = live
     await rt.service.lease.release()  # the process is gone: its liveness lease with it
-    survivor = ProcessLease(rt.alerts, ttl=timedelta(seconds=30), clock=utcnow)
+    survivor = ProcessLease(rt.database.leases, ttl=timedelta(seconds=30), clock=utcnow)
     s = rt.settings
-    return Recovery(rt.store, rt.engine, survivor, limits=s.limits, timeouts=s.timeouts, clock=utcnow)
+    store, engine = bounded_ports(rt.database.tenants, rt.engine, s.timeouts)
+    return Recovery(store, engine, survivor, limits=s.limits, clock=utcnow)
 
 
 async def test_a_cancel_cut_short_while_the_run_compensates_is_settled_from_the_engines_cancel_request(
@@ -205,14 +208,14 @@ async def test_a_cancel_cut_short_while_the_run_compensates_is_settled_from_the_
     await provision(world, tid, "jam@3")  # its compensation never finishes: the run stays running
     await reach(world, tid, Situation.SLOW_BUT_ALIVE)
     survivor = await crashed_after_the_engine_call(world, Action.CANCEL, tid)
-    tenant = await world.store.get(tid)
+    tenant = await world.database.tenants.get(tid)
     assert tenant is not None and tenant.handle is not None
     run = await world.engine.describe(tenant.handle)
     assert (run.status, run.cancel_requested) == (RunStatus.RUNNING, True)
     assert await survivor.run() == 1
-    tenant = await world.store.get(tid)
+    tenant = await world.database.tenants.get(tid)
     assert tenant is not None and (tenant.state, tenant.claim) == (TenantState.CANCELLING, None)
-    feed = [e.type.removeprefix("tenant.provisioning.") for e in await world.store.events(tid, 50)]
+    feed = [e.type.removeprefix("tenant.provisioning.") for e in await world.database.tenants.events(tid, 50)]
     assert [k for k in feed if k.startswith("cancel_")] == ["cancel_started"]  # the saga writes the outcome
 
 
@@ -221,9 +224,9 @@ async def test_a_retry_cut_short_after_the_start_is_completed_with_the_new_runs_
     await reach(world, tid, Situation.FAILED_CLEANLY)
     survivor = await crashed_after_the_engine_call(world, Action.RETRY, tid)
     assert await survivor.run() == 1
-    tenant = await world.store.get(tid)
+    tenant = await world.database.tenants.get(tid)
     assert tenant is not None and tenant.claim is None and tenant.attempt == 2
     assert tenant.handle is not None and tenant.handle.run_id is not None
     assert tenant.handle.workflow_id == f"provision-{tid}-2"
-    [latest] = await world.store.events(tid, 1)
+    [latest] = await world.database.tenants.events(tid, 1)
     assert (latest.type, latest.details["detail"]) == ("tenant.provisioning.retry_completed", "completed on recovery")

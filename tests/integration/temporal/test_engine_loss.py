@@ -46,14 +46,14 @@ async def test_an_engine_that_dies_during_a_reset_gives_reset_failed_and_leaves_
         async with runtime(settings, worker=True) as rt:
             await provision(rt, "acme", "hang@2")
             await reach(rt, "acme", Situation.WEDGED_NO_PROGRESS)
-            before = await rt.store.get("acme")
+            before = await rt.database.tenants.get("acme")
             rt.service.engine = DiesBeforeTerminating(rt.service.engine, server.process)
 
             result = await rt.service.act(Action.RESET, "acme", "U1")
 
             assert result.outcome is Outcome.FAILED and "engine" in result.message
-            after = await rt.store.get("acme")
+            after = await rt.database.tenants.get("acme")
             assert after is not None and before is not None
             assert (after.state, after.handle, after.error, after.claim) == (before.state, before.handle, None, None)
-            feed = [e.type.removeprefix("tenant.provisioning.") for e in await rt.store.events("acme", 2)]
+            feed = [e.type.removeprefix("tenant.provisioning.") for e in await rt.database.tenants.events("acme", 2)]
             assert feed == ["reset_failed", "reset_started"]

@@ -55,16 +55,16 @@ async def test_an_engine_that_goes_away_gives_reset_failed_and_leaves_the_row_as
     async with runtime(settings, worker=True) as rt:
         await provision(rt, "acme", "hang@2")
         await reach(rt, "acme", Situation.WEDGED_NO_PROGRESS)
-        before = await rt.store.get("acme")
+        before = await rt.database.tenants.get("acme")
         os.kill(json.loads((tmp_path / "temporal" / "server.json").read_text())["pid"], signal.SIGKILL)
         while await answers(f"127.0.0.1:{settings.temporal_dev_port}", timeout=0.2):
             await asyncio.sleep(0.05)
         result = await rt.service.act(Action.RESET, "acme", "U1")
         assert result.outcome is Outcome.FAILED and "engine" in result.message
-        after = await rt.store.get("acme")
+        after = await rt.database.tenants.get("acme")
         assert after is not None and before is not None
         assert (after.state, after.handle, after.error, after.claim) == (before.state, before.handle, None, None)
-        assert (await rt.store.events("acme", 1))[0].type == "tenant.provisioning.reset_failed"
+        assert (await rt.database.tenants.events("acme", 1))[0].type == "tenant.provisioning.reset_failed"
 
 
 def test_the_demo_runs_everything_embedded_without_a_terminal_and_shows_a_recovery(tmp_path: Path) -> None:

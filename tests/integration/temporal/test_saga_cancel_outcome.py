@@ -61,9 +61,9 @@ async def provisioning_with(world: Runtime, tid: str, queue: str, stand_in: Meth
     started = await world.engine.client.start_workflow(stand_in, id=handle.workflow_id, task_queue=queue)
     now = utcnow()
     tenant = Tenant(tid, TenantState.PROVISIONING, now, replace(handle, run_id=started.result_run_id), 1)
-    tenant = await world.store.add(tenant.updated(current_step="create_identity", last_progress_at=now), [])
+    tenant = await world.database.tenants.add(tenant.updated(current_step="create_identity", last_progress_at=now), [])
     storage = Allocation(tid, "storage", "storage-1", now, handle.workflow_id)
-    await world.store.save(tenant, [], allocations=AllocationChanges(add=(storage,)))
+    await world.database.tenants.save(tenant, [], allocations=AllocationChanges(add=(storage,)))
     await reach(world, tid, Situation.MAKING_PROGRESS)
 
 
@@ -80,7 +80,9 @@ async def test_a_cancel_that_closes_the_run_without_compensating_shows_as_wedged
     assert view.tenant.state is TenantState.CANCELLING and view.assessment.allowed == (Action.RESET,)
     assert (await world.service.act(Action.RESET, tid, "U1")).outcome is Outcome.DONE
     await reach(world, tid, Situation.PENDING_CLEAN)
-    assert [a.kind for a in await world.store.allocations(tid)] == ["storage"]  # Decommission or Retry from here
+    assert [a.kind for a in await world.database.tenants.allocations(tid)] == [
+        "storage"
+    ]  # Decommission or Retry from here
 
 
 async def test_a_cancel_the_run_completes_through_fails_with_the_reason_and_leaves_the_row_as_it_was(
@@ -91,7 +93,7 @@ async def test_a_cancel_the_run_completes_through_fails_with_the_reason_and_leav
     result = await world.service.act(Action.CANCEL, tid, "U1")
 
     assert result.outcome is Outcome.FAILED and "completed; nothing was cancelled" in result.message
-    tenant = await world.store.get(tid)
+    tenant = await world.database.tenants.get(tid)
     assert tenant is not None and (tenant.state, tenant.claim) == (TenantState.PROVISIONING, None)
-    feed = [e.type.removeprefix("tenant.provisioning.") for e in await world.store.events(tid, 2)]
+    feed = [e.type.removeprefix("tenant.provisioning.") for e in await world.database.tenants.events(tid, 2)]
     assert feed == ["cancel_failed", "cancel_started"]

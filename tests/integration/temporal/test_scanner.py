@@ -20,8 +20,11 @@ pytestmark = pytest.mark.temporal
 
 
 def scanner_for(world: Runtime, notifier: RecordingNotifier) -> Scanner:
-    finder = WedgeFinder(world.store, world.engine, world.settings.limits)
-    return Scanner(world.store, world.alerts, notifier, finder, holder="test", clock=utcnow)
+    database = world.database
+    finder = WedgeFinder(database.tenants, world.engine, world.settings.limits)
+    return Scanner(
+        database.tenants, database.alerts, notifier, finder, leases=database.leases, holder="test", clock=utcnow
+    )
 
 
 async def test_a_run_that_stops_heartbeating_is_alerted_once_and_a_slow_one_never(world: Runtime, tid: str) -> None:
@@ -50,13 +53,13 @@ async def test_runs_gone_from_the_engine_and_runs_closed_behind_the_bots_back_ar
         await provision(world, f"{tid}-orphan", "orphan@2"),
         await provision(world, f"{tid}-closed", "hang@2"),
     )
-    tenant = await world.store.get(closed)
+    tenant = await world.database.tenants.get(closed)
     assert tenant is not None and tenant.handle is not None
     await world.engine.terminate(tenant.handle, reason="test: terminated in the Temporal UI")
     await reach(world, orphan, Situation.WEDGED_ORPHANED)
     await reach(world, closed, Situation.WEDGED_ENGINE_CLOSED)
     finder = WedgeFinder(
-        world.store, world.engine, world.settings.limits, describe_budget=0, visibility_grace=timedelta(0)
+        world.database.tenants, world.engine, world.settings.limits, describe_budget=0, visibility_grace=timedelta(0)
     )
     for _ in range(20):  # visibility catches up with the terminate within a second or so
         wedged = (await finder.sweep(utcnow())).wedged
@@ -71,7 +74,7 @@ async def test_run_statuses_lists_open_and_closed_runs_in_one_call_and_omits_unk
     world: Runtime, tid: str
 ) -> None:
     live = await provision(world, f"{tid}-live", "slow@2")
-    tenant = await world.store.get(live)
+    tenant = await world.database.tenants.get(live)
     assert tenant is not None and tenant.handle is not None
     unknown = RunHandle(f"provision-{tid}-never-1", 1)
     for _ in range(20):

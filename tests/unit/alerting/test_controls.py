@@ -1,6 +1,6 @@
 """What happens when Snooze is pressed (core/alerting/controls.py): the message shows it at once, the
 snooze sticks through ticks and races, never reopens a resolved alert, and is refused for another
-tenant's alert or without Reset's permission."""
+tenant's alert, without Reset's permission, or when the groups that grant it cannot be read."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ class TestSnoozes:
         await world.scanner().tick()
         member = (await world.alerts.open_alerts())[0]
         assert member.id is not None
-        result = await world.controls().snooze(member.id, "t000", world.now + timedelta(hours=1), "U8", allowed=True)
+        result = await world.controls().snooze(member.id, "t000", world.now + timedelta(hours=1), "U8")
         assert result.outcome is SnoozeOutcome.SNOOZED
         assert world.slack.sent[-1] == ("update_digest", "6/6")
 
@@ -27,7 +27,7 @@ class TestSnoozes:
         await world.tenant("stuck")
         await world.scanner().tick()
         until = world.now + timedelta(minutes=5)
-        await world.controls().snooze(await world.only_alert(), "stuck", until, "U9", allowed=True)
+        await world.controls().snooze(await world.only_alert(), "stuck", until, "U9")
         await world.scanner().tick()
         world.now += timedelta(minutes=6)
         await world.scanner().tick()
@@ -46,7 +46,7 @@ class TestSnoozes:
         controls = world.controls(scanner)
 
         async def snoozing_meanwhile(alert):  # type: ignore[no-untyped-def]
-            await controls.snooze(alert_id, "first", world.now + timedelta(hours=1), "U8", allowed=True)
+            await controls.snooze(alert_id, "first", world.now + timedelta(hours=1), "U8")
             return await post(alert)
 
         world.slack.post_alert = snoozing_meanwhile  # type: ignore[method-assign]
@@ -60,7 +60,7 @@ class TestSnoozes:
         alert_id = await world.only_alert()
         await world.move("stuck")
         await world.scanner().tick()
-        result = await world.controls().snooze(alert_id, "stuck", world.now + timedelta(hours=1), "U8", allowed=True)
+        result = await world.controls().snooze(alert_id, "stuck", world.now + timedelta(hours=1), "U8")
         assert result.outcome is SnoozeOutcome.ALREADY_RESOLVED
         assert result.alert is not None and result.alert.resolution == "reset_completed by U123"
         assert await world.alerts.open_alerts() == [] and "alert_snoozed" not in world.store.types("stuck")
@@ -71,12 +71,31 @@ class TestSnoozes:
         await world.tenant("stuck")
         await world.scanner().tick()
         alert_id, until = await world.only_alert(), world.now + timedelta(hours=1)
-        other = await world.controls().snooze(alert_id, "other", until, "U8", allowed=True)
-        refused = await world.controls().snooze(alert_id, "stuck", until, "U8", allowed=False)
+        other = await world.controls().snooze(alert_id, "other", until, "U8")
+        refused = await world.controls().snooze(alert_id, "stuck", until, "U6")  # U6 may not Reset
         assert (other.outcome, refused.outcome) == (SnoozeOutcome.NOT_FOUND, SnoozeOutcome.REFUSED)
         alert = await world.alerts.alert(alert_id)
         assert alert is not None and alert.snoozed_until is None
         assert world.store.types("stuck")[-1] == "action_refused"
+        assert refused.reason is not None and "same permission as Reset" in refused.reason
+
+    async def test_a_member_of_a_group_on_the_reset_allow_list_may_snooze(self, world: World) -> None:
+        await world.tenant("stuck")
+        await world.scanner().tick()
+        result = await world.controls().snooze(await world.only_alert(), "stuck", world.now + timedelta(hours=1), "U7")
+        assert result.outcome is SnoozeOutcome.SNOOZED and world.directory.asked == [frozenset({"S0ONCALL"})]
+
+    async def test_a_snooze_whose_groups_cannot_be_read_is_refused_with_try_again_and_changes_nothing(
+        self, world: World
+    ) -> None:
+        await world.tenant("stuck")
+        await world.scanner().tick()
+        world.directory.down = True
+        alert_id = await world.only_alert()
+        result = await world.controls().snooze(alert_id, "stuck", world.now + timedelta(hours=1), "U7")
+        assert result.outcome is SnoozeOutcome.REFUSED and "try again" in (result.reason or "")
+        alert = await world.alerts.alert(alert_id)
+        assert alert is not None and alert.snoozed_until is None and world.slack.kinds() == ["post"]
 
 
 async def test_a_snooze_pressed_while_the_scan_delivers_the_same_alert_sends_its_reply_once(world: World) -> None:
@@ -85,7 +104,7 @@ async def test_a_snooze_pressed_while_the_scan_delivers_the_same_alert_sends_its
     controls = world.controls(scanner)
     await scanner.tick()
     alert_id = await world.only_alert()
-    await controls.snooze(alert_id, "stuck", world.now + timedelta(minutes=5), "U9", allowed=True)
+    await controls.snooze(alert_id, "stuck", world.now + timedelta(minutes=5), "U9")
     world.now += timedelta(minutes=6)  # the snooze ran out: the tick edits the alert and replies in its thread
     update, pressed = world.slack.update_alert, list[int]()
 
@@ -93,7 +112,7 @@ async def test_a_snooze_pressed_while_the_scan_delivers_the_same_alert_sends_its
         await update(alert)
         if not pressed:
             pressed.append(alert_id)
-            await controls.snooze(alert_id, "stuck", world.now + timedelta(hours=1), "U8", allowed=True)
+            await controls.snooze(alert_id, "stuck", world.now + timedelta(hours=1), "U8")
 
     world.slack.update_alert = snooze_meanwhile  # type: ignore[method-assign]
     await scanner.tick()

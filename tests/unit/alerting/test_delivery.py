@@ -132,8 +132,9 @@ class TestDryRun:
 
 def console(world: World, printed: list[str]) -> Scanner:
     """`tenantbot scan` without Slack, on the same database and engine."""
+    notifier = ConsoleNotifier(printed.append)
     return Scanner(
-        world.store, world.alerts, ConsoleNotifier(printed.append), world.finder, holder="cli", clock=world.clock
+        world.store, world.alerts, notifier, world.finder, leases=world.leases, holder="cli", clock=world.clock
     )
 
 

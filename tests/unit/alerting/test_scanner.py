@@ -29,18 +29,18 @@ class TestAlertEpisodes:
 
     async def test_a_replica_that_cannot_take_the_lease_does_not_scan(self, world: World) -> None:
         await world.tenant("stuck")
-        assert await world.alerts.try_lock("scan", "replica-2", now=world.now, ttl=timedelta(minutes=1))
+        assert await world.leases.try_lock("scan", "replica-2", now=world.now, ttl=timedelta(minutes=1))
         report = await world.scanner("replica-1").tick()
         assert not report.ran and world.slack.sent == []
 
     async def test_a_tick_that_loses_its_lease_stops_before_its_next_slack_call(self, world: World) -> None:
         for i in range(3):
             await world.tenant(f"t{i}")
-        alerts, post = world.alerts, world.slack.post_alert
+        leases, post = world.leases, world.slack.post_alert
 
         async def taken_over(alert):  # type: ignore[no-untyped-def]
-            await alerts.unlock("scan", "replica-1")  # the lease expired and another replica took it
-            await alerts.try_lock("scan", "replica-2", now=world.now, ttl=timedelta(minutes=5))
+            await leases.unlock("scan", "replica-1")  # the lease expired and another replica took it
+            await leases.try_lock("scan", "replica-2", now=world.now, ttl=timedelta(minutes=5))
             return await post(alert)
 
         world.slack.post_alert = taken_over  # type: ignore[method-assign]
