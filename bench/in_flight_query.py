@@ -3,7 +3,7 @@
     python -m bench.in_flight_query [--rows 1000000] [--in-flight 0.01] [--postgres URL]
 
 Fills a fresh SQLite file (and PostgreSQL when reachable) with tenants, ~1% of them in flight, then
-times `SqlAlchemyStore.in_flight()` (every in-flight row in full) and `in_flight_refs()` (the narrow read
+times `SqlTenantStore.in_flight()` (every in-flight row in full) and `in_flight_refs()` (the narrow read
 the wedge scan makes every tick), median of 5, and prints the query plan to show the partial index is
 used. Prints figures; asserts nothing.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import insert, text
 
 from bench.seed import PG_BASE, fresh_schema
-from core.persistence import open_store
+from core.persistence import open_database
 from core.persistence.orm import IN_FLIGHT_SQL, TenantRow
 from tests.conftest import postgres_reachable
 
@@ -29,12 +29,13 @@ STATES = ["active"] * 90 + ["decommissioned"] * 5 + ["failed"] * 4 + ["cancelled
 
 
 async def bench(url: str, rows: int, in_flight: float) -> None:
-    store = await open_store(url)
+    database = await open_database(url)
+    store = database.tenants
     now = datetime.now(UTC)
     every = max(1, int(1 / in_flight))
     started = time.perf_counter()
     batch: list[dict[str, object]] = []
-    async with store.engine.begin() as connection:
+    async with database.engine.begin() as connection:
         for i in range(rows):
             state = "provisioning" if i % every == 0 else STATES[i % len(STATES)]
             batch.append(
@@ -60,11 +61,11 @@ async def bench(url: str, rows: int, in_flight: float) -> None:
             f"(min {min(timings):.1f}, max {max(timings):.1f})"
         )
     explain = "EXPLAIN QUERY PLAN" if url.startswith("sqlite") else "EXPLAIN"
-    async with store.engine.connect() as connection:
+    async with database.engine.connect() as connection:
         plan = (await connection.execute(text(f"{explain} SELECT * FROM tenants WHERE {IN_FLIGHT_SQL}"))).all()
     for line in plan:
         print(f"  plan: {line[-1]}")
-    await store.close()
+    await database.close()
 
 
 async def main() -> None:

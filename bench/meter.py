@@ -1,6 +1,6 @@
 """Counting and timing calls on live objects, by wrapping their methods on the instance (no code edited).
 
-Used on the engine adapter (port calls: list_running, run_statuses, describe), on the Temporal
+Used on the engine adapter (port calls: closed_since, count_running, run_statuses, describe), on the Temporal
 client's workflow service (the RPCs they make: pages of a listing, describes) and on the store.
 """
 
@@ -23,7 +23,7 @@ class Meter:
 
     def wrap(self, target: object, method: str, *, inner: bool = False) -> None:
         """Replace `target.method` (an async method) by a counted, timed one. An `inner` call (an RPC)
-        is counted under the wrapped call it runs within: "describe rpc", "list_running rpc"."""
+        is counted under the wrapped call it runs within: "describe rpc", "count_running rpc"."""
         original: Callable[..., Awaitable[Any]] = getattr(target, method)
 
         @functools.wraps(original)

@@ -24,12 +24,12 @@ from pathlib import Path
 
 from sqlalchemy import insert, update
 
-from core.alerts import Alert, Digest
+from core.alerting.model import Alert, Digest
+from core.alerting.scanner import Scanner
 from core.decisions import Limits
 from core.domain import ClosedRun, RunHandle, RunObservation, RunStatus
-from core.persistence import open_store
+from core.persistence import open_database
 from core.persistence.orm import TenantRow
-from core.scanner import Scanner
 from core.wedged import Sweep, WedgeFinder
 
 START = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -121,9 +121,10 @@ def tenant_rows(count: int, mix: dict[str, float]) -> tuple[list[dict[str, objec
 
 
 async def scenario(url: str, name: str, count: int, ticks: int) -> None:
-    store = await open_store(url)
+    database = await open_database(url)
+    store = database.tenants
     rows, kinds = tenant_rows(count, MIXES[name])
-    async with store.engine.begin() as connection:
+    async with database.engine.begin() as connection:
         for start in range(0, len(rows), 5000):
             await connection.execute(insert(TenantRow), rows[start : start + 5000])
     engine, slack = CountingEngine(kinds), CountingSlack()
@@ -139,12 +140,14 @@ async def scenario(url: str, name: str, count: int, ticks: int) -> None:
         return sweeps[-1]
 
     finder.sweep = kept  # type: ignore[method-assign]
-    scanner = Scanner(store, store, slack, finder, holder="bench", clock=lambda: clock[0])
+    scanner = Scanner(
+        store, database.alerts, slack, finder, leases=database.leases, holder="bench", clock=lambda: clock[0]
+    )
     print(f"\n{name}: {count:,} in flight, {dict(Counter(kinds.values()))}")
     print("tick  ms     closed  counts  listings  describes  reconcile  wedged  opened  slack")
     for tick in range(ticks):
         clock[0] = CountingEngine.now = START + timedelta(minutes=tick)
-        async with store.engine.begin() as connection:  # the healthy runs keep stepping, the slow keep beating
+        async with database.engine.begin() as connection:  # the healthy runs keep stepping, the slow keep beating
             await connection.execute(
                 update(TenantRow).where(TenantRow.id.in_(alive)).values(last_heartbeat_at=clock[0])
             )
@@ -161,7 +164,7 @@ async def scenario(url: str, name: str, count: int, ticks: int) -> None:
             f"{e['describe']:>9}  {'yes' if sweeps[-1].reconciled else '':>9}  "
             f"{report.wedged:>6}  {report.opened:>6}  {dict(s) or '-'}"
         )
-    await store.close()
+    await database.close()
 
 
 async def main() -> None:

@@ -7,7 +7,7 @@ Seeds a world (bench/world.py): `--runs` open runs on the dev server, `--tenants
 PostgreSQL schema, `--in-flight` of them in flight (default: as many as there are runs, each naming
 one; fewer runs than in-flight rows leaves the rest orphaned), `--wedged` of those wedged (no progress
 for 6 h, run still open). Then builds the scan the way `serve` does (tenantbot.bootstrap.runtime,
-tenantbot.scheduler.build_scanner: default settings, READ_TIMEOUT 2 s unless `--read-timeout`; a
+given a notifier: default settings, READ_TIMEOUT 2 s unless `--read-timeout`; a
 tick that hits it fails, as in serve, and is shown FAILED) with a notifier that only counts, wraps
 the engine adapter, its Temporal client and the store to count and time their calls, and runs
 `--ticks` ticks back to back. The first tick reconciles (every in-flight handle is counted), as does
@@ -39,12 +39,11 @@ from bench.meter import Meter
 from bench.scan_cost import CountingSlack
 from bench.seed import Population, workflow_id
 from bench.world import TASK_QUEUE, World, seeded_world
+from core.alerting.scanner import TickReport
 from core.ports import EngineError, StoreError
 from core.run_census import RECONCILE_EVERY
-from core.scanner import TickReport
 from core.wedged import Sweep, WedgeFinder
-from tenantbot.bootstrap import runtime
-from tenantbot.scheduler import build_scanner, wedge_finder
+from tenantbot.bootstrap import runtime, unlinked
 from tenantbot.settings import Settings
 
 ENGINE_CALLS = ("closed_since", "count_running", "run_statuses", "describe")
@@ -99,7 +98,11 @@ async def bench(world: World, ticks: int, read_timeout: float | None, reconcile_
     in_flight = [workflow_id(t) for t in world.population.in_flight()]
     wedged = [(w, world.run_ids[w]) for w in map(workflow_id, world.population.of_kind("wedged")) if w in world.run_ids]
     healthy = [w for w in map(workflow_id, world.population.of_kind("in_flight")) if w in world.run_ids]
-    async with runtime(settings, worker=False) as rt, await psycopg.AsyncConnection.connect(world.database_url) as db:
+    slack = CountingSlack()
+    async with (
+        runtime(settings, worker=False, notifier=unlinked(slack)) as rt,
+        await psycopg.AsyncConnection.connect(world.database_url) as db,
+    ):
         meter = Meter()
         for call in ENGINE_CALLS:
             meter.wrap(rt.engine, call)
@@ -107,12 +110,12 @@ async def bench(world: World, ticks: int, read_timeout: float | None, reconcile_
         for rpc in RPCS:
             meter.wrap(client.workflow_service, rpc, inner=True)
         for call in STORE_CALLS:
-            meter.wrap(rt.store, call)
-        slack = CountingSlack()
-        finder = wedge_finder(settings, rt)
+            meter.wrap(rt.database.tenants, call)
+        finder = rt.finder  # the scanner's finder: wrapped on the instance, so its calls are counted
         meter.wrap(finder, "sweep")
         sweeps = kept_sweeps(finder)
-        scanner = build_scanner(settings, rt, slack, finder)
+        scanner = rt.scanner
+        assert scanner is not None
         floors, rows, closed = [], [], 0
         print(
             f"\n{'tick':>5} {'ms':>6}  {'sweep':>6}  {'refs':>5}  {'rows (n)':>9}  {'closed ms':>9}  "

@@ -18,7 +18,7 @@ import time
 
 import tenantbot.scheduler
 from bench.procs import memory_mb
-from core.scanner import Scanner, TickReport
+from core.alerting.scanner import Scanner, TickReport
 from tenantbot.cli import main
 
 CHECKPOINTS = (1, 10, 100, 200, 500, 1000, 2000, 5000)

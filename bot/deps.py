@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.authz import GroupDirectory
-from core.authz import Policy
-from core.scanner import Scanner
+from core.alerting.controls import AlertControls
+from core.history import AuditHistory
+from core.presses import Presses
+from core.run_links import RunLinks, TenantLink
 from core.service import TenantService
 from core.wedged import WedgeFinder
 
 
 @dataclass(frozen=True)
 class BotDeps:
-    service: TenantService
-    policy: Policy
+    presses: Presses  # a press, authorized and audited, and the buttons each viewer is offered
     runbook_url: str
     clock: Callable[[], datetime]
     finder: WedgeFinder
-    scanner: Scanner | None = None  # alert buttons (snooze) need it; None when alerts are off
-    directory: GroupDirectory = field(default_factory=GroupDirectory)  # one cache for cards and presses
+    read_timeout: timedelta  # the bound on one read, which also bounds the wedged list the listeners read
+    history: AuditHistory  # tenants' audit feeds, a page at a time, read within the same bound
+    links: RunLinks  # "Open in Temporal" on cards, if the UI is known
+    tenant_link: TenantLink  # the same link for a message that knows only the tenant (an alert)
+    alert_controls: AlertControls | None = None  # Snooze and the digest menus; None when alerts are off
 
     @property
-    def read_timeout(self) -> timedelta:
-        """The service's bound on one read, which also bounds what the listeners read outside it."""
-        return self.service.timeouts.read
+    def service(self) -> TenantService:
+        """The tenant service the presses run through: views and the card after a press."""
+        return self.presses.service

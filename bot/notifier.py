@@ -17,14 +17,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alert_blocks import alert_blocks, alert_text
-from bot.digest_blocks import digest_blocks, digest_text
+from bot.blocks.alert import alert_blocks, alert_text
+from bot.blocks.digest import digest_blocks, digest_text
 from bot.slack_client import RateLimited
 from bot.text import safe
-from core.alerts import Alert, Digest
-from core.ports import NotifyError
+from core.alerting.model import Alert, Digest
+from core.alerting.ports import NotifyError
+from core.run_links import TenantLink
 
 MAX_WAIT = 10.0  # seconds one call may wait for Slack's Retry-After; the scan's lease is at least 30 s
 
@@ -33,20 +35,31 @@ class SlackNotifier:
     dry_run = False
 
     def __init__(
-        self, client: AsyncWebClient, channel: str, *, min_interval: float = 1.0, max_wait: float = MAX_WAIT
+        self,
+        client: AsyncWebClient,
+        channel: str,
+        *,
+        min_interval: float = 1.0,
+        max_wait: float = MAX_WAIT,
+        run_link: TenantLink | None = None,
     ) -> None:
         self.client, self.channel, self.min_interval, self.max_wait = client, channel, min_interval, max_wait
+        self.run_link = run_link  # an alert's "Open in Temporal" link, looked up as it is posted or edited
         self._gate = asyncio.Lock()
         self._last = 0.0
 
     async def post_alert(self, alert: Alert) -> str:
-        return await self._post(text=alert_text(alert), blocks=alert_blocks(alert))
+        return await self._post(text=alert_text(alert), blocks=await self._alert_blocks(alert))
 
     async def post_digest(self, digest: Digest, members: Sequence[Alert]) -> str:
         return await self._post(text=digest_text(members), blocks=digest_blocks(digest, members))
 
     async def update_alert(self, alert: Alert) -> None:
-        await self._edit(alert.message_ref, text=alert_text(alert), blocks=alert_blocks(alert))
+        await self._edit(alert.message_ref, text=alert_text(alert), blocks=await self._alert_blocks(alert))
+
+    async def _alert_blocks(self, alert: Alert) -> list[Block]:
+        run_url = await self.run_link(alert.tenant_id) if self.run_link is not None else None
+        return alert_blocks(alert, run_url)
 
     async def update_digest(self, digest: Digest, members: Sequence[Alert]) -> None:
         await self._edit(digest.message_ref, text=digest_text(members), blocks=digest_blocks(digest, members))

@@ -11,9 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.authz import GroupLookupFailed
 from bot.text import esc, safe
-from core.authz import LOOKUP_FAILED
 from core.domain import InvalidTenantId
 from core.ports import EngineError, StoreError
 from core.results import TenantNotFound
@@ -22,6 +20,7 @@ log = logging.getLogger(__name__)
 EPHEMERAL: dict[str, Any] = {"response_type": "ephemeral", "replace_original": False}
 USAGE = (
     "*Usage:* `/tenant <tenant-id>` shows a tenant's provisioning and the actions allowed now · "
+    "`/tenant <tenant-id> history` shows its whole audit feed, newest first · "
     "`/tenant stuck` lists wedged tenants · `/tenant help` shows this."
 )
 UNKNOWN_CONTROL = (
@@ -36,8 +35,6 @@ def failure_text(error: Exception) -> str:
         return f":warning: {safe(str(error), 300)}. Try `/tenant help`."
     if isinstance(error, TenantNotFound):
         return f":mag: No tenant `{esc(error.tenant_id)}`. Check the id, or `/tenant stuck` for the wedged ones."
-    if isinstance(error, GroupLookupFailed):
-        return f":warning: {LOOKUP_FAILED}"
     if isinstance(error, StoreError | EngineError):
         return f":rotating_light: {unavailable(error).capitalize()}; nothing was changed."
     return ":boom: Something went wrong on our side; nothing was changed. The details are in the bot's log."
@@ -59,7 +56,7 @@ def problem_text(error: Exception) -> str:
     """Why something failed, in a few words, for an answer that first says what was done."""
     if isinstance(error, StoreError | EngineError):
         return unavailable(error)
-    if isinstance(error, InvalidTenantId | TenantNotFound | GroupLookupFailed):
+    if isinstance(error, InvalidTenantId | TenantNotFound):
         return safe(str(error), 300)
     return "something went wrong on our side; the details are in the bot's log"
 
@@ -77,7 +74,7 @@ def unrefreshed(note: str) -> str:
 def log_failure(what: str, error: Exception) -> None:
     if isinstance(error, InvalidTenantId | TenantNotFound):
         log.info("%s: %s", what, error)
-    elif isinstance(error, StoreError | EngineError | GroupLookupFailed | TimeoutError):
+    elif isinstance(error, StoreError | EngineError | TimeoutError):
         log.warning("%s: %s", what, error)
     else:
         log.error("%s failed", what, exc_info=error)

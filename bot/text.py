@@ -5,7 +5,7 @@ link under any label) and `&` as the start of an entity, so every piece of text 
 errors, reasons, step names, resource ids, actors, tenant ids — goes through `safe`, `code` or
 `fenced`, inside code blocks too. Slack also refuses messages far below its documented 40,000
 characters: `msg_blocks_too_long` was observed at about 13,200 characters of blocks and at 11,341 of
-text (research/slack.md §3), so renderers keep each message's block JSON under `BUDGET`.
+text (slackapi/bolt-js#2509 and #2867), so renderers keep each message's block JSON under `BUDGET`.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import cast
 
 from core.domain import (
     IN_FLIGHT_STATES,
@@ -26,13 +26,14 @@ from core.domain import (
     RunObservation,
     RunStatus,
     Tenant,
+    TenantFields,
     TenantState,
     decommission_handle,
     provisioning_handle,
 )
 from core.ports import WorkflowEngine
 
-Fields = dict[str, Any]
+Fields = TenantFields
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ async def _terminate(engine: WorkflowEngine, t: Tenant) -> RunHandle | None:
 
 async def _start(engine: WorkflowEngine, t: Tenant) -> RunHandle | None:
     assert t.handle is not None, "retry claims a new handle before starting"
-    return await engine.start(t.id, t.handle, t.fault if t.attempt == 1 else None)
+    return await engine.start(t.id, t.handle)
 
 
 async def _cancel(engine: WorkflowEngine, t: Tenant) -> RunHandle | None:
@@ -155,6 +156,11 @@ STEPS: dict[Action, ActionSteps] = {
 }
 
 
+# Actions that terminate, abort or end something: Slack asks to confirm them, the CLI prompts (or takes
+# --yes), the demo asks. Retry only starts an attempt.
+DESTRUCTIVE = frozenset({Action.RESET, Action.CANCEL, Action.DECOMMISSION})
+
+
 def claim_for(action: Action, tenant: Tenant, actor: str, now: datetime, owner: str | None) -> ActionClaim:
     """The claim of `action` on `tenant`: its claimed fields as (before, after), and the run it is about
     (the new handle for Retry and Decommission, the row's run for Reset and Cancel)."""
@@ -170,4 +176,5 @@ def claimed(tenant: Tenant, claim: ActionClaim) -> Tenant:
 
 def restore(current: Tenant, claim: ActionClaim) -> Fields:
     """Undo the claim's fields, except those something else (the saga) has changed since."""
-    return {k: before for k, (before, after) in claim.changes.items() if getattr(current, k) == after}
+    kept = {k: before for k, (before, after) in claim.changes.items() if getattr(current, k) == after}
+    return cast(Fields, kept)  # the claim's names are Fields' own: `claim_for` recorded them

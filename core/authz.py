@@ -1,18 +1,26 @@
-"""Who may run which action: allow-lists of users and user groups, checked on every press.
+"""Who may press which button: the allow-lists, the directory that says who is in which user group,
+and the `Authorizer` that decides every press and which buttons a viewer is offered.
 
 The default (from SPEC) is that anyone in the workspace may Reset, Retry and Cancel, and nobody may
-Decommission until an admin list is configured. Group membership is resolved by the chat adapter;
-this module only decides.
+Decommission until an admin list is configured. Snooze needs Reset's permission (core/alerting/controls.py
+asks for Reset). Group membership comes from a `Directory` the chat adapter implements (bot/authz.py
+reads Slack's user groups); only the groups the policy names for an action are asked about, so the
+default policy costs no lookup. A directory that cannot answer is never taken as "not a member": the
+press is refused with "try again". Messages name the allow-list, not its setting (README maps each
+allow-list to its variable).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from core.domain import Action
 
+log = logging.getLogger(__name__)
 EVERYONE = "*"
 LOOKUP_FAILED = "Couldn't check your user groups in Slack, so nothing was run; try again in a moment."
 ENTRY = re.compile(r"^(\*|[UW][A-Z0-9]{2,}|S[A-Z0-9]{2,})$")
@@ -73,6 +81,69 @@ class Policy:
         return tuple(a for a in rules if self.permits(viewer, groups, a))
 
     def refusal(self, action: Action) -> str:
+        allow_list = f"the {action.value.capitalize()} allow-list"
         if self.allowed.get(action, AllowList()) == AllowList():
-            return f"Nobody may {action.value} from Slack until an admin list is configured ({action.name}_USERS)."
-        return f"You are not on the list of people allowed to {action.value} ({action.name}_USERS)."
+            return f"Nobody may {action.value} from Slack until an admin list is configured ({allow_list} is empty)."
+        return f"You are not on the list of people allowed to {action.value} ({allow_list})."
+
+
+class DirectoryUnavailable(Exception):
+    """The directory could not say who is in a user group (an error, or no answer in time)."""
+
+
+class Directory(Protocol):
+    """Who is in which user group: the chat adapter's port for the policy's group entries."""
+
+    async def groups_of(self, user: str, groups: Iterable[str], *, for_display: bool = False) -> frozenset[str]:
+        """Which of `groups` `user` belongs to. Raises DirectoryUnavailable when one cannot be read.
+
+        `for_display`: the answer only draws buttons, so a group whose lookup failed moments ago may
+        fail again at once instead of being asked again (one answer never waits twice)."""
+        ...
+
+
+class NoDirectory(Directory):
+    """The directory of a process that takes no presses (the CLI, `scan`): it can read no user group."""
+
+    async def groups_of(self, user: str, groups: Iterable[str], *, for_display: bool = False) -> frozenset[str]:
+        if wanted := sorted(groups):
+            raise DirectoryUnavailable(f"no user directory to read {', '.join(wanted)}")
+        return frozenset()
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a press may not run: `reason` for the presser and the audit feed; `unchecked` when the
+    directory could not be read (a "try again", not a "no")."""
+
+    reason: str
+    unchecked: bool = False
+
+
+class Authorizer:
+    """The policy applied to a user, with their groups read from the directory when a rule names any."""
+
+    def __init__(self, policy: Policy, directory: Directory) -> None:
+        self.policy, self.directory = policy, directory
+
+    async def refusal(self, action: Action, user: str) -> Refusal | None:
+        """None when `user` may run `action`, else why not."""
+        try:
+            groups = await self.directory.groups_of(user, self.policy.groups_that_matter(action))
+        except DirectoryUnavailable as e:
+            log.warning("%s by %s: %s", action.value, user, e)
+            return Refusal(LOOKUP_FAILED, unchecked=True)
+        return None if self.policy.permits(user, groups, action) else Refusal(self.policy.refusal(action))
+
+    async def offered(self, allowed: Iterable[Action], viewer: str | None) -> tuple[Action, ...]:
+        """The buttons for a card seen by `viewer` only, or by everyone (`viewer` None): see Policy.offered."""
+        allowed = tuple(allowed)
+        if viewer is None:
+            return self.policy.offered(allowed)
+        try:
+            groups: frozenset[str] | None = await self.directory.groups_of(
+                viewer, self.policy.groups_deciding(allowed), for_display=True
+            )
+        except DirectoryUnavailable:
+            groups = None
+        return self.policy.offered(allowed, viewer, groups)

@@ -1,26 +1,190 @@
 """`bounded`: every read and engine call the core makes has a time limit and a name.
 
 A database or engine that hangs must turn into a clear, fast answer ("engine: no answer within 2 s"),
-never into a Slack request or a scan tick that waits forever.
+never into a Slack request or a scan tick that waits forever. The ports are wrapped once, in the
+composition root: `BoundedStore`, `BoundedEngine` and `BoundedLeases` implement them by delegating each
+call under its limit (READ_TIMEOUT for reads and writes of the database and the engine's reads,
+ENGINE_TIMEOUT for the engine calls an action makes), so the service, recovery, the liveness lease and
+the wedge finder just call their ports.
+
+The limit holds whatever the driver does once the call is cancelled. `asyncio.wait_for` waits for the
+cancelled call to finish, and a driver cancelling a query on a silent socket takes its time (psycopg
+spends up to 5 s asking the server to cancel and 5 s waiting for the query to end, then closes the
+connection). So the call runs as its own task: on timeout it is cancelled and left to clean up in the
+background, and the caller gets its answer at once.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
-from datetime import timedelta
-from typing import TypeVar
+import logging
+from collections.abc import Awaitable, Collection, Sequence
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
-from core.ports import EngineError, StoreError
+from core.domain import (
+    Allocation,
+    AuditEvent,
+    ClosedRun,
+    FeedPosition,
+    InFlightRef,
+    RunHandle,
+    RunObservation,
+    RunStatus,
+    Tenant,
+)
+from core.ports import AllocationChanges, EngineError, Leases, StoreError, TenantStore, WorkflowEngine
+from core.results import Timeouts
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+# Abandoned calls still cleaning up; referenced here so they are not garbage-collected mid-way.
+_abandoned: set[asyncio.Future[Any]] = set()
 
 
 async def bounded(call: Awaitable[T], what: str, error: type[Exception], limit: timedelta) -> T:
     """Await `call` for at most `limit`; a timeout or a port error becomes `error("<what>: <why>")`."""
+    task = asyncio.ensure_future(call)
     try:
-        return await asyncio.wait_for(call, limit.total_seconds())
-    except TimeoutError:
-        raise error(f"{what}: no answer within {limit.total_seconds():g} s") from None
+        done, _ = await asyncio.wait({task}, timeout=limit.total_seconds())
+    except asyncio.CancelledError:  # the caller itself was cancelled: do not wait for the call either
+        _abandon(task, what)
+        raise
+    if not done:
+        _abandon(task, what)
+        raise error(f"{what}: no answer within {limit.total_seconds():g} s")
+    try:
+        return task.result()
     except (StoreError, EngineError) as e:
         raise type(e)(f"{what}: {e}") from e
+
+
+def _abandon(task: asyncio.Future[Any], what: str) -> None:
+    task.cancel()
+    _abandoned.add(task)
+    task.add_done_callback(lambda ended: _ended(ended, what))
+
+
+def _ended(task: asyncio.Future[Any], what: str) -> None:
+    _abandoned.discard(task)
+    if not task.cancelled() and task.exception() is not None:  # retrieved, so asyncio does not warn
+        log.debug("%s: the abandoned call ended with %r", what, task.exception())
+
+
+class BoundedStore(TenantStore):
+    """The tenant store, every call within `limit`. Named "database", except the reads a view can do
+    without (its allocations and audit events), which say what could not be read."""
+
+    def __init__(self, store: TenantStore, limit: timedelta) -> None:
+        self.store, self.limit = store, limit
+
+    async def _within(self, call: Awaitable[T], what: str = "database") -> T:
+        return await bounded(call, what, StoreError, self.limit)
+
+    async def get(self, tenant_id: str) -> Tenant | None:
+        return await self._within(self.store.get(tenant_id))
+
+    async def add(self, tenant: Tenant, events: Sequence[AuditEvent]) -> Tenant:
+        return await self._within(self.store.add(tenant, events))
+
+    async def save(
+        self,
+        tenant: Tenant,
+        events: Sequence[AuditEvent],
+        *,
+        request_key: str | None = None,
+        allocations: AllocationChanges | None = None,
+    ) -> Tenant:
+        return await self._within(self.store.save(tenant, events, request_key=request_key, allocations=allocations))
+
+    async def seen_request(self, key: str) -> bool:
+        return await self._within(self.store.seen_request(key))
+
+    async def append(self, events: Sequence[AuditEvent]) -> None:
+        await self._within(self.store.append(events))
+
+    async def allocations(self, tenant_id: str) -> list[Allocation]:
+        return await self._within(self.store.allocations(tenant_id), "allocations")
+
+    async def events(self, tenant_id: str, limit: int) -> list[AuditEvent]:
+        return await self._within(self.store.events(tenant_id, limit), "audit events")
+
+    async def history(
+        self, tenant_id: str, *, limit: int, before: FeedPosition | None = None, after: FeedPosition | None = None
+    ) -> list[AuditEvent]:
+        reading = self.store.history(tenant_id, limit=limit, before=before, after=after)
+        return await self._within(reading, "audit events")
+
+    async def in_flight(self, ids: Collection[str] | None = None) -> list[Tenant]:
+        return await self._within(self.store.in_flight(ids))
+
+    async def in_flight_refs(self, progressing_since: datetime) -> list[InFlightRef]:
+        return await self._within(self.store.in_flight_refs(progressing_since))
+
+    async def claimed(self) -> list[Tenant]:
+        return await self._within(self.store.claimed())
+
+    async def list(self, limit: int) -> list[Tenant]:
+        return await self._within(self.store.list(limit))
+
+    async def ping(self) -> None:
+        await self._within(self.store.ping())
+
+
+class BoundedEngine(WorkflowEngine):
+    """The workflow engine: its reads within `timeouts.read`, the calls an action makes within `timeouts.engine`."""
+
+    def __init__(self, engine: WorkflowEngine, timeouts: Timeouts) -> None:
+        self.engine, self.timeouts = engine, timeouts
+
+    async def _read(self, call: Awaitable[T]) -> T:
+        return await bounded(call, "engine", EngineError, self.timeouts.read)
+
+    async def _act(self, call: Awaitable[T]) -> T:
+        return await bounded(call, "engine", EngineError, self.timeouts.engine)
+
+    async def describe(self, handle: RunHandle) -> RunObservation:
+        return await self._read(self.engine.describe(handle))
+
+    async def start(self, tenant_id: str, handle: RunHandle) -> RunHandle:
+        return await self._act(self.engine.start(tenant_id, handle))
+
+    async def cancel(self, handle: RunHandle) -> None:
+        await self._act(self.engine.cancel(handle))
+
+    async def terminate(self, handle: RunHandle, reason: str) -> None:
+        await self._act(self.engine.terminate(handle, reason))
+
+    async def decommission(self, tenant_id: str, handle: RunHandle) -> RunHandle:
+        return await self._act(self.engine.decommission(tenant_id, handle))
+
+    async def run_statuses(self, handles: Sequence[RunHandle]) -> dict[str, RunStatus]:
+        return await self._read(self.engine.run_statuses(handles))
+
+    async def count_running(self, handles: Sequence[RunHandle]) -> int:
+        return await self._read(self.engine.count_running(handles))
+
+    async def closed_since(self, after: datetime) -> Sequence[ClosedRun]:
+        return await self._read(self.engine.closed_since(after))
+
+
+class BoundedLeases(Leases):
+    """The named leases, every call within `limit`."""
+
+    def __init__(self, leases: Leases, limit: timedelta) -> None:
+        self.leases, self.limit = leases, limit
+
+    async def try_lock(self, name: str, holder: str, *, now: datetime, ttl: timedelta) -> bool:
+        return await bounded(self.leases.try_lock(name, holder, now=now, ttl=ttl), "database", StoreError, self.limit)
+
+    async def unlock(self, name: str, holder: str) -> None:
+        await bounded(self.leases.unlock(name, holder), "database", StoreError, self.limit)
+
+    async def holders(self, prefix: str, *, now: datetime) -> set[str]:
+        return await bounded(self.leases.holders(prefix, now=now), "database", StoreError, self.limit)
+
+
+def bounded_ports(store: TenantStore, engine: WorkflowEngine, timeouts: Timeouts) -> tuple[BoundedStore, BoundedEngine]:
+    """The tenant store and the engine, each call under its limit."""
+    return BoundedStore(store, timeouts.read), BoundedEngine(engine, timeouts)

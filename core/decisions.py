@@ -52,6 +52,14 @@ class Situation(StrEnum):
         """Stable identifier for CLI filters, button values and alert episodes."""
         return self.name.lower()
 
+    @classmethod
+    def from_key(cls, key: str) -> Situation:
+        """The situation whose `key` this is (as a stored alert episode names it); ValueError for any other."""
+        found = next((s for s in cls if s.key == key), None)
+        if found is None:
+            raise ValueError(f"unknown situation {key!r}")
+        return found
+
 
 class Recommendation(StrEnum):
     WAIT = "Wait"

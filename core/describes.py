@@ -13,7 +13,6 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from core.bounded import bounded
 from core.decisions import Limits, Situation, assess
 from core.domain import RunObservation, Tenant
 from core.ports import EngineError, WorkflowEngine
@@ -41,9 +40,8 @@ class Describes:
         budget: int,
         concurrency: int,
         ttl: timedelta,
-        read_timeout: timedelta,
     ) -> None:
-        self.engine, self.limits, self.budget, self.ttl, self.read_timeout = engine, limits, budget, ttl, read_timeout
+        self.engine, self.limits, self.budget, self.ttl = engine, limits, budget, ttl  # a bounded engine
         self._gate = asyncio.Semaphore(concurrency)
         self._kept: dict[str, Described] = {}
 
@@ -76,6 +74,6 @@ class Describes:
         assert tenant.handle is not None
         async with self._gate:
             try:
-                return await bounded(self.engine.describe(tenant.handle), "engine", EngineError, self.read_timeout)
+                return await self.engine.describe(tenant.handle)
             except EngineError:
                 return None  # keep the census's answer; the next sweep describes it again

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypedDict, Unpack
 
 TENANT_ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -22,12 +22,16 @@ class InvalidTenantId(ValueError):
 
 
 def parse_tenant_id(raw: str) -> str:
-    """Normalise user input (slash text, CLI arg, button value) into a tenant id or raise."""
+    """Normalise user input (slash text, CLI arg, button value) into a tenant id or raise.
+
+    The refusal quotes the input as Python writes a string literal, so a line break, a terminal escape or
+    a right-to-left mark in it shows as `\\n`, `\\x1b` or `\\u202e` instead of breaking the one-line
+    error or rewriting the operator's terminal."""
     candidate = raw.strip().lower()
     if not TENANT_ID_PATTERN.fullmatch(candidate):
         shown = raw if len(raw) <= 40 else raw[:40] + "…"
         raise InvalidTenantId(
-            f"'{shown}' is not a tenant id: use 1-63 lowercase letters, digits and dashes, e.g. acme-42"
+            f"{shown!r} is not a tenant id: use 1-63 lowercase letters, digits and dashes, e.g. acme-42"
         )
     return candidate
 
@@ -47,6 +51,7 @@ OPEN_STATES = frozenset({TenantState.PENDING, TenantState.PROVISIONING})
 IN_FLIGHT_STATES = frozenset(
     {TenantState.PENDING, TenantState.PROVISIONING, TenantState.CANCELLING, TenantState.DECOMMISSIONING}
 )
+FINISHED_STATES = frozenset({TenantState.ACTIVE, TenantState.DECOMMISSIONED})  # done: nothing more to recover
 
 
 class Action(StrEnum):
@@ -168,6 +173,29 @@ class ActionClaim:
         return (self.action, self.actor, self.since, self.owner)
 
 
+class TenantFields(TypedDict, total=False):
+    """Fields of a tenant row that operator actions and workflow runs change, by name: what an action's
+    claim and outcome write (core/actions.py), what a claim records as (before, after) for recovery, and
+    what a run reports (core/run_writes.py). A misspelt or removed field is a type error, not a new
+    attribute."""
+
+    state: TenantState
+    handle: RunHandle | None
+    attempt: int
+    error: str | None
+    failed_activity: str | None
+    current_step: str | None
+    last_progress_at: datetime | None
+    last_heartbeat_at: datetime | None
+
+
+class TenantUpdate(TenantFields, total=False):
+    """`TenantFields` and the row's bookkeeping: the claim under way and the version read."""
+
+    claim: ActionClaim | None
+    version: int
+
+
 @dataclass
 class Tenant:
     id: str
@@ -181,10 +209,9 @@ class Tenant:
     last_progress_at: datetime | None = None
     last_heartbeat_at: datetime | None = None
     claim: ActionClaim | None = None
-    fault: str | None = None
     version: int = 0
 
-    def updated(self, **changes: Any) -> Tenant:
+    def updated(self, **changes: Unpack[TenantUpdate]) -> Tenant:
         return replace(self, **changes)
 
     def accepts_writes_from(self, handle: RunHandle) -> bool:
@@ -209,3 +236,21 @@ class AuditEvent:
     at: datetime
     details: dict[str, Any] = field(default_factory=dict)
     id: int | None = None
+
+    @property
+    def position(self) -> FeedPosition:
+        """Where the event sits in its tenant's feed (once stored: the store gives it its id)."""
+        assert self.id is not None, "only a stored event has a place in the feed"
+        return FeedPosition(self.at, self.id)
+
+
+@dataclass(frozen=True, order=True)
+class FeedPosition:
+    """A place in a tenant's audit feed: (time, id), the total order history is read in, newest first.
+
+    The id breaks ties between events recorded at the same instant, so paging by position (keyset
+    pagination) never skips or repeats an event, however many are added meanwhile.
+    """
+
+    at: datetime
+    id: int

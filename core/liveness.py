@@ -7,6 +7,9 @@ taken before its first claim (`hold`), renewed every third of its time to live w
 process killed without a word stops renewing, so its lease runs out after PROCESS_LEASE and its claims
 become recoverable at once (core/recovery.py), without waiting for ACTION_LEASE. The actions this
 process is running right now are counted (`begin`/`end`), so its own recovery never touches them.
+Actions that start at once (fifty operators pressing Reset right after a start) share one take of the
+lease: each taking it for itself would race to create the one row, and the losers would be told it is
+held by another process.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from core.bounded import bounded
 from core.ports import Leases, StoreError
 
 log = logging.getLogger(__name__)
@@ -37,24 +39,30 @@ class ProcessLease:
         *,
         ttl: timedelta,
         clock: Callable[[], datetime],
-        read_timeout: timedelta = timedelta(seconds=2),
     ) -> None:
-        self.leases, self.ttl, self.clock, self.read_timeout = leases, ttl, clock, read_timeout
+        self.leases, self.ttl, self.clock = leases, ttl, clock  # bounded leases (core/bounded.py)
         token = secrets.token_hex(6)
         self.name = PREFIX + token
         self.id: str | None = f"{socket.gethostname()}:{os.getpid()}:{token}" if leases is not None else None
         self._renewed: datetime | None = None
+        self._taking: asyncio.Future[None] | None = None  # the take under way, awaited by every caller
         self._running: Counter[str] = Counter()
 
     async def hold(self, *, renew: bool = False) -> None:
         """Take the lease, or renew it if a third of its time has passed (or `renew`). Raises StoreError."""
         if self.leases is None or self.id is None:
             return
-        now = self.clock()
-        if not renew and self._renewed is not None and now - self._renewed < self.ttl / 3:
+        if not renew and self._renewed is not None and self.clock() - self._renewed < self.ttl / 3:
             return
-        taking = self.leases.try_lock(self.name, self.id, now=now, ttl=self.ttl)
-        if not await bounded(taking, "database", StoreError, self.read_timeout):
+        if self._taking is None or self._taking.done():
+            self._taking = asyncio.ensure_future(self._take())
+            self._taking.add_done_callback(_retrieved)
+        await asyncio.shield(self._taking)  # one caller cancelled does not cancel the others' take
+
+    async def _take(self) -> None:
+        assert self.leases is not None and self.id is not None
+        now = self.clock()
+        if not await self.leases.try_lock(self.name, self.id, now=now, ttl=self.ttl):
             raise StoreError(f"the process lease {self.name} is held by another process")
         self._renewed = now
 
@@ -74,7 +82,7 @@ class ProcessLease:
         if self.leases is None or self.id is None or self._renewed is None:
             return
         try:
-            await bounded(self.leases.unlock(self.name, self.id), "database", StoreError, self.read_timeout)
+            await self.leases.unlock(self.name, self.id)
         except StoreError as e:
             log.warning("could not release this process's lease (it expires by itself): %s", e)
         self._renewed = None
@@ -83,8 +91,7 @@ class ProcessLease:
         """Holder ids of every process whose lease has not run out (this one's included)."""
         if self.leases is None:
             return set()
-        holders = self.leases.holders(PREFIX, now=self.clock())
-        return await bounded(holders, "database", StoreError, self.read_timeout)
+        return await self.leases.holders(PREFIX, now=self.clock())
 
     def begin(self, tenant_id: str) -> None:
         self._running[tenant_id] += 1
@@ -97,3 +104,9 @@ class ProcessLease:
     def running(self, tenant_id: str) -> bool:
         """An action on the tenant is under way in this process right now."""
         return self._running[tenant_id] > 0
+
+
+def _retrieved(take: asyncio.Future[None]) -> None:
+    """Mark a take's failure as seen: its callers got it, or were cancelled and no longer care."""
+    if not take.cancelled():
+        take.exception()

@@ -1,8 +1,9 @@
-"""The two ports the core calls: the workflow engine and the tenant store.
+"""The ports of the tenant side: the workflow engine, the tenant store and the named leases.
 
 Adapters live in `core/adapters/` (Temporal) and `core/persistence/` (SQLAlchemy); unit tests use the
-in-memory fakes in `tests/fakes.py`. Both ports are async because the engine SDK is: one event loop
-serves the Slack app, the scheduler, the Temporal client and the database.
+in-memory fakes in `tests/fakes.py`. The ports are async because the engine SDK is: one event loop
+serves the Slack app, the scheduler, the Temporal client and the database. Alerting's own ports (the
+alert store, the notifier) are in `core/alerting/ports.py`.
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import Protocol
 
-from core.alerts import Alert, Digest
 from core.domain import (
     Allocation,
     AuditEvent,
     ClosedRun,
+    FeedPosition,
     InFlightRef,
     RunHandle,
     RunObservation,
@@ -40,10 +41,10 @@ class WorkflowEngine(Protocol):
         """Status of one run; RunStatus.NOT_FOUND when the engine does not know it. Raises EngineError."""
         ...
 
-    async def start(self, tenant_id: str, handle: RunHandle, fault: str | None = None) -> RunHandle:
+    async def start(self, tenant_id: str, handle: RunHandle) -> RunHandle:
         """Start the saga attempt named by `handle`; returns it with the engine's run id.
 
-        Raises RunAlreadyLive if a run for the tenant still runs. `fault` injects a failure (demo, tests).
+        Raises RunAlreadyLive if a run for the tenant still runs.
         """
         ...
 
@@ -139,7 +140,14 @@ class TenantStore(Protocol):
     async def allocations(self, tenant_id: str) -> list[Allocation]: ...
 
     async def events(self, tenant_id: str, limit: int) -> list[AuditEvent]:
-        """The newest `limit` audit events of the tenant, newest first."""
+        """The newest `limit` audit events of the tenant, newest first (by time, then id)."""
+        ...
+
+    async def history(
+        self, tenant_id: str, *, limit: int, before: FeedPosition | None = None, after: FeedPosition | None = None
+    ) -> list[AuditEvent]:
+        """Up to `limit` audit events of the tenant, newest first: the newest ones, or the nearest ones
+        older than `before` or newer than `after` (keyset pages of the whole feed)."""
         ...
 
     async def in_flight(self, ids: Collection[str] | None = None) -> list[Tenant]:
@@ -169,9 +177,6 @@ class TenantStore(Protocol):
         ...
 
 
-MessageKind = Literal["alert", "digest"]
-
-
 class Leases(Protocol):
     """Named leases in the database: the scan lock, and each running process's liveness (core/liveness.py)."""
 
@@ -183,107 +188,4 @@ class Leases(Protocol):
 
     async def holders(self, prefix: str, *, now: datetime) -> set[str]:
         """The holders of the unexpired leases whose name starts with `prefix`."""
-        ...
-
-
-class AlertStore(Leases, Protocol):
-    """Alert episodes, digests and the leases, in the same database as the tenants.
-
-    Every write names the columns it changes and is guarded (`WHERE resolved_at IS NULL`, `WHERE
-    message_ref IS NULL`, `WHERE claimed_by = holder`), so a stale copy never overwrites a concurrent
-    snooze or resolution, and a message is posted by at most one claimant.
-    """
-
-    async def open_alerts(self) -> list[Alert]: ...
-
-    async def open_alert(self, alert: Alert) -> Alert | None:
-        """Record a new episode; None if the tenant already has an open one (another replica won)."""
-        ...
-
-    async def alert(self, alert_id: int) -> Alert | None: ...
-
-    async def open_digest(self, opened_at: datetime) -> Digest: ...
-
-    async def digest(self, digest_id: int) -> Digest | None: ...
-
-    async def digest_members(self, digest_id: int) -> list[Alert]:
-        """Every alert of the digest, open and resolved, by tenant id."""
-        ...
-
-    async def revise(self, alert_id: int, situation: str, reason: str, *, at: datetime, visible: bool) -> bool:
-        """New situation/reason of an open alert; `visible` asks for an edit of its message."""
-        ...
-
-    async def snooze(self, alert_id: int, until: datetime, by: str) -> bool:
-        """Snooze an open alert; False if it is resolved (or unknown)."""
-        ...
-
-    async def wake(self, alert_id: int, until: datetime, reply: str | None) -> bool:
-        """End the snooze that ran out at `until` (not a newer one) and queue `reply`."""
-        ...
-
-    async def resolve(self, alert_id: int, at: datetime, resolution: str, reply: str | None) -> bool:
-        """Close an open episode and queue `reply`; False if it was already resolved."""
-        ...
-
-    async def touch_digest(self, digest_id: int, reply: str | None) -> None:
-        """Ask for the digest to be re-rendered, and append `reply` to its pending thread reply."""
-        ...
-
-    async def claim(
-        self, kind: MessageKind, key: int, holder: str, *, now: datetime, ttl: timedelta, unposted: bool
-    ) -> Alert | Digest | None:
-        """Take the message for posting (`unposted`) or editing; the fresh row, or None if not free."""
-        ...
-
-    async def mark_posted(self, kind: MessageKind, key: int, holder: str, message_ref: str, revision: int) -> bool:
-        """Record where the claimed message was posted (a digest's members too) and release the claim."""
-        ...
-
-    async def mark_delivered(
-        self, kind: MessageKind, key: int, holder: str, *, revision: int, reply: str | None, failed: bool
-    ) -> None:
-        """After an edit/reply attempt: what is now shown, whether `reply` went out, and release the claim."""
-        ...
-
-    async def release(self, kind: MessageKind, key: int, holder: str) -> None:
-        """Give the claim back without recording anything (the post failed)."""
-        ...
-
-    async def undelivered(self) -> list[Alert | Digest]:
-        """Posted messages with an edit or a reply still to send (alerts of digests excluded)."""
-        ...
-
-
-class NotifyError(Exception):
-    """The chat could not be reached or refused the message; the alert stays unposted for a later tick."""
-
-
-class Notifier(Protocol):
-    """Where alerts go (a Slack channel). Implementations pace themselves and honour rate limits.
-
-    `dry_run` is True for a notifier that keeps no messages (a terminal): the scan then prints what it
-    would post and leaves every post, edit and reply to a replica that has Slack.
-    """
-
-    dry_run: bool
-
-    async def post_alert(self, alert: Alert) -> str:
-        """Post one alert with its buttons; returns a reference for later edits."""
-        ...
-
-    async def post_digest(self, digest: Digest, members: Sequence[Alert]) -> str:
-        """Post one message listing many new alerts (a mass wedge); returns its reference."""
-        ...
-
-    async def update_alert(self, alert: Alert) -> None:
-        """Edit the alert in place (new situation, snoozed, resolved)."""
-        ...
-
-    async def update_digest(self, digest: Digest, members: Sequence[Alert]) -> None:
-        """Re-render the digest (resolved count, what is still wedged)."""
-        ...
-
-    async def reply(self, message_ref: str, text: str) -> None:
-        """A short reply in the message's thread (resolution, reminder after a snooze)."""
         ...

@@ -27,12 +27,10 @@ from datetime import datetime, timedelta
 
 from core import events as ev
 from core.actions import STEPS, Fields, restore
-from core.bounded import bounded
 from core.decisions import Limits
 from core.domain import ActionClaim, AuditEvent, RunObservation, Tenant
 from core.liveness import ProcessLease
-from core.ports import ConcurrentUpdate, EngineError, StoreError, TenantStore, WorkflowEngine
-from core.results import Timeouts
+from core.ports import ConcurrentUpdate, EngineError, TenantStore, WorkflowEngine
 
 log = logging.getLogger(__name__)
 COMPLETED_ON_RECOVERY = "completed on recovery"
@@ -87,15 +85,14 @@ class Recovery:
         lease: ProcessLease,
         *,
         limits: Limits,
-        timeouts: Timeouts,
         clock: Callable[[], datetime],
     ) -> None:
         self.store, self.engine, self.lease = store, engine, lease
-        self.limits, self.timeouts, self.clock = limits, timeouts, clock
+        self.limits, self.clock = limits, clock
 
     async def run(self) -> int:
         """Settle every recoverable claim; returns how many. Raises StoreError when the database fails."""
-        claimed = await bounded(self.store.claimed(), "database", StoreError, self.timeouts.read)
+        claimed = await self.store.claimed()
         if not claimed:
             return 0
         live = await self.lease.live()
@@ -140,11 +137,10 @@ class Recovery:
             events = []
             if settlement.event is not None:
                 events = [AuditEvent(tenant.id, settlement.event, claim.actor, self.clock(), settlement.details)]
-            saving = self.store.save(tenant.updated(claim=None, **settlement.fields), events)
             try:
-                await bounded(saving, "database", StoreError, self.timeouts.read)
+                await self.store.save(tenant.updated(claim=None, **settlement.fields), events)
             except ConcurrentUpdate:
-                fresh = await bounded(self.store.get(tenant.id), "database", StoreError, self.timeouts.read)
+                fresh = await self.store.get(tenant.id)
                 if fresh is None or not claim.same(fresh.claim):
                     return False  # settled by another replica (or finished by its process) meanwhile
                 tenant = fresh
@@ -158,4 +154,4 @@ class Recovery:
     async def _observe(self, claim: ActionClaim) -> RunObservation | None:
         if claim.target is None:
             return None
-        return await bounded(self.engine.describe(claim.target), "engine", EngineError, self.timeouts.read)
+        return await self.engine.describe(claim.target)

@@ -1,7 +1,7 @@
 """What the wedge finder asks the engine about runs, so that the cost grows with suspects and with runs
 that closed, not with the healthy runs in flight.
 
-Three questions, each a visibility call bounded by READ_TIMEOUT:
+Three questions, each a visibility call (the engine port is bounded: READ_TIMEOUT each, core/bounded.py):
 
 - `closed_since`: the provisioning runs that closed since the last sweep, by the engine's CloseTime,
   from the last sweep's time minus `overlap` (visibility lags a close by about a second; the overlap
@@ -26,9 +26,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from core.bounded import bounded
 from core.domain import ClosedRun, InFlightRef, RunHandle, RunStatus
-from core.ports import EngineError, WorkflowEngine
+from core.ports import WorkflowEngine
 
 BATCH = 1000  # workflow ids per visibility call: about 30 KB of query; on the dev server, counting 10,000
 # ids costs 1.6x as much in batches of 500 as of 1,000
@@ -49,12 +48,10 @@ class RunCensus:
         self,
         engine: WorkflowEngine,
         *,
-        read_timeout: timedelta,
         reconcile_every: timedelta = RECONCILE_EVERY,
         overlap: timedelta = CLOSED_OVERLAP,
     ) -> None:
-        self.engine = engine
-        self._limit = ("engine", EngineError, read_timeout)  # each call bounded and named on its own
+        self.engine = engine  # bounded: each call named and timed on its own
         self.reconcile_every, self.overlap = reconcile_every, overlap
         self._checked: datetime | None = None  # closures up to this sweep's time have been seen
         self._reconciled: datetime | None = None
@@ -66,7 +63,7 @@ class RunCensus:
         """The runs closed since the last sweep; none at the first, which asks about every handle anyway."""
         if self._checked is None:
             return []
-        return await bounded(self.engine.closed_since(self._checked - self.overlap), *self._limit)
+        return await self.engine.closed_since(self._checked - self.overlap)
 
     async def statuses(self, refs: Sequence[InFlightRef], gone: Mapping[str, RunHandle]) -> dict[str, Answer]:
         """The status of each ref's run, by tenant id (refs without a handle are skipped). `gone` holds the
@@ -76,14 +73,14 @@ class RunCensus:
         for start in range(0, len(asked), BATCH):
             batch = asked[start : start + BATCH]
             handles = [handle for _, handle in batch]
-            running = await bounded(self.engine.count_running(handles), *self._limit)
+            running = await self.engine.count_running(handles)
             workflows = len({h.workflow_id for h in handles})
             still_gone = {tenant_id for tenant_id, handle in batch if gone.get(tenant_id) == handle}
             listed: dict[str, RunStatus] = {}
             if running == workflows:
                 still_gone = set()
             elif running != workflows - len(still_gone):  # something else stopped running: list to see what
-                listed = await bounded(self.engine.run_statuses(handles), *self._limit)
+                listed = await self.engine.run_statuses(handles)
                 still_gone = {tenant_id for tenant_id, h in batch if h.workflow_id not in listed}
             for tenant_id, handle in batch:
                 gone_now = RunStatus.NOT_FOUND if tenant_id in still_gone else RunStatus.RUNNING

@@ -11,20 +11,40 @@ the run's own outcome, a step still working on a worker (a step the cancel inter
 that wakes up, a timed-out attempt beside its retry) must not allocate anything or move the row back.
 Outcome writes (released, cancelled, failed, completed, decommissioned) only need the handle: they
 are how the run winds down.
+
+Each report is one `RunWrite`: the tenant fields it changes, its audit event and its allocation
+changes, saved together over the version read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from core import events as ev
-from core.domain import OPEN_STATES, Action, Allocation, AuditEvent, RunHandle, Tenant, TenantState
+from core.domain import OPEN_STATES, Action, Allocation, AuditEvent, RunHandle, Tenant, TenantFields, TenantState
 from core.ports import AllocationChanges, ConcurrentUpdate, StoreError, TenantStore
 
-Write = tuple[Mapping[str, object], Sequence[tuple[str, Mapping[str, object]]], AllocationChanges | None]
-Change = Callable[[Tenant], Write]
 ATTEMPTS = 20
+
+
+@dataclass(frozen=True)
+class RunWrite:
+    """What one report of a run writes in one versioned save: tenant fields, one audit event (by the
+    run's workflow), allocations to record or release. An empty write saves nothing."""
+
+    fields: TenantFields = field(default_factory=TenantFields)
+    event: str | None = None
+    details: Mapping[str, object] = field(default_factory=dict)
+    allocations: AllocationChanges | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.fields and self.event is None and self.allocations is None
+
+
+Change = Callable[[Tenant], RunWrite]  # a write decided on the row read
 
 
 class Fenced(Exception):
@@ -55,7 +75,7 @@ class RunReporter:
         return tenant
 
     async def step_started(self, tenant_id: str, handle: RunHandle, step: str) -> None:
-        write: Write = ({"state": TenantState.PROVISIONING, "current_step": step}, [], None)
+        write = RunWrite(TenantFields(state=TenantState.PROVISIONING, current_step=step))
         await self._apply(tenant_id, handle, f"start {step}", write, progress=True)
 
     async def heartbeat(self, tenant_id: str, handle: RunHandle, step: str) -> None:
@@ -65,13 +85,13 @@ class RunReporter:
         last = tenant.last_heartbeat_at
         if last is not None and self.clock() - last < self.heartbeat_every:
             return
-        write: Write = ({"last_heartbeat_at": self.clock()}, [], None)
+        write = RunWrite(TenantFields(last_heartbeat_at=self.clock()))
         if not await self._save(tenant, handle, write):  # the row read for the fence is the one written over
             await self._apply(tenant_id, handle, what, write, progress=True)
 
     async def step_completed(self, tenant_id: str, handle: RunHandle, step: str) -> None:
-        fields: dict[str, object] = {"last_progress_at": self.clock(), "last_heartbeat_at": self.clock()}
-        write: Write = (fields, [(ev.STEP_COMPLETED, {"step": step})], None)
+        fields = TenantFields(last_progress_at=self.clock(), last_heartbeat_at=self.clock())
+        write = RunWrite(fields, ev.STEP_COMPLETED, {"step": step})
         await self._apply(tenant_id, handle, f"complete {step}", write, progress=True)
 
     async def allocated(self, tenant_id: str, handle: RunHandle, kind: str, resource_id: str) -> Allocation:
@@ -85,51 +105,53 @@ class RunReporter:
             if held:
                 return held[0]
             new = Allocation(tenant_id, kind, resource_id, self.clock(), handle.workflow_id)
-            event = (ev.ALLOCATED, {"kind": kind, "resource_id": resource_id})
-            if await self._save(tenant, handle, ({}, [event], AllocationChanges(add=(new,)))):
+            details = {"kind": kind, "resource_id": resource_id}
+            write = RunWrite(event=ev.ALLOCATED, details=details, allocations=AllocationChanges(add=(new,)))
+            if await self._save(tenant, handle, write):
                 return new
         raise StoreError(f"{what} on {tenant_id}: the row kept changing")
 
     async def released(self, tenant_id: str, handle: RunHandle, kind: str) -> None:
         changes = AllocationChanges(release=(kind,), released_at=self.clock())
-        await self._apply(tenant_id, handle, f"release {kind}", ({}, [(ev.RELEASED, {"kind": kind})], changes))
+        write = RunWrite(event=ev.RELEASED, details={"kind": kind}, allocations=changes)
+        await self._apply(tenant_id, handle, f"release {kind}", write)
 
     async def error(self, tenant_id: str, handle: RunHandle, message: str) -> None:
         """An error the run recorded without failing (the guide's second reset scenario)."""
-        write: Write = ({"error": message}, [(ev.ERROR_RECORDED, {"error": message})], None)
+        write = RunWrite(TenantFields(error=message), ev.ERROR_RECORDED, {"error": message})
         await self._apply(tenant_id, handle, "record error", write, progress=True)
 
     async def cancelling(self, tenant_id: str, handle: RunHandle) -> None:
         """The run was cancelled: close an open row to progress before compensating. The bot's Cancel has
         done so already (no write then); a cancel sent from elsewhere (the Temporal UI) has not."""
 
-        def close(t: Tenant) -> Write:
+        def close(t: Tenant) -> RunWrite:
             if t.state not in OPEN_STATES:
-                return {}, [], None
-            return {"state": TenantState.CANCELLING}, [(ev.started(Action.CANCEL), {"by": "engine"})], None
+                return RunWrite()
+            return RunWrite(TenantFields(state=TenantState.CANCELLING), ev.started(Action.CANCEL), {"by": "engine"})
 
         await self._apply(tenant_id, handle, "cancelling", close)
 
     async def failed(self, tenant_id: str, handle: RunHandle, activity: str, message: str) -> None:
-        fields = {"state": TenantState.FAILED, "error": message, "failed_activity": activity}
-        await self._apply(
-            tenant_id, handle, "fail", (fields, [(ev.FAILED, {"activity": activity, "error": message})], None)
-        )
+        fields = TenantFields(state=TenantState.FAILED, error=message, failed_activity=activity)
+        write = RunWrite(fields, ev.FAILED, {"activity": activity, "error": message})
+        await self._apply(tenant_id, handle, "fail", write)
 
     async def completed(self, tenant_id: str, handle: RunHandle) -> None:
-        fields = {"state": TenantState.ACTIVE, "current_step": None, "error": None}
-        await self._apply(tenant_id, handle, "complete", (fields, [(ev.COMPLETED, {})], None))
+        fields = TenantFields(state=TenantState.ACTIVE, current_step=None, error=None)
+        await self._apply(tenant_id, handle, "complete", RunWrite(fields, ev.COMPLETED))
 
     async def cancelled(self, tenant_id: str, handle: RunHandle) -> None:
-        fields = {"state": TenantState.CANCELLED, "current_step": None}
-        await self._apply(tenant_id, handle, "cancel", (fields, [(ev.completed(Action.CANCEL), {})], None))
+        fields = TenantFields(state=TenantState.CANCELLED, current_step=None)
+        await self._apply(tenant_id, handle, "cancel", RunWrite(fields, ev.completed(Action.CANCEL)))
 
     async def decommissioned(self, tenant_id: str, handle: RunHandle) -> None:
-        fields = {"state": TenantState.DECOMMISSIONED, "current_step": None, "handle": None}
-        await self._apply(tenant_id, handle, "decommission", (fields, [(ev.completed(Action.DECOMMISSION), {})], None))
+        fields = TenantFields(state=TenantState.DECOMMISSIONED, current_step=None, handle=None)
+        write = RunWrite(fields, ev.completed(Action.DECOMMISSION))
+        await self._apply(tenant_id, handle, "decommission", write)
 
     async def _apply(
-        self, tenant_id: str, handle: RunHandle, what: str, write: Write | Change, *, progress: bool = False
+        self, tenant_id: str, handle: RunHandle, what: str, write: RunWrite | Change, *, progress: bool = False
     ) -> None:
         for _ in range(ATTEMPTS):
             tenant = await self.check(tenant_id, handle, what, progress=progress)
@@ -137,15 +159,18 @@ class RunReporter:
                 return
         raise StoreError(f"{what} on {tenant_id}: the row kept changing")
 
-    async def _save(self, tenant: Tenant, handle: RunHandle, write: Write) -> bool:
+    async def _save(self, tenant: Tenant, handle: RunHandle, write: RunWrite) -> bool:
         """Write over the version read; False when a concurrent write won (re-read and re-decide)."""
-        fields, events, allocations = write
-        actor = ev.workflow_actor(handle.workflow_id)
-        audit = [AuditEvent(tenant.id, kind, actor, self.clock(), dict(details)) for kind, details in events]
-        if not fields and not audit and allocations is None:
+        if write.empty:
             return True
+        actor = ev.workflow_actor(handle.workflow_id)
+        audit = (
+            []
+            if write.event is None
+            else [AuditEvent(tenant.id, write.event, actor, self.clock(), dict(write.details))]
+        )
         try:
-            await self.store.save(tenant.updated(**fields), audit, allocations=allocations)
+            await self.store.save(tenant.updated(**write.fields), audit, allocations=write.allocations)
         except ConcurrentUpdate:
             return False
         return True

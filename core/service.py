@@ -1,12 +1,13 @@
 """The tenant service: the one way to read a tenant's view and to run an operator action.
 
-Slack listeners, the CLI and the scheduler all call this. Every read and engine call is bounded by a
-timeout, so a hung database or engine turns into a clear message (and a `*_failed` audit event for
-actions) instead of silence. Each action re-assesses the tenant at the moment it runs and claims the
-row with an optimistic version check, so one press runs once and concurrent presses run once in all.
-The claim names this process (`ProcessLease`); an action whose outcome could not be written (the
-database went away, the process died) keeps its claim until recovery settles it (core/recovery.py),
-so every `<action>_started` gets exactly one outcome.
+Slack listeners (a button press through core/presses.py, which authorizes it first), the CLI and the
+scheduler all call this. Every read and engine call is bounded by a timeout (its ports come wrapped,
+core/bounded.py), so a hung database or engine turns into a clear message (and a `*_failed` audit event
+for actions) instead of silence. Each action re-assesses the tenant at the moment it runs and claims
+the row with an optimistic version check, so one press runs once and concurrent presses run once in
+all. The claim names this process (`ProcessLease`); an action whose outcome could not be written (the
+database went away, the process died) keeps its claim until recovery settles it (core/recovery.py), so
+every `<action>_started` gets exactly one outcome.
 """
 
 from __future__ import annotations
@@ -19,13 +20,12 @@ from typing import Any, TypeVar
 
 from core import events as ev
 from core.actions import STEPS, Fields, claim_for, claimed, restore
-from core.bounded import bounded
 from core.decisions import Limits, Situation, assess, refusal
 from core.domain import Action, ActionClaim, AuditEvent, RunHandle, RunObservation, Tenant, TenantState
 from core.liveness import ProcessLease
 from core.ports import ConcurrentUpdate, DuplicateRequest, EngineError, StoreError, TenantStore, WorkflowEngine
 from core.recovery import Recovery
-from core.results import ActionResult, Outcome, TenantNotFound, TenantView, Timeouts, utcnow
+from core.results import ActionResult, Outcome, TenantNotFound, TenantView, utcnow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -40,15 +40,14 @@ class TenantService:
         engine: WorkflowEngine,
         *,
         limits: Limits = Limits(),
-        timeouts: Timeouts = Timeouts(),
         clock: Callable[[], datetime] = utcnow,
         events_shown: int = 8,
         lease: ProcessLease | None = None,
     ) -> None:
-        self.store, self.engine, self.limits = store, engine, limits
-        self.timeouts, self.clock, self.events_shown = timeouts, clock, events_shown
+        self.store, self.engine, self.limits = store, engine, limits  # bounded ports (core/bounded.py)
+        self.clock, self.events_shown = clock, events_shown
         self.lease = lease or ProcessLease(None, ttl=limits.action_lease, clock=clock)
-        self.recovery = Recovery(store, engine, self.lease, limits=limits, timeouts=timeouts, clock=clock)
+        self.recovery = Recovery(store, engine, self.lease, limits=limits, clock=clock)
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -56,8 +55,8 @@ class TenantService:
         """Row, engine observation, assessment, allocations and recent events. Raises TenantNotFound, StoreError."""
         tenant, run, engine_problems = await self._observe(tenant_id)
         problems = list(engine_problems)
-        allocations = await self._optional(self.store.allocations(tenant_id), "allocations", problems)
-        events = await self._optional(self.store.events(tenant_id, self.events_shown), "audit events", problems)
+        allocations = await self._optional(self.store.allocations(tenant_id), problems)
+        events = await self._optional(self.store.events(tenant_id, self.events_shown), problems)
         now = self.clock()
         return TenantView(
             tenant,
@@ -71,24 +70,24 @@ class TenantService:
 
     async def overview(self, limit: int = 50) -> list[TenantView]:
         """Views of the most recently changed tenants (for `tenantbot tenants` and `/tenant stuck`)."""
-        tenants = await bounded(self.store.list(limit), "database", StoreError, self.timeouts.read)
+        tenants = await self.store.list(limit)
         return list(await asyncio.gather(*(self.view(t.id) for t in tenants)))
 
     async def _observe(self, tenant_id: str) -> tuple[Tenant, RunObservation | None, tuple[str, ...]]:
-        tenant = await bounded(self.store.get(tenant_id), "database", StoreError, self.timeouts.read)
+        tenant = await self.store.get(tenant_id)
         if tenant is None:
             raise TenantNotFound(tenant_id)
         if tenant.handle is None:
             return tenant, None, ()
         try:
-            run = await bounded(self.engine.describe(tenant.handle), "engine", EngineError, self.timeouts.read)
+            run = await self.engine.describe(tenant.handle)
         except EngineError as e:
             return tenant, None, (str(e),)
         return tenant, run, ()
 
-    async def _optional(self, call: Awaitable[list[T]], what: str, problems: list[str]) -> list[T] | None:
+    async def _optional(self, call: Awaitable[list[T]], problems: list[str]) -> list[T] | None:
         try:
-            return await bounded(call, what, StoreError, self.timeouts.read)
+            return await call
         except StoreError as e:
             problems.append(str(e))
             return None
@@ -100,6 +99,8 @@ class TenantService:
         try:
             claim, current = await self._claim(action, tenant_id, actor, request_key)
         except _Stop as stop:
+            if stop.unread:  # reading the view for the answer would wait as long again
+                return ActionResult(action, tenant_id, actor, stop.outcome, stop.message, None)
             return await self._result(action, tenant_id, actor, stop.outcome, stop.message)
         try:
             outcome, message = await self._run(claim, current)
@@ -112,7 +113,7 @@ class TenantService:
         written leaves the claim to recovery (core/recovery.py), which writes it from the engine's state."""
         action, steps, tenant_id = claim.action, STEPS[claim.action], current.id
         try:
-            started = await bounded(steps.call(self.engine, current), "engine", EngineError, self.timeouts.engine)
+            started = await steps.call(self.engine, current)
         except EngineError as e:
             unrecorded = await self._finish(
                 tenant_id, claim, lambda t: restore(t, claim), ev.failed(action), cause=str(e)
@@ -129,33 +130,32 @@ class TenantService:
     ) -> tuple[ActionClaim, Tenant]:
         for _ in range(CLAIM_ATTEMPTS):
             try:
-                if request_key is not None and await bounded(
-                    self.store.seen_request(request_key), "database", StoreError, self.timeouts.read
-                ):
+                if request_key is not None and await self.store.seen_request(request_key):
                     raise _Stop(Outcome.DUPLICATE, "this request was already handled; nothing ran twice")
                 tenant, run, _problems = await self._observe(tenant_id)
                 if await self.recovery.settle_if_due(tenant):
                     continue  # a crash had left an action unfinished: settled, so decide on the fresh row
             except (TenantNotFound, StoreError) as e:
-                raise _Stop(Outcome.FAILED if isinstance(e, StoreError) else Outcome.REFUSED, str(e)) from e
+                outcome = Outcome.FAILED if isinstance(e, StoreError) else Outcome.REFUSED
+                raise _Stop(outcome, str(e), unread=True) from e
             now = self.clock()
             assessment = assess(tenant, run, now=now, limits=self.limits)
             if assessment.situation is Situation.ENGINE_UNREACHABLE:
                 cause = "; ".join(_problems)
                 await self._audit(tenant_id, ev.failed(action), actor, cause=cause)
-                raise _Stop(Outcome.FAILED, f"{action.value} not started: {cause}")
+                raise _Stop(Outcome.FAILED, f"{action.value} not started: {cause}", unread=True)
             if not assessment.allows(action):
                 reason = refusal(action, assessment)
                 await self._audit(tenant_id, ev.ACTION_REFUSED, actor, action=action.value, reason=reason)
                 raise _Stop(Outcome.REFUSED, reason)
             claim = claim_for(action, tenant, actor, now, self.lease.id)
-            event = self._event(tenant_id, ev.started(action), actor, situation=assessment.situation.key)
+            situation = assessment.situation.key
+            event = self._event(tenant_id, ev.started(action), actor, situation=situation, request=request_key)
             self.lease.begin(tenant_id)  # before the claim is written: this process's recovery must not touch it
             written = False
             try:
                 await self.lease.hold()  # the claim names this process, so it must be known alive first
-                saving = self.store.save(claimed(tenant, claim), [event], request_key=request_key)
-                current = await bounded(saving, "database", StoreError, self.timeouts.read)
+                current = await self.store.save(claimed(tenant, claim), [event], request_key=request_key)
                 written = True
                 return claim, current
             except ConcurrentUpdate:
@@ -163,7 +163,7 @@ class TenantService:
             except DuplicateRequest as e:
                 raise _Stop(Outcome.DUPLICATE, "this request was already handled; nothing ran twice") from e
             except StoreError as e:
-                raise _Stop(Outcome.FAILED, f"{action.value} not started: {e}") from e
+                raise _Stop(Outcome.FAILED, f"{action.value} not started: {e}", unread=True) from e
             finally:
                 if not written:
                     self.lease.end(tenant_id)  # `act` ends it once the claimed action is over
@@ -179,13 +179,12 @@ class TenantService:
         """
         for _ in range(10):
             try:
-                tenant = await bounded(self.store.get(tenant_id), "database", StoreError, self.timeouts.read)
+                tenant = await self.store.get(tenant_id)
                 if tenant is None or not claim.same(tenant.claim):
                     log.warning("%s of %s was settled by recovery before it could finish", claim.action, tenant_id)
                     return SETTLED
                 events = [self._event(tenant_id, kind, claim.actor, **details)] if kind else []
-                saving = self.store.save(tenant.updated(claim=None, **change(tenant)), events)
-                await bounded(saving, "database", StoreError, self.timeouts.read)
+                await self.store.save(tenant.updated(claim=None, **change(tenant)), events)
                 return None
             except ConcurrentUpdate:
                 continue
@@ -197,12 +196,7 @@ class TenantService:
 
     async def _audit(self, tenant_id: str, kind: str, actor: str, **details: object) -> None:
         try:
-            await bounded(
-                self.store.append([self._event(tenant_id, kind, actor, **details)]),
-                "database",
-                StoreError,
-                self.timeouts.read,
-            )
+            await self.store.append([self._event(tenant_id, kind, actor, **details)])
         except StoreError as e:
             log.warning("audit event %s for %s lost: %s", kind, tenant_id, e)
 
@@ -217,22 +211,29 @@ class TenantService:
         return ActionResult(action, tenant_id, actor, outcome, message, view)
 
     async def refuse(self, action: Action, tenant_id: str, actor: str, reason: str) -> ActionResult:
-        """Record a press that was not allowed to run (e.g. not authorized) and answer with the current view."""
+        """Record a press that was not allowed to run (e.g. not authorized) and answer with the current view.
+
+        Raises TenantNotFound (nothing recorded: there is nothing to refuse) or StoreError."""
+        if await self.store.get(tenant_id) is None:
+            raise TenantNotFound(tenant_id)
         await self._audit(tenant_id, ev.ACTION_REFUSED, actor, action=action.value, reason=reason)
         return await self._result(action, tenant_id, actor, Outcome.REFUSED, reason)
 
-    async def create(self, tenant_id: str, actor: str, *, fault: str | None = None) -> Tenant:
+    async def create(self, tenant_id: str, actor: str) -> Tenant:
         """Record a new pending tenant; `act(RETRY, ...)` then starts its first attempt."""
         now = self.clock()
-        tenant = Tenant(id=tenant_id, state=TenantState.PENDING, created_at=now, last_progress_at=now, fault=fault)
-        event = self._event(tenant_id, ev.REQUESTED, actor, fault=fault)
-        return await bounded(self.store.add(tenant, [event]), "database", StoreError, self.timeouts.read)
+        tenant = Tenant(id=tenant_id, state=TenantState.PENDING, created_at=now, last_progress_at=now)
+        event = self._event(tenant_id, ev.REQUESTED, actor)
+        return await self.store.add(tenant, [event])
 
 
 class _Stop(Exception):
-    def __init__(self, outcome: Outcome, message: str) -> None:
+    """The action ends before it ran. `unread`: the tenant is not there, or the database or the engine did
+    not answer, so the answer goes without a fresh view (and within one READ_TIMEOUT)."""
+
+    def __init__(self, outcome: Outcome, message: str, *, unread: bool = False) -> None:
         super().__init__(message)
-        self.outcome, self.message = outcome, message
+        self.outcome, self.message, self.unread = outcome, message, unread
 
 
 def _describe(handle: RunHandle | None) -> dict[str, object] | None:

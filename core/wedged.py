@@ -25,25 +25,24 @@ has made no progress for STUCK_AFTER, whichever comes first. Likewise an error o
 failing workflow task, a retrying activity) on a run that still completes steps is found once the row
 has made no progress for STUCK_AFTER; `/tenant` describes and shows it at once.
 
-Sweeps run one at a time (a lock): what one learns, the next starts from.
+Sweeps run one at a time (a lock): what one learns, the next starts from. The finder is given the ports
+the composition root wrapped with their time limits (core/bounded.py), so each of those calls answers
+within READ_TIMEOUT or says which part did not ("engine: no answer within 2 s").
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
 
-from core.bounded import bounded
 from core.decisions import Assessment, Limits, Situation, assess
 from core.describes import Describes
 from core.domain import ClosedRun, InFlightRef, RunHandle, RunObservation, RunStatus, Tenant
-from core.ports import StoreError, TenantStore, WorkflowEngine
+from core.ports import TenantStore, WorkflowEngine
 from core.run_census import CLOSED_OVERLAP, RECONCILE_EVERY, Answer, RunCensus
 
-T = TypeVar("T")
 RUNNING, NOT_FOUND = RunStatus.RUNNING, RunStatus.NOT_FOUND
 LISTED_RUNNING = RunObservation(RUNNING)
 MAKING_PROGRESS = Situation.MAKING_PROGRESS
@@ -75,22 +74,13 @@ class WedgeFinder:
         describe_concurrency: int = 8,
         visibility_grace: timedelta = timedelta(seconds=30),
         describe_ttl: timedelta = timedelta(minutes=30),
-        read_timeout: timedelta = timedelta(seconds=2),
         reconcile_every: timedelta = RECONCILE_EVERY,
         closed_overlap: timedelta = CLOSED_OVERLAP,
     ) -> None:
         self.store, self.limits, self.visibility_grace = store, limits, visibility_grace
-        self.read_timeout = read_timeout  # each read is bounded and named: a hang says which part hung
-        self.census = RunCensus(
-            engine, read_timeout=read_timeout, reconcile_every=reconcile_every, overlap=closed_overlap
-        )
+        self.census = RunCensus(engine, reconcile_every=reconcile_every, overlap=closed_overlap)
         self.describes = Describes(
-            engine,
-            limits,
-            budget=describe_budget,
-            concurrency=describe_concurrency,
-            ttl=describe_ttl,
-            read_timeout=read_timeout,
+            engine, limits, budget=describe_budget, concurrency=describe_concurrency, ttl=describe_ttl
         )
         self._ended: dict[str, Answer] = {}  # tenant id -> its run, closed or gone, while the row names it
         self._one_at_a_time = asyncio.Lock()
@@ -102,11 +92,11 @@ class WedgeFinder:
     async def _sweep(self, now: datetime) -> Sweep:
         reconcile = self.census.reconcile_due(now)
         closed = by_workflow(await self.census.closed_since_last())
-        refs = await self._read(self.store.in_flight_refs(now - self.limits.stuck_after))
+        refs = await self.store.in_flight_refs(now - self.limits.stuck_after)
         gone = {tenant_id: known.handle for tenant_id, known in self._ended.items() if known.status is NOT_FOUND}
         answers = await self.census.statuses([r for r in refs if self._to_ask(r, reconcile, closed)], gone)
         look = {r.tenant_id for r in refs if self._to_read(r, answers, closed)}
-        tenants = await self._read(self.store.in_flight(look)) if look else []
+        tenants = await self.store.in_flight(look) if look else []
         ended = {
             t.id: seen
             for t in tenants
@@ -124,9 +114,6 @@ class WedgeFinder:
         self._ended = ended
         self.census.seen(now, reconciled=reconcile)
         return Sweep(wedged, len(refs), described, reconcile)
-
-    async def _read(self, query: Awaitable[T]) -> T:
-        return await bounded(query, "database", StoreError, self.read_timeout)
 
     def _to_ask(self, ref: InFlightRef, reconcile: bool, closed: dict[str, list[ClosedRun]]) -> bool:
         """Suspects every sweep, every handle at a reconcile; never a run known closed (closing is final)."""

@@ -1,47 +1,148 @@
-"""The composition root: builds the real adapters from `Settings`, once, for every entry point.
+"""The composition root: builds every part of the app from `Settings`, once, for every entry point.
 
-Nothing here runs on import. `runtime()` opens the database (applying migrations), starts or
-connects to the workflow engine (the embedded Temporal dev server unless TEMPORAL_ADDRESS is set),
-and hands out one `TenantService` that the CLI, the Slack app and the scheduler share. The process's
-liveness lease (core/liveness.py) is renewed in the background while the runtime is open and given
-back when it closes, so another replica can tell this process's unfinished actions from a dead one's.
+Nothing here runs on import. `runtime()` opens the database (applying migrations; one `Database` whose
+stores share one engine), starts or connects to the workflow engine (the embedded Temporal dev server
+unless TEMPORAL_ADDRESS is set), and yields every part the entry points use: the `TenantService`, the
+wedge finder (shared by the scan, `/tenant stuck` and `tenants --wedged`), the button presses
+(authorized with the given user directory), tenants' audit history, the links to their runs in
+Temporal's Web UI, the daily retention run, and, given a notifier, the scanner with the alert channel's
+controls beside it. The notifier and the directory are the entry point's (Slack for `serve`, the
+console for `scan` and the demo): they are the only parts that differ between commands. The notifier
+is given as a function of the run-link look-up, because that look-up needs the engine's Web UI, known
+only once the engine has started.
+
+The process's liveness lease (core/liveness.py) is renewed in the background while the runtime is open
+and given back when it closes, so another replica can tell this process's unfinished actions from a
+dead one's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import dataclasses
+import os
+import socket
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from core.adapters.unreachable_engine import UnreachableEngine
+from core.alerting.controls import AlertControls
+from core.alerting.ports import Notifier
+from core.alerting.scanner import SCAN_LOCK, Scanner
+from core.authz import Authorizer, Directory, NoDirectory
+from core.bounded import BoundedLeases, bounded_ports
+from core.history import AuditHistory
 from core.liveness import ProcessLease
-from core.ports import AlertStore, EngineError, Leases, TenantStore, WorkflowEngine
+from core.ports import EngineError, Leases, WorkflowEngine
+from core.presses import Presses
 from core.recovery import Recovery
 from core.results import utcnow
+from core.retention import Retention, RetentionStore
+from core.run_links import RunLinks, TenantLink
+from core.saga import FaultPlan
 from core.service import TenantService
+from core.wedged import WedgeFinder
 from tenantbot.crash import crashing
 from tenantbot.settings import Settings
+
+if TYPE_CHECKING:  # the database's modules (SQLAlchemy, Alembic) load when a runtime opens, not at import
+    from core.persistence import Database
+
+
+NotifierFor = Callable[[TenantLink], Notifier]  # the alerts' notifier, given the look-up of a tenant's run link
+
+
+def unlinked(notifier: Notifier) -> NotifierFor:
+    """A notifier that shows no run links (the console's)."""
+    return lambda _: notifier
 
 
 @dataclass(frozen=True)
 class Runtime:
     settings: Settings
-    store: TenantStore
-    alerts: AlertStore
+    database: Database
     engine: WorkflowEngine
     service: TenantService
+    finder: WedgeFinder
+    presses: Presses
+    history: AuditHistory  # tenants' whole audit feeds, a page at a time
+    links: RunLinks  # to each tenant's run in Temporal's Web UI
+    tenant_link: TenantLink  # the link to a tenant's current run, for a message that knows only the tenant
+    retention: Retention  # the daily retention run, under the scan's lease with a holder of its own
+    faults: FaultPlan  # what this process injects into the first attempts it starts (demo, provision --fault)
+    scanner: Scanner | None = None  # the wedge scan, when the runtime was given a notifier
+    controls: AlertControls | None = None  # Snooze and the digest menus, beside the scanner (its delivery)
 
     @property
     def recovery(self) -> Recovery:
         return self.service.recovery
 
 
-def build_service(settings: Settings, store: TenantStore, engine: WorkflowEngine, leases: Leases) -> TenantService:
-    lease = ProcessLease(leases, ttl=settings.process_lease, clock=utcnow, read_timeout=settings.read_timeout)
-    store, engine = crashing(store, engine)  # only when a test asks for it (TENANTBOT_TEST_CRASH)
-    return TenantService(store, engine, limits=settings.limits, timeouts=settings.timeouts, lease=lease)
+def scan_lease(settings: Settings) -> timedelta:
+    """How long the scan's lease lasts unless renewed (the scan and retention renew it as they go)."""
+    return max(settings.scan_interval * 2, timedelta(seconds=30))
+
+
+def build_retention(settings: Settings, rows: RetentionStore, leases: Leases, holder: str) -> Retention:
+    """Retention under the scan's lease; its holder is its own, so this process's scan tick cannot renew or
+    release the lease a prune holds (and the other way round). `serve` runs it daily, `tenantbot prune` once."""
+    lease = scan_lease(settings)
+    keep_for = settings.audit_retention
+    return Retention(rows, leases, keep_for=keep_for, lock=SCAN_LOCK, holder=holder, clock=utcnow, lease=lease)
+
+
+def assemble(
+    settings: Settings,
+    database: Database,
+    engine: WorkflowEngine,
+    faults: FaultPlan,
+    links: RunLinks,
+    notifier: NotifierFor | None,
+    directory: Directory,
+) -> Runtime:
+    """Every part, each built once and handed the parts it needs: the ports wrapped once with their time
+    limits (core/bounded.py) for the service, its recovery, the liveness lease, the wedge finder, the audit
+    history and the run links. The scan's own writes, retention's batches and the saga's worker
+    (tenantbot/engine.py) use the database unbounded, as before."""
+    crash_store, crash_engine = crashing(database.tenants, engine)  # only when a test asks (TENANTBOT_TEST_CRASH)
+    store, bounded_engine = bounded_ports(crash_store, crash_engine, settings.timeouts)
+    leases = BoundedLeases(database.leases, settings.read_timeout)
+    lease = ProcessLease(leases, ttl=settings.process_lease, clock=utcnow)
+    service = TenantService(store, bounded_engine, limits=settings.limits, lease=lease)
+    finder = WedgeFinder(store, bounded_engine, settings.limits)
+    authorizer = Authorizer(settings.policy, directory)
+    holder = service.lease.id or f"{socket.gethostname()}:{os.getpid()}"
+    runtime = Runtime(
+        settings,
+        database,
+        engine,
+        service,
+        finder,
+        Presses(service, authorizer),
+        history=AuditHistory(store),
+        links=links,
+        tenant_link=links.for_tenants(store),
+        retention=build_retention(settings, database.retention, database.leases, f"{holder}:retention"),
+        faults=faults,
+    )
+    if notifier is None:
+        return runtime
+    scanner = Scanner(
+        database.tenants,
+        database.alerts,
+        notifier(runtime.tenant_link),
+        finder,
+        leases=database.leases,
+        holder=holder,
+        clock=utcnow,
+        lease=scan_lease(settings),
+    )
+    controls = AlertControls(database.tenants, database.alerts, scanner.delivery, authorizer, clock=utcnow)
+    return dataclasses.replace(runtime, scanner=scanner, controls=controls)
 
 
 @asynccontextmanager
@@ -58,27 +159,40 @@ async def kept(lease: ProcessLease) -> AsyncIterator[None]:
 
 
 @asynccontextmanager
-async def runtime(settings: Settings, *, worker: bool = True, engine_required: bool = True) -> AsyncIterator[Runtime]:
+async def runtime(
+    settings: Settings,
+    *,
+    worker: bool = True,
+    engine_required: bool = True,
+    notifier: NotifierFor | None = None,
+    directory: Directory | None = None,
+) -> AsyncIterator[Runtime]:
     """Everything the app needs, torn down in reverse order on exit.
 
     With `engine_required=False` (read-only commands) an engine that cannot be reached does not stop
-    the command: the views say what could not be read instead.
+    the command: the views say what could not be read instead. Without a `notifier` there is no scanner
+    (and no alert controls); without a `directory` no user group can be read, so an allow-list's group
+    entries grant nothing (only `serve` takes presses, with Slack's).
     """
-    from core.persistence import open_store
-    from tenantbot.engine import engine_runtime
+    from core.persistence import open_database
+    from tenantbot.engine import engine_runtime, web_ui_url
 
-    store = await open_store(settings.db_url)
+    database = await open_database(settings.db_url)
     try:
         async with AsyncExitStack() as stack:
             engine: WorkflowEngine
+            faults = FaultPlan()
             try:
-                engine = await stack.enter_async_context(engine_runtime(settings, store, worker=worker))
+                engine = await stack.enter_async_context(
+                    engine_runtime(settings, database.tenants, faults, worker=worker)
+                )
             except EngineError as e:
                 if engine_required:
                     raise
                 engine = UnreachableEngine(f"engine unreachable: {e}")
-            service = build_service(settings, store, engine, store)
-            await stack.enter_async_context(kept(service.lease))
-            yield Runtime(settings, store, store, engine, service)
+            links = RunLinks(web_ui_url(settings), settings.temporal_namespace)  # the dev server's UI, once it runs
+            built = assemble(settings, database, engine, faults, links, notifier, directory or NoDirectory())
+            await stack.enter_async_context(kept(built.service.lease))
+            yield built
     finally:
-        await store.close()
+        await database.close()

@@ -1,28 +1,15 @@
 """The `tenantbot` command: one Typer app whose sub-commands live in `tenantbot/commands/`.
 
-Every command reads the settings once, builds the runtime in `tenantbot.bootstrap`, and turns the
-errors an operator can cause or meet (bad input, bad settings, a database or engine that is down)
-into one clear line and a non-zero exit code, never a traceback.
+This module only assembles the app. How a command runs (settings, exit codes, signals) is in
+`tenantbot.running`, which the commands import; nothing imports this module but the entry point, so
+there is no cycle to hide behind function-local imports.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import signal
-from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
-from typing import TypeVar
-
 import typer
 
-from core.domain import InvalidTenantId, parse_tenant_id
-from core.ports import EngineError, StoreError
-from core.results import TenantNotFound
-from tenantbot.settings import Settings, SettingsError, load_settings
-
-T = TypeVar("T")
-EXIT_ERROR, EXIT_USAGE = 1, 2
+from tenantbot.commands import db, engine, history, prune, serve, tenants
 
 app = typer.Typer(
     name="tenantbot",
@@ -33,118 +20,9 @@ app = typer.Typer(
 )
 
 
-class Failure(Exception):
-    """An expected failure with a message for the operator and an exit code."""
-
-    def __init__(self, message: str, code: int = EXIT_ERROR) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def tenant_arg(raw: str) -> str:
-    """A tenant id from the command line, or one line on stderr and exit 2."""
-    try:
-        return parse_tenant_id(raw)
-    except InvalidTenantId as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(EXIT_USAGE) from None
-
-
-def settings() -> Settings:
-    try:
-        loaded = load_settings()
-    except SettingsError as e:
-        raise Failure(str(e), EXIT_USAGE) from None
-    logging.basicConfig(level=loaded.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return loaded
-
-
-def run(main: Callable[[], Awaitable[T]]) -> T:
-    """Run one async command; print expected failures as one line on stderr and exit non-zero.
-
-    SIGINT and SIGTERM stop any command the same way: a command waiting in `until_stopped()` returns
-    from it and shuts down in order (exit 0); any other is cancelled, so its async context managers
-    still unwind (the embedded dev server is stopped) before it exits 130 or 143.
-    """
-    try:
-        return asyncio.run(_stoppable(main))
-    except Failure as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(e.code) from None
-    except _Interrupted as e:
-        typer.echo(f"stopped by {e.signal.name}", err=True)
-        raise typer.Exit(128 + e.signal) from None
-    except KeyboardInterrupt:
-        raise typer.Exit(130) from None
-
-
-async def until_stopped() -> None:
-    """Wait for SIGINT or SIGTERM (long-running commands), then return so the caller shuts down in order."""
-    stop = _stop.get()
-    stop.waiting += 1
-    try:
-        await stop.requested.wait()
-    finally:
-        stop.waiting -= 1
-
-
-class _Interrupted(Exception):
-    def __init__(self, sig: signal.Signals) -> None:
-        self.signal = sig
-
-
-class _StopRequest:
-    def __init__(self, task: asyncio.Task[object]) -> None:
-        self.task, self.waiting, self.requested = task, 0, asyncio.Event()
-        self.signal: signal.Signals | None = None
-
-    def __call__(self, sig: signal.Signals) -> None:
-        if self.signal is None and self.waiting:
-            self.requested.set()
-        else:
-            self.task.cancel()  # not waiting to stop, or a second signal while shutting down
-        self.signal = self.signal or sig
-
-
-_stop: ContextVar[_StopRequest] = ContextVar("stop")
-
-
-async def _stoppable(main: Callable[[], Awaitable[T]]) -> T:
-    loop, task = asyncio.get_running_loop(), asyncio.current_task()
-    assert task is not None
-    stop = _StopRequest(task)
-    _stop.set(stop)
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop, sig)
-    try:
-        return await _guarded(main)
-    except asyncio.CancelledError:
-        if stop.signal is None:
-            raise
-        task.uncancel()
-        raise _Interrupted(stop.signal) from None
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-
-
-async def _guarded(main: Callable[[], Awaitable[T]]) -> T:
-    try:
-        return await main()
-    except InvalidTenantId as e:
-        raise Failure(str(e), EXIT_USAGE) from None
-    except TenantNotFound as e:
-        raise Failure(str(e)) from None
-    except StoreError as e:
-        raise Failure(f"database unavailable: {e}") from None
-    except EngineError as e:
-        raise Failure(f"workflow engine unavailable: {e}") from None
-
-
 def main() -> None:
-    from tenantbot.commands import register_all
-
-    register_all(app)
+    for module in (tenants, history, engine, serve, prune, db):
+        module.register(app)
     app(prog_name="tenantbot")
 
 

@@ -6,11 +6,15 @@ reads the other.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 
+from core.domain import AuditEvent
 from core.durations import format_duration
+from core.events import PREFIX
 from core.results import ActionResult, TenantView
+from core.run_links import RunLinks
 
 
 def _when(moment: datetime | None, now: datetime) -> str:
@@ -19,14 +23,17 @@ def _when(moment: datetime | None, now: datetime) -> str:
     return f"{format_duration(now - moment)} ago ({moment:%Y-%m-%d %H:%M:%S} UTC)"
 
 
-def render_view(view: TenantView) -> str:
+def render_view(view: TenantView, links: RunLinks | None = None) -> str:
+    """The view; with `links`, the run's address in Temporal's Web UI under the workflow."""
     t, a, now = view.tenant, view.assessment, view.at
     handle = t.handle
+    run_url = links.to(handle) if links is not None else None
     lines = [
         f"Tenant {t.id}: {t.state}",
         f"  attempt          {t.attempt}",
         f"  workflow         {handle.workflow_id if handle else '—'}"
         + (f" (run {handle.run_id})" if handle and handle.run_id else ""),
+        *([f"  temporal ui      {run_url}"] if run_url else []),
         f"  engine status    {view.run.status if view.run else '—'}",
         f"  current step     {t.current_step or '—'}",
         f"  last progress    {_when(t.last_progress_at, now)}",
@@ -66,8 +73,22 @@ def render_list(views: Sequence[TenantView]) -> str:
     )
 
 
-def render_result(result: ActionResult) -> str:
+def render_result(result: ActionResult, links: RunLinks | None = None) -> str:
     head = f"{result.action.value} {result.tenant_id}: {result.outcome}: {result.message}"
     if result.view is None:
         return head
-    return f"{head}\n\n{render_view(result.view)}"
+    return f"{head}\n\n{render_view(result.view, links)}"
+
+
+def render_event(event: AuditEvent) -> str:
+    """One line of a tenant's history: when, what, who, and every detail (`key=value`)."""
+    details = ", ".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in event.details.items())
+    line = f"{event.at:%Y-%m-%d %H:%M:%S} UTC  {event.type.removeprefix(PREFIX):<22} {event.actor:<12}"
+    return f"{line} {details}".rstrip()
+
+
+def event_json(event: AuditEvent) -> str:
+    """One event as one line of JSON (export): every field, the time in ISO 8601 UTC."""
+    fields: dict[str, object] = {"tenant_id": event.tenant_id, "id": event.id, "at": event.at.isoformat()}
+    fields |= {"type": event.type, "actor": event.actor, "details": event.details}
+    return json.dumps(fields, ensure_ascii=False)

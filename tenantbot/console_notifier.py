@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from bot.alert_blocks import situation_label, suggestion
-from core.alerts import Alert, Digest
+from core.alerting.model import Alert, Digest
+from core.decisions import recommended_for
 
 
 class ConsoleNotifier:
@@ -19,8 +19,8 @@ class ConsoleNotifier:
         self.echo = echo
 
     async def post_alert(self, alert: Alert) -> str:
-        label = situation_label(alert.situation)
-        self.echo(f"ALERT {alert.tenant_id}: {label} — {alert.reason}. Suggested: {suggestion(alert.situation)}")
+        suggested = recommended_for(alert.situation)
+        self.echo(f"ALERT {alert.tenant_id}: {alert.situation} — {alert.reason}. Suggested: {suggested}")
         return ""
 
     async def post_digest(self, digest: Digest, members: Sequence[Alert]) -> str:
@@ -32,7 +32,7 @@ class ConsoleNotifier:
         if alert.resolved_at is not None:
             self.echo(f"ALERT {alert.tenant_id} resolved: {alert.resolution}")
         else:
-            self.echo(f"ALERT {alert.tenant_id}: still {situation_label(alert.situation)} after the snooze")
+            self.echo(f"ALERT {alert.tenant_id}: still {alert.situation} after the snooze")
 
     async def update_digest(self, digest: Digest, members: Sequence[Alert]) -> None:
         return None  # never asked in a dry run

@@ -18,7 +18,7 @@ from typing import Any, cast
 
 from core.domain import AuditEvent, Tenant
 from core.ports import TenantStore, WorkflowEngine
-from tenantbot.cli import EXIT_USAGE, Failure
+from tenantbot.running import EXIT_USAGE, Failure
 
 VARIABLE = "TENANTBOT_TEST_CRASH"
 POINTS = ("after-claim", "after-engine-call")

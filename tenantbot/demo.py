@@ -3,9 +3,9 @@
 It always runs everything embedded under DATA_DIR/demo — its own SQLite database, its own Temporal
 dev server, the worker in-process — whatever TEMPORAL_ADDRESS and DATABASE_URL say: its faults delete
 and terminate workflow executions, which must never happen on a real cluster. With shortened timings
-it creates one tenant per situation through real saga runs and faults, prints their views, and then
-takes commands. Without a terminal (CI, `</dev/null`) it shows one recovery — Reset, then Retry
-on the hung tenant — and exits.
+it creates one tenant per situation through real saga runs and faults, prints their views and a link to
+each run in the dev server's Web UI, and then takes commands. Without a terminal (CI, `</dev/null`) it
+shows one recovery — Reset, then Retry on the hung tenant — and exits.
 """
 
 from __future__ import annotations
@@ -15,15 +15,18 @@ import logging
 import sys
 from datetime import UTC, datetime, timedelta
 
-from core.actions import STEPS
+from core.actions import DESTRUCTIVE, STEPS
 from core.decisions import Situation
 from core.domain import Action, TenantState
+from core.results import TenantView
+from core.run_links import RunLinks
+from core.saga import Fault
 from core.service import TenantService
-from tenantbot.bootstrap import Runtime, runtime
+from tenantbot.bootstrap import Runtime, runtime, unlinked
 from tenantbot.console import render_list, render_result, render_view
 from tenantbot.console_notifier import ConsoleNotifier
 from tenantbot.prompt import Prompt
-from tenantbot.scheduler import build_scanner, scan_once
+from tenantbot.scheduler import scan_once
 from tenantbot.settings import Settings
 
 DEMO_TIMINGS = {
@@ -61,21 +64,24 @@ async def run_demo(settings: Settings) -> None:
     if ignored:
         print(f"ignoring {', '.join(ignored)}: the demo injects faults, so it never uses a real database or cluster.")
     print("timings shortened for the demo: stuck after 8 s, heartbeat timeout 2 s, 0.5 s per step\n")
-    async with runtime(demo_settings, worker=True) as rt:
+    async with runtime(demo_settings, worker=True, notifier=unlinked(ConsoleNotifier())) as rt:
         ids = await create_scenarios(rt)
-        print(render_list([await rt.service.view(i) for i in ids.values()]))
-        progress = await start(rt.service, f"demo-progress-{_stamp()}", None)
+        views = [await rt.service.view(i) for i in ids.values()]
+        print(render_list(views))
+        print(f"\n{render_links(views, rt.links)}")
+        progress = await start(rt, f"demo-progress-{_stamp()}", None)
         await asyncio.sleep(1)
-        print(f"\n{render_view(await rt.service.view(progress))}")
+        print(f"\n{render_view(await rt.service.view(progress), rt.links)}")
         for key in ("hang", "error", "orphan"):
-            print(f"\n{render_view(await rt.service.view(ids[key]))}")
-        scanner = build_scanner(demo_settings, rt, ConsoleNotifier())
+            print(f"\n{render_view(await rt.service.view(ids[key]), rt.links)}")
+        scanner = rt.scanner
+        assert scanner is not None  # built for the console notifier
         print("\nA wedge scan (what `serve` posts to ALERT_CHANNEL, printed here):")
         await scan_once(scanner)
         if sys.stdin.isatty():
-            await interact(rt.service)
+            await interact(rt.service, rt.links)
         else:
-            await recover(rt.service, ids["hang"])
+            await recover(rt.service, ids["hang"], rt.links)
             print("\nThe next wedge scan resolves the hung tenant's alert:")
             await scan_once(scanner)
 
@@ -89,6 +95,7 @@ def embedded(settings: Settings) -> Settings:
             "database_url": None,
             "temporal_address": None,
             "temporal_dev_port": None,
+            "temporal_ui_url": None,  # its own dev server's UI
             "temporal_namespace": "default",
             "temporal_api_key": None,
             "temporal_tls": False,
@@ -103,21 +110,22 @@ async def create_scenarios(rt: Runtime) -> dict[str, str]:
         if key == "pending":
             await rt.service.create(ids[key], "demo")
         else:
-            await start(rt.service, ids[key], fault)
+            await start(rt, ids[key], fault)
     print("waiting for each tenant to reach its situation (about 10 s)…\n")
     await asyncio.sleep(2)
     for key in ("cancelled", "jammed"):
         await rt.service.act(Action.CANCEL, ids[key], "demo")
-    closed = await rt.store.get(ids["closed"])
+    closed = await rt.database.tenants.get(ids["closed"])
     if closed is not None and closed.handle is not None:  # as if someone terminated it in the Temporal UI
         await rt.engine.terminate(closed.handle, reason="demo: terminated behind the bot's back")
     await wait_for(rt.service, {ids[key]: want for key, (_, want) in SCENARIOS.items()})
     return ids
 
 
-async def start(service: TenantService, tenant_id: str, fault: str | None) -> str:
-    await service.create(tenant_id, "demo", fault=fault)
-    await service.act(Action.RETRY, tenant_id, "demo")
+async def start(rt: Runtime, tenant_id: str, fault: str | None) -> str:
+    rt.faults.inject(tenant_id, Fault.parse(fault))  # into its first attempt's input only
+    await rt.service.create(tenant_id, "demo")
+    await rt.service.act(Action.RETRY, tenant_id, "demo")
     return tenant_id
 
 
@@ -133,19 +141,28 @@ async def wait_for(service: TenantService, wanted: dict[str, Situation], limit: 
         print(f"note: {tenant_id} has not reached '{situation}' yet")
 
 
-async def recover(service: TenantService, tenant_id: str) -> None:
+async def recover(service: TenantService, tenant_id: str, links: RunLinks) -> None:
     print(f"\nNo terminal on stdin: showing one recovery on {tenant_id} (Reset, then Retry).\n")
-    print(render_result(await service.act(Action.RESET, tenant_id, "demo")))
+    print(render_result(await service.act(Action.RESET, tenant_id, "demo"), links))
     print()
-    print(render_result(await service.act(Action.RETRY, tenant_id, "demo")))
+    print(render_result(await service.act(Action.RETRY, tenant_id, "demo"), links))
     for _ in range(40):
         if (await service.view(tenant_id)).tenant.state is TenantState.ACTIVE:
             break
         await asyncio.sleep(0.25)
-    print(f"\nAfter the new attempt:\n{render_view(await service.view(tenant_id))}")
+    print(f"\nAfter the new attempt:\n{render_view(await service.view(tenant_id), links)}")
 
 
-async def interact(service: TenantService) -> None:
+def render_links(views: list[TenantView], links: RunLinks) -> str:
+    """Each tenant's run in the dev server's Web UI (open while the demo runs)."""
+    rows = [(v.tenant.id, links.to(v.tenant.handle)) for v in views]
+    shown = [f"  {tenant_id:<28} {url}" for tenant_id, url in rows if url]
+    if not shown:
+        return "(no run to open in Temporal's Web UI)"
+    return "\n".join(["Open in Temporal's Web UI (while the demo runs):", *shown])
+
+
+async def interact(service: TenantService, links: RunLinks) -> None:
     print(f"\n{HELP}")
     async with Prompt() as prompt:
         while (line := await prompt.ask("demo> ")) is not None:
@@ -153,24 +170,24 @@ async def interact(service: TenantService) -> None:
             if words and words[0] in ("quit", "exit", "q"):
                 return
             if words:
-                await _command(service, prompt, words)
+                await _command(service, prompt, words, links)
 
 
-async def _command(service: TenantService, prompt: Prompt, words: list[str]) -> None:
+async def _command(service: TenantService, prompt: Prompt, words: list[str], links: RunLinks) -> None:
     verb, args = words[0], words[1:]
     try:
         if verb == "list":
             print(render_list(await service.overview(100)))
         elif verb == "show" and args:
-            print(render_view(await service.view(args[0])))
+            print(render_view(await service.view(args[0]), links))
         elif verb in {a.value for a in Action} and args:
             action = Action(verb)
-            if action is not Action.RETRY:
+            if action in DESTRUCTIVE:
                 print(STEPS[action].confirm)
                 answer = await prompt.ask(f"{verb} {args[0]}? [y/N] ")
                 if (answer or "").strip().lower() not in ("y", "yes"):
                     return
-            print(render_result(await service.act(action, args[0], "demo-user")))
+            print(render_result(await service.act(action, args[0], "demo-user"), links))
         else:
             print(HELP)
     except LookupError as e:

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.worker import Worker
 
 from core.adapters.temporal_engine import TemporalEngine, engine_errors
-from core.adapters.temporal_server import dev_server, find_binary
+from core.adapters.temporal_server import dev_server, find_binary, web_ui
 from core.ports import TenantStore, WorkflowEngine
 from core.results import utcnow
 from core.run_writes import RunReporter
+from core.saga import FaultPlan
 from core.saga.activities import ProvisioningActivities
 from core.saga.workflows import DecommissionTenant, ProvisionTenant
 from tenantbot.settings import Settings
@@ -28,8 +30,21 @@ from tenantbot.settings import Settings
 WATCH_EVERY_S = 3.0
 
 
+def web_ui_url(settings: Settings) -> str | None:
+    """Where operators open a run: TEMPORAL_UI_URL, else the embedded dev server's UI, else nowhere."""
+    if settings.temporal_ui_url is not None:
+        return settings.temporal_ui_url
+    return web_ui(dev_server_dir(settings)) if settings.temporal_address is None else None
+
+
+def dev_server_dir(settings: Settings) -> Path:
+    return settings.data_dir / "temporal"
+
+
 @asynccontextmanager
-async def engine_runtime(settings: Settings, store: TenantStore, *, worker: bool) -> AsyncIterator[WorkflowEngine]:
+async def engine_runtime(
+    settings: Settings, store: TenantStore, faults: FaultPlan, *, worker: bool
+) -> AsyncIterator[WorkflowEngine]:
     async with AsyncExitStack() as stack:
         address = settings.temporal_address
         if address is None:
@@ -38,7 +53,7 @@ async def engine_runtime(settings: Settings, store: TenantStore, *, worker: bool
                 dev_server(
                     binary,
                     port=settings.temporal_dev_port,
-                    state_dir=settings.data_dir / "temporal",
+                    state_dir=dev_server_dir(settings),
                     namespace=settings.temporal_namespace,
                     watch_every=WATCH_EVERY_S if worker else None,
                 )
@@ -58,6 +73,7 @@ async def engine_runtime(settings: Settings, store: TenantStore, *, worker: bool
             settings.temporal_task_queue,
             heartbeat_timeout=settings.activity_heartbeat_timeout,
             call_budget=settings.engine_timeout,
+            faults=faults,
         )
 
 

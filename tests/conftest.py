@@ -1,4 +1,5 @@
-"""Shared fixtures: databases (SQLite always, PostgreSQL when reachable) and the real store on them."""
+"""Shared fixtures: databases (SQLite always, PostgreSQL when reachable), the real stores on them, and a
+PostgreSQL behind a proxy that can go silent."""
 
 from __future__ import annotations
 
@@ -6,12 +7,15 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy.engine import make_url
 
-from core.persistence import SqlAlchemyStore, open_store
+from core.persistence import Database, SqlAlertStore, SqlLeases, SqlTenantStore, open_database
+from tests.silent_proxy import SilentProxy
 
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -50,6 +54,27 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     yield from _fresh_schema(base)
 
 
+@dataclass
+class SilentPostgres:
+    """A fresh PostgreSQL schema reached through a proxy that can go silent (`proxy.silent = True`)."""
+
+    proxy: SilentProxy
+    url: str
+
+
+@pytest.fixture
+async def silent_postgres() -> AsyncIterator[SilentPostgres]:
+    schemas = _fresh_schema(require_postgres())
+    url = next(schemas)
+    parsed = make_url(url)
+    proxy = await SilentProxy(parsed.host or "127.0.0.1", parsed.port or 5432).start()
+    try:
+        yield SilentPostgres(proxy, parsed.set(port=proxy.port).render_as_string(hide_password=False))
+    finally:
+        await proxy.stop()
+        next(schemas, None)
+
+
 def _fresh_schema(base: str) -> Iterator[str]:
     import psycopg
 
@@ -66,9 +91,25 @@ def _fresh_schema(base: str) -> Iterator[str]:
 
 
 @pytest.fixture
-async def store(database_url: str) -> AsyncIterator[SqlAlchemyStore]:
-    opened = await open_store(database_url)
+async def database(database_url: str) -> AsyncIterator[Database]:
+    opened = await open_database(database_url)
     try:
         yield opened
     finally:
         await opened.close()
+
+
+@pytest.fixture
+def store(database: Database) -> SqlTenantStore:
+    """The database's tenant store."""
+    return database.tenants
+
+
+@pytest.fixture
+def alerts(database: Database) -> SqlAlertStore:
+    return database.alerts
+
+
+@pytest.fixture
+def leases(database: Database) -> SqlLeases:
+    return database.leases

@@ -1,24 +1,30 @@
-"""In-memory fakes of the core's ports (tenants, engine, leases), for unit tests only.
+"""In-memory fakes of the core's ports (tenants, engine, leases, the user directory), for unit tests only.
 
 They keep the ports' contracts (optimistic versions, request keys, NOT_FOUND, RunAlreadyLive) so the
 service and the decision table can be tested without I/O. The real adapters have their own
 integration tests against SQLite, PostgreSQL and the Temporal dev server.
+
+Each fake subclasses the port it stands in for, and mypy checks `tests/`: a port method a fake lacks,
+or whose signature it no longer matches, is a type error rather than a fake that drifted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import builtins
 import itertools
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from core.authz import Directory, DirectoryUnavailable
 from core.domain import (
     IN_FLIGHT_STATES,
     OPEN_STATES,
     Allocation,
     AuditEvent,
     ClosedRun,
+    FeedPosition,
     InFlightRef,
     RunHandle,
     RunObservation,
@@ -30,13 +36,16 @@ from core.ports import (
     ConcurrentUpdate,
     DuplicateRequest,
     EngineError,
+    Leases,
     RunAlreadyLive,
     StoreError,
     TenantExists,
+    TenantStore,
+    WorkflowEngine,
 )
 
 
-class InMemoryStore:
+class InMemoryStore(TenantStore):
     def __init__(self) -> None:
         self.tenants: dict[str, Tenant] = {}
         self.held: dict[tuple[str, str], Allocation] = {}
@@ -106,8 +115,15 @@ class InMemoryStore:
         return [a for (t, _), a in self.held.items() if t == tenant_id]
 
     async def events(self, tenant_id: str, limit: int) -> list[AuditEvent]:
+        return await self.history(tenant_id, limit=limit)
+
+    async def history(
+        self, tenant_id: str, *, limit: int, before: FeedPosition | None = None, after: FeedPosition | None = None
+    ) -> list[AuditEvent]:
         await self._io()
-        return [e for e in reversed(self.audit) if e.tenant_id == tenant_id][:limit]
+        feed = sorted((e for e in self.audit if e.tenant_id == tenant_id), key=lambda e: e.position, reverse=True)
+        feed = [e for e in feed if (before is None or e.position < before) and (after is None or e.position > after)]
+        return feed[-limit:] if after is not None else feed[:limit]
 
     async def in_flight(self, ids: Collection[str] | None = None) -> list[Tenant]:
         await self._io()
@@ -133,7 +149,7 @@ class InMemoryStore:
     async def ping(self) -> None:
         await self._io()
 
-    def types(self, tenant_id: str) -> list[str]:
+    def types(self, tenant_id: str) -> builtins.list[str]:
         """Audit event types of a tenant, oldest first, without the common prefix."""
         return [e.type.removeprefix("tenant.provisioning.") for e in self.audit if e.tenant_id == tenant_id]
 
@@ -153,7 +169,7 @@ def progressing(tenant: Tenant, since: datetime) -> bool:
     )
 
 
-class FakeEngine:
+class FakeEngine(WorkflowEngine):
     """Runs nothing: tests set what `describe` answers and read what was asked."""
 
     def __init__(self) -> None:
@@ -184,7 +200,7 @@ class FakeEngine:
         await self._io("describe", handle.workflow_id)
         return self.runs.get(handle.workflow_id, RunObservation(RunStatus.NOT_FOUND))
 
-    async def start(self, tenant_id: str, handle: RunHandle, fault: str | None = None) -> RunHandle:
+    async def start(self, tenant_id: str, handle: RunHandle) -> RunHandle:
         await self._io("start", handle.workflow_id)
         live = [w for w, r in self.runs.items() if r.status is RunStatus.RUNNING and f"-{tenant_id}-" in w]
         if live:
@@ -229,7 +245,7 @@ class FakeEngine:
         ]
 
 
-class InMemoryLeases:
+class InMemoryLeases(Leases):
     """Named leases with expiry, as the locks table keeps them."""
 
     def __init__(self) -> None:
@@ -248,6 +264,22 @@ class InMemoryLeases:
 
     async def holders(self, prefix: str, *, now: datetime) -> set[str]:
         return {holder for name, (holder, until) in self.rows.items() if name.startswith(prefix) and until > now}
+
+
+class FakeDirectory(Directory):
+    """Who is in which user group; `down` makes every lookup of a group fail, as Slack failing would."""
+
+    def __init__(self, members: dict[str, set[str]] | None = None) -> None:
+        self.members = members or {}
+        self.down = False
+        self.asked: list[frozenset[str]] = []
+
+    async def groups_of(self, user: str, groups: Iterable[str], *, for_display: bool = False) -> frozenset[str]:
+        wanted = frozenset(groups)
+        self.asked.append(wanted)
+        if self.down and wanted:
+            raise DirectoryUnavailable("user group lookup failed (fake)")
+        return frozenset(g for g in wanted if user in self.members.get(g, set()))
 
 
 def at(minute: int, second: int = 0) -> datetime:

@@ -8,8 +8,9 @@ from bot.deps import BotDeps
 
 
 def register_listeners(app: AsyncApp, deps: BotDeps) -> None:
-    from bot.listeners import actions, alerts, commands
+    from bot.listeners import actions, alerts, commands, history
 
     commands.register(app, deps)
     actions.register(app, deps)
     alerts.register(app, deps)
+    history.register(app, deps)

@@ -1,12 +1,13 @@
 """The buttons of the tenant card: Reset, Retry, Cancel, Decommission, and Share in channel.
 
-Each press is acked at once, checked (the button value against the block it sits in, then the
-authorization policy), run through the service with the Slack user as actor and a request key unique
-to the press (so a redelivered request never runs twice), and answered: the card is replaced in place
-with the tenant's new state and a line saying who pressed what. A refusal on a card shared in the
-channel, and a press whose tenant could not be read again, are answered to the presser only and leave
-the card as it is, so one person's refused press never rewrites everyone's message. Once the service
-has answered, whatever fails afterwards is answered with what was done (bot/answer.py).
+Each press is acked at once, checked (the button value against the block it sits in), handed to the
+core as one call (`Presses.press`: authorization, its audit, the action) with the Slack user as actor
+and a request key unique to the press (so a redelivered request never runs twice), and answered: the
+card is replaced in place with the tenant's new state and a line saying who pressed what. A refusal on
+a card shared in the channel, and a press whose tenant could not be read again, are answered to the
+presser only and leave the card as it is, so one person's refused press never rewrites everyone's
+message. Once the service has answered, whatever fails afterwards is answered with what was done
+(bot/answer.py).
 """
 
 from __future__ import annotations
@@ -20,13 +21,12 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import blocks
 from bot.answer import Answer, answered, reply
-from bot.authz import GroupLookupFailed, offered_to
+from bot.blocks import card
+from bot.blocks.common import OPEN_RUN, actor
 from bot.deps import BotDeps
 from bot.payload import on_private_message
 from bot.replies import EPHEMERAL, UNKNOWN_CONTROL, unrefreshed
-from core.authz import LOOKUP_FAILED
 from core.domain import Action, InvalidTenantId, parse_tenant_id
 from core.results import ActionResult, Outcome
 
@@ -40,31 +40,19 @@ class Tampered(InvalidTenantId):
 
 def pressed_tenant(action: dict[str, Any]) -> str:
     tenant_id = parse_tenant_id(str(action.get("value", "")))
-    if action.get("block_id") != blocks.ACTIONS_BLOCK.format(tenant_id):
+    if action.get("block_id") != card.ACTIONS_BLOCK.format(tenant_id):
         raise Tampered("this button does not belong to that tenant's card; run /tenant again")
     return tenant_id
 
 
-async def run_press(
-    deps: BotDeps, client: AsyncWebClient, body: dict[str, Any], act: Action, tenant_id: str, answer: Answer
-) -> ActionResult:
-    """Authorize, then act. A refusal is audited like any other, but only for a tenant that exists.
+async def run_press(deps: BotDeps, body: dict[str, Any], act: Action, tenant_id: str, answer: Answer) -> ActionResult:
+    """The press, as one core call (core/presses.py decides, audits and acts).
 
-    Once the service has answered, `answer` knows what was done: any failure afterwards says it."""
+    Once the core has answered, `answer` knows what was done: any failure afterwards says it."""
     user = body["user"]["id"]
-    try:
-        groups = await deps.directory.groups_of(client, user, deps.policy.groups_that_matter(act))
-        refusal = None if deps.policy.permits(user, groups, act) else deps.policy.refusal(act)
-    except GroupLookupFailed as e:
-        log.warning("%s by %s: %s", act.value, user, e)
-        refusal = LOOKUP_FAILED
-    if refusal is not None:
-        await deps.service.view(tenant_id)  # raises TenantNotFound: nothing to refuse, nothing recorded
-        result = await deps.service.refuse(act, tenant_id, user, refusal)
-    else:
-        key = f"{user}:{body['actions'][0].get('action_ts', '')}:{act.value}:{tenant_id}"
-        result = await deps.service.act(act, tenant_id, user, request_key=key)
-    answer.ran(blocks.result_note(result, deps.clock()))
+    key = f"{user}:{body['actions'][0].get('action_ts', '')}:{act.value}:{tenant_id}"
+    result = await deps.presses.press(act, tenant_id, user, request_key=key)
+    answer.ran(card.result_note(result, deps.clock()))
     return result
 
 
@@ -76,8 +64,8 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
 
         async def work() -> dict[str, Any] | None:
             act = Action(PRESS.fullmatch(action["action_id"]).group(1))  # type: ignore[union-attr]
-            result = await run_press(deps, client, body, act, pressed_tenant(action), answer)
-            return await answer_press(deps, client, body, result)
+            result = await run_press(deps, body, act, pressed_tenant(action), answer)
+            return await answer_press(deps, body, result)
 
         await ack()
         await answer.send(work())
@@ -85,17 +73,23 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     async def share(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond) -> None:
         async def work() -> dict[str, Any]:
             view = await deps.service.view(pressed_tenant(action))
-            note = f"Shared by {blocks.actor(body['user']['id'])}"
-            offered = deps.policy.offered(view.assessment.allowed)  # everyone sees it: what someone may run
-            card = blocks.tenant_card(view, runbook_url=deps.runbook_url, note=note, actions=offered)
+            note = f"Shared by {actor(body['user']['id'])}"
+            offered = await deps.presses.offered(view.assessment.allowed, None)  # everyone sees it
+            run_url = deps.links.to(view.tenant.handle)
+            shown = card.tenant_card(view, runbook_url=deps.runbook_url, note=note, actions=offered, run_url=run_url)
             shared = {"response_type": "in_channel", "replace_original": False}  # a new message; the private one stays
-            return {"text": blocks.text_fallback(view), "blocks": card, **shared}
+            return {"text": card.text_fallback(view), "blocks": shown, **shared}
 
         await ack()
         await answered(respond, "share", work())
 
+    async def link(ack: AsyncAck) -> None:
+        """ "Open in Temporal" opens its URL in the browser; Slack still sends the press, which needs only an ack."""
+        await ack()
+
     app.action(PRESS)(press)
-    app.action(blocks.SHARE_ACTION_ID)(share)
+    app.action(card.SHARE_ACTION_ID)(share)
+    app.action(OPEN_RUN)(link)  # on cards and alerts alike
 
 
 def register_fallback(app: AsyncApp) -> None:
@@ -110,28 +104,25 @@ def register_fallback(app: AsyncApp) -> None:
     app.action(re.compile(r".*"))(unknown)
 
 
-async def answer_press(
-    deps: BotDeps, client: AsyncWebClient, body: dict[str, Any], result: ActionResult
-) -> dict[str, Any] | None:
+async def answer_press(deps: BotDeps, body: dict[str, Any], result: ActionResult) -> dict[str, Any] | None:
     if result.outcome is Outcome.DUPLICATE:
         return None  # the first delivery already answered; don't overwrite its card
-    note = blocks.result_note(result, deps.clock())
+    note = card.result_note(result, deps.clock())
     shared = not on_private_message(body)
     if result.view is None:
         return {"text": unrefreshed(note), **EPHEMERAL}
     if result.outcome is Outcome.REFUSED and shared:
         return {"text": note, **EPHEMERAL}
     viewer = None if shared else str(body["user"]["id"])
-    offered = await offered_to(deps.policy, deps.directory, client, viewer, result.view.assessment.allowed)
-    return {"replace_original": True, **rendered(deps, result, offered)}
+    return {"replace_original": True, **await rendered(deps, result, viewer)}
 
 
-def rendered(deps: BotDeps, result: ActionResult, offered: tuple[Action, ...] | None = None) -> dict[str, Any]:
-    """The text and card after a press; buttons default to what someone may run (a card others may see)."""
-    note = blocks.result_note(result, deps.clock())
+async def rendered(deps: BotDeps, result: ActionResult, viewer: str | None) -> dict[str, Any]:
+    """The text and card after a press, with the buttons for `viewer` (None: a card others may see)."""
+    note = card.result_note(result, deps.clock())
     if result.view is None:
         return {"text": unrefreshed(note)}
-    if offered is None:
-        offered = deps.policy.offered(result.view.assessment.allowed)
-    card = blocks.tenant_card(result.view, runbook_url=deps.runbook_url, note=note, actions=offered)
-    return {"text": note, "blocks": card}
+    offered = await deps.presses.offered(result.view.assessment.allowed, viewer)
+    run_url = deps.links.to(result.view.tenant.handle)
+    shown = card.tenant_card(result.view, runbook_url=deps.runbook_url, note=note, actions=offered, run_url=run_url)
+    return {"text": note, "blocks": shown}

@@ -16,18 +16,17 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alert_blocks import ALERT_BLOCK, SNOOZE_CHOICES, alert_blocks, alert_text, snooze_answer
 from bot.answer import Answer, answered
-from bot.authz import offered_to
+from bot.blocks.alert import ALERT_BLOCK, SNOOZE_CHOICES, alert_blocks, alert_text, snooze_answer
+from bot.blocks.digest import PAGE_PICK, PICK, page_blocks
 from bot.deps import BotDeps
-from bot.digest_blocks import PAGE_PICK, PICK, page_blocks
 from bot.listeners.actions import Tampered, rendered, run_press
 from bot.listeners.commands import private_card
 from bot.replies import EPHEMERAL
-from core.alerts import Alert
+from core.alerting.controls import AlertControls
+from core.alerting.model import Alert
 from core.domain import Action, parse_tenant_id
 from core.results import Outcome
-from core.scanner import Scanner
 
 
 def number(text: str) -> int | None:
@@ -59,10 +58,10 @@ def pair(value: str) -> tuple[int, str]:
     return identifier, rest
 
 
-def alerts_on(deps: BotDeps) -> Scanner:
-    if deps.scanner is None:
+def alerts_on(deps: BotDeps) -> AlertControls:
+    if deps.alert_controls is None:
         raise Tampered("alerts are not enabled on this bot (no ALERT_CHANNEL)")
-    return deps.scanner
+    return deps.alert_controls
 
 
 async def checked(deps: BotDeps, alert_id: int, tenant_id: str) -> Alert:
@@ -82,24 +81,18 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         async def work() -> dict[str, Any] | None:
             alert_id, tenant_id = alert_target(action, str(action.get("value", "")))
             await checked(deps, alert_id, tenant_id)
-            result = await run_press(deps, client, body, Action.RESET, tenant_id, answer)
+            result = await run_press(deps, body, Action.RESET, tenant_id, answer)
             if result.outcome is Outcome.DUPLICATE:
                 return None  # the first delivery already answered
-            offered = None
-            if result.view is not None:
-                allowed = result.view.assessment.allowed
-                offered = await offered_to(deps.policy, deps.directory, client, body["user"]["id"], allowed)
-            return {**rendered(deps, result, offered), **EPHEMERAL}
+            return {**await rendered(deps, result, str(body["user"]["id"])), **EPHEMERAL}
 
         await ack()
         await answer.send(work())
 
-    async def details(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
-    ) -> None:
+    async def details(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
         async def work() -> dict[str, Any]:
             tenant_id = parse_tenant_id(str(action.get("value", "")))
-            return {**await private_card(deps, client, body["user"]["id"], tenant_id), **EPHEMERAL}
+            return {**await private_card(deps, body["user"]["id"], tenant_id), **EPHEMERAL}
 
         await ack()
         await answered(respond, "alert details", work())
@@ -110,7 +103,8 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         async def work() -> dict[str, Any]:
             alert_id, raw = pair(chosen(action))
             alert = await checked(deps, alert_id, parse_tenant_id(raw))
-            return {"text": alert_text(alert), "blocks": alert_blocks(alert), **EPHEMERAL}
+            blocks = alert_blocks(alert, run_url=await deps.tenant_link(alert.tenant_id))
+            return {"text": alert_text(alert), "blocks": blocks, **EPHEMERAL}
 
         await ack()
         await answered(respond, "digest pick", work())
@@ -126,19 +120,14 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         await ack()
         await answered(respond, "digest page", work())
 
-    async def snooze(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
-    ) -> None:
+    async def snooze(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
         async def work() -> dict[str, Any]:
             alert_id, tenant_id = alert_target(action, "")
             seconds = {str(s): s for _, s in SNOOZE_CHOICES}.get(chosen(action))
             if seconds is None:
                 raise Tampered("not a snooze this bot offers")
-            user = body["user"]["id"]
-            groups = await deps.directory.groups_of(client, user, deps.policy.groups_that_matter(Action.RESET))
             until = deps.clock() + timedelta(seconds=seconds)
-            allowed = deps.policy.permits(user, groups, Action.RESET)
-            result = await alerts_on(deps).snooze(alert_id, tenant_id, until, user, allowed=allowed)
+            result = await alerts_on(deps).snooze(alert_id, tenant_id, until, str(body["user"]["id"]))
             return {"text": snooze_answer(result, tenant_id, until), **EPHEMERAL}
 
         await ack()

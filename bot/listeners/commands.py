@@ -1,4 +1,4 @@
-"""`/tenant`: ack at once, then answer through `respond()` with the card, the list or a short error.
+"""`/tenant`: ack at once, then answer through `respond()` with the card, the history, the list or a short error.
 
 Acking before reading anything keeps Slack's 3-second budget whatever the database or the engine do.
 The service bounds its own reads; the wedged list is read by the wedge finder, which this listener
@@ -14,46 +14,55 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import blocks
 from bot.answer import answered
-from bot.authz import offered_to
+from bot.blocks import card
+from bot.blocks.history import history_blocks, history_text
+from bot.blocks.stuck import stuck_list
 from bot.deps import BotDeps
 from bot.replies import USAGE, stuck_unreadable
-from bot.stuck_blocks import stuck_list
 from core.domain import parse_tenant_id
 
 log = logging.getLogger(__name__)
-STUCK_READS = 3  # the finder bounds each read and engine call; this bounds the sweep as a whole
+STUCK_READS = 3  # the ports bound each read and engine call (core/bounded.py); this bounds the sweep as a whole
 
 
 def register(app: AsyncApp, deps: BotDeps) -> None:
-    async def tenant_command(
-        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
-    ) -> None:
+    async def tenant_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         text = str(command.get("text") or "").strip()
-        await answered(respond, f"/tenant {text[:80]!r}", answer(text, str(command["user_id"]), client, deps))
+        await answered(respond, f"/tenant {text[:80]!r}", answer(text, str(command["user_id"]), deps))
 
     app.command("/tenant")(tenant_command)
 
 
-async def answer(text: str, user: str, client: AsyncWebClient, deps: BotDeps) -> dict[str, Any]:
-    """The message for `/tenant <text>`: usage, the wedged list, or one tenant's card for `user`."""
-    if text.lower() in ("", "help"):
-        return {"text": USAGE, "response_type": "ephemeral"}
-    if text.lower() == "stuck":
-        return await stuck(deps)
-    return await private_card(deps, client, user, parse_tenant_id(text))
+async def answer(text: str, user: str, deps: BotDeps) -> dict[str, Any]:
+    """The message for `/tenant <text>`: usage, the wedged list, one tenant's history, or its card for `user`.
+    Any other text is taken for a tenant id, so a malformed one is answered as such (with a pointer to help)."""
+    match text.lower().split():
+        case [] | ["help"]:
+            return {"text": USAGE, "response_type": "ephemeral"}
+        case ["stuck"]:
+            return await stuck(deps)
+        case [tenant_id, "history"]:
+            return await history(deps, parse_tenant_id(tenant_id))
+        case _:
+            return await private_card(deps, user, parse_tenant_id(text))
 
 
-async def private_card(deps: BotDeps, client: AsyncWebClient, user: str, tenant_id: str) -> dict[str, Any]:
+async def history(deps: BotDeps, tenant_id: str) -> dict[str, Any]:
+    """The newest page of the tenant's audit feed, privately; its buttons page on (bot/listeners/history.py)."""
+    page = await deps.history.page(tenant_id)
+    return {"text": history_text(page), "blocks": history_blocks(page), "response_type": "ephemeral"}
+
+
+async def private_card(deps: BotDeps, user: str, tenant_id: str) -> dict[str, Any]:
     """The tenant's card for `user` alone, with the buttons they may press."""
     view = await deps.service.view(tenant_id)
-    offered = await offered_to(deps.policy, deps.directory, client, user, view.assessment.allowed)
-    card = blocks.tenant_card(view, runbook_url=deps.runbook_url, actions=offered)
-    return {"text": blocks.text_fallback(view), "blocks": card, "response_type": "ephemeral"}
+    offered = await deps.presses.offered(view.assessment.allowed, user)
+    run_url = deps.links.to(view.tenant.handle)
+    shown = card.tenant_card(view, runbook_url=deps.runbook_url, actions=offered, run_url=run_url)
+    return {"text": card.text_fallback(view), "blocks": shown, "response_type": "ephemeral"}
 
 
 async def stuck(deps: BotDeps) -> dict[str, Any]:

@@ -34,8 +34,13 @@ async def answers(address: str, namespace: str = "default", timeout: float = 1.0
     return True
 
 
-async def spawn(binary: Path, *, port: int, db: Path, namespace: str, log: Path) -> asyncio.subprocess.Process:
-    command = [str(binary), "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", str(port)]
+async def spawn(
+    binary: Path, *, port: int, db: Path, namespace: str, log: Path, ui_port: int | None = None
+) -> asyncio.subprocess.Process:
+    """The server on `port` with its Web UI on `ui_port` (None: no UI), both on 127.0.0.1; the UI's news
+    feed is off (it would reach out to the internet)."""
+    command = [str(binary), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port)]
+    command += ["--headless"] if ui_port is None else ["--ui-port", str(ui_port), "--ui-disable-news-fetch"]
     command += ["--db-filename", str(db), "--namespace", namespace, "--log-level", "warn"]
     try:
         with log.open("ab") as out:

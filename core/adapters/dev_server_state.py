@@ -1,7 +1,7 @@
 """What tenantbot processes sharing one data directory know about its embedded Temporal server.
 
-The directory holds the server's SQLite file, its log, `server.json` (the port and pid of the server
-last started there) and `server.lock`. Whoever checks, starts or stops the server holds the lock
+The directory holds the server's SQLite file, its log, `server.json` (the gRPC port, Web UI port and pid
+of the server last started there) and `server.lock`. Whoever checks, starts or stops the server holds the lock
 (fcntl.flock: released by the kernel when the holder dies), so two processes starting together never
 start two servers on one database file. A recorded server counts as running only while its pid is a
 `temporal` process with this directory's database on its command line, so a server someone else runs
@@ -28,6 +28,11 @@ from core.ports import EngineError
 class Recorded:
     port: int
     pid: int
+    ui_port: int | None = None  # its Web UI (None: a server recorded before the UI was started with it)
+
+    @property
+    def ui_url(self) -> str | None:
+        return f"http://127.0.0.1:{self.ui_port}" if self.ui_port else None
 
 
 class ServerState:
@@ -62,13 +67,14 @@ class ServerState:
     def recorded(self) -> Recorded | None:
         try:
             data = json.loads(self._record.read_text())
-            return Recorded(int(data["port"]), int(data["pid"]))
-        except (OSError, ValueError, KeyError, TypeError):
+            ui_port = data.get("ui_port")
+            return Recorded(int(data["port"]), int(data["pid"]), int(ui_port) if ui_port is not None else None)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
-    def record(self, port: int, pid: int) -> None:
+    def record(self, port: int, pid: int, ui_port: int | None = None) -> None:
         partial = self._record.with_suffix(".tmp")
-        partial.write_text(json.dumps({"port": port, "pid": pid}))
+        partial.write_text(json.dumps({"port": port, "pid": pid, "ui_port": ui_port}))
         partial.replace(self._record)
 
     def running(self) -> Recorded | None:
@@ -80,6 +86,11 @@ class ServerState:
         """The recorded port when it is free (clients keep their address), else a fresh free port."""
         recorded = self.recorded()
         return recorded.port if recorded is not None and port_is_free(recorded.port) else free_port()
+
+    def ui_port_for_start(self, grpc_port: int) -> int:
+        """The recorded UI port when it is free (links already shown keep working), else a fresh free port."""
+        wanted = (self.recorded() or Recorded(0, 0)).ui_port
+        return wanted if wanted and wanted != grpc_port and port_is_free(wanted) else free_port(avoid=grpc_port)
 
 
 def serves(pid: int, db: Path) -> bool:
@@ -98,10 +109,13 @@ def serves(pid: int, db: Path) -> bool:
     return True
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def free_port(avoid: int | None = None) -> int:
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port != avoid:
+            return port
 
 
 def port_is_free(port: int) -> bool:

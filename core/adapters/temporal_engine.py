@@ -8,12 +8,15 @@ becomes an EngineError with one short line for the operator.
 Two waits are bounded and short. `start` gives the previous attempt up to `CLOSE_WAIT` to close: the
 saga records its outcome (failed, cancelled) before its workflow closes, so a Retry pressed right then
 would otherwise be refused with "Reset first". `cancel` confirms what became of the run for up to
-`CANCEL_CONFIRM` (research/temporal.md §6.6: verify a cancel's final status): a run that completed
+`CANCEL_CONFIRM` (a cancel's final status is checked, never assumed): a run that completed
 instead makes the Cancel fail, rather than end with no outcome at all. A run that closed cancelled
 without compensating (sdk-python#1224) leaves its row `cancelling` with a closed run, which the
 decision table shows as "wedged: engine closed, row open" with Reset. Both run inside the caller's
 bound on one engine call (ENGINE_TIMEOUT), so each is capped at a third of it (`call_budget`): a short
 ENGINE_TIMEOUT must not turn a cancel the engine accepted into a failed one.
+
+Demo and test faults reach the saga here and nowhere else: `start` puts the fault the edge planned for
+the tenant's attempt 1 (`FaultPlan`) into that run's input; `orphan` deletes the run once started.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from core.domain import ClosedRun, RunHandle, RunObservation, RunStatus, provisioning_handle
 from core.ports import EngineError, RunAlreadyLive
-from core.saga import Fault, ProvisionInput, RunRef
+from core.saga import FaultPlan, ProvisionInput, RunRef
 from core.saga.workflows import DecommissionTenant, ProvisionTenant
 
 STATUS = {
@@ -78,9 +81,16 @@ def plain(text: str) -> str:
 
 class TemporalEngine:
     def __init__(
-        self, client: Client, task_queue: str, *, heartbeat_timeout: timedelta, call_budget: timedelta | None = None
+        self,
+        client: Client,
+        task_queue: str,
+        *,
+        heartbeat_timeout: timedelta,
+        call_budget: timedelta | None = None,
+        faults: FaultPlan | None = None,
     ) -> None:
         self.client, self.task_queue, self.heartbeat_timeout = client, task_queue, heartbeat_timeout
+        self.faults = faults if faults is not None else FaultPlan()  # demo and tests: into the saga's input
         third = call_budget / 3 if call_budget is not None else CLOSE_WAIT
         self.close_wait, self.cancel_confirm = min(CLOSE_WAIT, third), min(CANCEL_CONFIRM, third)
 
@@ -94,15 +104,15 @@ class TemporalEngine:
             raise
         return observe(described)
 
-    async def start(self, tenant_id: str, handle: RunHandle, fault: str | None = None) -> RunHandle:
+    async def start(self, tenant_id: str, handle: RunHandle) -> RunHandle:
         if handle.attempt > 1:
             previous = await self._closed(provisioning_handle(tenant_id, handle.attempt - 1), self.close_wait)
             if previous is RunStatus.RUNNING:
                 raise RunAlreadyLive(f"attempt {handle.attempt - 1} of {tenant_id} is still running; Reset first")
-        parsed = Fault.parse(fault)
+        fault = self.faults.for_attempt(tenant_id, handle.attempt)
         params = ProvisionInput(
             RunRef(tenant_id, handle.workflow_id, handle.attempt),
-            fault=fault if parsed and parsed.kind != "orphan" else None,
+            fault=str(fault) if fault and fault.kind != "orphan" else None,
             heartbeat_timeout_s=self.heartbeat_timeout.total_seconds(),
         )
         try:
@@ -117,7 +127,7 @@ class TemporalEngine:
         except WorkflowAlreadyStartedError:
             raise RunAlreadyLive(f"{handle.workflow_id} is already running; Reset first") from None
         result = replace(handle, run_id=started.result_run_id)
-        if parsed is not None and parsed.kind == "orphan":
+        if fault is not None and fault.kind == "orphan":
             await self._forget(result)
         return result
 

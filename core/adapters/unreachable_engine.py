@@ -25,7 +25,7 @@ class UnreachableEngine:
     async def describe(self, handle: RunHandle) -> RunObservation:
         self._fail()
 
-    async def start(self, tenant_id: str, handle: RunHandle, fault: str | None = None) -> RunHandle:
+    async def start(self, tenant_id: str, handle: RunHandle) -> RunHandle:
         self._fail()
 
     async def cancel(self, handle: RunHandle) -> None:

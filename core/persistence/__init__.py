@@ -1,4 +1,9 @@
-"""Persistence on SQLAlchemy 2: `open_store(url)` migrates the database and returns the store.
+"""Persistence on SQLAlchemy 2: `open_database(url)` migrates the database and returns its stores.
+
+A `Database` is one engine and its sessionmakers, with the stores of the core's ports as attributes
+(the way a unit of work exposes its repositories): `tenants` (TenantStore), `alerts` (AlertStore),
+`leases` (Leases) and `retention` (RetentionStore: old rows, core/retention.py). Each store implements
+one port; the composition root hands each part the store it needs.
 
 Migrations are applied at every start (and by `tenantbot db upgrade`) inside the running event loop,
 through the async connection's `run_sync`, under a lock (PostgreSQL advisory lock, SQLite's
@@ -7,23 +12,49 @@ through the async connection's `run_sync`, under a lock (PostgreSQL advisory loc
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from core.persistence.database import create_engine, translated
-from core.persistence.store import SqlAlchemyStore
+from core.persistence.alert_store import SqlAlertStore
+from core.persistence.database import CLEANUP_LIMIT, connections_returned, create_engine, read_only, translated
+from core.persistence.leases import SqlLeases
+from core.persistence.retention_store import SqlRetentionStore
+from core.persistence.store import SqlTenantStore
 
+log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK = 7_240_001  # any constant; names the advisory lock
 
-__all__ = ["SqlAlchemyStore", "migrate", "open_store"]
+__all__ = ["Database", "SqlAlertStore", "SqlLeases", "SqlRetentionStore", "SqlTenantStore", "migrate", "open_database"]
 
 
-async def open_store(url: str, *, migrate_schema: bool = True) -> SqlAlchemyStore:
+class Database:
+    """The stores of one database, sharing its engine (and connection pool) and its two sessionmakers:
+    one for the methods that only read (on SQLite they begin deferred, without the write lock), one for
+    the rest (core/persistence/database.py)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        reading = async_sessionmaker(read_only(engine), expire_on_commit=False)
+        writing = async_sessionmaker(engine, expire_on_commit=False)
+        self.tenants = SqlTenantStore(engine, reading, writing)
+        self.alerts = SqlAlertStore(reading, writing)
+        self.leases = SqlLeases(reading, writing)
+        self.retention = SqlRetentionStore(reading, writing)
+
+    async def close(self) -> None:
+        """Wait (bounded) for connections a cut-short call is still handing back, then close the pool."""
+        if not await connections_returned(self.engine, CLEANUP_LIMIT):
+            log.warning("closing the database with connections still in use")
+        await self.engine.dispose()
+
+
+async def open_database(url: str, *, migrate_schema: bool = True) -> Database:
     engine = create_engine(url)
     try:
         if migrate_schema:
@@ -31,7 +62,7 @@ async def open_store(url: str, *, migrate_schema: bool = True) -> SqlAlchemyStor
     except BaseException:
         await engine.dispose()
         raise
-    return SqlAlchemyStore(engine)
+    return Database(engine)
 
 
 async def migrate(engine: AsyncEngine) -> None:

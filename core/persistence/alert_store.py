@@ -1,8 +1,9 @@
-"""The AlertStore half of `SqlAlchemyStore`: alert episodes, digests and named leases.
+"""`SqlAlertStore`: the AlertStore port on SQLite or PostgreSQL: alert episodes and digests here, the
+messages' posting and delivery claims in `message_store.py` (`SqlMessages`, which it hands them on to).
 
 Every write is one UPDATE naming the columns it changes, guarded by what must still hold
 (`resolved_at IS NULL`, the snooze it ends), so a replica's stale copy never overwrites an operator's
-snooze or reopens a resolved episode. Posting and delivery claims live in `message_store.py`.
+snooze or reopens a resolved episode.
 """
 
 from __future__ import annotations
@@ -10,27 +11,34 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.alerts import Alert, Digest
+from core.alerting.model import Alert, Digest
+from core.alerting.ports import AlertStore, MessageKind
+from core.decisions import Situation
 from core.persistence.database import translated
 from core.persistence.mapping import alert_from_row, alert_row, digest_from_row
-from core.persistence.message_store import MessageStoreMixin
-from core.persistence.orm import AlertRow, DigestRow, LockRow
+from core.persistence.message_store import SqlMessages
+from core.persistence.orm import AlertRow, DigestRow
 from core.ports import StoreError
 
 
-class AlertStoreMixin(MessageStoreMixin):
+class SqlAlertStore(AlertStore):
+    def __init__(self, reading: async_sessionmaker[AsyncSession], writing: async_sessionmaker[AsyncSession]) -> None:
+        self.reading, self.writing = reading, writing
+        self.messages = SqlMessages(reading, writing)
+
     async def open_alerts(self) -> list[Alert]:
         query = select(AlertRow).where(AlertRow.resolved_at.is_(None)).order_by(AlertRow.id)
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             return [alert_from_row(row) for row in await session.scalars(query)]
 
     async def open_alert(self, alert: Alert) -> Alert | None:
         row = alert_row(alert)
         try:
-            async with translated(), self.session.begin() as session:
+            async with translated(), self.writing.begin() as session:
                 session.add(row)
         except StoreError as e:
             if isinstance(e.__cause__, IntegrityError):
@@ -39,29 +47,29 @@ class AlertStoreMixin(MessageStoreMixin):
         return alert_from_row(row)
 
     async def alert(self, alert_id: int) -> Alert | None:
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             row = await session.get(AlertRow, alert_id)
             return alert_from_row(row) if row else None
 
     async def open_digest(self, opened_at: datetime) -> Digest:
         row = DigestRow(opened_at=opened_at, revision=0, shown_revision=0, failures=0)
-        async with translated(), self.session.begin() as session:
+        async with translated(), self.writing.begin() as session:
             session.add(row)
         return digest_from_row(row)
 
     async def digest(self, digest_id: int) -> Digest | None:
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             row = await session.get(DigestRow, digest_id)
             return digest_from_row(row) if row else None
 
     async def digest_members(self, digest_id: int) -> list[Alert]:
         query = select(AlertRow).where(AlertRow.digest_id == digest_id).order_by(AlertRow.tenant_id)
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             return [alert_from_row(row) for row in await session.scalars(query)]
 
-    async def revise(self, alert_id: int, situation: str, reason: str, *, at: datetime, visible: bool) -> bool:
+    async def revise(self, alert_id: int, situation: Situation, reason: str, *, at: datetime, visible: bool) -> bool:
         bump = AlertRow.revision + (1 if visible else 0)
-        return await self._open_update(alert_id, situation=situation, reason=reason, refreshed_at=at, revision=bump)
+        return await self._open_update(alert_id, situation=situation.key, reason=reason, refreshed_at=at, revision=bump)
 
     async def snooze(self, alert_id: int, until: datetime, by: str) -> bool:
         return await self._open_update(alert_id, snoozed_until=until, snoozed_by=by, revision=AlertRow.revision + 1)
@@ -81,35 +89,36 @@ class AlertStoreMixin(MessageStoreMixin):
     async def _open_update(self, alert_id: int, *guards: Any, **values: Any) -> bool:
         """UPDATE these columns of an alert that is still open (and whatever else `guards` require)."""
         query = update(AlertRow).where(AlertRow.id == alert_id, AlertRow.resolved_at.is_(None), *guards)
-        async with translated(), self.session.begin() as session:
+        async with translated(), self.writing.begin() as session:
             result = await session.execute(query.values(**values))
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
-    async def try_lock(self, name: str, holder: str, *, now: datetime, ttl: timedelta) -> bool:
-        async with translated(), self.session.begin() as session:
-            taken = await session.execute(
-                update(LockRow)
-                .where(LockRow.name == name, or_(LockRow.holder == holder, LockRow.expires_at <= now))
-                .values(holder=holder, expires_at=now + ttl)
-            )
-            if taken.rowcount == 1:  # type: ignore[attr-defined]
-                return True
-            if await session.get(LockRow, name) is not None:
-                return False
-        try:
-            async with translated(), self.session.begin() as session:
-                session.add(LockRow(name=name, holder=holder, expires_at=now + ttl))
-            return True
-        except StoreError as e:
-            if isinstance(e.__cause__, IntegrityError):
-                return False  # created by another holder a moment ago
-            raise
+    async def touch_digest(self, digest_id: int, reply: str | None) -> None:
+        async with translated(), self.writing.begin() as session:
+            row = await session.get(DigestRow, digest_id, with_for_update=True)
+            if row is None:
+                return
+            row.revision += 1
+            if reply is not None:
+                row.reply_pending = f"{row.reply_pending}\n{reply}" if row.reply_pending else reply
 
-    async def unlock(self, name: str, holder: str) -> None:
-        async with translated(), self.session.begin() as session:
-            await session.execute(delete(LockRow).where(LockRow.name == name, LockRow.holder == holder))
+    # -- the messages' claims and delivery state (message_store.py) -------------------------------
 
-    async def holders(self, prefix: str, *, now: datetime) -> set[str]:
-        query = select(LockRow.holder).where(LockRow.name.startswith(prefix, autoescape=True), LockRow.expires_at > now)
-        async with translated(), self.session() as session:
-            return set(await session.scalars(query))
+    async def claim(
+        self, kind: MessageKind, key: int, holder: str, *, now: datetime, ttl: timedelta, unposted: bool
+    ) -> Alert | Digest | None:
+        return await self.messages.claim(kind, key, holder, now=now, ttl=ttl, unposted=unposted)
+
+    async def mark_posted(self, kind: MessageKind, key: int, holder: str, message_ref: str, revision: int) -> bool:
+        return await self.messages.mark_posted(kind, key, holder, message_ref, revision)
+
+    async def mark_delivered(
+        self, kind: MessageKind, key: int, holder: str, *, revision: int, reply: str | None, failed: bool
+    ) -> None:
+        await self.messages.mark_delivered(kind, key, holder, revision=revision, reply=reply, failed=failed)
+
+    async def release(self, kind: MessageKind, key: int, holder: str) -> None:
+        await self.messages.release(kind, key, holder)
+
+    async def undelivered(self) -> list[Alert | Digest]:
+        return await self.messages.undelivered()

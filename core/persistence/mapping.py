@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import BindParameter, Row, bindparam
 
-from core.alerts import Alert, Digest
+from core.alerting.model import Alert, Digest
+from core.decisions import Situation
 from core.domain import Action, ActionClaim, Allocation, AuditEvent, RunHandle, Tenant, TenantState
-from core.persistence.orm import AlertRow, AllocationRow, AuditEventRow, DigestRow, TenantRow
+from core.persistence.orm import AlertRow, AllocationRow, AuditEventRow, DigestRow, TenantRow, UTCDateTime
 
 
 def tenant_from_row(row: TenantRow | Row[Any]) -> Tenant:
@@ -36,7 +37,6 @@ def tenant_from_row(row: TenantRow | Row[Any]) -> Tenant:
         last_progress_at=row.last_progress_at,
         last_heartbeat_at=row.last_heartbeat_at,
         claim=claim,
-        fault=row.fault,
         version=row.version,
     )
 
@@ -55,7 +55,6 @@ def tenant_columns(tenant: Tenant) -> dict[str, Any]:
         "current_step": tenant.current_step,
         "last_progress_at": tenant.last_progress_at,
         "last_heartbeat_at": tenant.last_heartbeat_at,
-        "fault": tenant.fault,
         "claim_action": claim.action.value if claim else None,
         "claim_actor": claim.actor if claim else None,
         "claim_since": claim.since if claim else None,
@@ -105,6 +104,12 @@ def event_from_row(row: AuditEventRow) -> AuditEvent:
     return AuditEvent(row.tenant_id, row.type, row.actor, row.at, dict(row.details or {}), row.id)
 
 
+def time_param(moment: datetime) -> BindParameter[datetime]:
+    """A time as a parameter of the columns' type (UTC; naive on SQLite), for row-value comparisons such
+    as `(at, id) < (:at, :id)`, whose right side SQLAlchemy cannot type from the columns."""
+    return bindparam(None, moment, type_=UTCDateTime())
+
+
 def event_row(event: AuditEvent) -> AuditEventRow:
     return AuditEventRow(
         tenant_id=event.tenant_id, type=event.type, actor=event.actor, at=event.at, details=_jsonable(event.details)
@@ -124,7 +129,7 @@ def _jsonable(value: Any) -> Any:
 def alert_from_row(row: AlertRow) -> Alert:
     return Alert(
         tenant_id=row.tenant_id,
-        situation=row.situation,
+        situation=Situation.from_key(row.situation),
         reason=row.reason,
         opened_at=row.opened_at,
         id=row.id,
@@ -146,7 +151,7 @@ def alert_row(alert: Alert) -> AlertRow:
     """A new episode's row (id, claims and delivery state are the database's)."""
     return AlertRow(
         tenant_id=alert.tenant_id,
-        situation=alert.situation,
+        situation=alert.situation.key,
         reason=alert.reason,
         opened_at=alert.opened_at,
         digest_id=alert.digest_id,

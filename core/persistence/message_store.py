@@ -1,4 +1,5 @@
-"""Claims and delivery state of alert-channel messages (alerts and digests), for `SqlAlchemyStore`.
+"""Claims and delivery state of alert-channel messages (alerts and digests): `SqlMessages`, the part of
+the AlertStore port that `SqlAlertStore` hands on to it.
 
 A message is posted only by the holder of its claim, taken with one conditional UPDATE (`WHERE
 message_ref IS NULL AND` the claim is free or expired), so two replicas never post one episode even if
@@ -15,17 +16,18 @@ from typing import Any
 from sqlalchemy import case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.alerts import Alert, Digest
+from core.alerting.model import Alert, Digest
+from core.alerting.ports import MessageKind
 from core.persistence.database import translated
 from core.persistence.mapping import alert_from_row, digest_from_row
 from core.persistence.orm import AlertRow, DigestRow
-from core.ports import MessageKind
 
 TABLES: dict[str, type[AlertRow] | type[DigestRow]] = {"alert": AlertRow, "digest": DigestRow}
 
 
-class MessageStoreMixin:
-    session: async_sessionmaker[AsyncSession]
+class SqlMessages:
+    def __init__(self, reading: async_sessionmaker[AsyncSession], writing: async_sessionmaker[AsyncSession]) -> None:
+        self.reading, self.writing = reading, writing
 
     async def claim(
         self, kind: MessageKind, key: int, holder: str, *, now: datetime, ttl: timedelta, unposted: bool
@@ -38,7 +40,7 @@ class MessageStoreMixin:
         guards.append(table.message_ref.is_(None) if unposted else table.message_ref.is_not(None))
         if kind == "alert" and unposted:
             guards.append(AlertRow.resolved_at.is_(None))
-        async with translated(), self.session.begin() as session:
+        async with translated(), self.writing.begin() as session:
             taken = await session.execute(update(table).where(*guards).values(claimed_by=holder, claim_until=now + ttl))
             if taken.rowcount != 1:  # type: ignore[attr-defined]
                 return None
@@ -49,7 +51,7 @@ class MessageStoreMixin:
     async def mark_posted(self, kind: MessageKind, key: int, holder: str, message_ref: str, revision: int) -> bool:
         table = TABLES[kind]
         query = update(table).where(table.id == key, table.claimed_by == holder, table.message_ref.is_(None))
-        async with translated(), self.session.begin() as session:
+        async with translated(), self.writing.begin() as session:
             done = await session.execute(
                 query.values(
                     message_ref=message_ref, shown_revision=revision, claimed_by=None, claim_until=None, failures=0
@@ -75,18 +77,18 @@ class MessageStoreMixin:
         }
         if reply is not None:  # cleared only if no newer reply replaced it meanwhile
             values["reply_pending"] = case((table.reply_pending == reply, None), else_=table.reply_pending)
-        async with translated(), self.session.begin() as session:
+        async with translated(), self.writing.begin() as session:
             await session.execute(update(table).where(table.id == key, table.claimed_by == holder).values(**values))
 
     async def release(self, kind: MessageKind, key: int, holder: str) -> None:
         table = TABLES[kind]
-        async with translated(), self.session.begin() as session:
+        async with translated(), self.writing.begin() as session:
             query = update(table).where(table.id == key, table.claimed_by == holder)
             await session.execute(query.values(claimed_by=None, claim_until=None))
 
     async def undelivered(self) -> list[Alert | Digest]:
         found: list[Alert | Digest] = []
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             for table in (DigestRow, AlertRow):
                 query = select(table).where(
                     table.message_ref.is_not(None),
@@ -97,15 +99,6 @@ class MessageStoreMixin:
                 for row in await session.scalars(query.order_by(table.id)):
                     found.append(message_from_row(row))
         return found
-
-    async def touch_digest(self, digest_id: int, reply: str | None) -> None:
-        async with translated(), self.session.begin() as session:
-            row = await session.get(DigestRow, digest_id, with_for_update=True)
-            if row is None:
-                return
-            row.revision += 1
-            if reply is not None:
-                row.reply_pending = f"{row.reply_pending}\n{reply}" if row.reply_pending else reply
 
 
 def message_from_row(row: object) -> Alert | Digest:

@@ -4,7 +4,8 @@ Two indexes carry the product's guarantees: the partial unique index on held all
 allocation is recorded once per kind) and the one on open alerts (one open episode per tenant, so
 one stuck episode is alerted once, whatever the number of replicas). The partial indexes on in-flight
 states and on claimed rows keep the scheduler's queries proportional to in-flight and claimed tenants
-at a million rows.
+at a million rows. The audit feed is read by (tenant, time, id) — a tenant's history a page at a time —
+and pruned by (time, id), oldest first (core/retention.py).
 """
 
 from __future__ import annotations
@@ -62,7 +63,6 @@ class TenantRow(Base):
     last_heartbeat_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
-    fault: Mapped[str | None] = mapped_column(String(50))
     claim_action: Mapped[str | None] = mapped_column(String(20))
     claim_actor: Mapped[str | None] = mapped_column(String(200))
     claim_since: Mapped[datetime | None]
@@ -110,7 +110,10 @@ class AuditEventRow(Base):
     at: Mapped[datetime]
     details: Mapped[dict[str, Any]]
 
-    __table_args__ = (Index("ix_audit_events_tenant", "tenant_id", "id"),)
+    __table_args__ = (
+        Index("ix_audit_events_tenant_at", "tenant_id", "at", "id"),  # a tenant's feed, newest first, by pages
+        Index("ix_audit_events_at", "at", "id"),  # retention: the oldest events first
+    )
 
 
 class RequestKeyRow(Base):
@@ -120,6 +123,8 @@ class RequestKeyRow(Base):
 
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_request_keys_at", "at"),)  # retention
 
 
 class MessageColumns:

@@ -1,8 +1,10 @@
-"""`SqlAlchemyStore`: the TenantStore and AlertStore ports on SQLite or PostgreSQL.
+"""`SqlTenantStore`: the TenantStore port on SQLite or PostgreSQL.
 
-Every method is one transaction. `save` is the optimistic write the service's exactly-once claims
-and the saga's fencing rest on: an UPDATE guarded by the version read, with the audit events, the
-allocation changes and the request key in the same transaction.
+Every method is one transaction: a reading session (or, for the wedge scan's Core reads, a reading
+connection) for the methods that only read, a writing session
+(on SQLite the one that takes the write lock up front) for the rest. `save` is the optimistic write
+the service's exactly-once claims and the saga's fencing rest on: an UPDATE guarded by the version
+read, with the audit events, the allocation changes and the request key in the same transaction.
 """
 
 from __future__ import annotations
@@ -10,13 +12,12 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import exists, select, text, update
+from sqlalchemy import exists, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from core.domain import Allocation, AuditEvent, InFlightRef, Tenant
-from core.persistence.alert_store import AlertStoreMixin
-from core.persistence.database import translated
+from core.domain import Allocation, AuditEvent, FeedPosition, InFlightRef, Tenant
+from core.persistence.database import read_only, translated
 from core.persistence.in_flight import in_flight_refs, in_flight_rows, ref_from_row
 from core.persistence.mapping import (
     allocation_from_row,
@@ -24,32 +25,31 @@ from core.persistence.mapping import (
     event_row,
     tenant_columns,
     tenant_from_row,
+    time_param,
 )
 from core.persistence.orm import CLAIMED_SQL, AllocationRow, AuditEventRow, RequestKeyRow, TenantRow
-from core.ports import AllocationChanges, ConcurrentUpdate, DuplicateRequest, StoreError, TenantExists
+from core.ports import AllocationChanges, ConcurrentUpdate, DuplicateRequest, StoreError, TenantExists, TenantStore
 
 
-class SqlAlchemyStore(AlertStoreMixin):
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-        self.session = async_sessionmaker(engine, expire_on_commit=False)
-
-    async def close(self) -> None:
-        await self.engine.dispose()
+class SqlTenantStore(TenantStore):
+    def __init__(
+        self, engine: AsyncEngine, reading: async_sessionmaker[AsyncSession], writing: async_sessionmaker[AsyncSession]
+    ) -> None:
+        self.engine, self.reading, self.writing = engine, reading, writing
 
     async def ping(self) -> None:
-        async with translated(), self.engine.connect() as connection:
+        async with translated(), read_only(self.engine).connect() as connection:
             await connection.exec_driver_sql("SELECT 1")
 
     async def get(self, tenant_id: str) -> Tenant | None:
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             row = await session.get(TenantRow, tenant_id)
             return tenant_from_row(row) if row else None
 
     async def add(self, tenant: Tenant, events: Sequence[AuditEvent]) -> Tenant:
         now = datetime.now(UTC)
         try:
-            async with translated(), self.session.begin() as session:
+            async with translated(), self.writing.begin() as session:
                 session.add(
                     TenantRow(
                         id=tenant.id, created_at=tenant.created_at, updated_at=now, version=1, **tenant_columns(tenant)
@@ -71,7 +71,7 @@ class SqlAlchemyStore(AlertStoreMixin):
         allocations: AllocationChanges | None = None,
     ) -> Tenant:
         try:
-            async with translated(), self.session.begin() as session:
+            async with translated(), self.writing.begin() as session:
                 await self._save(session, tenant, events, request_key, allocations)
         except StoreError as e:
             if not isinstance(e.__cause__, IntegrityError):
@@ -141,11 +141,11 @@ class SqlAlchemyStore(AlertStoreMixin):
             )
 
     async def seen_request(self, key: str) -> bool:
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             return bool(await session.scalar(select(exists().where(RequestKeyRow.key == key))))
 
     async def append(self, events: Sequence[AuditEvent]) -> None:
-        async with translated(), self.session.begin() as session:
+        async with translated(), self.writing.begin() as session:
             session.add_all(event_row(e) for e in events)
 
     async def allocations(self, tenant_id: str) -> list[Allocation]:
@@ -154,33 +154,44 @@ class SqlAlchemyStore(AlertStoreMixin):
             .where(AllocationRow.tenant_id == tenant_id, AllocationRow.released_at.is_(None))
             .order_by(AllocationRow.id)
         )
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             return [allocation_from_row(row) for row in await session.scalars(query)]
 
     async def events(self, tenant_id: str, limit: int) -> list[AuditEvent]:
-        query = (
-            select(AuditEventRow)
-            .where(AuditEventRow.tenant_id == tenant_id)
-            .order_by(AuditEventRow.id.desc())
-            .limit(limit)
+        return await self.history(tenant_id, limit=limit)
+
+    async def history(
+        self, tenant_id: str, *, limit: int, before: FeedPosition | None = None, after: FeedPosition | None = None
+    ) -> list[AuditEvent]:
+        """One keyset page of the feed on `ix_audit_events_tenant_at`: no OFFSET, so every page costs the same."""
+        position = tuple_(AuditEventRow.at, AuditEventRow.id)
+        query = select(AuditEventRow).where(AuditEventRow.tenant_id == tenant_id)
+        if before is not None:
+            query = query.where(position < tuple_(time_param(before.at), before.id))
+        if after is not None:
+            query = query.where(position > tuple_(time_param(after.at), after.id))
+        newest_first = after is None  # a page newer than `after` is the nearest events after it, read upwards
+        order = (
+            (AuditEventRow.at.desc(), AuditEventRow.id.desc()) if newest_first else (AuditEventRow.at, AuditEventRow.id)
         )
-        async with translated(), self.session() as session:
-            return [event_from_row(row) for row in await session.scalars(query)]
+        async with translated(), self.reading() as session:
+            rows = [event_from_row(row) for row in await session.scalars(query.order_by(*order).limit(limit))]
+        return rows if newest_first else rows[::-1]
 
     async def in_flight(self, ids: Collection[str] | None = None) -> list[Tenant]:
-        async with translated(), self.engine.connect() as connection:
+        async with translated(), read_only(self.engine).connect() as connection:
             return [tenant_from_row(row) for query in in_flight_rows(ids) for row in await connection.execute(query)]
 
     async def in_flight_refs(self, progressing_since: datetime) -> list[InFlightRef]:
-        async with translated(), self.engine.connect() as connection:
+        async with translated(), read_only(self.engine).connect() as connection:
             return [ref_from_row(row) for row in await connection.execute(in_flight_refs(progressing_since))]
 
     async def claimed(self) -> list[Tenant]:
         query = select(TenantRow).where(text(CLAIMED_SQL)).order_by(TenantRow.claim_since)  # ix_tenants_claimed
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             return [tenant_from_row(row) for row in await session.scalars(query)]
 
     async def list(self, limit: int) -> list[Tenant]:
         query = select(TenantRow).order_by(TenantRow.updated_at.desc(), TenantRow.id).limit(limit)
-        async with translated(), self.session() as session:
+        async with translated(), self.reading() as session:
             return [tenant_from_row(row) for row in await session.scalars(query)]

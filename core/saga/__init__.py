@@ -2,11 +2,16 @@
 
 Dataclass inputs (rather than positional arguments) let fields be added without breaking runs that
 are already in flight, as samples-python recommends.
+
+Faults (demo and tests) are an input of the saga and nothing else: the edge that starts a tenant's
+first attempt (`tenantbot provision --fault`, the demo, tests) fills a `FaultPlan`, and the engine
+adapter puts the planned fault into that attempt's `ProvisionInput`. The domain, the store and the
+engine port never carry one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from core.domain import RunHandle
 
@@ -37,6 +42,23 @@ class Fault:
                 f"unknown fault {text!r}: one of {', '.join(FAULTS)}, optionally @step (1-{len(STEPS)}), e.g. hang@3"
             )
         return Fault(kind, int(step or 2))
+
+    def __str__(self) -> str:
+        return f"{self.kind}@{self.step}"
+
+
+@dataclass
+class FaultPlan:
+    """The faults to inject, by tenant id, into attempt 1 only: Retry after a Reset runs clean."""
+
+    faults: dict[str, Fault] = field(default_factory=dict)
+
+    def inject(self, tenant_id: str, fault: Fault | None) -> None:
+        if fault is not None:
+            self.faults[tenant_id] = fault
+
+    def for_attempt(self, tenant_id: str, attempt: int) -> Fault | None:
+        return self.faults.get(tenant_id) if attempt == 1 else None
 
 
 @dataclass(frozen=True)

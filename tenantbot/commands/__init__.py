@@ -1,12 +1,4 @@
-"""Sub-commands of `tenantbot`, each module with a `register(app)` (the bolt starter template's layout)."""
+"""Sub-commands of `tenantbot`, each module with a `register(app)` (the bolt starter template's layout).
 
-from __future__ import annotations
-
-import typer
-
-
-def register_all(app: typer.Typer) -> None:
-    from tenantbot.commands import db, engine, serve, tenants
-
-    for module in (tenants, engine, serve, db):
-        module.register(app)
+They import how a command runs from `tenantbot.running`, never from `tenantbot.cli`, which imports them.
+"""

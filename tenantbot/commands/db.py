@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tenantbot.cli import run, settings
+from tenantbot.running import run, settings
 
 db = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 
@@ -12,12 +12,12 @@ db = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 @db.command("upgrade")
 def upgrade() -> None:
     """Apply every pending migration to DATABASE_URL."""
-    from core.persistence import open_store
+    from core.persistence import open_database
 
     async def main() -> None:
         url = settings().db_url
-        store = await open_store(url)
-        await store.close()
+        database = await open_database(url)
+        await database.close()
         typer.echo(f"database at {url} is up to date")
 
     run(main)

@@ -11,7 +11,8 @@ from core.ports import TenantExists
 from core.results import Outcome
 from core.saga import FAULTS, Fault
 from tenantbot.bootstrap import runtime
-from tenantbot.cli import EXIT_USAGE, Failure, run, settings, tenant_arg, until_stopped
+from tenantbot.demo import run_demo
+from tenantbot.running import EXIT_USAGE, Failure, run, settings, tenant_arg, until_stopped
 from tenantbot.scheduler import recover_once, start_scheduler
 
 FAULT_HELP = f"inject a failure for the demo and tests: {', '.join(FAULTS)}, optionally @step (1-5), e.g. hang@3"
@@ -25,15 +26,16 @@ def provision(
     """Create a tenant and start its first provisioning attempt on the configured engine."""
     tid = tenant_arg(tenant_id)
     try:
-        Fault.parse(fault)
+        injected = Fault.parse(fault)
     except ValueError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
 
     async def main() -> None:
         async with runtime(settings(), worker=False) as rt:
+            rt.faults.inject(tid, injected)  # into the input of the attempt started below, and no other
             try:
-                await rt.service.create(tid, actor, fault=None if fault == "none" else fault)
+                await rt.service.create(tid, actor)
             except TenantExists:
                 raise Failure(f"tenant {tid} already exists; see it with `tenantbot tenant {tid}`") from None
             result = await rt.service.act(Action.RETRY, tid, actor)
@@ -64,8 +66,6 @@ def worker() -> None:
 
 def demo() -> None:
     """Start everything embedded, create one tenant per situation, show them, then let you act on them."""
-    from tenantbot.demo import run_demo
-
     run(lambda: run_demo(settings()))
 
 

@@ -6,18 +6,17 @@ import typer
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import create_app, slack_client
+from bot.authz import GroupDirectory
 from bot.deps import BotDeps
 from bot.http import EVENTS_PATH, start_http
 from bot.installation import InstallationCheck
 from bot.notifier import SlackNotifier
 from bot.socket import connect_socket_mode
-from core.ports import Notifier
 from core.results import utcnow
-from tenantbot.bootstrap import runtime
-from tenantbot.cli import EXIT_USAGE, Failure, run, settings
-from tenantbot.commands.engine import until_stopped
+from tenantbot.bootstrap import NotifierFor, runtime, unlinked
 from tenantbot.console_notifier import ConsoleNotifier
-from tenantbot.scheduler import build_scanner, recover_once, scan_once, start_scheduler, wedge_finder
+from tenantbot.running import EXIT_USAGE, Failure, run, settings, until_stopped
+from tenantbot.scheduler import recover_once, scan_once, start_scheduler
 from tenantbot.settings import Settings
 
 
@@ -45,6 +44,11 @@ async def installation(client: AsyncWebClient, s: Settings) -> InstallationCheck
     return check
 
 
+def slack_alerts(client: AsyncWebClient, channel: str) -> NotifierFor:
+    """Alerts posted to `channel`, each with an "Open in Temporal" link to its tenant's run when there is one."""
+    return lambda run_link: SlackNotifier(client, channel, run_link=run_link)
+
+
 def serve() -> None:
     """Run the Slack app (HTTP on PORT, or Socket Mode with SLACK_APP_TOKEN), the saga's worker and the scan."""
 
@@ -53,13 +57,23 @@ def serve() -> None:
         token, secret = slack_credentials(s)
         client = slack_client(token, s.slack_api_url)
         check = await installation(client, s)
-        async with runtime(s, worker=True) as rt:
-            finder = wedge_finder(s, rt)
-            scanner = build_scanner(s, rt, SlackNotifier(client, s.alert_channel), finder) if s.alert_channel else None
-            deps = BotDeps(rt.service, s.policy, s.runbook_url, utcnow, finder, scanner)
+        notifier = slack_alerts(client, s.alert_channel) if s.alert_channel else None
+        directory = GroupDirectory(client)  # the app's client: one set of Retry-After pauses for every call
+        async with runtime(s, worker=True, notifier=notifier, directory=directory) as rt:
+            deps = BotDeps(
+                rt.presses,
+                s.runbook_url,
+                utcnow,
+                rt.finder,
+                s.read_timeout,
+                rt.history,
+                rt.links,
+                rt.tenant_link,
+                alert_controls=rt.controls,
+            )
             app = create_app(signing_secret=secret, client=client, installation=check, deps=deps)
             await recover_once(rt.recovery)  # what a crash left unfinished, before taking new presses
-            schedule = start_scheduler(scanner, s.scan_interval, rt.recovery)  # recovery runs with or without alerts
+            schedule = start_scheduler(rt.scanner, s.scan_interval, rt.recovery, rt.retention)  # even without alerts
             try:
                 if s.slack_app_token is not None:
                     handler = await connect_socket_mode(app, s.slack_app_token.get_secret_value())
@@ -83,19 +97,21 @@ def scan() -> None:
 
     async def main() -> None:
         s = settings()
-        async with runtime(s, worker=False) as rt:
-            notifier: Notifier = ConsoleNotifier(typer.echo)
-            if s.alert_channel and s.slack_bot_token:
-                notifier = SlackNotifier(
-                    slack_client(s.slack_bot_token.get_secret_value(), s.slack_api_url), s.alert_channel
-                )
+        notifier = unlinked(ConsoleNotifier(typer.echo))
+        if s.alert_channel and s.slack_bot_token:
+            notifier = slack_alerts(
+                slack_client(s.slack_bot_token.get_secret_value(), s.slack_api_url), s.alert_channel
+            )
+        async with runtime(s, worker=False, notifier=notifier) as rt:
+            scanner = rt.scanner
+            assert scanner is not None  # built for the notifier given
             recovered = await recover_once(rt.recovery)
             if recovered:
                 typer.echo(f"settled {recovered} action(s) a crash had left unfinished")
-            report = await scan_once(build_scanner(s, rt, notifier))
+            report = await scan_once(scanner)
         if report is None:
             raise Failure("the scan could not run; see the log line above")
-        dry = " (dry run: nothing posted; `serve` posts them)" if notifier.dry_run else ""
+        dry = " (dry run: nothing posted; `serve` posts them)" if scanner.notifier.dry_run else ""
         typer.echo(
             f"scanned {report.in_flight} in-flight tenants: {report.wedged} wedged, {report.opened} new alerts, "
             f"{report.resolved} resolved, {report.unposted} not posted yet{dry}"

@@ -10,16 +10,14 @@ from typing import Annotated
 
 import typer
 
-from core.actions import STEPS
+from core.actions import DESTRUCTIVE, STEPS
 from core.decisions import Situation
 from core.domain import Action
 from core.results import Outcome, utcnow
 from tenantbot.bootstrap import runtime
-from tenantbot.cli import EXIT_USAGE, Failure, run, settings, tenant_arg
 from tenantbot.console import render_list, render_result, render_view
-from tenantbot.scheduler import wedge_finder
+from tenantbot.running import EXIT_USAGE, Failure, run, settings, tenant_arg
 
-DESTRUCTIVE = frozenset({Action.RESET, Action.CANCEL, Action.DECOMMISSION})
 SITUATIONS = {s.key: s for s in Situation}
 
 
@@ -29,7 +27,7 @@ def show(tenant_id: Annotated[str, typer.Argument(help="tenant id, e.g. acme-42"
 
     async def main() -> None:
         async with runtime(settings(), worker=False, engine_required=False) as rt:
-            typer.echo(render_view(await rt.service.view(tid)))
+            typer.echo(render_view(await rt.service.view(tid), rt.links))
 
     run(main)
 
@@ -47,11 +45,10 @@ def list_tenants(
     wanted = SITUATIONS[situation] if situation is not None else None
 
     async def main() -> None:
-        s = settings()
-        async with runtime(s, worker=False, engine_required=False) as rt:
+        async with runtime(settings(), worker=False, engine_required=False) as rt:
             if wedged or (wanted is not None and wanted.wedged):
                 # wedged tenants are the stale ones: look at every in-flight tenant, as the scan does
-                found = await wedge_finder(s, rt).sweep(utcnow())
+                found = await rt.finder.sweep(utcnow())
                 ids = sorted(t for t, a in found.wedged.items() if wanted is None or a.situation is wanted)
                 views = list(await asyncio.gather(*(rt.service.view(t) for t in ids[:limit])))
             else:
@@ -76,7 +73,7 @@ def _action_command(action: Action) -> Callable[..., None]:
         async def main() -> None:
             async with runtime(settings(), worker=False) as rt:
                 result = await rt.service.act(action, tid, who)
-            typer.echo(render_result(result))
+            typer.echo(render_result(result, rt.links))
             if result.outcome not in (Outcome.DONE, Outcome.DUPLICATE):
                 raise Failure(result.message)
 

@@ -4,7 +4,6 @@ fake, so each test can put a tenant in any situation of the decision table at wi
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,28 +11,33 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
 
 import aiohttp
 import pytest
 from aiohttp import web
-from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import TenantBotApp, create_app, slack_client
+from bot.authz import GroupDirectory
 from bot.deps import BotDeps
 from bot.http import EVENTS_PATH, start_http
 from bot.installation import InstallationCheck
 from bot.notifier import SlackNotifier
-from core.authz import AllowList, Policy
+from core.alerting.controls import AlertControls
+from core.alerting.scanner import Scanner
+from core.authz import AllowList, Authorizer, Policy
+from core.bounded import bounded_ports
 from core.decisions import Limits
 from core.domain import Action
-from core.persistence import SqlAlchemyStore, open_store
+from core.history import AuditHistory
+from core.persistence import Database, open_database
 from core.ports import TenantStore
+from core.presses import Presses
 from core.results import Timeouts
-from core.scanner import Scanner
+from core.run_links import RunLinks
 from core.service import TenantService
 from core.wedged import WedgeFinder
+from tests.e2e.serving import command_body, press_body, signed_headers
 from tests.e2e.slack_stub import SlackStub, free_port
 from tests.fakes import FakeEngine
 
@@ -70,36 +74,14 @@ class Bot:
         self, body: str, *, timestamp: int | None = None, secret: str = SECRET, headers: dict[str, str] | None = None
     ) -> tuple[int, str, float]:
         """Sign and post `body`: the status, the answer's text and how long the answer took."""
-        ts = str(timestamp if timestamp is not None else int(time.time()))
-        signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
-        sent = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": ts,
-            "X-Slack-Signature": signature,
-            **(headers or {}),
-        }
+        sent = {**signed_headers(body, secret=secret, timestamp=timestamp), **(headers or {})}
         started = time.monotonic()
         async with self.session.post(self.url, data=body.encode(), headers=sent) as response:
             answer = await response.text()
             return response.status, answer, time.monotonic() - started
 
     def command_body(self, text: str, user: str = "U1", response: str = "r1") -> str:
-        return urlencode(
-            {
-                "token": "legacy",
-                "team_id": "T1",
-                "team_domain": "acme",
-                "channel_id": "C1",
-                "channel_name": "ops",
-                "user_id": user,
-                "user_name": "oncall",
-                "command": "/tenant",
-                "text": text,
-                "api_app_id": "A1",
-                "response_url": self.slack.response_url(response),
-                "trigger_id": "1.2.3",
-            }
-        )
+        return command_body(text, self.slack.response_url(response), user=user)
 
     def press_body(
         self,
@@ -114,55 +96,45 @@ class Bot:
     ) -> str:
         """A signed-ready block_actions body; `extra` goes into the action, `fields` replace top-level ones."""
         self.presses += 1
-        payload = {
-            "type": "block_actions",
-            "user": {"id": user, "username": "oncall", "team_id": "T1"},
-            "api_app_id": "A1",
-            "token": "legacy",
-            "team": {"id": "T1", "domain": "acme"},
-            "channel": {"id": "C1", "name": "ops"},
-            "container": {"type": "message", "message_ts": "100.0001", "channel_id": "C1", "is_ephemeral": ephemeral},
-            "trigger_id": "1.2.3",
-            "response_url": self.slack.response_url(response),
-            "actions": [
-                {
-                    "action_id": action_id,
-                    "block_id": block_id,
-                    "value": value,
-                    "type": "button",
-                    "action_ts": f"{time.time():.6f}{self.presses}",
-                    **(extra or {}),
-                }
-            ],
-            **(fields or {}),
+        action = {
+            "action_id": action_id,
+            "block_id": block_id,
+            "value": value,
+            "action_ts": f"{time.time():.6f}{self.presses}",
+            **(extra or {}),
         }
-        return "payload=" + quote(json.dumps(payload))
+        return press_body(action, self.slack.response_url(response), user=user, ephemeral=ephemeral, fields=fields)
 
 
 async def _start_bot(
-    tmp_path: Path, *, policy: Policy = DEFAULT_POLICY, store: TenantStore | None = None, read_timeout: float = 1.0
-) -> tuple[Bot, web.AppRunner, SqlAlchemyStore | None]:
+    tmp_path: Path,
+    *,
+    policy: Policy = DEFAULT_POLICY,
+    store: TenantStore | None = None,
+    read_timeout: float = 1.0,
+    links: RunLinks | None = None,
+) -> tuple[Bot, web.AppRunner, Database]:
     slack = SlackStub()
     await slack.start()
-    opened = None if store is not None else await open_store(f"sqlite:///{tmp_path / 'bot.db'}")
-    store = store or opened
-    assert store is not None
+    database = await open_database(f"sqlite:///{tmp_path / 'bot.db'}")  # alerts and leases; tenants unless given
+    store = store or database.tenants
     engine = FakeEngine()
     limits = Limits(stuck_after=timedelta(minutes=10))
     timeouts = Timeouts(read=timedelta(seconds=read_timeout), engine=timedelta(seconds=read_timeout))
-    service = TenantService(store, engine, limits=limits, timeouts=timeouts, clock=now)
+    bounded_store, bounded_engine = bounded_ports(store, engine, timeouts)  # as the composition root wraps them
+    service = TenantService(bounded_store, bounded_engine, limits=limits, clock=now)
     client = slack_client("xoxb-e2e", slack.api_url)
-    finder = WedgeFinder(store, engine, limits, read_timeout=timeouts.read)
-    alerts = opened or await open_store(f"sqlite:///{tmp_path / 'alerts.db'}")  # a given store may hold no alerts
-    scanner = Scanner(
-        store,
-        alerts,
-        SlackNotifier(client, "C9", min_interval=0),
-        finder,
-        holder="e2e",
-        clock=now,
-    )
-    deps = BotDeps(service, policy, RUNBOOK, now, finder, scanner)
+    finder = WedgeFinder(bounded_store, bounded_engine, limits)
+    alerts = database.alerts
+    links = links or RunLinks()
+    tenant_link = links.for_tenants(bounded_store)
+    notifier = SlackNotifier(client, "C9", min_interval=0, run_link=tenant_link)
+    scanner = Scanner(store, alerts, notifier, finder, leases=database.leases, holder="e2e", clock=now)
+    authorizer = Authorizer(policy, GroupDirectory(client))
+    controls = AlertControls(store, alerts, scanner.delivery, authorizer, clock=now)
+    history = AuditHistory(bounded_store)
+    presses = Presses(service, authorizer)
+    deps = BotDeps(presses, RUNBOOK, now, finder, timeouts.read, history, links, tenant_link, alert_controls=controls)
     installation = InstallationCheck(client)
     assert await installation.learn() is None  # from the stand-in's auth.test and bots.info: T1, A1
     slack.calls.clear()  # tests look at what the bot sends while it serves
@@ -172,19 +144,26 @@ async def _start_bot(
     session = aiohttp.ClientSession()
     url = f"http://127.0.0.1:{port}{EVENTS_PATH}"
     bot = Bot(url, slack, store, engine, service, scanner, session, deps, client, app)
-    return bot, runner, opened
+    return bot, runner, database
 
 
 @asynccontextmanager
 async def running_bot(
-    tmp_path: Path, *, policy: Policy = DEFAULT_POLICY, store: TenantStore | None = None, read_timeout: float = 1.0
+    tmp_path: Path,
+    *,
+    policy: Policy = DEFAULT_POLICY,
+    store: TenantStore | None = None,
+    read_timeout: float = 1.0,
+    links: RunLinks | None = None,
 ) -> AsyncIterator[Bot]:
     """The bot on its real endpoint with its Slack stand-in, torn down afterwards."""
-    started, runner, opened = await _start_bot(tmp_path, policy=policy, store=store, read_timeout=read_timeout)
+    started, runner, database = await _start_bot(
+        tmp_path, policy=policy, store=store, read_timeout=read_timeout, links=links
+    )
     try:
         yield started
     finally:
-        await _stop_bot(started, runner, opened)
+        await _stop_bot(started, runner, database)
 
 
 @pytest.fixture
@@ -193,11 +172,8 @@ async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
         yield started
 
 
-async def _stop_bot(bot: Bot, runner: web.AppRunner, opened: SqlAlchemyStore | None) -> None:
+async def _stop_bot(bot: Bot, runner: web.AppRunner, database: Database) -> None:
     await bot.session.close()
     await runner.cleanup()
     await bot.slack.stop()
-    if opened is not None:
-        await opened.close()
-    elif isinstance(bot.scanner.alerts, SqlAlchemyStore):
-        await bot.scanner.alerts.close()
+    await database.close()

@@ -1,4 +1,4 @@
-"""What Slack refuses in a message, as the stand-in checks it (research/slack.md §3 and §1).
+"""What Slack refuses in a message, as the stand-in checks it (Slack's Block Kit reference, and bolt-js issues).
 
 Documented: 50 blocks, 3,000 characters of section text, 2,000 per field, 40,000 of message text,
 and every element's own limits (slack_sdk validates those in `to_dict()`). Observed below the

@@ -7,7 +7,7 @@ import json
 import time
 from typing import Any
 
-from bot.alert_blocks import ALERT_BLOCK
+from bot.blocks.alert import ALERT_BLOCK
 from core.decisions import Situation
 from core.domain import AuditEvent, RunObservation, RunStatus, TenantState
 from tests.e2e.conftest import Bot, now
@@ -39,7 +39,9 @@ async def test_five_hundred_wedged_tenants_become_one_digest_with_each_one_two_c
     started = time.monotonic()
     report = await bot.scanner.tick()
     assert report.opened == 500 and report.posted == 500 and time.monotonic() - started < 30
-    assert {a.situation for a in await bot.scanner.alerts.open_alerts()} == {"wedged_orphaned"}  # none mislabelled
+    assert {a.situation for a in await bot.scanner.alerts.open_alerts()} == {
+        Situation.WEDGED_ORPHANED
+    }  # none mislabelled
     [digest] = bot.slack.sent("/api/chat.postMessage")
     blocks = parsed(digest["blocks"])
     assert "500 tenants wedged at once" in digest["text"] and "500 still wedged" in json.dumps(blocks)

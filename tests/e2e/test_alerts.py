@@ -8,10 +8,10 @@ import json
 import time
 from pathlib import Path
 
-from bot.alert_blocks import ALERT_BLOCK, alert_blocks
 from bot.app import slack_client
+from bot.blocks.alert import ALERT_BLOCK, alert_blocks
 from bot.notifier import SlackNotifier
-from core.alerts import Alert
+from core.alerting.model import Alert
 from core.authz import AllowList, Policy
 from core.decisions import Situation
 from core.domain import Action, ActionClaim, AuditEvent, TenantState
@@ -105,13 +105,13 @@ async def test_a_snooze_the_bot_does_not_offer_is_refused(bot: Bot) -> None:
 
 
 async def test_the_notifier_keeps_about_one_post_per_second(bot: Bot) -> None:
-    from core.alerts import Alert
+    from core.alerting.model import Alert
 
     notifier = SlackNotifier(slack_client("xoxb-e2e", bot.slack.api_url), "C9", min_interval=1.0)
     now = bot.service.clock()
     started = time.monotonic()
     for i in range(3):
-        await notifier.post_alert(Alert(f"t{i}", "wedged_orphaned", "gone", now, id=i))
+        await notifier.post_alert(Alert(f"t{i}", Situation.WEDGED_ORPHANED, "gone", now, id=i))
     assert time.monotonic() - started >= 2.0
 
 
@@ -199,7 +199,7 @@ async def test_data_in_an_alert_and_its_thread_reply_cannot_ping_or_disguise_a_l
 
 
 def test_an_alert_suggests_what_the_table_recommends_for_its_situation() -> None:
-    stopped = Alert("acme-42", Situation.WEDGED_WINDING_DOWN.key, "a release keeps failing", now(), id=1)
+    stopped = Alert("acme-42", Situation.WEDGED_WINDING_DOWN, "a release keeps failing", now(), id=1)
     assert "*Suggested:* Reset, then Retry or Decommission" in json.dumps([b.to_dict() for b in alert_blocks(stopped)])
 
 

@@ -18,8 +18,8 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.alert_blocks import ALERT_BLOCK
-from bot.digest_blocks import PAGE_PICK, PICK
+from bot.blocks.alert import ALERT_BLOCK
+from bot.blocks.digest import PAGE_PICK, PICK
 from core.decisions import Situation
 from tests.e2e.conftest import SECRET, Bot
 from tests.e2e.situations import make
@@ -28,7 +28,9 @@ Header = tuple[bytes, bytes]
 
 
 def signature(body: bytes, timestamp: str, secret: str = SECRET) -> bytes:
-    return SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body).encode()
+    signed = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
+    assert signed is not None
+    return signed.encode()
 
 
 async def raw_post(bot: Bot, headers: list[Header], body: bytes) -> tuple[int, bytes]:
@@ -269,11 +271,15 @@ def seeds(bot: Bot, alert_id: int) -> list[dict[str, object]]:
     grid = {"enterprise": {"id": "E1", "name": "Org"}, "is_enterprise_install": False}
     authorizations = [{"enterprise_id": None, "team_id": "T1", "user_id": "UBOT", "is_bot": True}]
     message = {"type": "message", "user": "UBOT", "ts": "100.0001", "blocks": [], "team": "T1"}
-    presses = [
+    presses: list[dict[str, object]] = [
         {**decoded(bot.press_body(action, value, block, extra=extra)), **grid, "message": message}
         for action, (value, block, extra) in controls(alert_id).items()
     ]
-    command = {**dict(parse_qsl(bot.command_body("acme-42"))), "enterprise_id": "E1", "is_enterprise_install": "false"}
+    command: dict[str, object] = {
+        **dict(parse_qsl(bot.command_body("acme-42"))),
+        "enterprise_id": "E1",
+        "is_enterprise_install": "false",
+    }
     event = {
         "type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event_id": "Ev1", "event_time": 1,
         "event": {"type": "app_mention", "user": "U1", "text": "hi", "ts": "1.2", "channel": "C1", "team": "T1"},
@@ -324,6 +330,7 @@ async def test_hundreds_of_mutated_slack_payloads_never_get_a_5xx_or_an_error_li
     rng = random.Random(int(os.environ.get("FUZZ_SEED", "8")))
     before = asyncio.all_tasks()
     statuses = []
+    assert alert.id is not None
     for i, seed in enumerate(seeds(bot, alert.id) * 25):
         body = mutated({**seed, "response_url": bot.slack.response_url(f"f{i}")}, rng)
         status, answer, _ = await bot.exchange(encoded(body, rng))

@@ -128,7 +128,7 @@ async def test_share_posts_the_card_in_the_channel(bot: Bot) -> None:
     assert shared["response_type"] == "in_channel" and "Shared by <@U3>" in str(shared["blocks"])
 
 
-def button_ids(message: dict) -> set[str]:  # type: ignore[type-arg]
+def button_ids(message: dict) -> set[str]:
     return {e["action_id"] for b in message.get("blocks", []) if b["type"] == "actions" for e in b["elements"]}
 
 

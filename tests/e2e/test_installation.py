@@ -27,12 +27,12 @@ def command(bot: Bot, response: str = "r1", **fields: str) -> str:
 
 def refusals(caplog: pytest.LogCaptureFixture) -> list[str]:
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
-    return [r.getMessage() for r in caplog.records if r.name.startswith("bot") and "refused" in r.getMessage()]
+    return [r.getMessage() for r in caplog.records if r.name == "bot.app" and "refused" in r.getMessage()]
 
 
-async def learned(bot: Bot, **settings: str) -> InstallationCheck:
+async def learned(bot: Bot, *, app_id: str | None = None) -> InstallationCheck:
     """A check learned anew from the stand-in (as `serve` does at start), put in the running app."""
-    check = InstallationCheck(bot.client, **settings)
+    check = InstallationCheck(bot.client, app_id=app_id)
     assert await check.learn() is None
     bot.app.installation = check
     return check

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from bot import blocks
-from bot.alert_blocks import ALERT_BLOCK
+from bot.blocks import card
+from bot.blocks.alert import ALERT_BLOCK
 from core.authz import AllowList, Policy
 from core.decisions import Situation
 from core.domain import Action
@@ -89,7 +89,7 @@ async def test_a_card_that_cannot_be_built_after_a_reset_says_the_reset_was_done
     def broken(*_: object, **__: object) -> list[object]:
         raise RuntimeError("renderer bug")
 
-    monkeypatch.setattr(blocks, "tenant_card", broken)
+    monkeypatch.setattr(card, "tenant_card", broken)
     await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
     await bot.post(bot.press_body("tenant_reset", "acme-42", CARD, user="U9"))
     [answer] = await bot.slack.wait_for("/response/r1")

@@ -3,66 +3,20 @@ channel, Reset is pressed on the alert over signed HTTP, and the next scan resol
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import quote
 
 import aiohttp
 import pytest
-from slack_sdk.signature import SignatureVerifier
 
+from tests.e2e.serving import serve_env, signed_post, wait_until_healthy
 from tests.e2e.slack_stub import SlackStub, free_port
 
 pytestmark = pytest.mark.temporal
-SECRET = "serve-secret"
-
-
-async def signed_post(session: aiohttp.ClientSession, url: str, body: str) -> int:
-    ts = str(int(time.time()))
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Slack-Request-Timestamp": ts,
-        "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body),
-    }
-    async with session.post(url, data=body.encode(), headers=headers) as response:
-        return response.status
-
-
-async def wait_until_healthy(session: aiohttp.ClientSession, port: int, process: subprocess.Popen[bytes]) -> None:
-    for _ in range(300):
-        assert process.poll() is None, "serve exited early"
-        try:
-            async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.1)
-    pytest.fail("serve did not come up")
-
-
-def serve_env(data_dir: Path, slack: SlackStub, port: int, **extra: str) -> dict[str, str]:
-    """`serve` on its own DATA_DIR, with the Slack stand-in, alerts on, and timings of seconds."""
-    return {
-        **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEMPORAL_ADDRESS", "TEMPORAL_DEV_PORT")},
-        "DATA_DIR": str(data_dir),
-        "PORT": str(port),
-        "SLACK_BOT_TOKEN": "xoxb-serve",
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "ALERT_CHANNEL": "C0ALERTS",
-        "SCAN_INTERVAL": "1s",
-        "STUCK_AFTER": "3s",
-        "ACTIVITY_HEARTBEAT_TIMEOUT": "1s",
-        "STEP_TIME": "0.2s",
-        **extra,
-    }
 
 
 async def test_serve_alerts_a_hung_run_and_resolves_it_after_reset_from_the_alert(tmp_path: Path) -> None:

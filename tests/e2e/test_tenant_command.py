@@ -15,17 +15,19 @@ from slack_sdk.models.blocks import Block
 
 from core.decisions import TABLE, Situation
 from core.domain import Action, AuditEvent
+from core.persistence import open_database
+from tests.conftest import SilentPostgres
 from tests.e2e.conftest import Bot, running_bot
 from tests.e2e.situations import RECIPES, make
 from tests.fakes import InMemoryStore
 
 
-def buttons(message: dict) -> dict[str, dict]:  # type: ignore[type-arg]
+def buttons(message: dict) -> dict[str, dict]:
     actions = [b for b in message["blocks"] if b["type"] == "actions"]
     return {e["action_id"]: e for a in actions for e in a["elements"]}
 
 
-def assert_valid_blocks(message: dict) -> None:  # type: ignore[type-arg]
+def assert_valid_blocks(message: dict) -> None:
     assert len(message["blocks"]) <= 50
     for block in message["blocks"]:
         parsed = Block.parse(block)
@@ -138,7 +140,7 @@ async def test_a_hung_database_is_acked_at_once_and_answered_plainly(tmp_path: P
 SPOOF = "<!channel> see <https://evil.example|runbook> a<b & more"
 
 
-def no_raw_markup(message: dict) -> None:  # type: ignore[type-arg]
+def no_raw_markup(message: dict) -> None:
     shown = json.dumps(message)
     assert "<!channel>" not in shown and "<https://evil.example" not in shown and "a<b" not in shown
 
@@ -158,6 +160,28 @@ async def test_stuck_answers_within_seconds_when_the_database_or_the_engine_hang
         assert status == 200 and time.monotonic() - started < 5
         named = "The database is unavailable" if hang == "database" else "The workflow engine is unavailable"
         assert named in reply["text"] and "no answer within 1 s" in reply["text"]
+
+
+@pytest.mark.postgres
+async def test_a_card_is_answered_within_read_timeout_when_postgresql_goes_silent(
+    tmp_path: Path, silent_postgres: SilentPostgres
+) -> None:
+    database = await open_database(silent_postgres.url)
+    try:
+        async with running_bot(tmp_path, store=database.tenants, read_timeout=1.0) as bot:
+            await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
+            await bot.post(bot.command_body("acme-42", response="before"))
+            await bot.slack.wait_for("/response/before")  # the pool holds an established connection
+            silent_postgres.proxy.silent = True
+            started = time.monotonic()
+            status, _ = await bot.post(bot.command_body("acme-42"))
+            [reply] = await bot.slack.wait_for("/response/r1", timeout=15)
+            elapsed = time.monotonic() - started
+    finally:
+        await silent_postgres.proxy.stop()
+        await database.close()
+    assert status == 200 and elapsed < 1.5  # READ_TIMEOUT (1 s) + HTTP and scheduling
+    assert "The database is unavailable" in reply["text"] and "no answer within 1 s" in reply["text"]
 
 
 async def test_stuck_with_45_tenants_and_long_errors_fits_one_message(bot: Bot) -> None:
@@ -205,7 +229,7 @@ async def test_a_card_with_everything_long_fits_slacks_message_size(bot: Bot) ->
 async def test_allocations_that_could_not_be_read_are_unknown_not_none(bot: Bot) -> None:
     await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
 
-    async def hang(tenant_id: str) -> list:  # type: ignore[type-arg]
+    async def hang(tenant_id: str) -> list:
         await asyncio.sleep(30)
         return []
 

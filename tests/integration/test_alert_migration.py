@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, text
 
-from core.persistence import MIGRATIONS, open_store
+from core.persistence import MIGRATIONS, open_database
 from core.persistence.database import create_engine
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -41,7 +41,8 @@ async def alerts_posted_before_0002(database_url: str) -> None:
 
 async def test_alerts_posted_as_one_digest_before_0002_keep_their_digest(database_url: str) -> None:
     await alerts_posted_before_0002(database_url)
-    store = await open_store(database_url)
+    database = await open_database(database_url)
+    store = database.alerts
     try:
         alerts = {a.tenant_id: a for a in await store.open_alerts()}
         assert alerts["t0"].digest_id is not None and alerts["t0"].digest_id == alerts["t1"].digest_id
@@ -50,7 +51,7 @@ async def test_alerts_posted_as_one_digest_before_0002_keep_their_digest(databas
         assert digest is not None and digest.message_ref == "C1/5"
         assert [m.tenant_id for m in await store.digest_members(digest.id)] == ["t0", "t1"]
     finally:
-        await store.close()
+        await database.close()
 
 
 def downgrade_to(connection: Connection, revision: str) -> None:
@@ -62,7 +63,7 @@ def downgrade_to(connection: Connection, revision: str) -> None:
 
 async def test_0002_can_be_rolled_back_keeping_which_alerts_were_in_a_digest(database_url: str) -> None:
     await alerts_posted_before_0002(database_url)
-    await (await open_store(database_url)).close()  # migrates to head
+    await (await open_database(database_url)).close()  # migrates to head
     engine = create_engine(database_url)
     try:
         async with engine.begin() as connection:

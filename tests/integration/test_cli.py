@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from core.domain import Tenant, TenantState, provisioning_handle
-from core.persistence import open_store
+from core.persistence import open_database
 from tests.integration.temporal.conftest import free_port
 
 
@@ -74,12 +74,12 @@ def seed(data_dir: Path, *tenants: Tenant) -> None:
     """Write tenant rows straight into the CLI's SQLite database."""
 
     async def write() -> None:
-        store = await open_store(f"sqlite:///{data_dir / 'tenantbot.db'}")
+        database = await open_database(f"sqlite:///{data_dir / 'tenantbot.db'}")
         try:
             for tenant in tenants:
-                await store.add(tenant, [])
+                await database.tenants.add(tenant, [])
         finally:
-            await store.close()
+            await database.close()
 
     asyncio.run(write())
 

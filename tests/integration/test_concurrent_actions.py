@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from core.bounded import bounded_ports
 from core.domain import Action, RunObservation, RunStatus, Tenant, TenantState, provisioning_handle
-from core.persistence import SqlAlchemyStore, open_store
+from core.persistence import SqlTenantStore, open_database
 from core.results import ActionResult, Outcome, Timeouts
 from core.run_writes import Fenced, RunReporter
 from core.service import TenantService
@@ -24,7 +25,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-async def wedged_tenant(store: SqlAlchemyStore, engine: FakeEngine, state: TenantState) -> None:
+async def wedged_tenant(store: SqlTenantStore, engine: FakeEngine, state: TenantState) -> None:
     stale = now() - timedelta(hours=1)
     await store.add(
         Tenant(
@@ -48,13 +49,14 @@ def press_at_once(database_url: str, engine: FakeEngine, action: Action) -> list
     barrier, results = threading.Barrier(THREADS), []
 
     async def press(user: str) -> ActionResult:
-        store = await open_store(database_url, migrate_schema=False)
+        database = await open_database(database_url, migrate_schema=False)
         try:
-            service = TenantService(store, engine, timeouts=Timeouts(read=timedelta(seconds=15)))
+            store, bounded_engine = bounded_ports(database.tenants, engine, Timeouts(read=timedelta(seconds=15)))
+            service = TenantService(store, bounded_engine)
             await asyncio.to_thread(barrier.wait)
             return await service.act(action, "acme", user)
         finally:
-            await store.close()
+            await database.close()
 
     threads = [threading.Thread(target=lambda u=f"U{i}": results.append(asyncio.run(press(u)))) for i in range(THREADS)]
     for thread in threads:
@@ -65,7 +67,7 @@ def press_at_once(database_url: str, engine: FakeEngine, action: Action) -> list
     return results
 
 
-async def test_concurrent_resets_run_exactly_once(store: SqlAlchemyStore, database_url: str) -> None:
+async def test_concurrent_resets_run_exactly_once(store: SqlTenantStore, database_url: str) -> None:
     engine = FakeEngine()
     await wedged_tenant(store, engine, TenantState.PROVISIONING)
     results = await asyncio.to_thread(press_at_once, database_url, engine, Action.RESET)
@@ -78,7 +80,7 @@ async def test_concurrent_resets_run_exactly_once(store: SqlAlchemyStore, databa
     assert tenant is not None and tenant.state is TenantState.PENDING and tenant.handle is None
 
 
-async def test_concurrent_retries_start_exactly_one_new_attempt(store: SqlAlchemyStore, database_url: str) -> None:
+async def test_concurrent_retries_start_exactly_one_new_attempt(store: SqlTenantStore, database_url: str) -> None:
     engine = FakeEngine()
     await wedged_tenant(store, engine, TenantState.FAILED)
     results = await asyncio.to_thread(press_at_once, database_url, engine, Action.RETRY)
@@ -90,7 +92,7 @@ async def test_concurrent_retries_start_exactly_one_new_attempt(store: SqlAlchem
 
 @pytest.mark.parametrize("concurrent_writers", [4])
 async def test_an_orphaned_run_is_fenced_out_while_the_current_run_writes(
-    store: SqlAlchemyStore, concurrent_writers: int
+    store: SqlTenantStore, concurrent_writers: int
 ) -> None:
     current = provisioning_handle("acme", 2)
     await store.add(Tenant("acme", TenantState.PROVISIONING, now(), handle=current, attempt=2), [])

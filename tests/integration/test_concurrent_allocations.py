@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from core.domain import Allocation, Tenant, TenantState, provisioning_handle
-from core.persistence import SqlAlchemyStore, open_store
+from core.persistence import SqlTenantStore, open_database
 from core.run_writes import RunReporter
 
 HANDLE = provisioning_handle("acme", 1)
@@ -22,7 +22,7 @@ def now() -> datetime:
 class DecidingTogether:
     """A store whose first `allocations()` read waits for the other writer's: both decide before either writes."""
 
-    def __init__(self, store: SqlAlchemyStore, barrier: asyncio.Barrier) -> None:
+    def __init__(self, store: SqlTenantStore, barrier: asyncio.Barrier) -> None:
         self.store, self.barrier, self.first = store, barrier, True
 
     def __getattr__(self, name: str) -> Any:
@@ -37,14 +37,15 @@ class DecidingTogether:
 
 
 async def test_two_attempts_allocating_the_same_kind_at_once_record_one_allocation_and_get_it_back(
-    store: SqlAlchemyStore, database_url: str
+    store: SqlTenantStore, database_url: str
 ) -> None:
     await store.add(Tenant("acme", TenantState.PROVISIONING, now(), handle=HANDLE, attempt=1), [])
-    other = await open_store(database_url)
+    other = await open_database(database_url)
     try:
         barrier = asyncio.Barrier(2)
         reporters = [
-            RunReporter(DecidingTogether(s, barrier), clock=now, heartbeat_every=timedelta(0)) for s in (store, other)
+            RunReporter(DecidingTogether(s, barrier), clock=now, heartbeat_every=timedelta(0))
+            for s in (store, other.tenants)
         ]
         got = await asyncio.gather(
             reporters[0].allocated("acme", HANDLE, "network", "net-timed-out-attempt"),

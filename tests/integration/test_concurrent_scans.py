@@ -6,10 +6,11 @@ import asyncio
 import threading
 from datetime import UTC, datetime, timedelta
 
+from core.alerting.scanner import Scanner, TickReport
 from core.decisions import Limits
 from core.domain import Tenant, TenantState, provisioning_handle
-from core.persistence import SqlAlchemyStore, open_store
-from core.scanner import Scanner, TickReport
+from core.persistence import Database, SqlTenantStore, open_database
+from core.ports import Leases
 from core.wedged import WedgeFinder
 from tests.alert_fakes import RecordingNotifier
 from tests.fakes import FakeEngine
@@ -21,7 +22,8 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-async def test_replicas_scanning_at_once_post_one_alert_per_episode(store: SqlAlchemyStore, database_url: str) -> None:
+async def test_replicas_scanning_at_once_post_one_alert_per_episode(database: Database, database_url: str) -> None:
+    store = database.tenants
     stale = now() - timedelta(hours=1)
     for i in range(TENANTS):
         handle = provisioning_handle(f"t{i}", 1)
@@ -32,10 +34,12 @@ async def test_replicas_scanning_at_once_post_one_alert_per_episode(store: SqlAl
     barrier = threading.Barrier(REPLICAS)
 
     async def replica(name: str) -> None:
-        own = await open_store(database_url, migrate_schema=False)
+        own = await open_database(database_url, migrate_schema=False)
         try:
-            finder = WedgeFinder(own, engine, Limits())
-            scanner = Scanner(own, own, slack, finder, holder=name, clock=now, digest_from=100)
+            finder = WedgeFinder(own.tenants, engine, Limits())
+            scanner = Scanner(
+                own.tenants, own.alerts, slack, finder, leases=own.leases, holder=name, clock=now, digest_from=100
+            )
             await asyncio.to_thread(barrier.wait)
             for _ in range(TICKS):
                 await scanner.tick()
@@ -49,10 +53,10 @@ async def test_replicas_scanning_at_once_post_one_alert_per_episode(store: SqlAl
         thread.join(timeout=120)
     posts = sorted(tenant for kind, tenant in slack.sent if kind == "post")
     assert posts == sorted(f"t{i}" for i in range(TENANTS))
-    assert len(await store.open_alerts()) == TENANTS
+    assert len(await database.alerts.open_alerts()) == TENANTS
 
 
-async def stale_tenants(store: SqlAlchemyStore, count: int) -> None:
+async def stale_tenants(store: SqlTenantStore, count: int) -> None:
     stale = now() - timedelta(hours=1)
     for i in range(count):
         handle = provisioning_handle(f"t{i}", 1)
@@ -61,14 +65,17 @@ async def stale_tenants(store: SqlAlchemyStore, count: int) -> None:
         )
 
 
-async def test_a_tick_longer_than_its_lease_keeps_it_so_no_other_replica_posts_again(store: SqlAlchemyStore) -> None:
+async def test_a_tick_longer_than_its_lease_keeps_it_so_no_other_replica_posts_again(database: Database) -> None:
+    store = database.tenants
     await stale_tenants(store, 4)
     slack, engine = RecordingNotifier(delay=0.3), FakeEngine()  # each Slack call takes 0.3 s (pacing, Retry-After)
 
     def replica(name: str) -> Scanner:
         finder = WedgeFinder(store, engine, Limits())
+        lease = timedelta(seconds=0.5)
+        alerts, leases = database.alerts, database.leases
         return Scanner(
-            store, store, slack, finder, holder=name, clock=now, lease=timedelta(seconds=0.5), digest_from=100
+            store, alerts, slack, finder, leases=leases, holder=name, clock=now, lease=lease, digest_from=100
         )
 
     async def later() -> TickReport:
@@ -80,38 +87,44 @@ async def test_a_tick_longer_than_its_lease_keeps_it_so_no_other_replica_posts_a
     assert sorted(tenant for kind, tenant in slack.sent if kind == "post") == ["t0", "t1", "t2", "t3"]
 
 
-class LeaseAlwaysGranted:
-    """A store whose scan lease never says no: what two replicas with skewed clocks would see."""
+class LeaseAlwaysGranted(Leases):
+    """Leases whose scan lease never says no: what two replicas with skewed clocks would see."""
 
-    def __init__(self, store: SqlAlchemyStore) -> None:
-        self.store = store
+    def __init__(self, leases: Leases) -> None:
+        self.leases = leases
 
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.store, name)
-
-    async def try_lock(self, *args: object, **kwargs: object) -> bool:
+    async def try_lock(self, name: str, holder: str, *, now: datetime, ttl: timedelta) -> bool:
         return True
 
+    async def unlock(self, name: str, holder: str) -> None:
+        await self.leases.unlock(name, holder)
 
-async def test_even_without_a_working_lease_each_episode_is_posted_once(store: SqlAlchemyStore, database_url) -> None:
+    async def holders(self, prefix: str, *, now: datetime) -> set[str]:
+        return await self.leases.holders(prefix, now=now)
+
+
+async def test_even_without_a_working_lease_each_episode_is_posted_once(database: Database, database_url: str) -> None:
+    store = database.tenants
     await stale_tenants(store, 6)
     slack, engine = RecordingNotifier(delay=0.05), FakeEngine()
     slack.fail_next = 1  # the episodes are recorded, and all wait to be posted when the replicas start
+    finder = WedgeFinder(store, engine, Limits())
     await Scanner(
-        store, store, slack, WedgeFinder(store, engine, Limits()), holder="r", clock=now, digest_from=100
+        store, database.alerts, slack, finder, leases=database.leases, holder="r", clock=now, digest_from=100
     ).tick()
-    others = [await open_store(database_url, migrate_schema=False) for _ in range(3)]
+    others = [await open_database(database_url, migrate_schema=False) for _ in range(3)]
     try:
         replicas = [
             Scanner(
-                own,
-                LeaseAlwaysGranted(own),
+                own.tenants,
+                own.alerts,
                 slack,
-                WedgeFinder(own, engine, Limits()),
+                WedgeFinder(own.tenants, engine, Limits()),
+                leases=LeaseAlwaysGranted(own.leases),
                 holder=f"r{i}",
                 clock=now,
                 digest_from=100,
-            )  # type: ignore[arg-type]
+            )
             for i, own in enumerate(others)
         ]
         for _ in range(3):

@@ -91,3 +91,26 @@ async def test_a_lock_held_by_a_killed_process_is_free_again(tmp_path: Path) -> 
     holder.wait()
     async with ServerState(tmp_path).locked(1):
         pass
+
+
+def test_the_ui_port_is_recorded_beside_the_grpc_port_and_an_older_record_has_none(tmp_path: Path) -> None:
+    state = ServerState(tmp_path)
+    state.record(7233, 42, 8999)
+    recorded = state.recorded()
+    assert recorded is not None and (recorded.port, recorded.ui_port) == (7233, 8999)
+    assert recorded.ui_url == "http://127.0.0.1:8999"
+    (tmp_path / "server.json").write_text('{"port": 7233, "pid": 42}')  # written before the UI was started
+    recorded = state.recorded()
+    assert recorded is not None and recorded.ui_port is None and recorded.ui_url is None
+
+
+def test_the_recorded_ui_port_is_used_again_only_while_it_is_free_and_never_the_grpc_port(tmp_path: Path) -> None:
+    state = ServerState(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        state.record(7233, 1, port)
+        assert state.ui_port_for_start(7233) != port
+    assert state.ui_port_for_start(7233) == port
+    assert state.ui_port_for_start(port) != port  # the gRPC port went there meanwhile

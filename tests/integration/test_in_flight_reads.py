@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from core.decisions import Limits, Situation, assess
 from core.domain import IN_FLIGHT_STATES, Action, ActionClaim, Tenant, TenantState, provisioning_handle
-from core.persistence import SqlAlchemyStore
+from core.persistence import SqlTenantStore
 from core.wedged import LISTED_RUNNING
 from tests.fakes import InMemoryStore
 
@@ -52,7 +52,7 @@ def making_progress_if_running(tenant: Tenant) -> bool:
     return situation is Situation.MAKING_PROGRESS and tenant.claim is None
 
 
-async def test_progressing_is_the_decision_tables_making_progress_for_a_running_run(store: SqlAlchemyStore) -> None:
+async def test_progressing_is_the_decision_tables_making_progress_for_a_running_run(store: SqlTenantStore) -> None:
     fake = InMemoryStore()
     for tenant in grid():
         await store.add(tenant, [])
@@ -66,7 +66,7 @@ async def test_progressing_is_the_decision_tables_making_progress_for_a_running_
 
 
 async def test_the_full_read_gives_every_in_flight_tenant_or_those_asked_for_as_get_does(
-    store: SqlAlchemyStore,
+    store: SqlTenantStore,
 ) -> None:
     for n, state in enumerate(TenantState):
         await store.add(Tenant(f"s{n}", state, NOW, handle=provisioning_handle(f"s{n}", 1), claim=CLAIMS[1]), [])

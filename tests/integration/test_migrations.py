@@ -6,14 +6,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, inspect
 
-from core.persistence import migrate, open_store
+from core.persistence import migrate, open_database
 from core.persistence.database import create_engine
 from core.persistence.orm import Base
 
 
 async def test_opening_an_empty_database_creates_the_schema_and_reopening_changes_nothing(database_url: str) -> None:
-    store = await open_store(database_url)
-    await store.close()
+    database = await open_database(database_url)
+    await database.close()
     engine = create_engine(database_url)
     try:
         await migrate(engine)
@@ -23,11 +23,11 @@ async def test_opening_an_empty_database_creates_the_schema_and_reopening_change
     finally:
         await engine.dispose()
     assert {"tenants", "allocations", "audit_events", "request_keys", "alerts", "locks"} <= tables
-    assert version == "0003"
+    assert version == "0005"
 
 
 async def test_the_migrations_and_the_models_agree(database_url: str) -> None:
-    await (await open_store(database_url)).close()
+    await (await open_database(database_url)).close()
     engine = create_engine(database_url)
 
     def differences(connection: Connection) -> list[object]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from core.alerts import Alert
+from core.alerting.model import Alert
+from core.alerting.scanner import Scanner
 from core.decisions import Limits
 from core.domain import Tenant, TenantState, provisioning_handle
-from core.persistence import open_store
-from core.scanner import Scanner
+from core.persistence import open_database
 from core.wedged import WedgeFinder
 from tenantbot.scheduler import start_scheduler
 from tests.alert_fakes import RecordingNotifier
@@ -27,26 +27,36 @@ class HangingSlack(RecordingNotifier):
 
 
 async def test_stopping_mid_tick_releases_the_lease_and_the_posting_claim(database_url: str) -> None:
-    store = await open_store(database_url)
+    database = await open_database(database_url)
+    store = database.tenants
     stale = now() - timedelta(hours=1)
     handle = provisioning_handle("t0", 1)
     await store.add(Tenant("t0", TenantState.PROVISIONING, stale, handle=handle, attempt=1, last_progress_at=stale), [])
     finder = WedgeFinder(store, FakeEngine(), Limits())
-    scanner = Scanner(store, store, HangingSlack(), finder, holder="A", clock=now, lease=timedelta(minutes=2))
+    scanner = Scanner(
+        store,
+        database.alerts,
+        HangingSlack(),
+        finder,
+        leases=database.leases,
+        holder="A",
+        clock=now,
+        lease=timedelta(minutes=2),
+    )
     schedule = start_scheduler(scanner, timedelta(seconds=60))
     for _ in range(100):  # until the tick hangs in its Slack call
-        if (await store.open_alerts()) and schedule.busy:
+        if (await database.alerts.open_alerts()) and schedule.busy:
             break
         await asyncio.sleep(0.05)
     await asyncio.sleep(0.2)
     await schedule.stop()  # what `serve` does before its runtime closes the database
-    await store.close()
+    await database.close()
 
-    reopened = await open_store(database_url, migrate_schema=False)
+    reopened = await open_database(database_url, migrate_schema=False)
     try:
-        assert await reopened.try_lock("scan", "B", now=now(), ttl=timedelta(minutes=2))
-        [alert] = await reopened.open_alerts()
+        assert await reopened.leases.try_lock("scan", "B", now=now(), ttl=timedelta(minutes=2))
+        [alert] = await reopened.alerts.open_alerts()
         assert alert.id is not None
-        assert await reopened.claim("alert", alert.id, "B", now=now(), ttl=timedelta(minutes=5), unposted=True)
+        assert await reopened.alerts.claim("alert", alert.id, "B", now=now(), ttl=timedelta(minutes=5), unposted=True)
     finally:
         await reopened.close()

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from core.actions import claim_for, claimed
-from core.alerts import Alert
+from core.alerting.model import Alert
+from core.decisions import Situation
 from core.domain import Action, ActionClaim, Allocation, AuditEvent, Tenant, TenantState, provisioning_handle
-from core.persistence import SqlAlchemyStore, open_store
+from core.persistence import SqlAlertStore, SqlLeases, SqlTenantStore, open_database
 from core.ports import AllocationChanges, ConcurrentUpdate, DuplicateRequest, StoreError, TenantExists
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -26,7 +27,7 @@ def event(kind: str, tenant_id: str = "acme", **details: object) -> AuditEvent:
 
 
 class TestTenants:
-    async def test_a_tenant_round_trips_with_its_handle_claim_and_utc_times(self, store: SqlAlchemyStore) -> None:
+    async def test_a_tenant_round_trips_with_its_handle_claim_and_utc_times(self, store: SqlTenantStore) -> None:
         claim = ActionClaim(Action.RESET, "U1", T0 + timedelta(seconds=5))
         paris = timezone(timedelta(hours=1))
         added = await store.add(tenant().updated(claim=claim, last_heartbeat_at=T0.astimezone(paris)), [])
@@ -35,7 +36,7 @@ class TestTenants:
         assert loaded is not None and loaded.last_heartbeat_at is not None
         assert loaded.last_heartbeat_at.tzinfo == UTC and loaded.last_heartbeat_at == T0
 
-    async def test_a_claim_round_trips_with_its_owner_target_and_changed_fields(self, store: SqlAlchemyStore) -> None:
+    async def test_a_claim_round_trips_with_its_owner_target_and_changed_fields(self, store: SqlTenantStore) -> None:
         failed = tenant(state=TenantState.FAILED).updated(error="quota", last_heartbeat_at=T0)
         claim = claim_for(Action.RETRY, failed, "U1", T0 + timedelta(seconds=5), "host:42:beef")
         added = await store.add(claimed(failed, claim), [])
@@ -46,19 +47,19 @@ class TestTenants:
         assert loaded.claim.changes["state"] == (TenantState.FAILED, TenantState.PENDING)
         assert loaded.claim.changes["last_progress_at"] == (T0, T0 + timedelta(seconds=5))
 
-    async def test_claimed_lists_every_claimed_tenant_whatever_its_state(self, store: SqlAlchemyStore) -> None:
+    async def test_claimed_lists_every_claimed_tenant_whatever_its_state(self, store: SqlTenantStore) -> None:
         claim = ActionClaim(Action.CANCEL, "U1", T0, "host:1:a")
         await store.add(tenant("busy").updated(claim=claim), [])
         await store.add(tenant("done", TenantState.CANCELLED).updated(claim=claim), [])
         await store.add(tenant("idle"), [])
         assert sorted(t.id for t in await store.claimed()) == ["busy", "done"]
 
-    async def test_adding_an_existing_id_is_refused(self, store: SqlAlchemyStore) -> None:
+    async def test_adding_an_existing_id_is_refused(self, store: SqlTenantStore) -> None:
         await store.add(tenant(), [])
         with pytest.raises(TenantExists, match="already exists"):
             await store.add(tenant(), [])
 
-    async def test_save_bumps_the_version_and_appends_events_atomically(self, store: SqlAlchemyStore) -> None:
+    async def test_save_bumps_the_version_and_appends_events_atomically(self, store: SqlTenantStore) -> None:
         added = await store.add(tenant(), [event("requested")])
         saved = await store.save(added.updated(error="boom"), [event("error_recorded", error="boom")])
         assert saved.version == added.version + 1
@@ -68,7 +69,7 @@ class TestTenants:
             "tenant.provisioning.requested",
         ]
 
-    async def test_a_stale_version_writes_nothing(self, store: SqlAlchemyStore) -> None:
+    async def test_a_stale_version_writes_nothing(self, store: SqlTenantStore) -> None:
         added = await store.add(tenant(), [])
         await store.save(added.updated(current_step="activate"), [])
         with pytest.raises(ConcurrentUpdate):
@@ -77,7 +78,7 @@ class TestTenants:
         assert current is not None and current.error is None and current.current_step == "activate"
         assert await store.events("acme", 10) == []
 
-    async def test_a_request_key_is_accepted_once(self, store: SqlAlchemyStore) -> None:
+    async def test_a_request_key_is_accepted_once(self, store: SqlTenantStore) -> None:
         added = await store.add(tenant(), [])
         saved = await store.save(added, [event("reset_started")], request_key="T1:1.5:U1")
         assert await store.seen_request("T1:1.5:U1")
@@ -85,7 +86,7 @@ class TestTenants:
             await store.save(saved, [event("reset_started")], request_key="T1:1.5:U1")
         assert len(await store.events("acme", 10)) == 1
 
-    async def test_in_flight_lists_only_unfinished_tenants(self, store: SqlAlchemyStore) -> None:
+    async def test_in_flight_lists_only_unfinished_tenants(self, store: SqlTenantStore) -> None:
         for i, state in enumerate(TenantState):
             await store.add(tenant(f"t{i}", state), [])
         assert {t.state for t in await store.in_flight()} == {
@@ -95,7 +96,7 @@ class TestTenants:
             TenantState.DECOMMISSIONING,
         }
 
-    async def test_list_returns_the_most_recently_changed_first(self, store: SqlAlchemyStore) -> None:
+    async def test_list_returns_the_most_recently_changed_first(self, store: SqlTenantStore) -> None:
         first = await store.add(tenant("first"), [])
         await store.add(tenant("second"), [])
         await store.save(first.updated(error="x"), [])
@@ -103,7 +104,7 @@ class TestTenants:
 
 
 class TestAllocations:
-    async def test_an_allocation_is_recorded_once_per_kind(self, store: SqlAlchemyStore) -> None:
+    async def test_an_allocation_is_recorded_once_per_kind(self, store: SqlTenantStore) -> None:
         current = await store.add(tenant(), [])
         storage = Allocation("acme", "storage", "vol-1", T0, HANDLE.workflow_id)
         current = await store.save(current, [], allocations=AllocationChanges(add=(storage,)))
@@ -111,7 +112,7 @@ class TestAllocations:
         await store.save(current, [], allocations=AllocationChanges(add=(again,)))
         assert await store.allocations("acme") == [storage]
 
-    async def test_a_released_allocation_is_no_longer_held_and_can_be_made_again(self, store) -> None:
+    async def test_a_released_allocation_is_no_longer_held_and_can_be_made_again(self, store: SqlTenantStore) -> None:
         current = await store.add(tenant(), [])
         storage = Allocation("acme", "storage", "vol-1", T0)
         current = await store.save(current, [], allocations=AllocationChanges(add=(storage,)))
@@ -123,106 +124,113 @@ class TestAllocations:
 
 
 class TestAlertsAndLocks:
-    async def test_one_open_alert_per_tenant(self, store: SqlAlchemyStore) -> None:
-        first = await store.open_alert(Alert("acme", "wedged_no_progress", "stuck", T0))
+    async def test_one_open_alert_per_tenant(self, alerts: SqlAlertStore) -> None:
+        first = await alerts.open_alert(Alert("acme", Situation.WEDGED_NO_PROGRESS, "stuck", T0))
         assert first is not None and first.id is not None
-        assert await store.open_alert(Alert("acme", "wedged_orphaned", "gone", T0)) is None
-        assert await store.resolve(first.id, T0, "reset_completed by U1", None)
-        assert await store.open_alerts() == []
-        assert await store.open_alert(Alert("acme", "wedged_orphaned", "again", T0)) is not None
+        assert await alerts.open_alert(Alert("acme", Situation.WEDGED_ORPHANED, "gone", T0)) is None
+        assert await alerts.resolve(first.id, T0, "reset_completed by U1", None)
+        assert await alerts.open_alerts() == []
+        assert await alerts.open_alert(Alert("acme", Situation.WEDGED_ORPHANED, "again", T0)) is not None
 
-    async def test_a_resolved_alert_is_never_resolved_again_snoozed_or_revised(self, store: SqlAlchemyStore) -> None:
-        alert = await store.open_alert(Alert("acme", "wedged_no_progress", "stuck", T0))
+    async def test_a_resolved_alert_is_never_resolved_again_snoozed_or_revised(self, alerts: SqlAlertStore) -> None:
+        alert = await alerts.open_alert(Alert("acme", Situation.WEDGED_NO_PROGRESS, "stuck", T0))
         assert alert is not None and alert.id is not None
-        assert await store.resolve(alert.id, T0, "reset_completed by U1", "Resolved.")
-        assert not await store.resolve(alert.id, T0 + timedelta(minutes=1), "the tenant is no longer wedged", None)
-        assert not await store.snooze(alert.id, T0 + timedelta(hours=1), "U8")
-        assert not await store.revise(alert.id, "wedged_orphaned", "gone", at=T0, visible=True)
-        after = await store.alert(alert.id)
+        assert await alerts.resolve(alert.id, T0, "reset_completed by U1", "Resolved.")
+        assert not await alerts.resolve(alert.id, T0 + timedelta(minutes=1), "the tenant is no longer wedged", None)
+        assert not await alerts.snooze(alert.id, T0 + timedelta(hours=1), "U8")
+        assert not await alerts.revise(alert.id, Situation.WEDGED_ORPHANED, "gone", at=T0, visible=True)
+        after = await alerts.alert(alert.id)
         assert after is not None and after.resolution == "reset_completed by U1" and after.snoozed_until is None
 
-    async def test_a_write_touches_only_its_own_columns(self, store: SqlAlchemyStore) -> None:
-        alert = await store.open_alert(Alert("acme", "wedged_no_progress", "stuck", T0))
+    async def test_a_write_touches_only_its_own_columns(self, alerts: SqlAlertStore) -> None:
+        alert = await alerts.open_alert(Alert("acme", Situation.WEDGED_NO_PROGRESS, "stuck", T0))
         assert alert is not None and alert.id is not None
-        assert await store.snooze(alert.id, T0 + timedelta(hours=1), "U8")
-        assert await store.revise(alert.id, "wedged_orphaned", "gone", at=T0, visible=True)
-        after = await store.alert(alert.id)
-        assert after is not None and (after.snoozed_by, after.situation, after.revision) == ("U8", "wedged_orphaned", 2)
+        assert await alerts.snooze(alert.id, T0 + timedelta(hours=1), "U8")
+        assert await alerts.revise(alert.id, Situation.WEDGED_ORPHANED, "gone", at=T0, visible=True)
+        after = await alerts.alert(alert.id)
+        assert after is not None and (after.snoozed_by, after.situation, after.revision) == (
+            "U8",
+            Situation.WEDGED_ORPHANED,
+            2,
+        )
 
-    async def test_waking_ends_only_the_snooze_that_ran_out(self, store: SqlAlchemyStore) -> None:
-        alert = await store.open_alert(Alert("acme", "wedged_no_progress", "stuck", T0))
+    async def test_waking_ends_only_the_snooze_that_ran_out(self, alerts: SqlAlertStore) -> None:
+        alert = await alerts.open_alert(Alert("acme", Situation.WEDGED_NO_PROGRESS, "stuck", T0))
         assert alert is not None and alert.id is not None
         first, second = T0 + timedelta(minutes=30), T0 + timedelta(hours=4)
-        await store.snooze(alert.id, first, "U8")
-        await store.snooze(alert.id, second, "U9")  # snoozed again before the first ran out
-        assert not await store.wake(alert.id, first, "Still wedged")
-        assert await store.wake(alert.id, second, "Still wedged")
-        after = await store.alert(alert.id)
+        await alerts.snooze(alert.id, first, "U8")
+        await alerts.snooze(alert.id, second, "U9")  # snoozed again before the first ran out
+        assert not await alerts.wake(alert.id, first, "Still wedged")
+        assert await alerts.wake(alert.id, second, "Still wedged")
+        after = await alerts.alert(alert.id)
         assert after is not None and after.snoozed_until is None and after.reply_pending == "Still wedged"
 
-    async def test_a_message_is_claimed_by_one_holder_until_it_posts_or_the_claim_expires(self, store) -> None:
-        alert = await store.open_alert(Alert("acme", "wedged_no_progress", "stuck", T0))
+    async def test_a_message_is_claimed_by_one_holder_until_it_posts_or_the_claim_expires(
+        self, alerts: SqlAlertStore
+    ) -> None:
+        alert = await alerts.open_alert(Alert("acme", Situation.WEDGED_NO_PROGRESS, "stuck", T0))
         assert alert is not None and alert.id is not None
         ttl = timedelta(minutes=5)
-        assert await store.claim("alert", alert.id, "a", now=T0, ttl=ttl, unposted=True) is not None
-        assert await store.claim("alert", alert.id, "b", now=T0, ttl=ttl, unposted=True) is None
-        assert await store.claim("alert", alert.id, "b", now=T0 + ttl, ttl=ttl, unposted=True) is not None
-        assert not await store.mark_posted("alert", alert.id, "a", "C1/1", 0)  # a's claim ran out
-        assert await store.mark_posted("alert", alert.id, "b", "C1/2", 0)
-        assert await store.claim("alert", alert.id, "a", now=T0 + 2 * ttl, ttl=ttl, unposted=True) is None
-        posted = await store.alert(alert.id)
+        assert await alerts.claim("alert", alert.id, "a", now=T0, ttl=ttl, unposted=True) is not None
+        assert await alerts.claim("alert", alert.id, "b", now=T0, ttl=ttl, unposted=True) is None
+        assert await alerts.claim("alert", alert.id, "b", now=T0 + ttl, ttl=ttl, unposted=True) is not None
+        assert not await alerts.mark_posted("alert", alert.id, "a", "C1/1", 0)  # a's claim ran out
+        assert await alerts.mark_posted("alert", alert.id, "b", "C1/2", 0)
+        assert await alerts.claim("alert", alert.id, "a", now=T0 + 2 * ttl, ttl=ttl, unposted=True) is None
+        posted = await alerts.alert(alert.id)
         assert posted is not None and posted.message_ref == "C1/2"
 
-    async def test_pending_edits_and_replies_stay_until_delivered(self, store: SqlAlchemyStore) -> None:
-        alert = await store.open_alert(Alert("acme", "wedged_no_progress", "stuck", T0))
+    async def test_pending_edits_and_replies_stay_until_delivered(self, alerts: SqlAlertStore) -> None:
+        alert = await alerts.open_alert(Alert("acme", Situation.WEDGED_NO_PROGRESS, "stuck", T0))
         assert alert is not None and alert.id is not None
         ttl = timedelta(minutes=5)
-        await store.claim("alert", alert.id, "a", now=T0, ttl=ttl, unposted=True)
-        await store.mark_posted("alert", alert.id, "a", "C1/1", 0)
-        await store.resolve(alert.id, T0, "reset_completed by U1", "Resolved.")
-        assert [a.id for a in await store.undelivered()] == [alert.id]
-        claimed = await store.claim("alert", alert.id, "a", now=T0, ttl=ttl, unposted=False)
+        await alerts.claim("alert", alert.id, "a", now=T0, ttl=ttl, unposted=True)
+        await alerts.mark_posted("alert", alert.id, "a", "C1/1", 0)
+        await alerts.resolve(alert.id, T0, "reset_completed by U1", "Resolved.")
+        assert [a.id for a in await alerts.undelivered()] == [alert.id]
+        claimed = await alerts.claim("alert", alert.id, "a", now=T0, ttl=ttl, unposted=False)
         assert claimed is not None and (claimed.revision, claimed.reply_pending) == (1, "Resolved.")
-        await store.mark_delivered("alert", alert.id, "a", revision=1, reply=None, failed=True)  # edit only
-        [left] = await store.undelivered()
+        await alerts.mark_delivered("alert", alert.id, "a", revision=1, reply=None, failed=True)  # edit only
+        [left] = await alerts.undelivered()
         assert (left.shown_revision, left.reply_pending, left.failures) == (1, "Resolved.", 1)
-        await store.claim("alert", alert.id, "a", now=T0, ttl=ttl, unposted=False)
-        await store.mark_delivered("alert", alert.id, "a", revision=1, reply="Resolved.", failed=False)
-        assert await store.undelivered() == []
+        await alerts.claim("alert", alert.id, "a", now=T0, ttl=ttl, unposted=False)
+        await alerts.mark_delivered("alert", alert.id, "a", revision=1, reply="Resolved.", failed=False)
+        assert await alerts.undelivered() == []
 
-    async def test_a_digest_posts_for_its_members_and_gathers_their_replies(self, store: SqlAlchemyStore) -> None:
-        digest = await store.open_digest(T0)
+    async def test_a_digest_posts_for_its_members_and_gathers_their_replies(self, alerts: SqlAlertStore) -> None:
+        digest = await alerts.open_digest(T0)
         members = [
-            await store.open_alert(Alert(f"t{i}", "wedged_orphaned", "gone", T0, digest_id=digest.id)) for i in range(3)
+            await alerts.open_alert(Alert(f"t{i}", Situation.WEDGED_ORPHANED, "gone", T0, digest_id=digest.id))
+            for i in range(3)
         ]
-        await store.claim("digest", digest.id, "a", now=T0, ttl=timedelta(minutes=5), unposted=True)
-        assert await store.mark_posted("digest", digest.id, "a", "C1/9", 0)
-        assert {m.message_ref for m in await store.digest_members(digest.id)} == {"C1/9"}
-        await store.touch_digest(digest.id, "• t0 resolved")
-        await store.touch_digest(digest.id, "• t1 resolved")
-        [pending] = await store.undelivered()  # the digest; its members have no message of their own
+        await alerts.claim("digest", digest.id, "a", now=T0, ttl=timedelta(minutes=5), unposted=True)
+        assert await alerts.mark_posted("digest", digest.id, "a", "C1/9", 0)
+        assert {m.message_ref for m in await alerts.digest_members(digest.id)} == {"C1/9"}
+        await alerts.touch_digest(digest.id, "• t0 resolved")
+        await alerts.touch_digest(digest.id, "• t1 resolved")
+        [pending] = await alerts.undelivered()  # the digest; its members have no message of their own
         assert pending.id == digest.id and pending.reply_pending == "• t0 resolved\n• t1 resolved"
         assert len(members) == 3
 
-    async def test_a_lease_has_one_holder_until_it_expires(self, store: SqlAlchemyStore) -> None:
+    async def test_a_lease_has_one_holder_until_it_expires(self, leases: SqlLeases) -> None:
         ttl = timedelta(minutes=1)
-        assert await store.try_lock("scan", "a", now=T0, ttl=ttl)
-        assert not await store.try_lock("scan", "b", now=T0 + timedelta(seconds=30), ttl=ttl)
-        assert await store.try_lock("scan", "a", now=T0 + timedelta(seconds=30), ttl=ttl)
-        assert await store.try_lock("scan", "b", now=T0 + timedelta(minutes=2), ttl=ttl)
-        await store.unlock("scan", "b")
-        assert await store.try_lock("scan", "c", now=T0 + timedelta(minutes=2), ttl=ttl)
+        assert await leases.try_lock("scan", "a", now=T0, ttl=ttl)
+        assert not await leases.try_lock("scan", "b", now=T0 + timedelta(seconds=30), ttl=ttl)
+        assert await leases.try_lock("scan", "a", now=T0 + timedelta(seconds=30), ttl=ttl)
+        assert await leases.try_lock("scan", "b", now=T0 + timedelta(minutes=2), ttl=ttl)
+        await leases.unlock("scan", "b")
+        assert await leases.try_lock("scan", "c", now=T0 + timedelta(minutes=2), ttl=ttl)
 
-    async def test_the_holders_of_live_leases_are_listed_by_name_prefix(self, store: SqlAlchemyStore) -> None:
+    async def test_the_holders_of_live_leases_are_listed_by_name_prefix(self, leases: SqlLeases) -> None:
         ttl = timedelta(seconds=30)
-        await store.try_lock("alive:a", "host:1:a", now=T0, ttl=ttl)
-        await store.try_lock("alive:b", "host:2:b", now=T0 + timedelta(seconds=20), ttl=ttl)
-        await store.try_lock("scan", "host:1:a", now=T0, ttl=ttl)
-        assert await store.holders("alive:", now=T0 + timedelta(seconds=10)) == {"host:1:a", "host:2:b"}
-        assert await store.holders("alive:", now=T0 + timedelta(seconds=30)) == {"host:2:b"}  # a's ran out
+        await leases.try_lock("alive:a", "host:1:a", now=T0, ttl=ttl)
+        await leases.try_lock("alive:b", "host:2:b", now=T0 + timedelta(seconds=20), ttl=ttl)
+        await leases.try_lock("scan", "host:1:a", now=T0, ttl=ttl)
+        assert await leases.holders("alive:", now=T0 + timedelta(seconds=10)) == {"host:1:a", "host:2:b"}
+        assert await leases.holders("alive:", now=T0 + timedelta(seconds=30)) == {"host:2:b"}  # a's ran out
 
 
-async def test_long_errors_and_unicode_details_are_kept_whole(store: SqlAlchemyStore) -> None:
+async def test_long_errors_and_unicode_details_are_kept_whole(store: SqlTenantStore) -> None:
     added = await store.add(tenant(), [])
     message = "é" * 5000
     await store.save(added.updated(error=message), [event("error_recorded", error=message, attempt=3)])
@@ -234,7 +242,7 @@ async def test_long_errors_and_unicode_details_are_kept_whole(store: SqlAlchemyS
 async def test_a_database_that_is_down_gives_a_short_store_error_fast() -> None:
     started = time.monotonic()
     with pytest.raises(StoreError) as error:
-        await open_store("postgresql://postgres@127.0.0.1:1/test")
+        await open_database("postgresql://postgres@127.0.0.1:1/test")
     assert time.monotonic() - started < 5
     assert "\n" not in str(error.value) and "Traceback" not in str(error.value)
 
@@ -242,4 +250,4 @@ async def test_a_database_that_is_down_gives_a_short_store_error_fast() -> None:
 @pytest.mark.parametrize("url", ["mysql://x@y/z", "not a url"])
 async def test_an_unsupported_database_url_is_refused_clearly(url: str) -> None:
     with pytest.raises(StoreError, match=r"unsupported database|not a database URL"):
-        await open_store(url)
+        await open_database(url)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from slack_sdk.models.blocks import ActionsBlock, Block
+from slack_sdk.models.blocks import ActionsBlock, Block, StaticSelectElement
 
-from bot.blocks import tenant_card
-from bot.digest_blocks import PAGE, digest_blocks, page_blocks
-from bot.stuck_blocks import stuck_list
+from bot.blocks.card import tenant_card
+from bot.blocks.digest import PAGE, digest_blocks, page_blocks
+from bot.blocks.stuck import stuck_list
 from bot.text import BUDGET, code, fenced, listing, safe, size
-from core.alerts import Alert, Digest
+from core.alerting.model import Alert, Digest
 from core.decisions import Limits, Situation, assess
 from core.domain import Action, Allocation, AuditEvent, RunHandle, RunObservation, RunStatus, Tenant, TenantState
 from core.results import TenantView
@@ -43,7 +44,7 @@ def worst_view(problems: tuple[str, ...] = ()) -> TenantView:
     return TenantView(tenant, run, assessment, allocations, events, problems or ("engine: " + SPOOF * 50,), NOW)
 
 
-def as_sent(blocks: list[Block]) -> dict:  # type: ignore[type-arg]
+def as_sent(blocks: list[Block]) -> dict[str, Any]:
     return {"text": "x", "blocks": [b.to_dict() for b in blocks]}
 
 
@@ -95,13 +96,14 @@ def test_escaping_never_cuts_inside_an_entity_and_code_keeps_its_fences() -> Non
 def test_a_digest_and_its_pages_fit_one_message_even_with_the_longest_tenant_ids(count: int) -> None:
     opened = datetime.now(UTC)
     members = [
-        Alert(f"t{i:05d}-" + "x" * 56, Situation.WEDGED_ORPHANED.key, "r", opened, id=10_000 + i, digest_id=7)
+        Alert(f"t{i:05d}-" + "x" * 56, Situation.WEDGED_ORPHANED, "r", opened, id=10_000 + i, digest_id=7)
         for i in range(count)
     ]
     digest = Digest(id=7, opened_at=opened)
     for blocks in (digest_blocks(digest, members), page_blocks(7, members, 0)):
         assert size(blocks) <= BUDGET
     [menu] = [b.elements[0] for b in digest_blocks(digest, members) if isinstance(b, ActionsBlock)]
+    assert isinstance(menu, StaticSelectElement) and menu.options is not None
     reachable = len(menu.options) if count <= PAGE else len(menu.options) * PAGE  # members, or pages of them
     shown = json.dumps([b.to_dict() for b in digest_blocks(digest, members)])
     assert reachable >= count or "`/tenant stuck` lists all" in shown

@@ -96,6 +96,12 @@ def test_reset_is_allowed_only_in_wedged_situations() -> None:
     assert all(r.situation.wedged for r in TABLE if Action.RESET in r.allowed)
 
 
+def test_a_situation_is_read_back_from_its_stored_key_and_no_other_word() -> None:
+    assert [Situation.from_key(s.key) for s in Situation] == list(Situation)
+    with pytest.raises(ValueError, match="unknown situation 'wedged: orphaned handle'"):
+        Situation.from_key(str(Situation.WEDGED_ORPHANED))  # the label is not a key
+
+
 class TestBoundaries:
     def test_progress_exactly_at_the_stuck_threshold_is_stalled(self) -> None:
         t = tenant(last_progress_at=NOW - LIMITS.stuck_after)

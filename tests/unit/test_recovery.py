@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from core.actions import claim_for, claimed
+from core.bounded import bounded_ports
 from core.decisions import Limits
 from core.domain import (
     Action,
@@ -176,8 +177,8 @@ class CrashingEngine(FakeEngine):
         await super().terminate(handle, reason)
         self._after()
 
-    async def start(self, tenant_id: str, handle: RunHandle, fault: str | None = None) -> RunHandle:
-        started = await super().start(tenant_id, handle, fault)
+    async def start(self, tenant_id: str, handle: RunHandle) -> RunHandle:
+        started = await super().start(tenant_id, handle)
         self._after()
         return started
 
@@ -207,9 +208,8 @@ class Cluster:
     def process(self) -> TenantService:
         lease = ProcessLease(self.leases, ttl=timedelta(seconds=30), clock=lambda: self.now)
         timeouts = Timeouts(read=timedelta(seconds=1), engine=timedelta(seconds=1))
-        return TenantService(
-            self.store, self.engine, limits=Limits(), timeouts=timeouts, clock=lambda: self.now, lease=lease
-        )
+        store, engine = bounded_ports(self.store, self.engine, timeouts)
+        return TenantService(store, engine, limits=Limits(), clock=lambda: self.now, lease=lease)
 
     async def tenant(self, action: Action) -> None:
         tenant, run = BEFORE[action]

@@ -9,7 +9,7 @@ import pytest
 from core.authz import AllowList
 from core.domain import InvalidTenantId, parse_tenant_id
 from core.durations import format_duration, parse_duration
-from core.saga import Fault
+from core.saga import Fault, FaultPlan
 from tenantbot.settings import SettingsError, load_settings
 
 
@@ -81,6 +81,13 @@ def test_malformed_tenant_ids_are_refused_with_an_example(raw: str) -> None:
         parse_tenant_id(raw)
 
 
+@pytest.mark.parametrize("raw", ["a\nb", "a\rb", "\x1b[2J", "ab\u202ecd", "a\u2028b", "a\x85b"])
+def test_a_malformed_id_is_quoted_on_one_line_with_its_control_characters_escaped(raw: str) -> None:
+    with pytest.raises(InvalidTenantId) as refused:
+        parse_tenant_id(raw)
+    assert str(refused.value).startswith(repr(raw)) and str(refused.value).isprintable()
+
+
 @pytest.mark.parametrize("value", ["S0ADMINS", "U123ABC,S0ADMINS", "*", "U123ABC W456DEF"])
 def test_allow_lists_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv("DECOMMISSION_USERS", value)
@@ -130,3 +137,17 @@ def test_faults_name_a_kind_and_optionally_a_step(text: str, fault: Fault | None
 def test_faults_that_do_not_parse_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="unknown fault"):
         Fault.parse(text)
+
+
+def test_a_fault_reads_back_as_the_text_the_saga_input_carries() -> None:
+    fault = Fault.parse("hang")
+    assert fault is not None and str(fault) == "hang@2" and Fault.parse(str(fault)) == fault
+
+
+def test_a_planned_fault_reaches_the_tenants_first_attempt_only() -> None:
+    plan = FaultPlan()
+    plan.inject("acme", Fault("hang", 3))
+    plan.inject("beta", None)
+    assert plan.for_attempt("acme", 1) == Fault("hang", 3)
+    assert plan.for_attempt("acme", 2) is None  # Retry after a Reset runs clean
+    assert plan.for_attempt("beta", 1) is None and plan.for_attempt("gamma", 1) is None

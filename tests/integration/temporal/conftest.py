@@ -16,6 +16,7 @@ from core.adapters.dev_server_state import free_port
 from core.adapters.temporal_server import dev_server, find_binary
 from core.decisions import Situation
 from core.domain import Action
+from core.saga import Fault
 from tenantbot.bootstrap import Runtime, runtime
 from tenantbot.settings import Settings
 
@@ -56,7 +57,9 @@ def tid() -> str:
 
 
 async def provision(rt: Runtime, tenant_id: str, fault: str | None = None) -> str:
-    await rt.service.create(tenant_id, "test", fault=fault)
+    """Create the tenant and start attempt 1, with `fault` in its input, as `tenantbot provision` does."""
+    rt.faults.inject(tenant_id, Fault.parse(fault))
+    await rt.service.create(tenant_id, "test")
     result = await rt.service.act(Action.RETRY, tenant_id, "test")
     assert result.message == "retried", result.message
     return tenant_id

@@ -1,15 +1,24 @@
 """Helpers for tests that run the real `tenantbot` command as a child process and look for the dev
-servers it leaves behind — anywhere on the machine, also re-parented to PID 1, not only children."""
+servers it leaves behind — anywhere on the machine, also re-parented to PID 1, not only children —
+and a dev server of a test's own, which it can kill and start again."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import select
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from core.adapters.dev_server_process import spawn, until_answering
+from core.adapters.dev_server_process import stop as stop_server
+from core.adapters.dev_server_state import free_port
+from core.adapters.temporal_server import find_binary
 
 
 def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -74,3 +83,43 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.kill()
     process.communicate()
+
+
+@dataclass
+class DevServer:
+    """A Temporal dev server of the test's own, so the test can kill exactly it (by its process id) and
+    start it again on the same port and state file, as an engine that crashes and comes back would."""
+
+    state: Path
+    port: int = field(default_factory=free_port)
+    process: asyncio.subprocess.Process | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    async def start(self) -> DevServer:
+        self.state.mkdir(parents=True, exist_ok=True)
+        db, log = self.state / "temporal.db", self.state / "log"
+        process = self.process = await spawn(find_binary(), port=self.port, db=db, namespace="default", log=log)
+        assert await until_answering(self.address, "default", 30, lambda: process.returncode is None)
+        return self
+
+    async def kill(self) -> None:
+        """SIGKILL: the engine is gone at once, without a word to its clients."""
+        assert self.process is not None
+        self.process.kill()
+        await self.process.wait()
+
+    async def stop(self) -> None:
+        if self.process is not None:
+            await stop_server(self.process)
+
+
+@asynccontextmanager
+async def own_dev_server(state: Path) -> AsyncIterator[DevServer]:
+    server = await DevServer(state).start()
+    try:
+        yield server
+    finally:
+        await server.stop()

@@ -10,27 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import subprocess
 import sys
 import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import aiohttp
 import pytest
 
+from core.bounded import bounded_ports
 from core.decisions import Situation
 from core.domain import Action, RunStatus, Tenant, TenantState
 from core.liveness import ProcessLease
-from core.persistence import open_store
+from core.persistence import open_database
 from core.recovery import Recovery
 from core.results import utcnow
 from tenantbot.bootstrap import Runtime
+from tests.e2e.serving import press_body, serve_env, signed_post, wait_until_healthy
 from tests.e2e.slack_stub import SlackStub, free_port
-from tests.e2e.test_serve import serve_env, signed_post, wait_until_healthy
 from tests.integration.temporal.conftest import provision, reach
 
 pytestmark = pytest.mark.temporal
@@ -49,36 +48,24 @@ def tenantbot(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
     )
 
 
-def press_body(action: str, tenant_id: str, slack: SlackStub) -> str:
-    payload: dict[str, Any] = {
-        "type": "block_actions",
-        "user": {"id": USER},
-        "team": {"id": "T1"},
-        "api_app_id": "A1",
-        "container": {"type": "message", "message_ts": "1.1", "channel_id": "C1", "is_ephemeral": True},
-        "channel": {"id": "C1"},
-        "response_url": slack.response_url("press"),
-        "trigger_id": "1",
-        "actions": [
-            {
-                "action_id": f"tenant_{action}",
-                "block_id": f"tenant_actions:{tenant_id}",
-                "value": tenant_id,
-                "type": "button",
-                "action_ts": "1700000000.1",
-            }
-        ],
+def pressed(action: str, tenant_id: str, slack: SlackStub) -> str:
+    button = {
+        "action_id": f"tenant_{action}",
+        "block_id": f"tenant_actions:{tenant_id}",
+        "value": tenant_id,
+        "action_ts": "1700000000.1",
     }
-    return "payload=" + quote(json.dumps(payload))
+    return press_body(button, slack.response_url("press"), user=USER)
 
 
 async def row_and_feed(data_dir: Path, tenant_id: str) -> tuple[Tenant, list[tuple[str, dict[str, Any]]]]:
-    store = await open_store(f"sqlite:///{data_dir / 'tenantbot.db'}", migrate_schema=False)
+    database = await open_database(f"sqlite:///{data_dir / 'tenantbot.db'}", migrate_schema=False)
     try:
-        tenant = await store.get(tenant_id)
-        events = [(e.type.removeprefix("tenant.provisioning."), e.details) for e in await store.events(tenant_id, 100)]
+        tenant = await database.tenants.get(tenant_id)
+        store_events = await database.tenants.events(tenant_id, 100)
+        events = [(e.type.removeprefix("tenant.provisioning."), e.details) for e in store_events]
     finally:
-        await store.close()
+        await database.close()
     assert tenant is not None
     return tenant, list(reversed(events))
 
@@ -148,9 +135,7 @@ async def test_serve_killed_in_the_middle_of_an_action_settles_it_once_started_a
             assert f"{tenant_id} is wedged: no progress" in alert["text"]
 
             with contextlib.suppress(aiohttp.ClientError):  # killed before it answered
-                await signed_post(
-                    session, f"http://127.0.0.1:{port}/slack/events", press_body(action, tenant_id, slack)
-                )
+                await signed_post(session, f"http://127.0.0.1:{port}/slack/events", pressed(action, tenant_id, slack))
             assert await asyncio.to_thread(first.wait, 30) == -9
             before, feed = await row_and_feed(tmp_path, tenant_id)
             # the claim is left behind, the action's outcome is not written (the saga may have finished a cancel)
@@ -211,9 +196,10 @@ async def crashed_after_the_engine_call(rt: Runtime, action: Action, tenant_id: 
         await rt.service.act(action, tenant_id, "U1")
     rt.service.engine = live
     await rt.service.lease.release()  # the process is gone: its liveness lease with it
-    survivor = ProcessLease(rt.store, ttl=timedelta(seconds=30), clock=utcnow)
+    survivor = ProcessLease(rt.database.leases, ttl=timedelta(seconds=30), clock=utcnow)
     s = rt.settings
-    return Recovery(rt.store, rt.engine, survivor, limits=s.limits, timeouts=s.timeouts, clock=utcnow)
+    store, engine = bounded_ports(rt.database.tenants, rt.engine, s.timeouts)
+    return Recovery(store, engine, survivor, limits=s.limits, clock=utcnow)
 
 
 async def test_a_cancel_cut_short_while_the_run_compensates_is_settled_from_the_engines_cancel_request(
@@ -222,14 +208,14 @@ async def test_a_cancel_cut_short_while_the_run_compensates_is_settled_from_the_
     await provision(world, tid, "jam@3")  # its compensation never finishes: the run stays running
     await reach(world, tid, Situation.SLOW_BUT_ALIVE)
     survivor = await crashed_after_the_engine_call(world, Action.CANCEL, tid)
-    tenant = await world.store.get(tid)
+    tenant = await world.database.tenants.get(tid)
     assert tenant is not None and tenant.handle is not None
     run = await world.engine.describe(tenant.handle)
     assert (run.status, run.cancel_requested) == (RunStatus.RUNNING, True)
     assert await survivor.run() == 1
-    tenant = await world.store.get(tid)
+    tenant = await world.database.tenants.get(tid)
     assert tenant is not None and (tenant.state, tenant.claim) == (TenantState.CANCELLING, None)
-    feed = [e.type.removeprefix("tenant.provisioning.") for e in await world.store.events(tid, 50)]
+    feed = [e.type.removeprefix("tenant.provisioning.") for e in await world.database.tenants.events(tid, 50)]
     assert [k for k in feed if k.startswith("cancel_")] == ["cancel_started"]  # the saga writes the outcome
 
 
@@ -238,9 +224,9 @@ async def test_a_retry_cut_short_after_the_start_is_completed_with_the_new_runs_
     await reach(world, tid, Situation.FAILED_CLEANLY)
     survivor = await crashed_after_the_engine_call(world, Action.RETRY, tid)
     assert await survivor.run() == 1
-    tenant = await world.store.get(tid)
+    tenant = await world.database.tenants.get(tid)
     assert tenant is not None and tenant.claim is None and tenant.attempt == 2
     assert tenant.handle is not None and tenant.handle.run_id is not None
     assert tenant.handle.workflow_id == f"provision-{tid}-2"
-    [latest] = await world.store.events(tid, 1)
+    [latest] = await world.database.tenants.events(tid, 1)
     assert (latest.type, latest.details["detail"]) == ("tenant.provisioning.retry_completed", "completed on recovery")

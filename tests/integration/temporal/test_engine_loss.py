@@ -4,37 +4,20 @@ terminate. The action answers with the cause, emits reset_failed and leaves the 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from core.adapters.dev_server_process import spawn, stop, until_answering
-from core.adapters.temporal_server import find_binary
 from core.decisions import Situation
 from core.domain import Action, RunHandle
 from core.results import Outcome
 from tenantbot.bootstrap import runtime
-from tests.integration.temporal.conftest import free_port, provision, reach, world_settings
+from tests.integration.temporal.conftest import provision, reach, world_settings
+from tests.integration.temporal.processes import own_dev_server
 
 pytestmark = pytest.mark.temporal
-
-
-@asynccontextmanager
-async def own_dev_server(state: Path) -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
-    """A dev server of this test's own, so the test can kill exactly it (by its process id)."""
-    port = free_port()
-    state.mkdir()
-    process = await spawn(find_binary(), port=port, db=state / "temporal.db", namespace="default", log=state / "log")
-    address = f"127.0.0.1:{port}"
-    try:
-        assert await until_answering(address, "default", 30, lambda: process.returncode is None)
-        yield address, process
-    finally:
-        await stop(process)
 
 
 class DiesBeforeTerminating:
@@ -55,21 +38,22 @@ class DiesBeforeTerminating:
 async def test_an_engine_that_dies_during_a_reset_gives_reset_failed_and_leaves_the_row_as_it_was(
     tmp_path: Path,
 ) -> None:
-    async with own_dev_server(tmp_path / "temporal") as (address, process):
+    async with own_dev_server(tmp_path / "temporal") as server:
+        assert server.process is not None
         settings = world_settings(
-            tmp_path, address, read_timeout=timedelta(seconds=1), engine_timeout=timedelta(seconds=2)
+            tmp_path, server.address, read_timeout=timedelta(seconds=1), engine_timeout=timedelta(seconds=2)
         )
         async with runtime(settings, worker=True) as rt:
             await provision(rt, "acme", "hang@2")
             await reach(rt, "acme", Situation.WEDGED_NO_PROGRESS)
-            before = await rt.store.get("acme")
-            rt.service.engine = DiesBeforeTerminating(rt.service.engine, process)
+            before = await rt.database.tenants.get("acme")
+            rt.service.engine = DiesBeforeTerminating(rt.service.engine, server.process)
 
             result = await rt.service.act(Action.RESET, "acme", "U1")
 
             assert result.outcome is Outcome.FAILED and "engine" in result.message
-            after = await rt.store.get("acme")
+            after = await rt.database.tenants.get("acme")
             assert after is not None and before is not None
             assert (after.state, after.handle, after.error, after.claim) == (before.state, before.handle, None, None)
-            feed = [e.type.removeprefix("tenant.provisioning.") for e in await rt.store.events("acme", 2)]
+            feed = [e.type.removeprefix("tenant.provisioning.") for e in await rt.database.tenants.events("acme", 2)]
             assert feed == ["reset_failed", "reset_started"]

@@ -76,7 +76,7 @@ def test_a_worker_that_reused_the_server_restarts_it_when_its_owner_stops(tmp_pa
         owner.send_signal(signal.SIGTERM)
         assert owner.wait(30) == 0
         wait_until(
-            lambda: [parent_of(pid) for pid in servers_using(db)] == [reuser.pid],  # type: ignore[union-attr]
+            lambda: [parent_of(pid) for pid in servers_using(db)] == [reuser.pid],
             30,
             "the reusing worker starts the server again",
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from core.decisions import Situation
 from core.domain import Action
 from core.results import Outcome
 from tenantbot.bootstrap import runtime
+from tenantbot.demo import SCENARIOS
 from tests.integration.temporal.conftest import free_port, provision, reach, world_settings
 from tests.integration.temporal.processes import servers_using
 
@@ -53,16 +55,16 @@ async def test_an_engine_that_goes_away_gives_reset_failed_and_leaves_the_row_as
     async with runtime(settings, worker=True) as rt:
         await provision(rt, "acme", "hang@2")
         await reach(rt, "acme", Situation.WEDGED_NO_PROGRESS)
-        before = await rt.store.get("acme")
+        before = await rt.database.tenants.get("acme")
         os.kill(json.loads((tmp_path / "temporal" / "server.json").read_text())["pid"], signal.SIGKILL)
         while await answers(f"127.0.0.1:{settings.temporal_dev_port}", timeout=0.2):
             await asyncio.sleep(0.05)
         result = await rt.service.act(Action.RESET, "acme", "U1")
         assert result.outcome is Outcome.FAILED and "engine" in result.message
-        after = await rt.store.get("acme")
+        after = await rt.database.tenants.get("acme")
         assert after is not None and before is not None
         assert (after.state, after.handle, after.error, after.claim) == (before.state, before.handle, None, None)
-        assert (await rt.store.events("acme", 1))[0].type == "tenant.provisioning.reset_failed"
+        assert (await rt.database.tenants.events("acme", 1))[0].type == "tenant.provisioning.reset_failed"
 
 
 def test_the_demo_runs_everything_embedded_without_a_terminal_and_shows_a_recovery(tmp_path: Path) -> None:
@@ -92,3 +94,10 @@ def test_the_demo_runs_everything_embedded_without_a_terminal_and_shows_a_recove
     assert (tmp_path / "demo" / "tenantbot.db").exists() and (tmp_path / "demo" / "temporal" / "temporal.db").exists()
     assert "Tenant demo-progress-" in done.stdout
     assert "Traceback" not in done.stderr
+    ui_port = json.loads((tmp_path / "demo" / "temporal" / "server.json").read_text())["ui_port"]
+    links = re.findall(
+        rf"^  (demo-[a-z]+)-\d+ +http://127\.0\.0\.1:{ui_port}/namespaces/default/workflows/provision-\1-",
+        done.stdout,
+        re.M,
+    )
+    assert len(links) == len(SCENARIOS) - 1  # each tenant but the pending one (no run yet) links to its run

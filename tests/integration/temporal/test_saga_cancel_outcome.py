@@ -1,19 +1,20 @@
-"""What a Cancel ends with when the run does not compensate (research/temporal.md §6.6: a known SDK race,
-sdk-python#1224, can close a workflow cancelled without the cancel reaching its code; and a cancel can
-lose the race with the run completing). Stand-in workflows on a side task queue reproduce both on the
-real dev server under the tenant's workflow id."""
+"""What a Cancel ends with when the run does not compensate (a known SDK race, temporalio/sdk-python#1224,
+can close a workflow cancelled without the cancel reaching its code; and a cancel can lose the race
+with the run completing). Stand-in workflows on a side task queue reproduce both on the real dev server
+under the tenant's workflow id."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
 import pytest
 from temporalio import workflow
+from temporalio.types import MethodAsyncNoParam
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from core.adapters.temporal_engine import TemporalEngine
@@ -53,16 +54,16 @@ async def side_queue(world: Runtime) -> AsyncIterator[str]:
         yield queue
 
 
-async def provisioning_with(world: Runtime, tid: str, queue: str, stand_in: Callable[[Any], Awaitable[Any]]) -> None:
+async def provisioning_with(world: Runtime, tid: str, queue: str, stand_in: MethodAsyncNoParam[Any, Any]) -> None:
     """A tenant in flight, holding storage, whose run is `stand_in` (instead of the saga)."""
     assert isinstance(world.engine, TemporalEngine)
     handle = provisioning_handle(tid, 1)
     started = await world.engine.client.start_workflow(stand_in, id=handle.workflow_id, task_queue=queue)
     now = utcnow()
     tenant = Tenant(tid, TenantState.PROVISIONING, now, replace(handle, run_id=started.result_run_id), 1)
-    tenant = await world.store.add(tenant.updated(current_step="create_identity", last_progress_at=now), [])
+    tenant = await world.database.tenants.add(tenant.updated(current_step="create_identity", last_progress_at=now), [])
     storage = Allocation(tid, "storage", "storage-1", now, handle.workflow_id)
-    await world.store.save(tenant, [], allocations=AllocationChanges(add=(storage,)))
+    await world.database.tenants.save(tenant, [], allocations=AllocationChanges(add=(storage,)))
     await reach(world, tid, Situation.MAKING_PROGRESS)
 
 
@@ -79,7 +80,9 @@ async def test_a_cancel_that_closes_the_run_without_compensating_shows_as_wedged
     assert view.tenant.state is TenantState.CANCELLING and view.assessment.allowed == (Action.RESET,)
     assert (await world.service.act(Action.RESET, tid, "U1")).outcome is Outcome.DONE
     await reach(world, tid, Situation.PENDING_CLEAN)
-    assert [a.kind for a in await world.store.allocations(tid)] == ["storage"]  # Decommission or Retry from here
+    assert [a.kind for a in await world.database.tenants.allocations(tid)] == [
+        "storage"
+    ]  # Decommission or Retry from here
 
 
 async def test_a_cancel_the_run_completes_through_fails_with_the_reason_and_leaves_the_row_as_it_was(
@@ -90,7 +93,7 @@ async def test_a_cancel_the_run_completes_through_fails_with_the_reason_and_leav
     result = await world.service.act(Action.CANCEL, tid, "U1")
 
     assert result.outcome is Outcome.FAILED and "completed; nothing was cancelled" in result.message
-    tenant = await world.store.get(tid)
+    tenant = await world.database.tenants.get(tid)
     assert tenant is not None and (tenant.state, tenant.claim) == (TenantState.PROVISIONING, None)
-    feed = [e.type.removeprefix("tenant.provisioning.") for e in await world.store.events(tid, 2)]
+    feed = [e.type.removeprefix("tenant.provisioning.") for e in await world.database.tenants.events(tid, 2)]
     assert feed == ["cancel_failed", "cancel_started"]

@@ -15,12 +15,14 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from core.adapters.temporal_engine import TemporalEngine
 from core.decisions import Situation
 from core.domain import Action, TenantState, provisioning_handle
 from core.results import Outcome, utcnow
 from core.run_writes import RunReporter
-from core.saga import RunRef, StepInput
+from core.saga import ProvisionInput, RunRef, StepInput
 from core.saga.activities import ProvisioningActivities
+from core.saga.workflows import ProvisionTenant
 from tenantbot.bootstrap import Runtime, runtime
 from tests.integration.temporal.conftest import provision, reach, wedged, world_settings
 
@@ -42,7 +44,7 @@ async def during(rt: Runtime, tenant_id: str, step: str, attempt: int = 1, withi
     """Wait until `attempt` of the tenant is working on `step`."""
     deadline = asyncio.get_running_loop().time() + within
     while asyncio.get_running_loop().time() < deadline:
-        tenant = await rt.store.get(tenant_id)
+        tenant = await rt.database.tenants.get(tenant_id)
         if tenant and tenant.attempt == attempt and tenant.current_step == step and tenant.handle:
             return
         await asyncio.sleep(0.05)
@@ -50,16 +52,18 @@ async def during(rt: Runtime, tenant_id: str, step: str, attempt: int = 1, withi
 
 
 async def types(rt: Runtime, tenant_id: str) -> list[str]:
-    return [e.type.removeprefix("tenant.provisioning.") for e in reversed(await rt.store.events(tenant_id, 200))]
+    return [
+        e.type.removeprefix("tenant.provisioning.") for e in reversed(await rt.database.tenants.events(tenant_id, 200))
+    ]
 
 
 async def cancelled_for_good(rt: Runtime, tenant_id: str) -> list[str]:
     """Cancel ended; let the interrupted step's own time run out, then return the audit feed."""
     await reach(rt, tenant_id, Situation.CANCELLED)
     await asyncio.sleep(STEP_TIME.total_seconds() * 1.5)
-    tenant = await rt.store.get(tenant_id)
+    tenant = await rt.database.tenants.get(tenant_id)
     assert tenant is not None and tenant.state is TenantState.CANCELLED
-    assert await rt.store.allocations(tenant_id) == []
+    assert await rt.database.tenants.allocations(tenant_id) == []
     feed = await types(rt, tenant_id)
     after = feed[feed.index("cancel_completed") + 1 :]
     assert set(after) <= {"write_rejected"}, f"written after the cancel completed: {after}"
@@ -97,17 +101,26 @@ async def test_a_failing_attempt_after_a_reset_releases_what_the_first_attempt_a
 ) -> None:
     await wedged(world, tid, "hang@3")
     assert (await world.service.act(Action.RESET, tid, "U1")).outcome is Outcome.DONE
-    # Retry as the service does it, but with a fault for attempt 2 (the CLI's faults only apply to attempt 1).
-    tenant = await world.store.get(tid)
+    # Retry as the service does it, but with a fault in attempt 2's input (a FaultPlan only reaches attempt 1).
+    tenant = await world.database.tenants.get(tid)
     assert tenant is not None
     second = provisioning_handle(tid, 2)
-    await world.store.save(tenant.updated(handle=second, attempt=2, last_progress_at=utcnow()), [])
-    await world.engine.start(tid, second, "fail@1")
+    await world.database.tenants.save(tenant.updated(handle=second, attempt=2, last_progress_at=utcnow()), [])
+    engine = world.engine
+    assert isinstance(engine, TemporalEngine)
+    await engine.client.start_workflow(
+        ProvisionTenant.run,
+        ProvisionInput(RunRef(tid, second.workflow_id, 2), "fail@1", engine.heartbeat_timeout.total_seconds()),
+        id=second.workflow_id,
+        task_queue=engine.task_queue,
+    )
 
     await reach(world, tid, Situation.FAILED_CLEANLY)
 
-    assert await world.store.allocations(tid) == []
-    released = [e.details["kind"] for e in reversed(await world.store.events(tid, 50)) if e.type.endswith("released")]
+    assert await world.database.tenants.allocations(tid) == []
+    released = [
+        e.details["kind"] for e in reversed(await world.database.tenants.events(tid, 50)) if e.type.endswith("released")
+    ]
     assert released == ["identity", "storage"]  # reverse step order
 
 
@@ -116,13 +129,13 @@ async def test_a_cancel_sent_from_outside_the_bot_closes_the_row_before_compensa
 ) -> None:
     await provision(slow_steps, tid)
     await during(slow_steps, tid, "create_identity")
-    tenant = await slow_steps.store.get(tid)
+    tenant = await slow_steps.database.tenants.get(tid)
     assert tenant is not None and tenant.handle is not None
 
     await slow_steps.engine.cancel(tenant.handle)  # as the Temporal UI would: the row is still provisioning
 
     feed = await cancelled_for_good(slow_steps, tid)
-    started = [e for e in await slow_steps.store.events(tid, 200) if e.type.endswith("cancel_started")]
+    started = [e for e in await slow_steps.database.tenants.events(tid, 200) if e.type.endswith("cancel_started")]
     assert len(started) == 1 and started[0].details == {"by": "engine"}
     assert feed.index("cancel_started") < feed.index("released")
 
@@ -131,15 +144,15 @@ async def test_a_step_of_the_cancelled_run_that_wakes_up_later_cannot_allocate(w
     await wedged(world, tid, "hang@3")
     assert (await world.service.act(Action.CANCEL, tid, "U1")).outcome is Outcome.DONE
     await reach(world, tid, Situation.CANCELLED)
-    before = await world.store.get(tid)
+    before = await world.database.tenants.get(tid)
     # The hung attempt of step 3 finally gets its answer and carries on, as the same run.
-    reporter = RunReporter(world.store, clock=utcnow)
+    reporter = RunReporter(world.database.tenants, clock=utcnow)
     activities = ProvisioningActivities(reporter, step_time=timedelta(0), heartbeat_every=timedelta(seconds=1))
     with pytest.raises(ApplicationError) as refused:
         await ActivityEnvironment().run(activities.run_step, StepInput(RunRef(tid, f"provision-{tid}-1", 1), 3))
 
     assert refused.value.type == "Closed"
-    assert await world.store.get(tid) == before
-    assert await world.store.allocations(tid) == []
-    rejected = (await world.store.events(tid, 1))[0]
+    assert await world.database.tenants.get(tid) == before
+    assert await world.database.tenants.allocations(tid) == []
+    rejected = (await world.database.tenants.events(tid, 1))[0]
     assert rejected.type.endswith("write_rejected") and rejected.details["state"] == "cancelled"

@@ -14,10 +14,10 @@ import pytest
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 
+from core.alerting.scanner import Scanner
 from core.decisions import Situation
 from core.domain import Action, RunHandle, RunStatus
 from core.results import utcnow
-from core.scanner import Scanner
 from core.wedged import WedgeFinder
 from tenantbot.bootstrap import Runtime
 from tests.alert_fakes import RecordingNotifier
@@ -27,8 +27,11 @@ pytestmark = pytest.mark.temporal
 
 
 def scanner_for(world: Runtime, notifier: RecordingNotifier) -> Scanner:
-    finder = WedgeFinder(world.store, world.engine, world.settings.limits)
-    return Scanner(world.store, world.alerts, notifier, finder, holder="test", clock=utcnow)
+    database = world.database
+    finder = WedgeFinder(database.tenants, world.engine, world.settings.limits)
+    return Scanner(
+        database.tenants, database.alerts, notifier, finder, leases=database.leases, holder="test", clock=utcnow
+    )
 
 
 async def test_a_run_that_stops_heartbeating_is_alerted_once_and_a_slow_one_never(world: Runtime, tid: str) -> None:
@@ -57,13 +60,13 @@ async def test_runs_gone_from_the_engine_and_runs_closed_behind_the_bots_back_ar
         await provision(world, f"{tid}-orphan", "orphan@2"),
         await provision(world, f"{tid}-closed", "hang@2"),
     )
-    tenant = await world.store.get(closed)
+    tenant = await world.database.tenants.get(closed)
     assert tenant is not None and tenant.handle is not None
     await world.engine.terminate(tenant.handle, reason="test: terminated in the Temporal UI")
     await reach(world, orphan, Situation.WEDGED_ORPHANED)
     await reach(world, closed, Situation.WEDGED_ENGINE_CLOSED)
     finder = WedgeFinder(
-        world.store, world.engine, world.settings.limits, describe_budget=0, visibility_grace=timedelta(0)
+        world.database.tenants, world.engine, world.settings.limits, describe_budget=0, visibility_grace=timedelta(0)
     )
     for _ in range(20):  # visibility catches up with the terminate within a second or so
         wedged = (await finder.sweep(utcnow())).wedged
@@ -78,7 +81,7 @@ async def test_run_statuses_lists_open_and_closed_runs_in_one_call_and_omits_unk
     world: Runtime, tid: str
 ) -> None:
     live = await provision(world, f"{tid}-live", "slow@2")
-    tenant = await world.store.get(live)
+    tenant = await world.database.tenants.get(live)
     assert tenant is not None and tenant.handle is not None
     unknown = RunHandle(f"provision-{tid}-never-1", 1)
     for _ in range(20):
@@ -129,11 +132,11 @@ def healthy_looking(world: Runtime, engine: Recording, **options: Any) -> WedgeF
     """A finder for which a row that stepped within ten minutes looks healthy (the world's own STUCK_AFTER
     is 3 s, so that the other tests reach their situations quickly)."""
     limits = replace(world.settings.limits, stuck_after=timedelta(minutes=10))
-    return WedgeFinder(world.store, engine, limits, **options)  # type: ignore[arg-type]
+    return WedgeFinder(world.database.tenants, engine, limits, **options)  # type: ignore[arg-type]
 
 
 async def handle_of(world: Runtime, tenant_id: str) -> RunHandle:
-    tenant = await world.store.get(tenant_id)
+    tenant = await world.database.tenants.get(tenant_id)
     assert tenant is not None and tenant.handle is not None
     return tenant.handle
 

@@ -12,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from core.decisions import Situation
-from core.domain import Action, RunStatus, TenantState
+from core.domain import Action, AuditEvent, RunStatus, TenantState
 from core.ports import RunAlreadyLive
 from core.results import Outcome, utcnow
 from core.run_writes import RunReporter
@@ -24,7 +24,7 @@ from tests.integration.temporal.conftest import provision, reach, wedged, world_
 pytestmark = pytest.mark.temporal
 
 
-def event_types(events: list) -> list[str]:  # type: ignore[type-arg]
+def event_types(events: list[AuditEvent]) -> list[str]:
     return [e.type.removeprefix("tenant.provisioning.") for e in reversed(events)]
 
 
@@ -55,7 +55,7 @@ async def test_a_run_in_its_first_steps_is_making_progress(world: Runtime, tid: 
 async def test_a_run_terminated_behind_the_bots_back_is_engine_closed_row_open(world: Runtime, tid: str) -> None:
     await provision(world, tid, "slow@2")
     await reach(world, tid, Situation.MAKING_PROGRESS)
-    tenant = await world.store.get(tid)
+    tenant = await world.database.tenants.get(tid)
     assert tenant is not None and tenant.handle is not None
     await world.engine.terminate(tenant.handle, reason="someone in the Temporal UI")
     await reach(world, tid, Situation.WEDGED_ENGINE_CLOSED)
@@ -63,26 +63,26 @@ async def test_a_run_terminated_behind_the_bots_back_is_engine_closed_row_open(w
 
 async def test_reset_then_retry_recovers_a_stuck_run_reusing_its_allocations(world: Runtime, tid: str) -> None:
     await wedged(world, tid, "hang@3")
-    before = await world.store.get(tid)
-    held = await world.store.allocations(tid)
+    before = await world.database.tenants.get(tid)
+    held = await world.database.tenants.allocations(tid)
     assert before is not None and before.handle is not None and [a.kind for a in held] == ["storage", "identity"]
 
     reset = await world.service.act(Action.RESET, tid, "U1")
 
     assert reset.outcome is Outcome.DONE
     assert (await world.engine.describe(before.handle)).status is RunStatus.TERMINATED
-    after = await world.store.get(tid)
+    after = await world.database.tenants.get(tid)
     assert after is not None and (after.state, after.handle, after.error) == (TenantState.PENDING, None, None)
-    assert await world.store.allocations(tid) == held
-    assert event_types(await world.store.events(tid, 3))[-2:] == ["reset_started", "reset_completed"]
+    assert await world.database.tenants.allocations(tid) == held
+    assert event_types(await world.database.tenants.events(tid, 3))[-2:] == ["reset_started", "reset_completed"]
 
     retry = await world.service.act(Action.RETRY, tid, "U1")
     assert retry.outcome is Outcome.DONE
     await reach(world, tid, Situation.DONE)
-    final = await world.store.allocations(tid)
+    final = await world.database.tenants.allocations(tid)
     assert [a for a in final if a.kind in ("storage", "identity")] == held
     assert len(final) == 4 and len({a.kind for a in final}) == 4
-    allocated = [e for e in await world.store.events(tid, 100) if e.type.endswith(".allocated")]
+    allocated = [e for e in await world.database.tenants.events(tid, 100) if e.type.endswith(".allocated")]
     assert len(allocated) == 4
 
 
@@ -90,7 +90,7 @@ async def test_retry_while_the_old_run_is_live_is_refused_with_reset_first(world
     await wedged(world, tid, "hang@2")
     result = await world.service.act(Action.RETRY, tid, "U1")
     assert result.outcome is Outcome.REFUSED and result.message.startswith("Reset first")
-    tenant = await world.store.get(tid)
+    tenant = await world.database.tenants.get(tid)
     assert tenant is not None and tenant.handle is not None
     from dataclasses import replace
 
@@ -104,7 +104,7 @@ async def test_a_retry_pressed_the_moment_a_run_fails_cleanly_starts_the_next_at
     tenants = [await provision(world, f"{tid}-{n}", "fail@1") for n in range(3)]
 
     async def retry_once_failed(tenant_id: str) -> str:
-        while (tenant := await world.store.get(tenant_id)) is None or tenant.state is not TenantState.FAILED:
+        while (tenant := await world.database.tenants.get(tenant_id)) is None or tenant.state is not TenantState.FAILED:
             await asyncio.sleep(0.005)
         return (await world.service.act(Action.RETRY, tenant_id, "U1")).message
 
@@ -116,40 +116,40 @@ async def test_a_retry_pressed_the_moment_a_run_fails_cleanly_starts_the_next_at
 async def test_cancel_runs_the_compensation_chain_and_releases_everything(world: Runtime, tid: str) -> None:
     await provision(world, tid, "slow@4")
     await reach(world, tid, Situation.SLOW_BUT_ALIVE)
-    assert len(await world.store.allocations(tid)) == 3
+    assert len(await world.database.tenants.allocations(tid)) == 3
     result = await world.service.act(Action.CANCEL, tid, "U1")
     assert result.outcome is Outcome.DONE
     await reach(world, tid, Situation.CANCELLED)
-    assert await world.store.allocations(tid) == []
-    types = event_types(await world.store.events(tid, 100))
+    assert await world.database.tenants.allocations(tid) == []
+    types = event_types(await world.database.tenants.events(tid, 100))
     assert types.count("released") == 3 and types[-1] == "cancel_completed"
 
 
 async def test_decommission_leaves_no_allocation(world: Runtime, tid: str) -> None:
     await wedged(world, tid, "hang@3")
     await world.service.act(Action.RESET, tid, "U1")
-    assert len(await world.store.allocations(tid)) == 2
+    assert len(await world.database.tenants.allocations(tid)) == 2
     result = await world.service.act(Action.DECOMMISSION, tid, "U1")
     assert result.outcome is Outcome.DONE
     await reach(world, tid, Situation.DONE)
-    tenant = await world.store.get(tid)
+    tenant = await world.database.tenants.get(tid)
     assert tenant is not None and tenant.state is TenantState.DECOMMISSIONED
-    assert await world.store.allocations(tid) == []
+    assert await world.database.tenants.allocations(tid) == []
 
 
 async def test_a_reset_run_that_resumes_cannot_write_and_is_audited(world: Runtime, tid: str) -> None:
     await wedged(world, tid, "hang@3")
     assert (await world.service.act(Action.RESET, tid, "U1")).outcome is Outcome.DONE
-    before = await world.store.get(tid)
+    before = await world.database.tenants.get(tid)
     # The old run's worker wakes up (a long GC pause, a partition healing) and runs its step again.
-    reporter = RunReporter(world.store, clock=utcnow)
+    reporter = RunReporter(world.database.tenants, clock=utcnow)
     activities = ProvisioningActivities(reporter, step_time=timedelta(0), heartbeat_every=timedelta(seconds=1))
     with pytest.raises(ApplicationError) as refused:
         await ActivityEnvironment().run(activities.run_step, StepInput(RunRef(tid, f"provision-{tid}-1", 1), 3))
     assert refused.value.type == "Fenced" and refused.value.non_retryable
-    assert await world.store.get(tid) == before
-    assert [a.kind for a in await world.store.allocations(tid)] == ["storage", "identity"]
-    rejected = (await world.store.events(tid, 1))[0]
+    assert await world.database.tenants.get(tid) == before
+    assert [a.kind for a in await world.database.tenants.allocations(tid)] == ["storage", "identity"]
+    rejected = (await world.database.tenants.events(tid, 1))[0]
     assert rejected.type.endswith("write_rejected") and rejected.details["run"] == f"provision-{tid}-1"
 
 
@@ -164,7 +164,7 @@ async def test_a_cancel_whose_compensation_keeps_failing_is_wedged_and_reset_fre
 
     assert (await world.service.act(Action.RESET, tid, "U1")).outcome is Outcome.DONE
     await reach(world, tid, Situation.PENDING_CLEAN)
-    assert sorted(a.kind for a in await world.store.allocations(tid)) == ["identity", "storage"]
+    assert sorted(a.kind for a in await world.database.tenants.allocations(tid)) == ["identity", "storage"]
 
 
 async def test_a_cancel_the_engine_accepted_is_done_even_with_a_short_engine_timeout(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, SectionBlock
 
-from bot.blocks import md
+from bot.blocks.common import md
 from bot.text import BUDGET, code, safe, size
 from core.decisions import Assessment
 

@@ -1,10 +1,11 @@
-"""Alert episodes of the scan (the world they run in: tests/unit/scan_world.py; finding the wedged:
-test_wedged.py)."""
+"""Alert episodes of the scan tick (the world they run in: tests/unit/scan_world.py; finding the wedged
+tenants is tests/unit/test_wedged.py)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from core.decisions import Situation
 from core.domain import Action, ActionClaim, RunObservation, RunStatus
 from tests.fakes import at
 from tests.unit.scan_world import World
@@ -28,18 +29,18 @@ class TestAlertEpisodes:
 
     async def test_a_replica_that_cannot_take_the_lease_does_not_scan(self, world: World) -> None:
         await world.tenant("stuck")
-        assert await world.alerts.try_lock("scan", "replica-2", now=world.now, ttl=timedelta(minutes=1))
+        assert await world.leases.try_lock("scan", "replica-2", now=world.now, ttl=timedelta(minutes=1))
         report = await world.scanner("replica-1").tick()
         assert not report.ran and world.slack.sent == []
 
     async def test_a_tick_that_loses_its_lease_stops_before_its_next_slack_call(self, world: World) -> None:
         for i in range(3):
             await world.tenant(f"t{i}")
-        alerts, post = world.alerts, world.slack.post_alert
+        leases, post = world.leases, world.slack.post_alert
 
         async def taken_over(alert):  # type: ignore[no-untyped-def]
-            await alerts.unlock("scan", "replica-1")  # the lease expired and another replica took it
-            await alerts.try_lock("scan", "replica-2", now=world.now, ttl=timedelta(minutes=5))
+            await leases.unlock("scan", "replica-1")  # the lease expired and another replica took it
+            await leases.try_lock("scan", "replica-2", now=world.now, ttl=timedelta(minutes=5))
             return await post(alert)
 
         world.slack.post_alert = taken_over  # type: ignore[method-assign]
@@ -87,7 +88,10 @@ class TestAlertEpisodes:
             report = await world.scanner().tick()
             assert report.resolved == 0
             [alert] = await world.alerts.open_alerts()
-            assert (alert.situation, alert.reason) == ("action_running", "Reset under way (by U123 since 12:31 UTC)")
+            assert (alert.situation, alert.reason) == (
+                Situation.ACTION_RUNNING,
+                "Reset under way (by U123 since 12:31 UTC)",
+            )
         assert world.slack.sent == [("post", "stuck"), ("update", "stuck")]  # edited once, not every tick
 
     async def test_an_alert_kept_open_by_an_action_is_resolved_once_the_action_ends_and_the_tenant_moved(
@@ -109,4 +113,4 @@ class TestAlertEpisodes:
         world.store.tenants["stuck"] = world.store.tenants["stuck"].updated(claim=None)  # reset_failed: row as it was
         await world.scanner().tick()
         [alert] = await world.alerts.open_alerts()
-        assert alert.situation == "wedged_no_progress"
+        assert alert.situation is Situation.WEDGED_NO_PROGRESS

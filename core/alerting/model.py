@@ -28,7 +28,7 @@ BATCH_CHARS = 2800  # one thread reply per digest and tick, kept well under Slac
 @dataclass(frozen=True)
 class Alert:
     tenant_id: str
-    situation: str  # Situation.key
+    situation: Situation  # stored as its key (core/persistence/mapping.py)
     reason: str
     opened_at: datetime
     id: int | None = None
@@ -122,15 +122,15 @@ def plan(
             continue
         alert = by_tenant.get(tenant_id)
         if alert is None:
-            result.open.append(Alert(tenant_id, assessment.situation.key, assessment.reason, now, refreshed_at=now))
+            result.open.append(Alert(tenant_id, assessment.situation, assessment.reason, now, refreshed_at=now))
             continue
-        current = replace(alert, situation=assessment.situation.key, reason=assessment.reason)
+        current = replace(alert, situation=assessment.situation, reason=assessment.reason)
         _keep_current(result, alert, current, now, refresh_every)
         if alert.snoozed_until is not None and not alert.snoozed(now):
             result.remind.append(current)
     for tenant_id, claim in sorted(busy.items()):
         if (alert := by_tenant.get(tenant_id)) is not None:
-            current = replace(alert, situation=Situation.ACTION_RUNNING.key, reason=under_way(claim))
+            current = replace(alert, situation=Situation.ACTION_RUNNING, reason=under_way(claim))
             _keep_current(result, alert, current, now, refresh_every)
     result.resolve.extend(a for a in open_alerts if a.tenant_id not in wedged and a.tenant_id not in busy)
     return result

@@ -26,10 +26,8 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from bot.alert_blocks import situation_label
-from bot.blocks import cut
-from bot.text import BUDGET, listing, size
-from core.alerts import Alert, Digest
+from bot.text import BUDGET, cut, listing, size
+from core.alerting.model import Alert, Digest
 
 PAGE, MAX_PAGES = 25, 100
 LIST_ROOMS = (2900, 1200, 300)  # characters of the "still wedged" list, tried until the digest fits
@@ -58,7 +56,7 @@ def _digest(digest: Digest, members: Sequence[Alert], list_chars: int, max_pages
     if not still:
         text = f":white_check_mark: *{len(members)} tenants were wedged at once* — all resolved; see the thread."
         return [SectionBlock(text=MarkdownTextObject(text=text))]
-    counts = Counter(situation_label(m.situation) for m in still)
+    counts = Counter(str(m.situation) for m in still)
     snoozed = sum(1 for m in still if m.snoozed_until is not None)
     summary = (
         f"*{len(still)} still wedged* ({', '.join(f'{n} {label}' for label, n in counts.most_common())}), "

@@ -1,23 +1,16 @@
-"""Keeping the alert channel true: digests re-rendered as a whole, snoozes that stick, edits and replies
-retried until Slack takes them, reasons refreshed, and the console scan as a dry run."""
+"""Keeping the alert channel true: digests re-rendered as a whole, edits and replies retried until Slack
+takes them, reasons refreshed, and the console scan as a dry run (snoozes: test_controls.py)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
 
-from core.alerts import Alert
+from core.alerting.ports import NotifyError
+from core.alerting.scanner import Scanner
 from core.domain import RunObservation, RunStatus
-from core.ports import NotifyError
-from core.scanner import Scanner
-from core.snoozes import SnoozeOutcome
 from tenantbot.console_notifier import ConsoleNotifier
-from tests.unit.scan_world import World
-
-
-async def wedge(world: World, count: int) -> None:
-    for i in range(count):
-        await world.tenant(f"t{i:03d}")
+from tests.unit.scan_world import World, wedge
 
 
 class TestDigests:
@@ -52,68 +45,6 @@ class TestDigests:
             ("update_digest", "5/6"),
             ("update_digest", "4/6"),
         ]
-
-    async def test_a_snoozed_digest_member_is_shown_on_the_digest(self, world: World) -> None:
-        await wedge(world, 6)
-        await world.scanner().tick()
-        member = (await world.alerts.open_alerts())[0]
-        assert member.id is not None
-        result = await world.scanner().snooze(member.id, "t000", world.now + timedelta(hours=1), "U8", allowed=True)
-        assert result.outcome is SnoozeOutcome.SNOOZED
-        assert world.slack.sent[-1] == ("update_digest", "6/6")
-
-
-class TestSnoozes:
-    async def test_a_snoozed_alert_reminds_and_updates_its_message_once_the_snooze_runs_out(self, world: World) -> None:
-        await world.tenant("stuck")
-        await world.scanner().tick()
-        until = world.now + timedelta(minutes=5)
-        await world.scanner().snooze(await world.only_alert(), "stuck", until, "U9", allowed=True)
-        await world.scanner().tick()
-        world.now += timedelta(minutes=6)
-        await world.scanner().tick()
-        await world.scanner().tick()
-        assert world.slack.kinds() == ["post", "update", "update", "reply"]
-        assert (await world.alerts.alert(await world.only_alert())).snoozed_until is None  # type: ignore[union-attr]
-        assert "alert_snoozed" in world.store.types("stuck")
-
-    async def test_a_snooze_made_while_a_tick_posts_is_kept(self, world: World) -> None:
-        first = await world.tenant("first")
-        await world.scanner().tick()
-        alert_id = await world.only_alert()
-        world.engine.set(first.handle, RunObservation(RunStatus.TERMINATED))  # its alert will be revised
-        await world.tenant("second")
-        scanner, post = world.scanner(), world.slack.post_alert
-
-        async def snoozing_meanwhile(alert):  # type: ignore[no-untyped-def]
-            await scanner.snooze(alert_id, "first", world.now + timedelta(hours=1), "U8", allowed=True)
-            return await post(alert)
-
-        world.slack.post_alert = snoozing_meanwhile  # type: ignore[method-assign]
-        await scanner.tick()
-        after = await world.alerts.alert(alert_id)
-        assert after is not None and after.snoozed_by == "U8" and after.situation == "wedged_engine_closed"
-
-    async def test_a_snooze_on_a_stale_copy_never_reopens_a_resolved_alert(self, world: World) -> None:
-        await world.tenant("stuck")
-        await world.scanner().tick()
-        alert_id = await world.only_alert()
-        await world.move("stuck")
-        await world.scanner().tick()
-        result = await world.scanner().snooze(alert_id, "stuck", world.now + timedelta(hours=1), "U8", allowed=True)
-        assert result.outcome is SnoozeOutcome.ALREADY_RESOLVED
-        assert result.alert is not None and result.alert.resolution == "reset_completed by U123"
-        assert await world.alerts.open_alerts() == [] and "alert_snoozed" not in world.store.types("stuck")
-
-    async def test_a_snooze_naming_another_tenant_or_by_someone_without_reset_changes_nothing(self, world) -> None:
-        await world.tenant("stuck")
-        await world.scanner().tick()
-        alert_id, until = await world.only_alert(), world.now + timedelta(hours=1)
-        other = await world.scanner().snooze(alert_id, "other", until, "U8", allowed=True)
-        refused = await world.scanner().snooze(alert_id, "stuck", until, "U8", allowed=False)
-        assert (other.outcome, refused.outcome) == (SnoozeOutcome.NOT_FOUND, SnoozeOutcome.REFUSED)
-        assert (await world.alerts.alert(alert_id)).snoozed_until is None  # type: ignore[union-attr]
-        assert world.store.types("stuck")[-1] == "action_refused"
 
 
 class TestRetries:
@@ -201,8 +132,9 @@ class TestDryRun:
 
 def console(world: World, printed: list[str]) -> Scanner:
     """`tenantbot scan` without Slack, on the same database and engine."""
+    notifier = ConsoleNotifier(printed.append)
     return Scanner(
-        world.store, world.alerts, ConsoleNotifier(printed.append), world.finder, holder="cli", clock=world.clock
+        world.store, world.alerts, notifier, world.finder, leases=world.leases, holder="cli", clock=world.clock
     )
 
 
@@ -219,23 +151,3 @@ async def test_one_alert_slack_keeps_refusing_does_not_hold_back_the_others(worl
     world.slack.post_alert = refuse_first  # type: ignore[method-assign]
     report = await world.scanner().tick()
     assert (report.posted, report.unposted) == (1, 1) and world.slack.sent == [("post", "second")]
-
-
-async def test_a_snooze_pressed_while_the_scan_delivers_the_same_alert_sends_its_reply_once(world: World) -> None:
-    await world.tenant("stuck")
-    scanner = world.scanner()
-    await scanner.tick()
-    alert_id = await world.only_alert()
-    await scanner.snooze(alert_id, "stuck", world.now + timedelta(minutes=5), "U9", allowed=True)
-    world.now += timedelta(minutes=6)  # the snooze ran out: the tick edits the alert and replies in its thread
-    update, pressed = world.slack.update_alert, []
-
-    async def snooze_meanwhile(alert: Alert) -> None:  # this process answers a Snooze press in the middle
-        await update(alert)
-        if not pressed:
-            pressed.append(alert_id)
-            await scanner.snooze(alert_id, "stuck", world.now + timedelta(hours=1), "U8", allowed=True)
-
-    world.slack.update_alert = snooze_meanwhile  # type: ignore[method-assign]
-    await scanner.tick()
-    assert world.slack.kinds().count("reply") == 1

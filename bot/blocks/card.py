@@ -1,6 +1,5 @@
-"""Block Kit renderers: core results in, `slack_sdk.models.blocks` out. No decisions are made here:
-the buttons are the actions the caller passes (the assessment's, filtered by core/authz), the texts
-come from the core.
+"""The tenant card: a tenant view in, Block Kit out. No decisions are made here: the buttons are the
+actions the caller passes (the assessment's, filtered by core/authz), the texts come from the core.
 
 Everything from data is escaped (bot/text.py). The card stays under Slack's size budget: it is
 rendered with generous room for the long texts first (error, reason, note, allocations, events) and
@@ -9,35 +8,22 @@ with less room until it fits.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    Block,
-    ButtonElement,
-    ConfirmObject,
-    ContextBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    SectionBlock,
-)
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, HeaderBlock, SectionBlock
 
+from bot.blocks.common import actor, confirm, md, run_button
 from bot.text import BUDGET, code, cut, fenced, listing, safe, size
-from core.actions import STEPS
+from core.actions import DESTRUCTIVE
 from core.domain import Action
 from core.durations import format_duration
 from core.results import ActionResult, TenantView
 
-__all__ = ["actor", "confirm", "cut", "result_note", "tenant_card", "text_fallback"]
-
 ACTION_ID = "tenant_{}"  # tenant_reset, tenant_retry, …
 SHARE_ACTION_ID = "tenant_share"
 ACTIONS_BLOCK = "tenant_actions:{}"  # carries the tenant id, cross-checked against the button value
-DESTRUCTIVE = (Action.RESET, Action.CANCEL, Action.DECOMMISSION)
-SLACK_USER = re.compile(r"^[UW][A-Z0-9]+$")
 UNREAD = "unknown (could not read)"
 
 
@@ -55,10 +41,6 @@ class Room:
 ROOMS = (Room(2000, 1200, 600, 8, 1200), Room(800, 500, 300, 8, 500), Room(200, 200, 100, 3, 250))
 
 
-def md(text: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=text)
-
-
 def when(moment: datetime | None, now: datetime) -> str:
     """Relative for reading at a glance, absolute in the reader's own time zone for the record."""
     if moment is None:
@@ -68,21 +50,29 @@ def when(moment: datetime | None, now: datetime) -> str:
 
 
 def tenant_card(
-    view: TenantView, *, runbook_url: str, actions: Sequence[Action], note: str | None = None
+    view: TenantView,
+    *,
+    runbook_url: str,
+    actions: Sequence[Action],
+    note: str | None = None,
+    run_url: str | None = None,
 ) -> list[Block]:
     """The card, with buttons for `actions` (what the viewer may run of what the assessment allows, decided
-    by core/authz: no default, so no caller can forget it), within the budget.
+    by core/authz: no default, so no caller can forget it), within the budget; with `run_url`, a link to
+    the run in Temporal's Web UI.
 
     `note` is mrkdwn the caller already made safe (e.g. `result_note`)."""
     offered = tuple(actions)
     for room in ROOMS:
-        card = _card(view, runbook_url, note, offered, room)
+        card = _card(view, runbook_url, note, offered, room, run_url)
         if size(card) <= BUDGET:
             break
     return card
 
 
-def _card(view: TenantView, runbook_url: str, note: str | None, offered: tuple[Action, ...], room: Room) -> list[Block]:
+def _card(
+    view: TenantView, runbook_url: str, note: str | None, offered: tuple[Action, ...], room: Room, run_url: str | None
+) -> list[Block]:
     t, a = view.tenant, view.assessment
     blocks: list[Block] = [
         HeaderBlock(text=cut(f"{t.id} · {t.state}", 150)),
@@ -100,10 +90,12 @@ def _card(view: TenantView, runbook_url: str, note: str | None, offered: tuple[A
             f"• {e.at:%H:%M:%S} {code(e.type.removeprefix('tenant.provisioning.'), 60)} by {actor(e.actor)}"
             for e in view.events[: room.events]
         ]
-        blocks.append(SectionBlock(text=md(cut("*Recent events*\n" + "\n".join(lines), 3000))))
+        title = f"*Recent events* (all: {code(f'/tenant {t.id} history', 90)})\n"
+        blocks.append(SectionBlock(text=md(cut(title + "\n".join(lines), 3000))))
     runbook = f"<{runbook_url}|Runbook: reset a stuck provisioning>" if len(runbook_url) <= 1000 else "Runbook"
     blocks.append(ContextBlock(elements=[md(runbook)]))
-    blocks.append(ActionsBlock(block_id=cut(ACTIONS_BLOCK.format(t.id), 255), elements=buttons(view, offered)))
+    elements = [*buttons(view, offered), *run_button(run_url)]
+    blocks.append(ActionsBlock(block_id=cut(ACTIONS_BLOCK.format(t.id), 255), elements=elements))
     if note:
         blocks.append(ContextBlock(elements=[md(cut(note, min(room.note, 2000)))]))
     return blocks
@@ -154,21 +146,6 @@ def buttons(view: TenantView, offered: Sequence[Action]) -> list[ButtonElement]:
         for action in offered
     ]
     return [*elements, ButtonElement(text="Share in channel", action_id=SHARE_ACTION_ID, value=tenant_id)]
-
-
-def confirm(action: Action, tenant_id: str) -> ConfirmObject:
-    return ConfirmObject(
-        title=cut(f"{action.value.capitalize()} {tenant_id}?", 100),
-        text=cut(STEPS[action].confirm, 300),
-        confirm=action.value.capitalize(),
-        deny="Keep it",
-        style="danger" if action is Action.DECOMMISSION else "primary",
-    )
-
-
-def actor(name: str) -> str:
-    """Mention Slack users; show workflows, the scheduler and CLI users as code."""
-    return f"<@{name}>" if SLACK_USER.fullmatch(name) else code(name, 80)
 
 
 def result_note(result: ActionResult, pressed_at: datetime, limit: int = 1200) -> str:

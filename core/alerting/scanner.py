@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core import events as ev
-from core.alert_delivery import Delivery
-from core.alerts import REFRESH_EVERY, Alert, batch, plan
+from core.alerting.delivery import Delivery
+from core.alerting.model import REFRESH_EVERY, Alert, batch, plan
+from core.alerting.ports import AlertStore, Notifier
+from core.decisions import Situation
 from core.domain import AuditEvent
-from core.ports import AlertStore, Notifier, StoreError, TenantStore
-from core.snoozes import Snoozes
+from core.ports import Leases, StoreError, TenantStore
 from core.wedged import WedgeFinder
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ class TickReport:
     lease_lost: bool = False
 
 
-class Scanner(Snoozes):
+class Scanner:
     def __init__(
         self,
         store: TenantStore,
@@ -58,6 +59,7 @@ class Scanner(Snoozes):
         notifier: Notifier,
         finder: WedgeFinder,
         *,
+        leases: Leases,
         holder: str,
         clock: Callable[[], datetime],
         lease: timedelta = timedelta(minutes=2),
@@ -65,13 +67,13 @@ class Scanner(Snoozes):
         claim_ttl: timedelta = timedelta(minutes=5),
         refresh_every: timedelta = REFRESH_EVERY,
     ) -> None:
-        self.store, self.alerts, self.notifier, self.finder = store, alerts, notifier, finder
+        self.store, self.alerts, self.notifier, self.finder, self.leases = store, alerts, notifier, finder, leases
         self.holder, self.clock, self.lease, self.digest_from = holder, clock, lease, digest_from
         self.refresh_every = refresh_every
         self.delivery = Delivery(alerts, notifier, holder=holder, clock=clock, claim_ttl=claim_ttl)
 
     async def tick(self) -> TickReport:
-        if not await self.alerts.try_lock(SCAN_LOCK, self.holder, now=self.clock(), ttl=self.lease):
+        if not await self.leases.try_lock(SCAN_LOCK, self.holder, now=self.clock(), ttl=self.lease):
             return TickReport(ran=False)
         try:
             return await self._tick(self.clock())
@@ -80,12 +82,12 @@ class Scanner(Snoozes):
             return TickReport(ran=True, lease_lost=True)
         finally:
             try:
-                await self.alerts.unlock(SCAN_LOCK, self.holder)
+                await self.leases.unlock(SCAN_LOCK, self.holder)
             except StoreError as e:
                 log.warning("could not release the scan lease (it expires by itself): %s", e)
 
     async def keep_lease(self) -> None:
-        if not await self.alerts.try_lock(SCAN_LOCK, self.holder, now=self.clock(), ttl=self.lease):
+        if not await self.leases.try_lock(SCAN_LOCK, self.holder, now=self.clock(), ttl=self.lease):
             raise LeaseLost()
 
     async def _tick(self, now: datetime) -> TickReport:
@@ -118,13 +120,13 @@ class Scanner(Snoozes):
             at = self.clock()
             await self.store.append(
                 [
-                    AuditEvent(a.tenant_id, ev.ALERT_OPENED, ev.SCHEDULER_ACTOR, at, {"situation": a.situation})
+                    AuditEvent(a.tenant_id, ev.ALERT_OPENED, ev.SCHEDULER_ACTOR, at, {"situation": a.situation.key})
                     for a in opened
                 ]
             )
         return opened
 
-    async def _revise(self, alert: Alert, was: str, now: datetime, digests: dict[int, list[str]]) -> None:
+    async def _revise(self, alert: Alert, was: Situation, now: datetime, digests: dict[int, list[str]]) -> None:
         """Store the current situation and reason; a digest is re-rendered only for a new situation."""
         assert alert.id is not None
         if not await self.alerts.revise(alert.id, alert.situation, alert.reason, at=now, visible=not alert.in_digest):

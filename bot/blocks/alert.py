@@ -15,49 +15,40 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from bot.blocks import actor, confirm
+from bot.blocks.common import actor, confirm, run_button
 from bot.text import safe
-from core.alerts import Alert
+from core.alerting.controls import SnoozeOutcome, SnoozeResult
+from core.alerting.model import Alert
 from core.decisions import Situation, recommended_for
 from core.domain import Action
-from core.snoozes import SnoozeOutcome, SnoozeResult
 
 ALERT_BLOCK = "alert:{}:{}"  # alert id, tenant id
 SNOOZE_CHOICES = (("30 minutes", 1800), ("1 hour", 3600), ("4 hours", 14400), ("1 day", 86400))
 
 
-def situation_label(key: str) -> str:
-    return next((str(s) for s in Situation if s.key == key), key)
-
-
-def suggestion(key: str) -> str:
-    """The table's recommendation for a situation key, e.g. "Reset, then Retry"."""
-    situation = next((s for s in Situation if s.key == key), None)
-    return str(recommended_for(situation)) if situation else "Reset, then Retry"
-
-
 def alert_text(alert: Alert) -> str:
-    return safe(f"{alert.tenant_id} is {situation_label(alert.situation)}", 3000)
+    return safe(f"{alert.tenant_id} is {alert.situation}", 3000)
 
 
-def alert_blocks(alert: Alert) -> list[Block]:
+def alert_blocks(alert: Alert, run_url: str | None = None) -> list[Block]:
+    """The alert as the channel sees it; with `run_url`, a link to the tenant's run in Temporal's Web UI."""
     if alert.resolved_at is not None:
         return [
             SectionBlock(
                 text=MarkdownTextObject(
                     text=(
-                        f":white_check_mark: *{safe(alert.tenant_id, 100)}* was {situation_label(alert.situation)} — "
+                        f":white_check_mark: *{safe(alert.tenant_id, 100)}* was {alert.situation} — "
                         f"resolved at {alert.resolved_at:%H:%M} UTC: {safe(alert.resolution or '', 2500)}"
                     )
                 )
             )
         ]
     body = (
-        f":rotating_light: *{safe(alert.tenant_id, 100)}* is *{situation_label(alert.situation)}*\n"
-        f"{safe(alert.reason, 2500)}\n*Suggested:* {suggestion(alert.situation)} — Reset terminates the stuck run "
+        f":rotating_light: *{safe(alert.tenant_id, 100)}* is *{alert.situation}*\n"
+        f"{safe(alert.reason, 2500)}\n*Suggested:* {recommended_for(alert.situation)} — Reset terminates the stuck run "
         "and keeps allocations; nothing is rolled back."
     )
-    if alert.situation == Situation.ACTION_RUNNING.key:  # an action on it is unfinished: the alert waits for it
+    if alert.situation is Situation.ACTION_RUNNING:  # an action on it is unfinished: the alert waits for it
         body = f":hourglass_flowing_sand: *{safe(alert.tenant_id, 100)}*: {safe(alert.reason, 2500)}"
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=body))]
     if alert.snoozed_until is not None:
@@ -82,6 +73,7 @@ def alert_blocks(alert: Alert) -> list[Block]:
                     confirm=confirm(Action.RESET, alert.tenant_id),
                 ),
                 ButtonElement(text="Details", action_id="alert_details", value=alert.tenant_id),
+                *run_button(run_url),
                 StaticSelectElement(
                     placeholder="Snooze…",
                     action_id="alert_snooze",
@@ -103,6 +95,6 @@ def snooze_answer(result: SnoozeResult, tenant_id: str, until: datetime) -> str:
             resolved = f" at {alert.resolved_at:%H:%M} UTC ({alert.resolution})" if alert and alert.resolved_at else ""
             return f":white_check_mark: The alert for {tenant_id} was already resolved{resolved}; nothing to snooze."
         case SnoozeOutcome.REFUSED:
-            return ":no_entry: Snoozing an alert needs the same permission as Reset (RESET_USERS); nothing changed."
+            return f":no_entry: {safe(result.reason or 'not allowed', 500)}"
         case _:
             return f":warning: That alert is not {tenant_id}'s; run `/tenant {tenant_id}` instead."

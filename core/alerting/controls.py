@@ -1,9 +1,17 @@
-"""What the alert channel's controls ask of the scanner: snooze an alert, look one up, list a digest.
+"""The alert channel's controls: what happens when Snooze is pressed, and the look-ups behind a digest.
 
-A snooze is one guarded UPDATE (`WHERE id = ? AND resolved_at IS NULL`), so it never reopens a
-resolved episode, and the snoozer is told the truth when the alert was resolved first. The alert id
-must belong to the tenant the control names. Snoozing needs the same permission as Reset: it silences
-the channel's call to Reset, so whoever may not act on the alert may not silence it either.
+Snooze, in order: the alert must be the tenant's that the control names (else NOT_FOUND: a control
+cannot point at another tenant's alert); whoever may not Reset may not snooze either, since a snooze
+silences the channel's call to Reset (the same `Authorizer` as a Reset press decides; REFUSED with its
+reason, audited; a directory that cannot answer refuses with "try again"); the snooze is one guarded
+UPDATE (`WHERE id = ? AND resolved_at IS NULL`), so it never reopens a resolved episode and the snoozer
+is told the truth when the alert was resolved first (ALREADY_RESOLVED); then it is audited and the
+message (or its digest) is edited at once, for at most 2 s: what Slack or a claim refuses, the next
+scan tick delivers.
+
+`AlertControls` is built beside the `Scanner` (tenantbot/bootstrap.py) and shares its `Delivery`: the
+same notifier (one pace for every Slack call of the channel) and the same message claims, which keep a
+press and a tick from both sending one message's pending reply.
 """
 
 from __future__ import annotations
@@ -16,13 +24,16 @@ from datetime import datetime
 from enum import StrEnum
 
 from core import events as ev
-from core.alert_delivery import Delivery
-from core.alerts import Alert, Digest
-from core.domain import AuditEvent
-from core.ports import AlertStore, NotifyError, TenantStore
+from core.alerting.delivery import Delivery
+from core.alerting.model import Alert, Digest
+from core.alerting.ports import AlertStore, NotifyError
+from core.authz import Authorizer
+from core.domain import Action, AuditEvent
+from core.ports import TenantStore
 
 log = logging.getLogger(__name__)
 SHOW_WITHIN_S = 2.0
+NEEDS_RESET = "Snoozing an alert needs the same permission as Reset (the Reset allow-list), so nothing changed."
 
 
 class SnoozeOutcome(StrEnum):
@@ -36,13 +47,21 @@ class SnoozeOutcome(StrEnum):
 class SnoozeResult:
     outcome: SnoozeOutcome
     alert: Alert | None = None
+    reason: str | None = None  # why it was REFUSED, for the snoozer
 
 
-class Snoozes:
-    store: TenantStore
-    alerts: AlertStore
-    delivery: Delivery
-    clock: Callable[[], datetime]
+class AlertControls:
+    def __init__(
+        self,
+        store: TenantStore,
+        alerts: AlertStore,
+        delivery: Delivery,
+        authorizer: Authorizer,
+        *,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.store, self.alerts, self.delivery, self.clock = store, alerts, delivery, clock
+        self.authorizer = authorizer
 
     async def alert_of(self, alert_id: int, tenant_id: str) -> Alert | None:
         """The alert, if it exists and is the named tenant's (a control cannot point at another's)."""
@@ -53,15 +72,15 @@ class Snoozes:
         """The still-wedged members of a digest, by tenant id (what its pages list)."""
         return [a for a in await self.alerts.digest_members(digest_id) if a.resolved_at is None]
 
-    async def snooze(
-        self, alert_id: int, tenant_id: str, until: datetime, actor: str, *, allowed: bool
-    ) -> SnoozeResult:
+    async def snooze(self, alert_id: int, tenant_id: str, until: datetime, actor: str) -> SnoozeResult:
         alert = await self.alert_of(alert_id, tenant_id)
         if alert is None:
             return SnoozeResult(SnoozeOutcome.NOT_FOUND)
-        if not allowed:
-            await self._note(tenant_id, ev.ACTION_REFUSED, actor, action="snooze", reason="not on RESET_USERS")
-            return SnoozeResult(SnoozeOutcome.REFUSED, alert)
+        refusal = await self.authorizer.refusal(Action.RESET, actor)
+        if refusal is not None:
+            reason = refusal.reason if refusal.unchecked else NEEDS_RESET
+            await self._note(tenant_id, ev.ACTION_REFUSED, actor, action="snooze", reason=reason)
+            return SnoozeResult(SnoozeOutcome.REFUSED, alert, reason)
         if not await self.alerts.snooze(alert_id, until, actor):
             return SnoozeResult(SnoozeOutcome.ALREADY_RESOLVED, await self.alerts.alert(alert_id))
         await self._note(tenant_id, ev.ALERT_SNOOZED, actor, until=until.isoformat())

@@ -12,8 +12,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from core.alerts import Alert, Digest
-from core.ports import AlertStore, MessageKind, Notifier, NotifyError
+from core.alerting.model import Alert, Digest
+from core.alerting.ports import AlertStore, MessageKind, Notifier, NotifyError
 
 log = logging.getLogger(__name__)
 Keep = Callable[[], Awaitable[None]]

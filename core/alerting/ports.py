@@ -1,0 +1,121 @@
+"""The ports alerting calls: the alert store (episodes, digests, message claims) and the notifier (where
+alerts go). The scan lease is a `Leases` (core/ports.py), like each process's liveness lease.
+
+Adapters: `core/persistence/` (the same database as the tenants) and `bot/notifier.py` (Slack),
+or `tenantbot/console_notifier.py` (a terminal); unit tests record what would reach Slack with
+`tests/alert_fakes.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
+
+from core.alerting.model import Alert, Digest
+from core.decisions import Situation
+
+MessageKind = Literal["alert", "digest"]
+
+
+class AlertStore(Protocol):
+    """Alert episodes, digests and their messages' claims, in the same database as the tenants.
+
+    Every write names the columns it changes and is guarded (`WHERE resolved_at IS NULL`, `WHERE
+    message_ref IS NULL`, `WHERE claimed_by = holder`), so a stale copy never overwrites a concurrent
+    snooze or resolution, and a message is posted by at most one claimant.
+    """
+
+    async def open_alerts(self) -> list[Alert]: ...
+
+    async def open_alert(self, alert: Alert) -> Alert | None:
+        """Record a new episode; None if the tenant already has an open one (another replica won)."""
+        ...
+
+    async def alert(self, alert_id: int) -> Alert | None: ...
+
+    async def open_digest(self, opened_at: datetime) -> Digest: ...
+
+    async def digest(self, digest_id: int) -> Digest | None: ...
+
+    async def digest_members(self, digest_id: int) -> list[Alert]:
+        """Every alert of the digest, open and resolved, by tenant id."""
+        ...
+
+    async def revise(self, alert_id: int, situation: Situation, reason: str, *, at: datetime, visible: bool) -> bool:
+        """New situation/reason of an open alert; `visible` asks for an edit of its message."""
+        ...
+
+    async def snooze(self, alert_id: int, until: datetime, by: str) -> bool:
+        """Snooze an open alert; False if it is resolved (or unknown)."""
+        ...
+
+    async def wake(self, alert_id: int, until: datetime, reply: str | None) -> bool:
+        """End the snooze that ran out at `until` (not a newer one) and queue `reply`."""
+        ...
+
+    async def resolve(self, alert_id: int, at: datetime, resolution: str, reply: str | None) -> bool:
+        """Close an open episode and queue `reply`; False if it was already resolved."""
+        ...
+
+    async def touch_digest(self, digest_id: int, reply: str | None) -> None:
+        """Ask for the digest to be re-rendered, and append `reply` to its pending thread reply."""
+        ...
+
+    async def claim(
+        self, kind: MessageKind, key: int, holder: str, *, now: datetime, ttl: timedelta, unposted: bool
+    ) -> Alert | Digest | None:
+        """Take the message for posting (`unposted`) or editing; the fresh row, or None if not free."""
+        ...
+
+    async def mark_posted(self, kind: MessageKind, key: int, holder: str, message_ref: str, revision: int) -> bool:
+        """Record where the claimed message was posted (a digest's members too) and release the claim."""
+        ...
+
+    async def mark_delivered(
+        self, kind: MessageKind, key: int, holder: str, *, revision: int, reply: str | None, failed: bool
+    ) -> None:
+        """After an edit/reply attempt: what is now shown, whether `reply` went out, and release the claim."""
+        ...
+
+    async def release(self, kind: MessageKind, key: int, holder: str) -> None:
+        """Give the claim back without recording anything (the post failed)."""
+        ...
+
+    async def undelivered(self) -> list[Alert | Digest]:
+        """Posted messages with an edit or a reply still to send (alerts of digests excluded)."""
+        ...
+
+
+class NotifyError(Exception):
+    """The chat could not be reached or refused the message; the alert stays unposted for a later tick."""
+
+
+class Notifier(Protocol):
+    """Where alerts go (a Slack channel). Implementations pace themselves and honour rate limits.
+
+    `dry_run` is True for a notifier that keeps no messages (a terminal): the scan then prints what it
+    would post and leaves every post, edit and reply to a replica that has Slack.
+    """
+
+    dry_run: bool
+
+    async def post_alert(self, alert: Alert) -> str:
+        """Post one alert with its buttons; returns a reference for later edits."""
+        ...
+
+    async def post_digest(self, digest: Digest, members: Sequence[Alert]) -> str:
+        """Post one message listing many new alerts (a mass wedge); returns its reference."""
+        ...
+
+    async def update_alert(self, alert: Alert) -> None:
+        """Edit the alert in place (new situation, snoozed, resolved)."""
+        ...
+
+    async def update_digest(self, digest: Digest, members: Sequence[Alert]) -> None:
+        """Re-render the digest (resolved count, what is still wedged)."""
+        ...
+
+    async def reply(self, message_ref: str, text: str) -> None:
+        """A short reply in the message's thread (resolution, reminder after a snooze)."""
+        ...

@@ -1,0 +1,36 @@
+"""What happens when an operator presses an action's button (Reset, Retry, Cancel, Decommission): one
+core call for the chat adapter, and the buttons a viewer is offered.
+
+A press, in order: the presser is authorized for that action (core/authz.py: the allow-lists, and the
+directory for group entries; a directory that cannot answer refuses with "try again"); a refusal is
+audited as `action_refused` with its reason, but only for a tenant that exists (TenantNotFound:
+nothing to refuse, nothing recorded); an authorized press runs through `TenantService.act` under its
+request key, which re-checks the situation at that moment and never runs one press twice. The CLI
+calls `act` directly: whoever runs it already holds the database and the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from core.authz import Authorizer
+from core.domain import Action
+from core.results import ActionResult
+from core.service import TenantService
+
+
+class Presses:
+    def __init__(self, service: TenantService, authorizer: Authorizer) -> None:
+        self.service, self.authorizer = service, authorizer
+
+    async def press(self, action: Action, tenant_id: str, user: str, *, request_key: str) -> ActionResult:
+        """Authorize `user`, then act, or record the refusal. Raises TenantNotFound (nothing recorded)
+        or StoreError when a refused press's tenant cannot be read."""
+        refusal = await self.authorizer.refusal(action, user)
+        if refusal is not None:
+            return await self.service.refuse(action, tenant_id, user, refusal.reason)
+        return await self.service.act(action, tenant_id, user, request_key=request_key)
+
+    async def offered(self, allowed: Iterable[Action], viewer: str | None) -> tuple[Action, ...]:
+        """Which of the `allowed` actions get a button on a card for `viewer` (None: for everyone)."""
+        return await self.authorizer.offered(allowed, viewer)
