@@ -1,6 +1,7 @@
 """The composition root (tenantbot/bootstrap.py) hands every reader the ports wrapped with READ_TIMEOUT (a
-tenant's history and the run-link look-up an alert uses answer within it when the database hangs), and
-builds the daily retention run under the scan's lease with a holder of its own."""
+tenant's history, the run-link look-up an alert uses and each call of the wedge finder answer within it
+when the database or the engine hangs), and builds the daily retention run under the scan's lease with a
+holder of its own."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ import pytest
 
 from core.alerting.scanner import SCAN_LOCK
 from core.authz import NoDirectory
-from core.domain import Tenant, TenantState
+from core.domain import RunObservation, RunStatus, Tenant, TenantState, provisioning_handle
 from core.persistence import Database
-from core.ports import StoreError
+from core.ports import EngineError, StoreError
 from core.run_links import RunLinks
 from core.saga import FaultPlan
 from tenantbot.bootstrap import assemble, unlinked
@@ -49,6 +50,34 @@ async def test_history_and_the_run_link_look_up_answer_within_read_timeout_when_
         await asyncio.wait_for(rt.history.page("acme"), 2)
     assert await asyncio.wait_for(rt.tenant_link("acme"), 2) is None  # a link is never worth failing a message
     assert time.monotonic() - started < 1.5
+
+
+async def test_each_call_of_the_wedge_finder_that_hangs_says_which_part_did_not_answer_within_read_timeout(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = FakeEngine()
+    settings = Settings(read_timeout=timedelta(seconds=0.2))
+    rt = assemble(settings, database, engine, FaultPlan(), RunLinks(), None, NoDirectory())
+    an_hour_ago, handle = datetime.now(UTC) - timedelta(hours=1), provisioning_handle("acme", 1)
+    stuck = Tenant(
+        "acme", TenantState.PROVISIONING, an_hour_ago, handle=handle, attempt=1, last_progress_at=an_hour_ago
+    )
+    await database.tenants.add(stuck, [])  # a suspect: asked about and read in full every sweep
+    engine.set(handle, RunObservation(RunStatus.RUNNING))
+    hangs = [
+        (engine, "count_running", EngineError, "engine"),  # the first sweep reconciles: nothing closed asked yet
+        (engine, "closed_since", EngineError, "engine"),
+        (database.tenants, "in_flight_refs", StoreError, "database"),
+        (database.tenants, "in_flight", StoreError, "database"),
+    ]
+    for port, call, error, part in hangs:
+        with monkeypatch.context() as hung:
+            hung.setattr(port, call, never)
+            started = time.monotonic()
+            with pytest.raises(error, match=rf"^{part}: no answer within 0\.2 s$"):
+                await asyncio.wait_for(rt.finder.sweep(datetime.now(UTC)), 2)
+            assert time.monotonic() - started < 1, call
+        assert list((await rt.finder.sweep(datetime.now(UTC))).wedged) == ["acme"]
 
 
 async def test_the_daily_retention_run_holds_the_scans_lease_under_a_holder_of_its_own(database: Database) -> None:

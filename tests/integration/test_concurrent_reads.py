@@ -1,12 +1,14 @@
 """Many operators reading at once while the saga and other replicas write: every read answers within
-READ_TIMEOUT, on SQLite (where reads must not queue on the write lock) and on PostgreSQL."""
+READ_TIMEOUT, on SQLite (where reads must not queue on the write lock) and on PostgreSQL; so do the wedge
+scan's reads."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from core.domain import AuditEvent, Tenant, TenantState
+from core.bounded import BoundedStore
+from core.domain import AuditEvent, Tenant, TenantState, provisioning_handle
 from core.persistence import SqlTenantStore, open_database
 from core.ports import ConcurrentUpdate
 from core.results import TenantView
@@ -74,3 +76,21 @@ async def test_a_view_does_not_wait_for_another_replicas_open_write(store: SqlTe
     finally:
         await other_replica.close()
     assert view.tenant.current_step != "writing" and view.problems == ()
+
+
+async def test_the_wedge_scans_reads_do_not_wait_for_another_replicas_open_write(
+    store: SqlTenantStore, database_url: str
+) -> None:
+    handle = provisioning_handle("acme", 1)
+    await store.add(Tenant("acme", TenantState.PROVISIONING, now(), handle=handle, last_progress_at=now()), [])
+    scan_reads = BoundedStore(store, timedelta(seconds=2))  # as the composition root hands them to the finder
+    other_replica = await open_database(database_url, migrate_schema=False)
+    try:
+        async with other_replica.engine.begin() as writing:  # holds the write lock until the block ends
+            await writing.exec_driver_sql("UPDATE tenants SET current_step = 'writing' WHERE id = 'acme'")
+            refs = await scan_reads.in_flight_refs(now() - timedelta(minutes=10))
+            rows = await scan_reads.in_flight({"acme"})
+    finally:
+        await other_replica.close()
+    assert [(r.tenant_id, r.handle, r.progressing) for r in refs] == [("acme", handle, True)]
+    assert [(t.id, t.current_step) for t in rows] == [("acme", None)]

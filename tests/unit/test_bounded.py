@@ -23,6 +23,8 @@ HANDLE = provisioning_handle("acme", 1)
     [
         (lambda s: s.get("acme"), "database"),
         (lambda s: s.in_flight(), "database"),
+        (lambda s: s.in_flight({"acme"}), "database"),
+        (lambda s: s.in_flight_refs(at(20)), "database"),
         (lambda s: s.allocations("acme"), "allocations"),
         (lambda s: s.events("acme", 5), "audit events"),
         (lambda s: s.history("acme", limit=5), "audit events"),
@@ -50,6 +52,24 @@ async def test_the_engine_reads_within_the_read_timeout_and_acts_within_the_engi
         await bounded.describe(HANDLE)
     await bounded.terminate(HANDLE, "test")  # 0.3 s: within the engine's 2 s
     assert [call for call, _ in engine.calls] == ["describe", "terminate"]
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda e: e.describe(HANDLE),
+        lambda e: e.run_statuses([HANDLE]),
+        lambda e: e.count_running([HANDLE]),
+        lambda e: e.closed_since(at(0)),
+    ],
+    ids=["describe", "run_statuses", "count_running", "closed_since"],
+)
+async def test_each_engine_read_of_the_wedge_scan_that_hangs_fails_within_the_read_timeout(read) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine()
+    engine.delay = 5
+    bounded = BoundedEngine(engine, Timeouts(read=SHORT, engine=timedelta(seconds=10)))
+    with pytest.raises(EngineError, match=r"^engine: no answer within 0\.1 s$"):
+        await asyncio.wait_for(read(bounded), 1)
 
 
 async def test_a_lease_call_that_hangs_fails_within_its_limit() -> None:
