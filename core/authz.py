@@ -7,7 +7,8 @@ asks for Reset). Group membership comes from a `Directory` the chat adapter impl
 reads Slack's user groups); only the groups the policy names for an action are asked about, so the
 default policy costs no lookup. A directory that cannot answer is never taken as "not a member": the
 press is refused with "try again". Messages name the allow-list, not its setting (README maps each
-allow-list to its variable).
+allow-list to its variable). The admin allow-list decides who may freeze and unfreeze tenantbot from
+Slack (core/freeze.py; default: nobody, the command line always can).
 """
 
 from __future__ import annotations
@@ -45,10 +46,19 @@ class AllowList:
             groups=frozenset(e for e in entries if e[0] == "S"),
         )
 
+    def admits(self, user: str, groups: Iterable[str]) -> bool:
+        """Whether the list names `user`, one of their `groups`, or everyone."""
+        return self.everyone or user in self.users or bool(self.groups.intersection(groups))
+
+    def groups_that_matter(self) -> frozenset[str]:
+        """The groups whose membership decides (none to look up when everyone is on the list)."""
+        return frozenset() if self.everyone else self.groups
+
 
 @dataclass(frozen=True)
 class Policy:
     allowed: dict[Action, AllowList] = field(default_factory=dict)
+    admins: AllowList = AllowList()  # who may freeze and unfreeze tenantbot from Slack
 
     def permits(self, user: str, groups: Iterable[str], action: Action) -> bool:
         rule = self.allowed.get(action, AllowList())
@@ -85,6 +95,14 @@ class Policy:
         if self.allowed.get(action, AllowList()) == AllowList():
             return f"Nobody may {action.value} from Slack until an admin list is configured ({allow_list} is empty)."
         return f"You are not on the list of people allowed to {action.value} ({allow_list})."
+
+    def admin_refusal(self) -> str:
+        if self.admins == AllowList():
+            return (
+                "Nobody may freeze or unfreeze tenantbot from Slack until an admin list is configured (the admin "
+                "allow-list is empty); `tenantbot freeze` and `tenantbot unfreeze` on the command line always can."
+            )
+        return "You are not on the admin allow-list, so you may not freeze or unfreeze tenantbot."
 
 
 class DirectoryUnavailable(Exception):
@@ -134,6 +152,19 @@ class Authorizer:
             log.warning("%s by %s: %s", action.value, user, e)
             return Refusal(LOOKUP_FAILED, unchecked=True)
         return None if self.policy.permits(user, groups, action) else Refusal(self.policy.refusal(action))
+
+    async def admin_refusal(self, user: str) -> Refusal | None:
+        """None when `user` is on the admin allow-list (may freeze and unfreeze), else why not."""
+        admins = self.policy.admins
+        try:
+            groups = await self.directory.groups_of(user, admins.groups_that_matter())
+        except DirectoryUnavailable as e:
+            log.warning("freeze or unfreeze by %s: %s", user, e)
+            return Refusal(LOOKUP_FAILED, unchecked=True)
+        if admins.admits(user, groups):
+            return None
+        log.info("freeze or unfreeze by %s refused: not on the admin allow-list", user)
+        return Refusal(self.policy.admin_refusal())
 
     async def offered(self, allowed: Iterable[Action], viewer: str | None) -> tuple[Action, ...]:
         """The buttons for a card seen by `viewer` only, or by everyone (`viewer` None): see Policy.offered."""

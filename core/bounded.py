@@ -5,7 +5,7 @@ never into a Slack request or a scan tick that waits forever. The ports are wrap
 composition root: `BoundedStore`, `BoundedEngine` and `BoundedLeases` implement them by delegating each
 call under its limit (READ_TIMEOUT for reads and writes of the database and the engine's reads,
 ENGINE_TIMEOUT for the engine calls an action makes), so the service, recovery, the liveness lease and
-the wedge finder just call their ports.
+the wedge finder just call their ports (`BoundedFreezes` does the same for the read-only switch).
 
 The limit holds whatever the driver does once the call is cancelled. `asyncio.wait_for` waits for the
 cancelled call to finish, and a driver cancelling a query on a silent socket takes its time (psycopg
@@ -33,6 +33,7 @@ from core.domain import (
     RunStatus,
     Tenant,
 )
+from core.freeze import Freeze, FreezeStore
 from core.ports import AllocationChanges, EngineError, Leases, StoreError, TenantStore, WorkflowEngine
 from core.results import Timeouts
 
@@ -188,3 +189,19 @@ class BoundedLeases(Leases):
 def bounded_ports(store: TenantStore, engine: WorkflowEngine, timeouts: Timeouts) -> tuple[BoundedStore, BoundedEngine]:
     """The tenant store and the engine, each call under its limit."""
     return BoundedStore(store, timeouts.read), BoundedEngine(engine, timeouts)
+
+
+class BoundedFreezes(FreezeStore):
+    """The read-only switch (core/freeze.py), every call within `limit`, named "read-only switch"."""
+
+    def __init__(self, freezes: FreezeStore, limit: timedelta) -> None:
+        self.freezes, self.limit = freezes, limit
+
+    async def current(self) -> Freeze | None:
+        return await bounded(self.freezes.current(), "read-only switch", StoreError, self.limit)
+
+    async def freeze(self, freeze: Freeze) -> Freeze:
+        return await bounded(self.freezes.freeze(freeze), "read-only switch", StoreError, self.limit)
+
+    async def unfreeze(self, by: str, at: datetime) -> Freeze | None:
+        return await bounded(self.freezes.unfreeze(by, at), "read-only switch", StoreError, self.limit)

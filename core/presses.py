@@ -6,7 +6,9 @@ directory for group entries; a directory that cannot answer refuses with "try ag
 audited as `action_refused` with its reason, but only for a tenant that exists (TenantNotFound:
 nothing to refuse, nothing recorded); an authorized press runs through `TenantService.act` under its
 request key, which re-checks the situation at that moment and never runs one press twice. The CLI
-calls `act` directly: whoever runs it already holds the database and the engine.
+calls `act` directly: whoever runs it already holds the database and the engine. While tenantbot is
+frozen, `act` refuses every press (core/freeze.py); freezing and unfreezing from the chat is for the
+admin allow-list (the CLI's `tenantbot freeze` always can).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Iterable
 
 from core.authz import Authorizer
 from core.domain import Action
+from core.freeze import SwitchOutcome, SwitchResult
 from core.results import ActionResult
 from core.service import TenantService
 
@@ -34,3 +37,15 @@ class Presses:
     async def offered(self, allowed: Iterable[Action], viewer: str | None) -> tuple[Action, ...]:
         """Which of the `allowed` actions get a button on a card for `viewer` (None: for everyone)."""
         return await self.authorizer.offered(allowed, viewer)
+
+    async def freeze(self, user: str, reason: str) -> SwitchResult:
+        """Freeze tenantbot as `user`, if on the admin allow-list (REFUSED with why not). Raises StoreError."""
+        if (refusal := await self.authorizer.admin_refusal(user)) is not None:
+            return SwitchResult(SwitchOutcome.REFUSED, reason=refusal.reason)
+        return await self.service.switch.freeze(user, reason)
+
+    async def unfreeze(self, user: str) -> SwitchResult:
+        """Lift the freeze as `user`, if on the admin allow-list (REFUSED with why not). Raises StoreError."""
+        if (refusal := await self.authorizer.admin_refusal(user)) is not None:
+            return SwitchResult(SwitchOutcome.REFUSED, reason=refusal.reason)
+        return await self.service.switch.unfreeze(user)

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from core.decisions import Assessment
 from core.domain import Action, Allocation, AuditEvent, RunObservation, Tenant
+from core.freeze import Freeze
 
 
 def utcnow() -> datetime:
@@ -35,6 +36,7 @@ class TenantView:
     events: tuple[AuditEvent, ...]
     problems: tuple[str, ...]  # parts that could not be read, e.g. "engine: timed out after 2 s"
     at: datetime
+    frozen: Freeze | None = None  # the read-only switch when on (core/freeze.py): every action is refused
 
 
 class Outcome(StrEnum):

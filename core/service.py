@@ -7,7 +7,8 @@ for actions) instead of silence. Each action re-assesses the tenant at the momen
 the row with an optimistic version check, so one press runs once and concurrent presses run once in
 all. The claim names this process (`ProcessLease`); an action whose outcome could not be written (the
 database went away, the process died) keeps its claim until recovery settles it (core/recovery.py), so
-every `<action>_started` gets exactly one outcome.
+every `<action>_started` gets exactly one outcome. While tenantbot is frozen (the read-only switch,
+core/freeze.py) every action is refused here, before its claim, whoever asked for it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from core import events as ev
 from core.actions import STEPS, Fields, claim_for, claimed, restore
 from core.decisions import Limits, Situation, assess, refusal
 from core.domain import Action, ActionClaim, AuditEvent, RunHandle, RunObservation, Tenant, TenantState
+from core.freeze import Freeze, NeverFrozen, Switch
 from core.liveness import ProcessLease
 from core.ports import ConcurrentUpdate, DuplicateRequest, EngineError, StoreError, TenantStore, WorkflowEngine
 from core.recovery import Recovery
@@ -43,8 +45,10 @@ class TenantService:
         clock: Callable[[], datetime] = utcnow,
         events_shown: int = 8,
         lease: ProcessLease | None = None,
+        switch: Switch | None = None,
     ) -> None:
         self.store, self.engine, self.limits = store, engine, limits  # bounded ports (core/bounded.py)
+        self.switch = switch or Switch(NeverFrozen(), clock=clock)  # the read-only switch, read at every action
         self.clock, self.events_shown = clock, events_shown
         self.lease = lease or ProcessLease(None, ttl=limits.action_lease, clock=clock)
         self.recovery = Recovery(store, engine, self.lease, limits=limits, clock=clock)
@@ -57,6 +61,7 @@ class TenantService:
         problems = list(engine_problems)
         allocations = await self._optional(self.store.allocations(tenant_id), problems)
         events = await self._optional(self.store.events(tenant_id, self.events_shown), problems)
+        frozen = await self._switch_state(problems)
         now = self.clock()
         return TenantView(
             tenant,
@@ -66,6 +71,7 @@ class TenantService:
             tuple(events or ()),
             tuple(problems),
             now,
+            frozen,
         )
 
     async def overview(self, limit: int = 50) -> list[TenantView]:
@@ -84,6 +90,14 @@ class TenantService:
         except EngineError as e:
             return tenant, None, (str(e),)
         return tenant, run, ()
+
+    async def _switch_state(self, problems: list[str]) -> Freeze | None:
+        """The read-only switch for a view; when it cannot be read the view says so (a press then refuses)."""
+        try:
+            return await self.switch.state()
+        except StoreError as e:
+            problems.append(str(e))
+            return None
 
     async def _optional(self, call: Awaitable[list[T]], problems: list[str]) -> list[T] | None:
         try:
@@ -138,6 +152,7 @@ class TenantService:
             except (TenantNotFound, StoreError) as e:
                 outcome = Outcome.FAILED if isinstance(e, StoreError) else Outcome.REFUSED
                 raise _Stop(outcome, str(e), unread=True) from e
+            await self._unless_frozen(action, tenant_id, actor)
             now = self.clock()
             assessment = assess(tenant, run, now=now, limits=self.limits)
             if assessment.situation is Situation.ENGINE_UNREACHABLE:
@@ -168,6 +183,18 @@ class TenantService:
                 if not written:
                     self.lease.end(tenant_id)  # `act` ends it once the claimed action is over
         raise _Stop(Outcome.REFUSED, "the tenant kept changing while deciding; look again and retry")
+
+    async def _unless_frozen(self, action: Action, tenant_id: str, actor: str) -> None:
+        """Stop here while tenantbot is frozen (refused and audited with who froze it, when and why), or when
+        the switch cannot be read (fail closed: nothing runs on a switch that might be on)."""
+        try:
+            freeze = await self.switch.state()
+        except StoreError as e:
+            raise _Stop(Outcome.FAILED, f"{action.value} not started: {e}", unread=True) from e
+        if freeze is not None:
+            reason = freeze.refusal(self.clock())
+            await self._audit(tenant_id, ev.ACTION_REFUSED, actor, action=action.value, reason=reason)
+            raise _Stop(Outcome.REFUSED, reason)
 
     async def _finish(
         self, tenant_id: str, claim: ActionClaim, change: Callable[[Tenant], Fields], kind: str | None, **details: Any

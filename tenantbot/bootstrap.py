@@ -9,7 +9,8 @@ Temporal's Web UI, the daily retention run, and, given a notifier, the scanner w
 controls beside it. The notifier and the directory are the entry point's (Slack for `serve`, the
 console for `scan` and the demo): they are the only parts that differ between commands. The notifier
 is given as a function of the run-link look-up, because that look-up needs the engine's Web UI, known
-only once the engine has started.
+only once the engine has started. The service and the scan read the read-only switch (core/freeze.py),
+the one `tenantbot freeze` and `unfreeze` flip (`read_only_switch`).
 
 The process's liveness lease (core/liveness.py) is renewed in the background while the runtime is open
 and given back when it closes, so another replica can tell this process's unfinished actions from a
@@ -34,7 +35,8 @@ from core.alerting.controls import AlertControls
 from core.alerting.ports import Notifier
 from core.alerting.scanner import SCAN_LOCK, Scanner
 from core.authz import Authorizer, Directory, NoDirectory
-from core.bounded import BoundedLeases, bounded_ports
+from core.bounded import BoundedFreezes, BoundedLeases, bounded_ports
+from core.freeze import FreezeStore, Switch
 from core.history import AuditHistory
 from core.liveness import ProcessLease
 from core.ports import EngineError, Leases, WorkflowEngine
@@ -95,6 +97,12 @@ def build_retention(settings: Settings, rows: RetentionStore, leases: Leases, ho
     return Retention(rows, leases, keep_for=keep_for, lock=SCAN_LOCK, holder=holder, clock=utcnow, lease=lease)
 
 
+def read_only_switch(settings: Settings, freezes: FreezeStore) -> Switch:
+    """The read-only switch, each read and flip within READ_TIMEOUT: what the service reads at every action,
+    and what `tenantbot freeze` and `unfreeze` flip (they open the database only)."""
+    return Switch(BoundedFreezes(freezes, settings.read_timeout), clock=utcnow)
+
+
 def assemble(
     settings: Settings,
     database: Database,
@@ -112,7 +120,8 @@ def assemble(
     store, bounded_engine = bounded_ports(crash_store, crash_engine, settings.timeouts)
     leases = BoundedLeases(database.leases, settings.read_timeout)
     lease = ProcessLease(leases, ttl=settings.process_lease, clock=utcnow)
-    service = TenantService(store, bounded_engine, limits=settings.limits, lease=lease)
+    switch = read_only_switch(settings, database.freezes)
+    service = TenantService(store, bounded_engine, limits=settings.limits, lease=lease, switch=switch)
     finder = WedgeFinder(store, bounded_engine, settings.limits)
     authorizer = Authorizer(settings.policy, directory)
     holder = service.lease.id or f"{socket.gethostname()}:{os.getpid()}"
@@ -140,6 +149,7 @@ def assemble(
         holder=holder,
         clock=utcnow,
         lease=scan_lease(settings),
+        freezes=database.freezes,  # the alerts show the switch (the scan's own reads are unbounded, as before)
     )
     controls = AlertControls(database.tenants, database.alerts, scanner.delivery, authorizer, clock=utcnow)
     return dataclasses.replace(runtime, scanner=scanner, controls=controls)

@@ -13,6 +13,7 @@ from datetime import datetime
 from core.domain import AuditEvent
 from core.durations import format_duration
 from core.events import PREFIX
+from core.freeze import Freeze, SwitchOutcome, SwitchResult
 from core.results import ActionResult, TenantView
 from core.run_links import RunLinks
 
@@ -51,6 +52,7 @@ def render_view(view: TenantView, links: RunLinks | None = None) -> str:
         f"  {a.reason}",
         f"  recommended: {a.recommended}",
         f"  allowed now: {', '.join(x.value for x in a.allowed) or 'none'}",
+        f"  read-only: {_switch(view)}",
     ]
     for problem in view.problems:
         lines.append(f"  could not read {problem}")
@@ -58,6 +60,36 @@ def render_view(view: TenantView, links: RunLinks | None = None) -> str:
         lines += ["", "Recent events:"]
         lines += [f"  {e.at:%H:%M:%S} {e.type.removeprefix('tenant.provisioning.'):<22} {e.actor}" for e in view.events]
     return "\n".join(lines)
+
+
+def _switch(view: TenantView) -> str:
+    """The read-only switch (core/freeze.py) as the view read it."""
+    if view.frozen is not None:
+        return f"FROZEN {_frozen(view.frozen)}; every action is refused until `tenantbot unfreeze`"
+    if any(p.startswith("read-only switch:") for p in view.problems):
+        return "unknown (could not read); every action is refused until it can be read"
+    return "no: actions run"
+
+
+def _frozen(freeze: Freeze) -> str:
+    return f"by {freeze.by} since {freeze.at:%Y-%m-%d %H:%M:%S} UTC: {freeze.reason}"
+
+
+def render_switch(result: SwitchResult) -> str:
+    """What `tenantbot freeze` and `unfreeze` did."""
+    freeze = result.freeze
+    match result.outcome:
+        case SwitchOutcome.FROZEN if freeze is not None:
+            refused = "every action (Slack, alerts, the command line) is refused until `tenantbot unfreeze`"
+            return f"frozen {_frozen(freeze)}\n{refused}"
+        case SwitchOutcome.ALREADY_FROZEN if freeze is not None:
+            return f"already frozen {_frozen(freeze)}; nothing changed"
+        case SwitchOutcome.UNFROZEN if freeze is not None:
+            return f"unfrozen: actions run again (it was frozen {_frozen(freeze)})"
+        case SwitchOutcome.NOT_FROZEN:
+            return "not frozen; nothing changed"
+        case _:
+            return f"refused: {result.reason}"
 
 
 def render_list(views: Sequence[TenantView]) -> str:

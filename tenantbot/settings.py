@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     retry_users: AllowListSetting = AllowList(everyone=True)
     cancel_users: AllowListSetting = AllowList(everyone=True)
     decommission_users: AllowListSetting = AllowList()
+    admin_users: AllowListSetting = Field(default=AllowList(), description="who may freeze and unfreeze from Slack")
 
     @field_validator("database_url")
     @classmethod
@@ -109,7 +110,8 @@ class Settings(BaseSettings):
                 Action.RETRY: self.retry_users,
                 Action.CANCEL: self.cancel_users,
                 Action.DECOMMISSION: self.decommission_users,
-            }
+            },
+            admins=self.admin_users,
         )
 
     @property

@@ -2,7 +2,8 @@
 
 `fail_next` makes the next calls fail like an unreachable Slack; `delay` makes each call slow (a 429's
 Retry-After, the 1 message/s pacing). `sent` lists ("post", tenant), ("digest", "t1,t2"),
-("update", tenant), ("update_digest", "open/all"), ("reply", "<tenant or digest>: text").
+("update", tenant), ("update_digest", "open/all"), ("reply", "<tenant or digest>: text"); `shown` holds
+each alert and digest as it was posted or edited.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class RecordingNotifier(Notifier):
 
     def __init__(self, delay: float = 0.0) -> None:
         self.sent: list[tuple[str, str]] = []
+        self.shown: list[Alert | Digest] = []
         self.fail_next = 0
         self.delay = delay
         self.owners: dict[str, str] = {}  # message ref -> tenant id or "digest"
@@ -41,20 +43,24 @@ class RecordingNotifier(Notifier):
 
     async def post_alert(self, alert: Alert) -> str:
         await self._call()
+        self.shown.append(alert)
         self.sent.append(("post", alert.tenant_id))
         return self._ref(alert.tenant_id)
 
     async def post_digest(self, digest: Digest, members: Sequence[Alert]) -> str:
         await self._call()
+        self.shown.append(digest)
         self.sent.append(("digest", ",".join(a.tenant_id for a in members if a.resolved_at is None)))
         return self._ref("digest")
 
     async def update_alert(self, alert: Alert) -> None:
         await self._call()
+        self.shown.append(alert)
         self.sent.append(("update", alert.tenant_id))
 
     async def update_digest(self, digest: Digest, members: Sequence[Alert]) -> None:
         await self._call()
+        self.shown.append(digest)
         self.sent.append(("update_digest", f"{len([m for m in members if m.resolved_at is None])}/{len(members)}"))
 
     async def reply(self, message_ref: str, text: str) -> None:

@@ -1,4 +1,5 @@
-"""In-memory fakes of the core's ports (tenants, engine, leases, the user directory), for unit tests only.
+"""In-memory fakes of the core's ports (tenants, engine, leases, the user directory, the read-only
+switch), for unit tests only.
 
 They keep the ports' contracts (optimistic versions, request keys, NOT_FOUND, RunAlreadyLive) so the
 service and the decision table can be tested without I/O. The real adapters have their own
@@ -31,6 +32,7 @@ from core.domain import (
     RunStatus,
     Tenant,
 )
+from core.freeze import Freeze, FreezeStore
 from core.ports import (
     AllocationChanges,
     ConcurrentUpdate,
@@ -285,3 +287,27 @@ class FakeDirectory(Directory):
 def at(minute: int, second: int = 0) -> datetime:
     """A fixed UTC instant on the test day, so ages in assertions are exact."""
     return datetime(2026, 11, 24, 12, minute, second, tzinfo=UTC)
+
+
+class InMemoryFreezes(FreezeStore):
+    """The read-only switch: one freeze in force at most, every freeze kept; `down` fails every call."""
+
+    def __init__(self) -> None:
+        self.kept: builtins.list[tuple[Freeze, str | None]] = []  # each freeze and who lifted it
+        self.down = False
+
+    async def current(self) -> Freeze | None:
+        if self.down:
+            raise StoreError("read-only switch: database unavailable (fake)")
+        return next((f for f, lifted_by in self.kept if lifted_by is None), None)
+
+    async def freeze(self, freeze: Freeze) -> Freeze:
+        if (kept := await self.current()) is not None:
+            return kept
+        self.kept.append((freeze, None))
+        return freeze
+
+    async def unfreeze(self, by: str, at: datetime) -> Freeze | None:
+        if (lifted := await self.current()) is not None:
+            self.kept = [(f, by if f is lifted else who) for f, who in self.kept]
+        return lifted

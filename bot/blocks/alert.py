@@ -1,4 +1,7 @@
-"""Block Kit for one alert of the alert channel (a stuck episode), and the answers to its controls."""
+"""Block Kit for one alert of the alert channel (a stuck episode), and the answers to its controls.
+
+While tenantbot is frozen (the alert carries the read-only switch, core/freeze.py) the alert shows the
+freeze's banner and no Reset; Details, Open in Temporal and Snooze (which is not an action) stay."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks.common import actor, confirm, run_button
+from bot.blocks.freeze import banner
 from bot.text import safe
 from core.alerting.controls import SnoozeOutcome, SnoozeResult
 from core.alerting.model import Alert
@@ -51,6 +55,8 @@ def alert_blocks(alert: Alert, run_url: str | None = None) -> list[Block]:
     if alert.situation is Situation.ACTION_RUNNING:  # an action on it is unfinished: the alert waits for it
         body = f":hourglass_flowing_sand: *{safe(alert.tenant_id, 100)}*: {safe(alert.reason, 2500)}"
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=body))]
+    if alert.frozen is not None:
+        blocks.append(banner(alert.frozen))
     if alert.snoozed_until is not None:
         blocks.append(
             ContextBlock(
@@ -65,13 +71,7 @@ def alert_blocks(alert: Alert, run_url: str | None = None) -> list[Block]:
         ActionsBlock(
             block_id=ALERT_BLOCK.format(alert.id, alert.tenant_id),
             elements=[
-                ButtonElement(
-                    text="Reset",
-                    action_id="alert_reset",
-                    value=alert.tenant_id,
-                    style="primary",
-                    confirm=confirm(Action.RESET, alert.tenant_id),
-                ),
+                *_reset(alert),
                 ButtonElement(text="Details", action_id="alert_details", value=alert.tenant_id),
                 *run_button(run_url),
                 StaticSelectElement(
@@ -83,6 +83,18 @@ def alert_blocks(alert: Alert, run_url: str | None = None) -> list[Block]:
         )
     )
     return blocks
+
+
+def _reset(alert: Alert) -> list[ButtonElement]:
+    """The Reset button, unless tenantbot is frozen (every action is refused then)."""
+    if alert.frozen is not None:
+        return []
+    confirmation = confirm(Action.RESET, alert.tenant_id)
+    return [
+        ButtonElement(
+            text="Reset", action_id="alert_reset", value=alert.tenant_id, style="primary", confirm=confirmation
+        )
+    ]
 
 
 def snooze_answer(result: SnoozeResult, tenant_id: str, until: datetime) -> str:

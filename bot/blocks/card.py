@@ -1,5 +1,7 @@
 """The tenant card: a tenant view in, Block Kit out. No decisions are made here: the buttons are the
 actions the caller passes (the assessment's, filtered by core/authz), the texts come from the core.
+While tenantbot is frozen (the view carries the read-only switch, core/freeze.py) every action is refused,
+so the card shows the freeze's banner and no action button.
 
 Everything from data is escaped (bot/text.py). The card stays under Slack's size budget: it is
 rendered with generous room for the long texts first (error, reason, note, allocations, events) and
@@ -15,6 +17,7 @@ from datetime import datetime
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, HeaderBlock, SectionBlock
 
 from bot.blocks.common import actor, confirm, md, run_button
+from bot.blocks.freeze import banner
 from bot.text import BUDGET, code, cut, fenced, listing, safe, size
 from core.actions import DESTRUCTIVE
 from core.domain import Action
@@ -62,7 +65,7 @@ def tenant_card(
     the run in Temporal's Web UI.
 
     `note` is mrkdwn the caller already made safe (e.g. `result_note`)."""
-    offered = tuple(actions)
+    offered = tuple(actions) if view.frozen is None else ()  # while frozen every action is refused
     for room in ROOMS:
         card = _card(view, runbook_url, note, offered, room, run_url)
         if size(card) <= BUDGET:
@@ -76,6 +79,7 @@ def _card(
     t, a = view.tenant, view.assessment
     blocks: list[Block] = [
         HeaderBlock(text=cut(f"{t.id} · {t.state}", 150)),
+        *([banner(view.frozen)] if view.frozen else []),
         SectionBlock(fields=[md(cut(f, 2000)) for f in _fields(view, room)]),
     ]
     if t.error:

@@ -7,7 +7,8 @@ selects and names what is still wedged in text as far as the message budget (`bo
 - more: a "Page…" select (25 members a page, 100 pages); picking a page answers privately with that
   page's list and its own select (two clicks to any member's alert).
 Pages of 25 keep a page's select within the budget even for 63-character tenant ids.
-A member's alert (answered privately) has its own Reset with confirmation, Details and Snooze.
+A member's alert (answered privately) has its own Reset with confirmation, Details and Snooze. While
+tenantbot is frozen (core/freeze.py) the digest shows the freeze's banner, and members' alerts no Reset.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
+from bot.blocks.freeze import banner
 from bot.text import BUDGET, cut, listing, size
 from core.alerting.model import Alert, Digest
 
@@ -69,6 +71,7 @@ def _digest(digest: Digest, members: Sequence[Alert], list_chars: int, max_pages
     )
     return [
         HeaderBlock(text=cut(f":rotating_light: {len(members)} tenants wedged at once", 150)),
+        *([banner(digest.frozen)] if digest.frozen else []),
         SectionBlock(text=MarkdownTextObject(text=cut(summary, 3000))),
         SectionBlock(text=MarkdownTextObject(text=id_list("*Still wedged:* ", still, more, list_chars))),
         ActionsBlock(block_id=DIGEST_BLOCK.format(digest.id), elements=[picker(digest, still, max_pages)]),

@@ -1,4 +1,5 @@
-"""`/tenant`: ack at once, then answer through `respond()` with the card, the history, the list or a short error.
+"""`/tenant`: ack at once, then answer through `respond()` with the card, the history, the list or a short error
+(`freeze`, `unfreeze` and `help`, the read-only switch's words, are in bot/listeners/switch.py).
 
 Acking before reading anything keeps Slack's 3-second budget whatever the database or the engine do.
 The service bounds its own reads; the wedged list is read by the wedge finder, which this listener
@@ -20,7 +21,8 @@ from bot.blocks import card
 from bot.blocks.history import history_blocks, history_text
 from bot.blocks.stuck import stuck_list
 from bot.deps import BotDeps
-from bot.replies import USAGE, stuck_unreadable
+from bot.listeners import switch
+from bot.replies import stuck_unreadable
 from core.domain import parse_tenant_id
 
 log = logging.getLogger(__name__)
@@ -37,11 +39,16 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
 
 
 async def answer(text: str, user: str, deps: BotDeps) -> dict[str, Any]:
-    """The message for `/tenant <text>`: usage, the wedged list, one tenant's history, or its card for `user`.
+    """The message for `/tenant <text>`: usage, the wedged list, one tenant's history, the read-only switch
+    flipped, or the tenant's card for `user`.
     Any other text is taken for a tenant id, so a malformed one is answered as such (with a pointer to help)."""
     match text.lower().split():
         case [] | ["help"]:
-            return {"text": USAGE, "response_type": "ephemeral"}
+            return await switch.help_answer(deps)
+        case ["freeze", *_]:
+            return await switch.freeze(deps, user, text)
+        case ["unfreeze", *_]:
+            return await switch.unfreeze(deps, user)
         case ["stuck"]:
             return await stuck(deps)
         case [tenant_id, "history"]:

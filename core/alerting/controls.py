@@ -64,9 +64,10 @@ class AlertControls:
         self.authorizer = authorizer
 
     async def alert_of(self, alert_id: int, tenant_id: str) -> Alert | None:
-        """The alert, if it exists and is the named tenant's (a control cannot point at another's)."""
+        """The alert, if it exists and is the named tenant's (a control cannot point at another's), with the
+        read-only switch as it is now (a digest member's alert is shown from it)."""
         alert = await self.alerts.alert(alert_id)
-        return alert if alert is not None and alert.tenant_id == tenant_id else None
+        return await self.delivery.as_shown(alert) if alert is not None and alert.tenant_id == tenant_id else None
 
     async def digest_open_members(self, digest_id: int) -> list[Alert]:
         """The still-wedged members of a digest, by tenant id (what its pages list)."""

@@ -3,20 +3,26 @@
 Each Slack call is preceded by `keep()` (the scan renews its lease there and stops if it lost it) and
 by a claim on the message in the database, so a message is posted by one replica only, even when two
 scans overlap. An edit or reply that fails stays pending in the database and is retried by later
-ticks, at most `max_failures` times in a row. A dry run (a notifier with no chat) only prints.
+ticks, at most `max_failures` times in a row. A dry run (a notifier with no chat) only prints. Every
+message is shown with the read-only switch as it is at that moment (core/freeze.py: while frozen, a
+banner and no Reset); flipping the switch asks for the open ones to be shown again.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from core.alerting.model import Alert, Digest
 from core.alerting.ports import AlertStore, MessageKind, Notifier, NotifyError
+from core.freeze import FreezeStore, NeverFrozen
 
 log = logging.getLogger(__name__)
 Keep = Callable[[], Awaitable[None]]
+M = TypeVar("M", bound=Alert | Digest)
 
 
 async def nothing() -> None:
@@ -34,8 +40,10 @@ class Delivery:
         claim_ttl: timedelta,
         max_failures: int = 10,
         failures_per_flush: int = 3,
+        freezes: FreezeStore | None = None,
     ) -> None:
         self.alerts, self.notifier, self.holder, self.clock = alerts, notifier, holder, clock
+        self.freezes = freezes or NeverFrozen()  # the read-only switch, shown on every message
         self.claim_ttl, self.max_failures, self.failures_per_flush = claim_ttl, max_failures, failures_per_flush
 
     async def post(self, alerts: list[Alert], keep: Keep = nothing) -> int:
@@ -70,10 +78,11 @@ class Delivery:
             await self.alerts.release(kind, key, self.holder)
             return 0  # every member resolved before the digest could be posted: nothing to say
         try:
-            if isinstance(message, Digest):
-                ref = await self.notifier.post_digest(message, members)
+            shown = await self.as_shown(message)
+            if isinstance(shown, Digest):
+                ref = await self.notifier.post_digest(shown, members)
             else:
-                ref = await self.notifier.post_alert(message)
+                ref = await self.notifier.post_alert(shown)
         except BaseException:  # Slack refused, or shutdown: let a later tick post it
             await self.alerts.release(kind, key, self.holder)
             raise
@@ -86,11 +95,11 @@ class Delivery:
         if kind == "digest":
             digest = await self.alerts.digest(key)
             if digest is not None:
-                await self.notifier.post_digest(digest, await self.alerts.digest_members(key))
+                await self.notifier.post_digest(await self.as_shown(digest), await self.alerts.digest_members(key))
         else:
             alert = await self.alerts.alert(key)
             if alert is not None:
-                await self.notifier.post_alert(alert)
+                await self.notifier.post_alert(await self.as_shown(alert))
         return 0
 
     async def flush(self, keep: Keep = nothing) -> int:
@@ -139,10 +148,15 @@ class Delivery:
         return 1
 
     async def _update(self, message: Alert | Digest) -> None:
-        if isinstance(message, Digest):
-            await self.notifier.update_digest(message, await self._members(message))
+        shown = await self.as_shown(message)
+        if isinstance(shown, Digest):
+            await self.notifier.update_digest(shown, await self._members(message))
         else:
-            await self.notifier.update_alert(message)
+            await self.notifier.update_alert(shown)
+
+    async def as_shown(self, message: M) -> M:
+        """The message with the read-only switch as it is now, for rendering. Raises StoreError."""
+        return replace(message, frozen=await self.freezes.current())
 
     async def _members(self, message: Alert | Digest) -> list[Alert]:
         return await self.alerts.digest_members(message.id) if isinstance(message, Digest) else []

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from core.decisions import Assessment, Situation
 from core.domain import ActionClaim
+from core.freeze import Freeze
 
 REFRESH_EVERY = timedelta(minutes=15)  # re-render a posted alert's timings at most this often
 BATCH_CHARS = 2800  # one thread reply per digest and tick, kept well under Slack's limits
@@ -43,6 +44,7 @@ class Alert:
     reply_pending: str | None = None  # a thread reply still to send
     failures: int = 0  # failed edits/replies in a row (bounded retries)
     refreshed_at: datetime | None = None
+    frozen: Freeze | None = None  # the read-only switch as the message is shown (not stored): a banner, no Reset
 
     @property
     def posted(self) -> bool:
@@ -67,6 +69,7 @@ class Digest:
     shown_revision: int = 0
     reply_pending: str | None = None
     failures: int = 0
+    frozen: Freeze | None = None  # the read-only switch as the message is shown (not stored): a banner
 
     @property
     def posted(self) -> bool:

@@ -25,6 +25,7 @@ from core.alerting.model import REFRESH_EVERY, Alert, batch, plan
 from core.alerting.ports import AlertStore, Notifier
 from core.decisions import Situation
 from core.domain import AuditEvent
+from core.freeze import FreezeStore
 from core.ports import Leases, StoreError, TenantStore
 from core.wedged import WedgeFinder
 
@@ -66,11 +67,12 @@ class Scanner:
         digest_from: int = 5,
         claim_ttl: timedelta = timedelta(minutes=5),
         refresh_every: timedelta = REFRESH_EVERY,
+        freezes: FreezeStore | None = None,
     ) -> None:
         self.store, self.alerts, self.notifier, self.finder, self.leases = store, alerts, notifier, finder, leases
         self.holder, self.clock, self.lease, self.digest_from = holder, clock, lease, digest_from
         self.refresh_every = refresh_every
-        self.delivery = Delivery(alerts, notifier, holder=holder, clock=clock, claim_ttl=claim_ttl)
+        self.delivery = Delivery(alerts, notifier, holder=holder, clock=clock, claim_ttl=claim_ttl, freezes=freezes)
 
     async def tick(self) -> TickReport:
         if not await self.leases.try_lock(SCAN_LOCK, self.holder, now=self.clock(), ttl=self.lease):

@@ -192,3 +192,32 @@ class LockRow(Base):
     name: Mapped[str] = mapped_column(String(50), primary_key=True)
     holder: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime]
+
+
+OPEN_FREEZE_SQL = "unfrozen_at IS NULL"
+
+
+class FreezeRow(Base):
+    """The read-only switch (core/freeze.py): one row per freeze, kept as its record; the open one (not yet
+    unfrozen) is in force. The partial unique index allows one open freeze per scope, so two operators
+    freezing at once record one freeze, and reading the switch is one index look-up."""
+
+    __tablename__ = "freezes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(20))  # what is frozen: "actions" (every operator action)
+    frozen_by: Mapped[str] = mapped_column(String(200))
+    frozen_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)
+    unfrozen_by: Mapped[str | None] = mapped_column(String(200))
+    unfrozen_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index(
+            "uq_freezes_open",
+            "scope",
+            unique=True,
+            sqlite_where=text(OPEN_FREEZE_SQL),
+            postgresql_where=text(OPEN_FREEZE_SQL),
+        ),
+    )

@@ -26,9 +26,10 @@ from bot.notifier import SlackNotifier
 from core.alerting.controls import AlertControls
 from core.alerting.scanner import Scanner
 from core.authz import AllowList, Authorizer, Policy
-from core.bounded import bounded_ports
+from core.bounded import BoundedFreezes, bounded_ports
 from core.decisions import Limits
 from core.domain import Action
+from core.freeze import Switch
 from core.history import AuditHistory
 from core.persistence import Database, open_database
 from core.ports import TenantStore
@@ -122,14 +123,16 @@ async def _start_bot(
     limits = Limits(stuck_after=timedelta(minutes=10))
     timeouts = Timeouts(read=timedelta(seconds=read_timeout), engine=timedelta(seconds=read_timeout))
     bounded_store, bounded_engine = bounded_ports(store, engine, timeouts)  # as the composition root wraps them
-    service = TenantService(bounded_store, bounded_engine, limits=limits, clock=now)
+    switch = Switch(BoundedFreezes(database.freezes, timeouts.read), clock=now)  # the read-only switch
+    service = TenantService(bounded_store, bounded_engine, limits=limits, clock=now, switch=switch)
     client = slack_client("xoxb-e2e", slack.api_url)
     finder = WedgeFinder(bounded_store, bounded_engine, limits)
     alerts = database.alerts
     links = links or RunLinks()
     tenant_link = links.for_tenants(bounded_store)
     notifier = SlackNotifier(client, "C9", min_interval=0, run_link=tenant_link)
-    scanner = Scanner(store, alerts, notifier, finder, leases=database.leases, holder="e2e", clock=now)
+    leases = database.leases
+    scanner = Scanner(store, alerts, notifier, finder, leases=leases, holder="e2e", clock=now, freezes=database.freezes)
     authorizer = Authorizer(policy, GroupDirectory(client))
     controls = AlertControls(store, alerts, scanner.delivery, authorizer, clock=now)
     history = AuditHistory(bounded_store)

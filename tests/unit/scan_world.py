@@ -27,6 +27,7 @@ class World:
         self.store, self.engine = InMemoryStore(), FakeEngine()
         self.engine.clock = self.clock  # runs close on the test's clock, as closed_since reads them
         self.alerts, self.leases, self.slack = database.alerts, database.leases, RecordingNotifier()
+        self.freezes = database.freezes  # the read-only switch, for scanners built with `freezes=world.freezes`
         self.finder = WedgeFinder(self.store, self.engine, Limits(), describe_budget=3)
         self.directory = FakeDirectory({"S0ONCALL": {"U7"}})
 

@@ -151,3 +151,12 @@ def test_a_planned_fault_reaches_the_tenants_first_attempt_only() -> None:
     assert plan.for_attempt("acme", 1) == Fault("hang", 3)
     assert plan.for_attempt("acme", 2) is None  # Retry after a Reset runs clean
     assert plan.for_attempt("beta", 1) is None and plan.for_attempt("gamma", 1) is None
+
+
+def test_the_admin_allow_list_is_nobody_by_default_and_read_like_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().policy.admins == AllowList()
+    monkeypatch.setenv("ADMIN_USERS", "U123ABC,S0ADMINS")
+    assert load_settings().policy.admins == AllowList.parse("U123ABC,S0ADMINS")
+    monkeypatch.setenv("ADMIN_USERS", "@alice")
+    with pytest.raises(SettingsError, match=r"^invalid setting ADMIN_USERS: not a Slack user or user-group id: @alice"):
+        load_settings()
