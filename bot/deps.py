@@ -10,6 +10,7 @@ from core.alerting.controls import AlertControls
 from core.history import AuditHistory
 from core.presses import Presses
 from core.run_links import RunLinks, TenantLink
+from core.seen import ShownRun
 from core.service import TenantService
 from core.wedged import WedgeFinder
 
@@ -25,6 +26,7 @@ class BotDeps:
     links: RunLinks  # "Open in Temporal" on cards, if the UI is known
     tenant_link: TenantLink  # the same link for a message that knows only the tenant (an alert)
     alert_controls: AlertControls | None = None  # Snooze and the digest menus; None when alerts are off
+    shown_run: ShownRun | None = None  # the run a digest member's alert shows as it is drawn (none: no Reset)
 
     @property
     def service(self) -> TenantService:

@@ -27,6 +27,7 @@ from bot.text import safe
 from core.alerting.model import Alert, Digest
 from core.alerting.ports import NotifyError
 from core.run_links import TenantLink
+from core.seen import ShownRun
 
 MAX_WAIT = 10.0  # seconds one call may wait for Slack's Retry-After; the scan's lease is at least 30 s
 
@@ -42,9 +43,11 @@ class SlackNotifier:
         min_interval: float = 1.0,
         max_wait: float = MAX_WAIT,
         run_link: TenantLink | None = None,
+        shown_run: ShownRun | None = None,
     ) -> None:
         self.client, self.channel, self.min_interval, self.max_wait = client, channel, min_interval, max_wait
         self.run_link = run_link  # an alert's "Open in Temporal" link, looked up as it is posted or edited
+        self.shown_run = shown_run  # the run an alert's Reset acts on, looked up as it is drawn (none: no Reset)
         self._gate = asyncio.Lock()
         self._last = 0.0
 
@@ -59,7 +62,8 @@ class SlackNotifier:
 
     async def _alert_blocks(self, alert: Alert) -> list[Block]:
         run_url = await self.run_link(alert.tenant_id) if self.run_link is not None else None
-        return alert_blocks(alert, run_url)
+        seen = await self.shown_run(alert.tenant_id, alert.situation) if self.shown_run is not None else None
+        return alert_blocks(alert, run_url, seen)
 
     async def update_digest(self, digest: Digest, members: Sequence[Alert]) -> None:
         await self._edit(digest.message_ref, text=digest_text(members), blocks=digest_blocks(digest, members))

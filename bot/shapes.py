@@ -2,11 +2,12 @@
 
 Bolt's request parsing and the listeners read a body the way Slack sends it: `team`, `enterprise`,
 `user` and `channel` an id or an object, `authorizations` a list of objects, `event` an object, a
-press's `actions` objects with an `action_id`. A validly signed body shaped otherwise (Slack does not
-send one, but a replay tool, a proxy or anyone holding the secret can) made them raise deep inside:
-a 500 and a traceback per request. Here such a body is named and refused (400, one INFO line), so the
-code after this check reads payloads plainly. Only the kinds of request this app answers pass: slash
-commands, Block Kit presses, Events API callbacks, and Slack's own `ssl_check` and `url_verification`.
+press's `actions` objects with an `action_id`, a modal submission's `view` an object with an id. A
+validly signed body shaped otherwise (Slack does not send one, but a replay tool, a proxy or anyone
+holding the secret can) made them raise deep inside: a 500 and a traceback per request. Here such a
+body is named and refused (400, one INFO line), so the code after this check reads payloads plainly.
+Only the kinds of request this app answers pass: slash commands, Block Kit presses, modal submissions
+(`view_submission`), Events API callbacks, and Slack's own `ssl_check` and `url_verification`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,12 @@ from urllib.parse import parse_qsl
 from yarl import URL
 
 MAX_DEPTH = 40  # Slack's deepest payloads (rich-text blocks of a message) nest about a dozen levels
-TYPES = ("block_actions", "event_callback", "url_verification")  # a body with no type is a command or ssl_check
+TYPES = (
+    "block_actions",
+    "view_submission",
+    "event_callback",
+    "url_verification",
+)  # a body with no type is a command or ssl_check
 CARRIERS = ("event", "message", "previous_message", "item", "assistant_thread", "view")  # Bolt reads ids in these
 LISTS = ("authorizations", "response_urls")
 
@@ -56,7 +62,10 @@ FIELDS: dict[str, tuple[Callable[[object], bool], str]] = {
     **{k: (_identity, "an id or an object with an id") for k in ("team", "enterprise", "user", "channel")},
     **{
         k: (_text, "a string")
-        for k in ("api_app_id", "team_id", "enterprise_id", "user_id", "channel_id", "callback_id", "event_id")
+        for k in (
+            *("api_app_id", "team_id", "enterprise_id", "user_id", "channel_id", "callback_id", "event_id"),
+            *("trigger_id", "private_metadata", "hash"),
+        )
     },
     "response_url": (_url, "an http(s) address"),
     "event": (_object, "an object"),
@@ -102,6 +111,8 @@ def kind(body: dict[str, Any]) -> str | None:
         return f"not a kind of request this app answers (type {str(body['type'])[:40]!r})"
     if body["type"] == "block_actions":
         return press(body)
+    if body["type"] == "view_submission":
+        return submission(body)
     if body["type"] == "event_callback" and "event" not in body:
         return "an event callback needs an event"
     return None
@@ -125,6 +136,21 @@ def press(body: dict[str, Any]) -> str | None:
         return "a button press needs a user"
     if not isinstance(body.get("response_url"), str):
         return "a button press needs a response_url"
+    return None
+
+
+def submission(body: dict[str, Any]) -> str | None:
+    view, user = body.get("view"), body.get("user")
+    if (
+        not isinstance(view, dict)
+        or not isinstance(view.get("id"), str)
+        or not isinstance(view.get("callback_id"), str)
+    ):
+        return "a view submission needs a view with an id and a callback_id"
+    if not isinstance(view.get("state", {}), dict):
+        return "a view's state must be an object"
+    if not isinstance(user, dict) or not isinstance(user.get("id"), str):
+        return "a view submission needs a user"
     return None
 
 

@@ -39,7 +39,7 @@ Fields = TenantFields
 @dataclass(frozen=True)
 class ActionSteps:
     on_claim: Callable[[Tenant, datetime], Fields]
-    call: Callable[[WorkflowEngine, Tenant], Awaitable[RunHandle | None]]
+    call: Callable[[WorkflowEngine, Tenant, str], Awaitable[RunHandle | None]]  # (engine, row, reason for the engine)
     on_done: Callable[[Tenant, RunHandle | None], Fields]
     completes_now: bool
     confirm: str  # what the operator is told before a destructive action runs
@@ -48,24 +48,24 @@ class ActionSteps:
     happened: Callable[[RunObservation | None, Tenant], bool]
 
 
-async def _terminate(engine: WorkflowEngine, t: Tenant) -> RunHandle | None:
+async def _terminate(engine: WorkflowEngine, t: Tenant, reason: str) -> RunHandle | None:
     if t.handle is not None:
-        await engine.terminate(t.handle, reason="tenantbot reset: wedged provisioning, no compensation")
+        await engine.terminate(t.handle, reason=reason)
     return t.handle
 
 
-async def _start(engine: WorkflowEngine, t: Tenant) -> RunHandle | None:
+async def _start(engine: WorkflowEngine, t: Tenant, reason: str) -> RunHandle | None:
     assert t.handle is not None, "retry claims a new handle before starting"
     return await engine.start(t.id, t.handle)
 
 
-async def _cancel(engine: WorkflowEngine, t: Tenant) -> RunHandle | None:
+async def _cancel(engine: WorkflowEngine, t: Tenant, reason: str) -> RunHandle | None:
     if t.handle is not None:
-        await engine.cancel(t.handle)
+        await engine.cancel(t.handle, reason=reason)
     return t.handle
 
 
-async def _decommission(engine: WorkflowEngine, t: Tenant) -> RunHandle | None:
+async def _decommission(engine: WorkflowEngine, t: Tenant, reason: str) -> RunHandle | None:
     assert t.handle is not None, "decommission claims its own handle before starting"
     return await engine.decommission(t.id, t.handle)
 

@@ -151,8 +151,8 @@ class BoundedEngine(WorkflowEngine):
     async def start(self, tenant_id: str, handle: RunHandle) -> RunHandle:
         return await self._act(self.engine.start(tenant_id, handle))
 
-    async def cancel(self, handle: RunHandle) -> None:
-        await self._act(self.engine.cancel(handle))
+    async def cancel(self, handle: RunHandle, reason: str = "") -> None:
+        await self._act(self.engine.cancel(handle, reason))
 
     async def terminate(self, handle: RunHandle, reason: str) -> None:
         await self._act(self.engine.terminate(handle, reason))

@@ -48,8 +48,9 @@ class WorkflowEngine(Protocol):
         """
         ...
 
-    async def cancel(self, handle: RunHandle) -> None:
-        """Ask the run to stop; its compensation chain releases what it allocated."""
+    async def cancel(self, handle: RunHandle, reason: str = "") -> None:
+        """Ask the run to stop; its compensation chain releases what it allocated. `reason` is recorded by
+        the engine with the request (Temporal shows it in the run's history)."""
         ...
 
     async def terminate(self, handle: RunHandle, reason: str) -> None:

@@ -9,6 +9,7 @@ from enum import StrEnum
 from core.decisions import Assessment
 from core.domain import Action, Allocation, AuditEvent, RunObservation, Tenant
 from core.freeze import Freeze
+from core.seen import Staleness
 
 
 def utcnow() -> datetime:
@@ -54,3 +55,4 @@ class ActionResult:
     outcome: Outcome
     message: str
     view: TenantView | None = None
+    stale: Staleness | None = None  # refused because the pressed message showed another run (core/seen.py)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -26,13 +27,16 @@ from core.domain import Action, ActionClaim, AuditEvent, RunHandle, RunObservati
 from core.freeze import Freeze, NeverFrozen, Switch
 from core.liveness import ProcessLease
 from core.ports import ConcurrentUpdate, DuplicateRequest, EngineError, StoreError, TenantStore, WorkflowEngine
+from core.previews import Preview, preview
 from core.recovery import Recovery
 from core.results import ActionResult, Outcome, TenantNotFound, TenantView, utcnow
+from core.seen import Seen, Staleness, situation_note, staleness
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 CLAIM_ATTEMPTS = 3
 SETTLED = "recovery settled it meanwhile"  # the action outlived ACTION_LEASE and recovery wrote its outcome
+SINCE_EVENTS = 50  # audit events read to say what happened since an out-of-date card was drawn
 
 
 class TenantService:
@@ -108,26 +112,66 @@ class TenantService:
 
     # -- acting ----------------------------------------------------------------------------------
 
-    async def act(self, action: Action, tenant_id: str, actor: str, *, request_key: str | None = None) -> ActionResult:
-        """Run `action` on the tenant as `actor` if the decision table allows it right now."""
+    async def act(
+        self,
+        action: Action,
+        tenant_id: str,
+        actor: str,
+        *,
+        request_key: str | None = None,
+        seen: Seen | None = None,
+        reason: str | None = None,
+    ) -> ActionResult:
+        """Run `action` on the tenant as `actor` if the decision table allows it right now and, with `seen`
+        (what the pressed message showed, core/seen.py), only on the run it showed. `reason` is recorded
+        with `<action>_started` and given to the engine where it takes one."""
+        asked = _Asked(action, actor, request_key, seen, reason)
         try:
-            claim, current = await self._claim(action, tenant_id, actor, request_key)
+            claim, current, note = await self._claim(asked, tenant_id)
         except _Stop as stop:
             if stop.unread:  # reading the view for the answer would wait as long again
                 return ActionResult(action, tenant_id, actor, stop.outcome, stop.message, None)
-            return await self._result(action, tenant_id, actor, stop.outcome, stop.message)
+            return await self._result(action, tenant_id, actor, stop.outcome, stop.message, stop.stale)
         try:
-            outcome, message = await self._run(claim, current)
+            outcome, message = await self._run(claim, current, _engine_reason(action, actor, reason))
         finally:
             self.lease.end(tenant_id)
+        if note is not None and outcome is Outcome.DONE:
+            message = f"{message}; {note}"
         return await self._result(action, tenant_id, actor, outcome, message)
 
-    async def _run(self, claim: ActionClaim, current: Tenant) -> tuple[Outcome, str]:
+    async def preview(self, action: Action, seen: Seen, actor: str) -> Preview | ActionResult:
+        """What `action` would do to the tenant `seen` showed (core/previews.py), or the refusal (audited,
+        with the fresh view) when it could not run now: frozen, out of date, or not allowed in this situation.
+        Raises TenantNotFound or StoreError."""
+        view = await self.view(seen.tenant_id)
+        tenant, assessment, stale = view.tenant, view.assessment, None
+        if view.frozen is not None:
+            why = view.frozen.refusal(self.clock())
+        elif not seen.same_run(tenant):
+            stale = await self._staleness(seen, tenant, assessment.situation)
+            why = stale.text()
+        elif not assessment.allows(action):
+            why = refusal(action, assessment)
+        else:
+            return preview(action, view, seen)
+        await self._audit(tenant.id, ev.ACTION_REFUSED, actor, action=action.value, reason=why, seen=seen.details())
+        return ActionResult(action, tenant.id, actor, Outcome.REFUSED, why, view, stale)
+
+    async def _staleness(self, seen: Seen, tenant: Tenant, now: Situation) -> Staleness:
+        """What happened since `seen` was drawn, from the audit feed (nothing named when it cannot be read)."""
+        try:
+            events = await self.store.events(tenant.id, SINCE_EVENTS)
+        except StoreError:
+            events = []
+        return staleness(seen, tenant, now, events)
+
+    async def _run(self, claim: ActionClaim, current: Tenant, why: str) -> tuple[Outcome, str]:
         """The engine call and the outcome, written with the claim released. An outcome that cannot be
         written leaves the claim to recovery (core/recovery.py), which writes it from the engine's state."""
         action, steps, tenant_id = claim.action, STEPS[claim.action], current.id
         try:
-            started = await steps.call(self.engine, current)
+            started = await steps.call(self.engine, current, why)
         except EngineError as e:
             unrecorded = await self._finish(
                 tenant_id, claim, lambda t: restore(t, claim), ev.failed(action), cause=str(e)
@@ -139,9 +183,10 @@ class TenantService:
             return Outcome.FAILED, f"{action.value} failed half-way: {steps.done_by_engine}{_unrecorded(done)}"
         return Outcome.DONE, _done_message(action, steps.completes_now)
 
-    async def _claim(
-        self, action: Action, tenant_id: str, actor: str, request_key: str | None
-    ) -> tuple[ActionClaim, Tenant]:
+    async def _claim(self, asked: _Asked, tenant_id: str) -> tuple[ActionClaim, Tenant, str | None]:
+        """Claim the row for the action, or stop (_Stop) with why not; with the note on what changed since
+        the pressed message was drawn, when the situation did but the run did not."""
+        action, actor, request_key, seen = asked.action, asked.actor, asked.request_key, asked.seen
         for _ in range(CLAIM_ATTEMPTS):
             try:
                 if request_key is not None and await self.store.seen_request(request_key):
@@ -155,6 +200,13 @@ class TenantService:
             await self._unless_frozen(action, tenant_id, actor)
             now = self.clock()
             assessment = assess(tenant, run, now=now, limits=self.limits)
+            if seen is not None and not seen.same_run(tenant):
+                stale = await self._staleness(seen, tenant, assessment.situation)
+                why = stale.text()
+                await self._audit(
+                    tenant_id, ev.ACTION_REFUSED, actor, action=action.value, reason=why, seen=seen.details()
+                )
+                raise _Stop(Outcome.REFUSED, why, stale=stale)
             if assessment.situation is Situation.ENGINE_UNREACHABLE:
                 cause = "; ".join(_problems)
                 await self._audit(tenant_id, ev.failed(action), actor, cause=cause)
@@ -165,14 +217,16 @@ class TenantService:
                 raise _Stop(Outcome.REFUSED, reason)
             claim = claim_for(action, tenant, actor, now, self.lease.id)
             situation = assessment.situation.key
-            event = self._event(tenant_id, ev.started(action), actor, situation=situation, request=request_key)
+            event = self._event(
+                tenant_id, ev.started(action), actor, situation=situation, request=request_key, reason=asked.reason
+            )
             self.lease.begin(tenant_id)  # before the claim is written: this process's recovery must not touch it
             written = False
             try:
                 await self.lease.hold()  # the claim names this process, so it must be known alive first
                 current = await self.store.save(claimed(tenant, claim), [event], request_key=request_key)
                 written = True
-                return claim, current
+                return claim, current, situation_note(seen, assessment.situation) if seen is not None else None
             except ConcurrentUpdate:
                 continue
             except DuplicateRequest as e:
@@ -230,12 +284,14 @@ class TenantService:
     def _event(self, tenant_id: str, kind: str, actor: str, **details: object) -> AuditEvent:
         return AuditEvent(tenant_id, kind, actor, self.clock(), {k: v for k, v in details.items() if v is not None})
 
-    async def _result(self, action: Action, tenant_id: str, actor: str, outcome: Outcome, message: str) -> ActionResult:
+    async def _result(
+        self, action: Action, tenant_id: str, actor: str, outcome: Outcome, message: str, stale: Staleness | None = None
+    ) -> ActionResult:
         try:
             view: TenantView | None = await self.view(tenant_id)
         except (TenantNotFound, StoreError):
             view = None
-        return ActionResult(action, tenant_id, actor, outcome, message, view)
+        return ActionResult(action, tenant_id, actor, outcome, message, view, stale)
 
     async def refuse(self, action: Action, tenant_id: str, actor: str, reason: str) -> ActionResult:
         """Record a press that was not allowed to run (e.g. not authorized) and answer with the current view.
@@ -254,13 +310,32 @@ class TenantService:
         return await self.store.add(tenant, [event])
 
 
+@dataclass(frozen=True)
+class _Asked:
+    """One call of `act`: what to run, for whom, and what the pressed message showed."""
+
+    action: Action
+    actor: str
+    request_key: str | None
+    seen: Seen | None
+    reason: str | None
+
+
 class _Stop(Exception):
     """The action ends before it ran. `unread`: the tenant is not there, or the database or the engine did
-    not answer, so the answer goes without a fresh view (and within one READ_TIMEOUT)."""
+    not answer, so the answer goes without a fresh view (and within one READ_TIMEOUT). `stale`: refused
+    because the pressed message showed another run."""
 
-    def __init__(self, outcome: Outcome, message: str, *, unread: bool = False) -> None:
+    def __init__(self, outcome: Outcome, message: str, *, unread: bool = False, stale: Staleness | None = None) -> None:
         super().__init__(message)
-        self.outcome, self.message, self.unread = outcome, message, unread
+        self.outcome, self.message, self.unread, self.stale = outcome, message, unread, stale
+
+
+def _engine_reason(action: Action, actor: str, reason: str | None) -> str:
+    """The terminate or cancel reason Temporal records (and shows in its history and Web UI)."""
+    if reason is None:
+        return f"tenantbot {action.value} by {actor}"
+    return f"tenantbot {action.value} by {actor}: {reason}"
 
 
 def _describe(handle: RunHandle | None) -> dict[str, object] | None:

@@ -46,6 +46,7 @@ from core.results import utcnow
 from core.retention import Retention, RetentionStore
 from core.run_links import RunLinks, TenantLink
 from core.saga import FaultPlan
+from core.seen import ShownRun, shown_runs
 from core.service import TenantService
 from core.wedged import WedgeFinder
 from tenantbot.crash import crashing
@@ -55,12 +56,13 @@ if TYPE_CHECKING:  # the database's modules (SQLAlchemy, Alembic) load when a ru
     from core.persistence import Database
 
 
-NotifierFor = Callable[[TenantLink], Notifier]  # the alerts' notifier, given the look-up of a tenant's run link
+# the alerts' notifier, given the look-ups of a tenant's run link and of the run an alert's Reset acts on
+NotifierFor = Callable[[TenantLink, ShownRun], Notifier]
 
 
 def unlinked(notifier: Notifier) -> NotifierFor:
-    """A notifier that shows no run links (the console's)."""
-    return lambda _: notifier
+    """A notifier that shows no run links and no buttons (the console's)."""
+    return lambda _link, _shown: notifier
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class Runtime:
     history: AuditHistory  # tenants' whole audit feeds, a page at a time
     links: RunLinks  # to each tenant's run in Temporal's Web UI
     tenant_link: TenantLink  # the link to a tenant's current run, for a message that knows only the tenant
+    shown_run: ShownRun  # the run such a message's Reset acts on, as it is drawn (core/seen.py)
     retention: Retention  # the daily retention run, under the scan's lease with a holder of its own
     faults: FaultPlan  # what this process injects into the first attempts it starts (demo, provision --fault)
     scanner: Scanner | None = None  # the wedge scan, when the runtime was given a notifier
@@ -135,6 +138,7 @@ def assemble(
         history=AuditHistory(store),
         links=links,
         tenant_link=links.for_tenants(store),
+        shown_run=shown_runs(store, utcnow),
         retention=build_retention(settings, database.retention, database.leases, f"{holder}:retention"),
         faults=faults,
     )
@@ -143,7 +147,7 @@ def assemble(
     scanner = Scanner(
         database.tenants,
         database.alerts,
-        notifier(runtime.tenant_link),
+        notifier(runtime.tenant_link, runtime.shown_run),
         finder,
         leases=database.leases,
         holder=holder,

@@ -177,6 +177,7 @@ class FakeEngine(WorkflowEngine):
     def __init__(self) -> None:
         self.runs: dict[str, RunObservation] = {}
         self.calls: list[tuple[str, str]] = []
+        self.reasons: list[tuple[str, str, str]] = []  # (terminate or cancel, workflow id, the reason given)
         self.fail_with: EngineError | None = None
         self.failing: set[str] | None = None  # which calls fail_with applies to; None: all
         self.delay = 0.0
@@ -211,14 +212,16 @@ class FakeEngine(WorkflowEngine):
         self.runs[handle.workflow_id] = RunObservation(RunStatus.RUNNING, run_id=run_id)
         return replace(handle, run_id=run_id)
 
-    async def cancel(self, handle: RunHandle) -> None:
+    async def cancel(self, handle: RunHandle, reason: str = "") -> None:
         await self._io("cancel", handle.workflow_id)
+        self.reasons.append(("cancel", handle.workflow_id, reason))
         run = self.runs.get(handle.workflow_id)
         if run is not None and run.status is RunStatus.RUNNING:
             self.runs[handle.workflow_id] = replace(run, cancel_requested=True)
 
     async def terminate(self, handle: RunHandle, reason: str) -> None:
         await self._io("terminate", handle.workflow_id)
+        self.reasons.append(("terminate", handle.workflow_id, reason))
         if handle.workflow_id in self.runs and self.runs[handle.workflow_id].status is RunStatus.RUNNING:
             self.set(handle, RunObservation(RunStatus.TERMINATED))
 

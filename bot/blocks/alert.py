@@ -1,7 +1,11 @@
 """Block Kit for one alert of the alert channel (a stuck episode), and the answers to its controls.
 
 While tenantbot is frozen (the alert carries the read-only switch, core/freeze.py) the alert shows the
-freeze's banner and no Reset; Details, Open in Temporal and Snooze (which is not an action) stay."""
+freeze's banner and no Reset; Details, Open in Temporal and Snooze (which is not an action) stay.
+
+Reset carries what the alert showed (the tenant's run as the message was drawn, core/seen.py), like a
+card's buttons: pressed after the tenant moved on to another run, it is refused as out of date. An alert
+drawn without knowing the run (its row could not be read) offers no Reset; Details opens the card."""
 
 from __future__ import annotations
 
@@ -18,13 +22,14 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from bot.blocks.common import actor, confirm, run_button
+from bot.blocks.common import actor, run_button
 from bot.blocks.freeze import banner
+from bot.seen_values import pack
 from bot.text import safe
 from core.alerting.controls import SnoozeOutcome, SnoozeResult
 from core.alerting.model import Alert
 from core.decisions import Situation, recommended_for
-from core.domain import Action
+from core.seen import Seen
 
 ALERT_BLOCK = "alert:{}:{}"  # alert id, tenant id
 SNOOZE_CHOICES = (("30 minutes", 1800), ("1 hour", 3600), ("4 hours", 14400), ("1 day", 86400))
@@ -34,8 +39,9 @@ def alert_text(alert: Alert) -> str:
     return safe(f"{alert.tenant_id} is {alert.situation}", 3000)
 
 
-def alert_blocks(alert: Alert, run_url: str | None = None) -> list[Block]:
-    """The alert as the channel sees it; with `run_url`, a link to the tenant's run in Temporal's Web UI."""
+def alert_blocks(alert: Alert, run_url: str | None = None, seen: Seen | None = None) -> list[Block]:
+    """The alert as the channel sees it; with `run_url`, a link to the tenant's run in Temporal's Web UI;
+    with `seen` (the run it is about, as drawn), a Reset for that run."""
     if alert.resolved_at is not None:
         return [
             SectionBlock(
@@ -71,7 +77,7 @@ def alert_blocks(alert: Alert, run_url: str | None = None) -> list[Block]:
         ActionsBlock(
             block_id=ALERT_BLOCK.format(alert.id, alert.tenant_id),
             elements=[
-                *_reset(alert),
+                *_reset(alert, seen),
                 ButtonElement(text="Details", action_id="alert_details", value=alert.tenant_id),
                 *run_button(run_url),
                 StaticSelectElement(
@@ -85,16 +91,12 @@ def alert_blocks(alert: Alert, run_url: str | None = None) -> list[Block]:
     return blocks
 
 
-def _reset(alert: Alert) -> list[ButtonElement]:
-    """The Reset button, unless tenantbot is frozen (every action is refused then)."""
-    if alert.frozen is not None:
+def _reset(alert: Alert, seen: Seen | None) -> list[ButtonElement]:
+    """The Reset button (it opens its preview), unless tenantbot is frozen (every action is refused then)
+    or the run it would act on is not known."""
+    if alert.frozen is not None or seen is None or seen.tenant_id != alert.tenant_id:
         return []
-    confirmation = confirm(Action.RESET, alert.tenant_id)
-    return [
-        ButtonElement(
-            text="Reset", action_id="alert_reset", value=alert.tenant_id, style="primary", confirm=confirmation
-        )
-    ]
+    return [ButtonElement(text="Reset", action_id="alert_reset", value=pack(seen), style="primary")]
 
 
 def snooze_answer(result: SnoozeResult, tenant_id: str, until: datetime) -> str:

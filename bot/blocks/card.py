@@ -16,13 +16,14 @@ from datetime import datetime
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, HeaderBlock, SectionBlock
 
-from bot.blocks.common import actor, confirm, md, run_button
+from bot.blocks.common import actor, md, run_button
 from bot.blocks.freeze import banner
+from bot.seen_values import pack
 from bot.text import BUDGET, code, cut, fenced, listing, safe, size
-from core.actions import DESTRUCTIVE
 from core.domain import Action
 from core.durations import format_duration
 from core.results import ActionResult, TenantView
+from core.seen import Seen
 
 ACTION_ID = "tenant_{}"  # tenant_reset, tenant_retry, …
 SHARE_ACTION_ID = "tenant_share"
@@ -138,14 +139,16 @@ def _allocations(view: TenantView, limit: int) -> str:
 
 
 def buttons(view: TenantView, offered: Sequence[Action]) -> list[ButtonElement]:
+    """The action buttons, each carrying what this card shows (bot/seen_values.py), so a press acts only on
+    the run the reader saw; Reset, Cancel and Decommission open their preview (bot/blocks/preview.py)."""
     tenant_id, assessment = view.tenant.id, view.assessment
+    shown = pack(Seen.of(view.tenant, assessment.situation, view.at))
     elements = [
         ButtonElement(
             text=action.value.capitalize(),
             action_id=ACTION_ID.format(action.value),
-            value=tenant_id,
+            value=shown,
             style="primary" if action is assessment.recommended.next_action else None,
-            confirm=confirm(action, tenant_id) if action in DESTRUCTIVE else None,
         )
         for action in offered
     ]
@@ -153,9 +156,11 @@ def buttons(view: TenantView, offered: Sequence[Action]) -> list[ButtonElement]:
 
 
 def result_note(result: ActionResult, pressed_at: datetime, limit: int = 1200) -> str:
+    """Who pressed what and what came of it; an out-of-date card names who did what since (mentions)."""
+    message = result.stale.text(actor) if result.stale is not None else safe(result.message, limit)
     return (
         f"{actor(result.actor)} pressed *{result.action.value.capitalize()}* at {pressed_at:%H:%M:%S} UTC: "
-        f"{result.outcome.value} — {safe(result.message, limit)}"
+        f"{result.outcome.value} — {message}"
     )
 
 

@@ -1,16 +1,14 @@
-"""What every renderer shares: mrkdwn text, how an actor is shown, the confirmation dialog of a
-destructive button (its words are core/actions.py's, so the card and an alert ask alike), and the link
-button to a run in Temporal's Web UI."""
+"""What every renderer shares: mrkdwn text, how an actor is shown, and the link button to a run in
+Temporal's Web UI. (Destructive buttons open a preview modal, bot/blocks/preview.py, instead of a fixed
+confirmation dialog.)"""
 
 from __future__ import annotations
 
 import re
 
-from slack_sdk.models.blocks import ButtonElement, ConfirmObject, MarkdownTextObject
+from slack_sdk.models.blocks import ButtonElement, MarkdownTextObject
 
-from bot.text import code, cut
-from core.actions import STEPS
-from core.domain import Action
+from bot.text import code
 
 SLACK_USER = re.compile(r"^[UW][A-Z0-9]+$")
 OPEN_RUN = "open_in_temporal"  # a link button: Slack still sends the press, which is only acked
@@ -24,16 +22,6 @@ def md(text: str) -> MarkdownTextObject:
 def actor(name: str) -> str:
     """Mention Slack users; show workflows, the scheduler and CLI users as code."""
     return f"<@{name}>" if SLACK_USER.fullmatch(name) else code(name, 80)
-
-
-def confirm(action: Action, tenant_id: str) -> ConfirmObject:
-    return ConfirmObject(
-        title=cut(f"{action.value.capitalize()} {tenant_id}?", 100),
-        text=cut(STEPS[action].confirm, 300),
-        confirm=action.value.capitalize(),
-        deny="Keep it",
-        style="danger" if action is Action.DECOMMISSION else "primary",
-    )
 
 
 def run_button(url: str | None) -> list[ButtonElement]:

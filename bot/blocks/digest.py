@@ -7,7 +7,7 @@ selects and names what is still wedged in text as far as the message budget (`bo
 - more: a "Page…" select (25 members a page, 100 pages); picking a page answers privately with that
   page's list and its own select (two clicks to any member's alert).
 Pages of 25 keep a page's select within the budget even for 63-character tenant ids.
-A member's alert (answered privately) has its own Reset with confirmation, Details and Snooze. While
+A member's alert (answered privately) has its own Reset (with its preview), Details and Snooze. While
 tenantbot is frozen (core/freeze.py) the digest shows the freeze's banner, and members' alerts no Reset.
 """
 

@@ -1,13 +1,16 @@
 """The buttons of the tenant card: Reset, Retry, Cancel, Decommission, and Share in channel.
 
-Each press is acked at once, checked (the button value against the block it sits in), handed to the
-core as one call (`Presses.press`: authorization, its audit, the action) with the Slack user as actor
-and a request key unique to the press (so a redelivered request never runs twice), and answered: the
-card is replaced in place with the tenant's new state and a line saying who pressed what. A refusal on
-a card shared in the channel, and a press whose tenant could not be read again, are answered to the
-presser only and leave the card as it is, so one person's refused press never rewrites everyone's
-message. Once the service has answered, whatever fails afterwards is answered with what was done
-(bot/answer.py).
+Each press is acked at once and checked: the button value is what the card showed (bot/seen_values.py:
+tenant, attempt, run id, situation, when drawn), and its tenant must be the block's. Reset, Cancel and
+Decommission then open their preview modal (bot/listeners/previews.py), which runs the action once the
+presser gives a reason. Retry is handed to the core at once as one call (`Presses.press`: authorization,
+its audit, the action, only on the run the card showed) with the Slack user as actor and a request key
+unique to the press (so a redelivered request never runs twice), and answered: the card is replaced in
+place with the tenant's new state and a line saying who pressed what. A refusal on a card shared in the
+channel, and a press whose tenant could not be read again, are answered to the presser only and leave
+the card as it is, so one person's refused press never rewrites everyone's message; an out-of-date card
+gets the presser the fresh card. Once the service has answered, whatever fails afterwards is answered
+with what was done (bot/answer.py).
 """
 
 from __future__ import annotations
@@ -25,33 +28,43 @@ from bot.answer import Answer, answered, reply
 from bot.blocks import card
 from bot.blocks.common import OPEN_RUN, actor
 from bot.deps import BotDeps
-from bot.payload import on_private_message
-from bot.replies import EPHEMERAL, UNKNOWN_CONTROL, unrefreshed
-from core.domain import Action, InvalidTenantId, parse_tenant_id
-from core.results import ActionResult, Outcome
+from bot.listeners.press_answers import answer_press
+from bot.listeners.previews import open_preview
+from bot.replies import EPHEMERAL, UNKNOWN_CONTROL
+from bot.seen_values import Tampered, unpack
+from core.domain import Action, parse_tenant_id
+from core.previews import PREVIEWED
+from core.results import ActionResult
+from core.seen import Seen
 
 log = logging.getLogger(__name__)
 PRESS = re.compile(r"^tenant_(reset|retry|cancel|decommission)$")
-
-
-class Tampered(InvalidTenantId):
-    """A button whose value does not match the card it is on."""
+NOT_THIS_CARD = "this button does not belong to that tenant's card; run /tenant again"
 
 
 def pressed_tenant(action: dict[str, Any]) -> str:
+    """The tenant of Share (its value is the tenant id), checked against the block it sits in."""
     tenant_id = parse_tenant_id(str(action.get("value", "")))
     if action.get("block_id") != card.ACTIONS_BLOCK.format(tenant_id):
-        raise Tampered("this button does not belong to that tenant's card; run /tenant again")
+        raise Tampered(NOT_THIS_CARD)
     return tenant_id
 
 
-async def run_press(deps: BotDeps, body: dict[str, Any], act: Action, tenant_id: str, answer: Answer) -> ActionResult:
-    """The press, as one core call (core/presses.py decides, audits and acts).
+def pressed_seen(action: dict[str, Any]) -> Seen:
+    """What the card of an action button showed, checked against the block it sits in."""
+    seen = unpack(action.get("value"))
+    if action.get("block_id") != card.ACTIONS_BLOCK.format(seen.tenant_id):
+        raise Tampered(NOT_THIS_CARD)
+    return seen
+
+
+async def run_press(deps: BotDeps, body: dict[str, Any], act: Action, seen: Seen, answer: Answer) -> ActionResult:
+    """The press, as one core call (core/presses.py decides, audits and acts on the run `seen` showed).
 
     Once the core has answered, `answer` knows what was done: any failure afterwards says it."""
     user = body["user"]["id"]
-    key = f"{user}:{body['actions'][0].get('action_ts', '')}:{act.value}:{tenant_id}"
-    result = await deps.presses.press(act, tenant_id, user, request_key=key)
+    key = f"{user}:{body['actions'][0].get('action_ts', '')}:{act.value}:{seen.tenant_id}"
+    result = await deps.presses.press(act, seen.tenant_id, user, request_key=key, seen=seen)
     answer.ran(card.result_note(result, deps.clock()))
     return result
 
@@ -64,7 +77,10 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
 
         async def work() -> dict[str, Any] | None:
             act = Action(PRESS.fullmatch(action["action_id"]).group(1))  # type: ignore[union-attr]
-            result = await run_press(deps, body, act, pressed_tenant(action), answer)
+            seen = pressed_seen(action)
+            if act in PREVIEWED:
+                return await open_preview(deps, body, act, seen, client, answer, source="card")
+            result = await run_press(deps, body, act, seen, answer)
             return await answer_press(deps, body, result)
 
         await ack()
@@ -102,27 +118,3 @@ def register_fallback(app: AsyncApp) -> None:
         await reply(respond, text=UNKNOWN_CONTROL, **EPHEMERAL)
 
     app.action(re.compile(r".*"))(unknown)
-
-
-async def answer_press(deps: BotDeps, body: dict[str, Any], result: ActionResult) -> dict[str, Any] | None:
-    if result.outcome is Outcome.DUPLICATE:
-        return None  # the first delivery already answered; don't overwrite its card
-    note = card.result_note(result, deps.clock())
-    shared = not on_private_message(body)
-    if result.view is None:
-        return {"text": unrefreshed(note), **EPHEMERAL}
-    if result.outcome is Outcome.REFUSED and shared:
-        return {"text": note, **EPHEMERAL}
-    viewer = None if shared else str(body["user"]["id"])
-    return {"replace_original": True, **await rendered(deps, result, viewer)}
-
-
-async def rendered(deps: BotDeps, result: ActionResult, viewer: str | None) -> dict[str, Any]:
-    """The text and card after a press, with the buttons for `viewer` (None: a card others may see)."""
-    note = card.result_note(result, deps.clock())
-    if result.view is None:
-        return {"text": unrefreshed(note)}
-    offered = await deps.presses.offered(result.view.assessment.allowed, viewer)
-    run_url = deps.links.to(result.view.tenant.handle)
-    shown = card.tenant_card(result.view, runbook_url=deps.runbook_url, note=note, actions=offered, run_url=run_url)
-    return {"text": note, "blocks": shown}

@@ -1,8 +1,10 @@
-"""Controls of the alert channel: Reset (with its confirmation), Details, Snooze, and a digest's menus.
+"""Controls of the alert channel: Reset (with its preview), Details, Snooze, and a digest's menus.
 
 Answers go to the presser only (ephemeral), so the alert stays the channel's shared record; the
 scanner edits it in place when the tenant moves again. Every control names its alert and tenant in
-its block or value; the core checks that the alert is that tenant's before anything runs.
+its block or value; the core checks that the alert is that tenant's before anything runs. Reset carries
+the run the alert showed (bot/seen_values.py) and opens the same preview as a card's
+(bot/listeners/previews.py): on an alert drawn before the tenant moved on to another run it is refused.
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ from bot.answer import Answer, answered
 from bot.blocks.alert import ALERT_BLOCK, SNOOZE_CHOICES, alert_blocks, alert_text, snooze_answer
 from bot.blocks.digest import PAGE_PICK, PICK, page_blocks
 from bot.deps import BotDeps
-from bot.listeners.actions import Tampered, rendered, run_press
 from bot.listeners.commands import private_card
+from bot.listeners.previews import open_preview
 from bot.replies import EPHEMERAL
+from bot.seen_values import Tampered, unpack
 from core.alerting.controls import AlertControls
 from core.alerting.model import Alert
 from core.domain import Action, parse_tenant_id
-from core.results import Outcome
+from core.seen import Seen
 
 
 def number(text: str) -> int | None:
@@ -41,8 +44,20 @@ def alert_target(action: dict[str, Any], value: str) -> tuple[int, str]:
     if alert_id is None or ALERT_BLOCK.format(alert_id, parse_tenant_id(tenant_id)) != action.get("block_id"):
         raise Tampered("this control does not belong to an alert; run /tenant instead")
     if value and value != tenant_id:
-        raise Tampered("this button does not belong to that tenant's alert")
+        raise Tampered(NOT_THIS_ALERT)
     return alert_id, tenant_id
+
+
+NOT_THIS_ALERT = "this button does not belong to that tenant's alert"
+
+
+def reset_target(action: dict[str, Any]) -> tuple[int, Seen]:
+    """(alert id, what the alert showed) of an alert's Reset; the value's tenant must be the block's."""
+    seen = unpack(action.get("value"))
+    alert_id, tenant_id = alert_target(action, "")
+    if seen.tenant_id != tenant_id:
+        raise Tampered(NOT_THIS_ALERT)
+    return alert_id, seen
 
 
 def chosen(action: dict[str, Any]) -> str:
@@ -79,12 +94,9 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         answer = Answer(respond, "alert reset", client=client, body=body)
 
         async def work() -> dict[str, Any] | None:
-            alert_id, tenant_id = alert_target(action, str(action.get("value", "")))
-            await checked(deps, alert_id, tenant_id)
-            result = await run_press(deps, body, Action.RESET, tenant_id, answer)
-            if result.outcome is Outcome.DUPLICATE:
-                return None  # the first delivery already answered
-            return {**await rendered(deps, result, str(body["user"]["id"])), **EPHEMERAL}
+            alert_id, seen = reset_target(action)
+            await checked(deps, alert_id, seen.tenant_id)
+            return await open_preview(deps, body, Action.RESET, seen, client, answer, source="alert")
 
         await ack()
         await answer.send(work())
@@ -103,7 +115,8 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         async def work() -> dict[str, Any]:
             alert_id, raw = pair(chosen(action))
             alert = await checked(deps, alert_id, parse_tenant_id(raw))
-            blocks = alert_blocks(alert, run_url=await deps.tenant_link(alert.tenant_id))
+            seen = await deps.shown_run(alert.tenant_id, alert.situation) if deps.shown_run is not None else None
+            blocks = alert_blocks(alert, run_url=await deps.tenant_link(alert.tenant_id), seen=seen)
             return {"text": alert_text(alert), "blocks": blocks, **EPHEMERAL}
 
         await ack()

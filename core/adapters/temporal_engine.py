@@ -150,9 +150,9 @@ class TemporalEngine:
             await asyncio.sleep(POLL_EVERY)
         return status
 
-    async def cancel(self, handle: RunHandle) -> None:
+    async def cancel(self, handle: RunHandle, reason: str = "") -> None:
         async with engine_errors("cancel"):
-            await self.client.get_workflow_handle(handle.workflow_id, run_id=handle.run_id).cancel()
+            await self.client.get_workflow_handle(handle.workflow_id, run_id=handle.run_id).cancel(reason=reason)
         try:
             status = await self._closed(handle, self.cancel_confirm)
         except EngineError:

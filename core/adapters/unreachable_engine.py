@@ -28,7 +28,7 @@ class UnreachableEngine:
     async def start(self, tenant_id: str, handle: RunHandle) -> RunHandle:
         self._fail()
 
-    async def cancel(self, handle: RunHandle) -> None:
+    async def cancel(self, handle: RunHandle, reason: str = "") -> None:
         self._fail()
 
     async def terminate(self, handle: RunHandle, reason: str) -> None:

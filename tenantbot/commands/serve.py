@@ -45,8 +45,9 @@ async def installation(client: AsyncWebClient, s: Settings) -> InstallationCheck
 
 
 def slack_alerts(client: AsyncWebClient, channel: str) -> NotifierFor:
-    """Alerts posted to `channel`, each with an "Open in Temporal" link to its tenant's run when there is one."""
-    return lambda run_link: SlackNotifier(client, channel, run_link=run_link)
+    """Alerts posted to `channel`, each with an "Open in Temporal" link to its tenant's run when there is one,
+    and a Reset for the run it shows."""
+    return lambda run_link, shown_run: SlackNotifier(client, channel, run_link=run_link, shown_run=shown_run)
 
 
 def serve() -> None:
@@ -70,6 +71,7 @@ def serve() -> None:
                 rt.links,
                 rt.tenant_link,
                 alert_controls=rt.controls,
+                shown_run=rt.shown_run,
             )
             app = create_app(signing_secret=secret, client=client, installation=check, deps=deps)
             await recover_once(rt.recovery)  # what a crash left unfinished, before taking new presses

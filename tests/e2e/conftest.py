@@ -38,7 +38,7 @@ from core.results import Timeouts
 from core.run_links import RunLinks
 from core.service import TenantService
 from core.wedged import WedgeFinder
-from tests.e2e.serving import command_body, press_body, signed_headers
+from tests.e2e.serving import command_body, press_body, signed_headers, submission_body
 from tests.e2e.slack_stub import SlackStub, free_port
 from tests.fakes import FakeEngine
 
@@ -105,6 +105,46 @@ class Bot:
             **(extra or {}),
         }
         return press_body(action, self.slack.response_url(response), user=user, ephemeral=ephemeral, fields=fields)
+
+    async def card(self, tenant_id: str = "acme-42", user: str = "U1") -> dict[str, Any]:
+        """The tenant's card as `user` gets it from `/tenant <id>` (its buttons carry what it shows)."""
+        name = f"zcmd{self.presses}{user}"  # no test names a response_url starting so
+        self.presses += 1
+        await self.post(self.command_body(tenant_id, user=user, response=name))
+        [shown] = await self.slack.wait_for(f"/response/{name}")
+        return shown
+
+    def button(self, message: dict[str, Any], action_id: str) -> dict[str, Any]:
+        """The button `action_id` of a card or an alert, with the block it sits in."""
+        for block in message.get("blocks") or []:
+            for element in block.get("elements", []) if block["type"] == "actions" else []:
+                if element.get("action_id") == action_id:
+                    return {**element, "block_id": block["block_id"]}
+        raise AssertionError(f"no {action_id} on that message")
+
+    def press_on(self, message: dict[str, Any], action_id: str, **options: Any) -> str:
+        """The press of a button as the message shows it (its value and block)."""
+        shown = self.button(message, action_id)
+        return self.press_body(action_id, shown["value"], shown["block_id"], **options)
+
+    async def preview(self, body: str, count: int = 1) -> dict[str, Any]:
+        """Post a press that opens a preview; the view Slack opened for it."""
+        await self.post(body)
+        views = await self.slack.wait_for("/api/views.open", count=count)
+        assert len(views) >= count, "no preview was opened"
+        return self.slack.opened[-1]
+
+    def submission(self, view: dict[str, Any], reason: str | None, user: str = "U1") -> str:
+        return submission_body(view, reason=reason, user=user)
+
+    async def confirm(
+        self, message: dict[str, Any], action_id: str, reason: str = "wedged since the failover", **options: Any
+    ) -> tuple[int, str]:
+        """Press `action_id` on `message`, then submit its preview with `reason`: the submission's answer."""
+        user = options.get("user", "U1")
+        view = await self.preview(self.press_on(message, action_id, **options), len(self.slack.opened) + 1)
+        status, answer, _ = await self.exchange(self.submission(view, reason, user=user))
+        return status, answer
 
 
 async def _start_bot(

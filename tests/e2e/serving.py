@@ -128,3 +128,30 @@ def serve_env(data_dir: Path, slack: SlackStub, port: int, **extra: str) -> dict
         "STEP_TIME": "0.2s",
         **extra,
     }
+
+
+def submission_body(
+    view: dict[str, Any],
+    *,
+    reason: str | None,
+    user: str = "U1",
+    team: str = "T1",
+    app: str = "A1",
+    trigger: str = "2.3.4",
+) -> str:
+    """The form Slack posts when `view` (as views.open answered it) is submitted with `reason` typed in its
+    reason field (None: left empty, which Slack sends as null)."""
+    value = {"type": "plain_text_input", "value": reason}
+    payload = {
+        "type": "view_submission",
+        "team": {"id": team, "domain": "acme"},
+        "user": {"id": user, "username": "oncall", "name": "oncall", "team_id": team},
+        "api_app_id": app,
+        "token": "legacy",
+        "trigger_id": trigger,
+        "view": {**view, "state": {"values": {"reason": {"reason_input": value}}}},
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }
+    return "payload=" + quote(json.dumps(payload))

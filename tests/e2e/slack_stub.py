@@ -2,7 +2,9 @@
 
 It records every call (and when it arrived) so tests assert what the bot sent and when, and can be
 scripted to answer a method with failures first (429 with Retry-After, 500) to exercise the bot's
-retries, and to make a response_url fail or hang.
+retries, and to make a response_url fail or hang. `views.open` answers as Slack does (the view with its
+id, hash and the app's ids), or with Slack's error when refused (`refusals["views.open"] =
+{"error": "expired_trigger_id"}`); `opened` keeps the views, for tests to submit them as Slack would.
 """
 
 from __future__ import annotations
@@ -45,7 +47,9 @@ class SlackStub:
     app_id: str = "A1"  # the bot's app (bots.info)
     enterprise_id: str | None = None  # set: an org-wide install on Enterprise Grid
     refusals: dict[str, dict[str, str]] = field(default_factory=dict)  # method -> Slack's error fields (200, ok: false)
+    opened: list[dict[str, Any]] = field(default_factory=list)  # views opened, as Slack answered them
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _views: itertools.count = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
 
     @property
@@ -154,9 +158,36 @@ class SlackStub:
                 "channel": body.get("channel", "C1"),
                 "ts": body.get("ts") or f"100.{next(self._ts):04d}",
             }
+        if method == "views.open":
+            return {"ok": True, "view": self._open(body)}
         if method == "usergroups.users.list":
             return {"ok": True, "users": self.group_members.get(str(body.get("usergroup")), [])}
         return {"ok": True}
+
+    def _open(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The view as Slack answers `views.open`: what the app sent, plus the ids and state Slack adds."""
+        sent = body.get("view")
+        view = json.loads(sent) if isinstance(sent, str) else dict(sent or {})
+        n = next(self._views)
+        opened = {
+            **view,
+            "id": f"V{n:010d}",
+            "team_id": self.team_id,
+            "state": {"values": {}},
+            "hash": f"{int(time.time())}.{n:08d}",
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+            "clear_on_close": False,
+            "notify_on_close": False,
+            "root_view_id": f"V{n:010d}",
+            "previous_view_id": None,
+            "app_id": self.app_id,
+            "external_id": "",
+            "app_installed_team_id": self.team_id,
+            "bot_id": "BBOT",
+        }
+        self.opened.append(opened)
+        return opened
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         """Socket Mode: say hello, push the queued envelopes, record the acks the app sends back."""

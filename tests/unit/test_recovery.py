@@ -182,8 +182,8 @@ class CrashingEngine(FakeEngine):
         self._after()
         return started
 
-    async def cancel(self, handle: RunHandle) -> None:
-        await super().cancel(handle)
+    async def cancel(self, handle: RunHandle, reason: str = "") -> None:
+        await super().cancel(handle, reason)
         self._after()
 
     async def decommission(self, tenant_id: str, handle: RunHandle) -> RunHandle:
