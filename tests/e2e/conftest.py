@@ -4,6 +4,7 @@ fake, so each test can put a tenant in any situation of the decision table at wi
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,6 +24,7 @@ from bot.deps import BotDeps
 from bot.http import EVENTS_PATH, start_http
 from bot.installation import InstallationCheck
 from bot.notifier import SlackNotifier
+from bot.seen_values import pack
 from core.alerting.controls import AlertControls
 from core.alerting.scanner import Scanner
 from core.authz import AllowList, Authorizer, Policy
@@ -36,6 +38,7 @@ from core.ports import TenantStore
 from core.presses import Presses
 from core.results import Timeouts
 from core.run_links import RunLinks
+from core.seen import Seen, shown_runs
 from core.service import TenantService
 from core.wedged import WedgeFinder
 from tests.e2e.serving import command_body, press_body, signed_headers, submission_body
@@ -106,6 +109,38 @@ class Bot:
         }
         return press_body(action, self.slack.response_url(response), user=user, ephemeral=ephemeral, fields=fields)
 
+    async def shown(self, tenant_id: str = "acme-42") -> str:
+        """The value a fresh card's action buttons carry now (what the card shows: bot/seen_values.py)."""
+        view = await self.service.view(tenant_id)
+        return pack(Seen.of(view.tenant, view.assessment.situation, view.at))
+
+    async def act(
+        self,
+        action_id: str,
+        tenant_id: str = "acme-42",
+        *,
+        block: str | None = None,
+        value: str | None = None,
+        reason: str = "wedged since the failover",
+        **options: Any,
+    ) -> str:
+        """Press `action_id` on a fresh card (or `block`, e.g. an alert's) as Slack posts it and, when the
+        press opens a preview, submit it with `reason`, as the presser would. Returns the submission body
+        (or the press's, when no preview opened: a refusal or Retry)."""
+        value = value if value is not None else await self.shown(tenant_id)
+        opened, answered = len(self.slack.opened), len(self.slack.calls)
+        press = self.press_body(action_id, value, block or f"tenant_actions:{tenant_id}", **options)
+        await self.post(press)
+        for _ in range(250):  # until the preview opens, or the press is answered some other way
+            if len(self.slack.opened) > opened or any(c.path != "/api/views.open" for c in self.slack.calls[answered:]):
+                break
+            await asyncio.sleep(0.02)
+        if len(self.slack.opened) == opened:
+            return press
+        submission = self.submission(self.slack.opened[-1], reason, user=options.get("user", "U1"))
+        await self.post(submission)
+        return submission
+
     async def card(self, tenant_id: str = "acme-42", user: str = "U1") -> dict[str, Any]:
         """The tenant's card as `user` gets it from `/tenant <id>` (its buttons carry what it shows)."""
         name = f"zcmd{self.presses}{user}"  # no test names a response_url starting so
@@ -170,14 +205,27 @@ async def _start_bot(
     alerts = database.alerts
     links = links or RunLinks()
     tenant_link = links.for_tenants(bounded_store)
-    notifier = SlackNotifier(client, "C9", min_interval=0, run_link=tenant_link)
+    notifier = SlackNotifier(
+        client, "C9", min_interval=0, run_link=tenant_link, shown_run=shown_runs(bounded_store, now)
+    )
     leases = database.leases
     scanner = Scanner(store, alerts, notifier, finder, leases=leases, holder="e2e", clock=now, freezes=database.freezes)
     authorizer = Authorizer(policy, GroupDirectory(client))
     controls = AlertControls(store, alerts, scanner.delivery, authorizer, clock=now)
     history = AuditHistory(bounded_store)
     presses = Presses(service, authorizer)
-    deps = BotDeps(presses, RUNBOOK, now, finder, timeouts.read, history, links, tenant_link, alert_controls=controls)
+    deps = BotDeps(
+        presses,
+        RUNBOOK,
+        now,
+        finder,
+        timeouts.read,
+        history,
+        links,
+        tenant_link,
+        alert_controls=controls,
+        shown_run=shown_runs(bounded_store, now),
+    )
     installation = InstallationCheck(client)
     assert await installation.learn() is None  # from the stand-in's auth.test and bots.info: T1, A1
     slack.calls.clear()  # tests look at what the bot sends while it serves

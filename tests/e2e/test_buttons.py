@@ -1,4 +1,5 @@
-"""The card's buttons over signed HTTP: in-place updates, refusals, tampering, authorization, retries."""
+"""The card's buttons over signed HTTP: in-place updates, refusals, tampering, authorization, retries.
+Reset, Cancel and Decommission go through their preview (`Bot.act` submits it as the presser would)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,7 @@ async def events_of(bot: Bot) -> list[str]:
 
 async def test_reset_runs_and_the_card_is_replaced_in_place_with_who_did_what(bot: Bot) -> None:
     await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
-    status, elapsed = await bot.post(bot.press_body("tenant_reset", "acme-42", CARD, user="U9"))
-    assert status == 200 and elapsed < 3
+    await bot.act("tenant_reset", user="U9")
     [update] = await bot.slack.wait_for("/response/r1")
     assert update["replace_original"] is True
     assert update["blocks"][0]["text"]["text"] == "acme-42 · pending"
@@ -39,16 +39,17 @@ async def test_reset_runs_and_the_card_is_replaced_in_place_with_who_did_what(bo
 
 async def test_a_button_on_an_old_card_is_refused_with_the_current_state(bot: Bot) -> None:
     await make(bot.store, bot.engine, "acme-42", Situation.MAKING_PROGRESS)
-    await bot.post(bot.press_body("tenant_reset", "acme-42", CARD))
+    await bot.act("tenant_reset")
     [update] = await bot.slack.wait_for("/response/r1")
     assert "refused — Reset is not allowed now (in flight, making progress" in str(update["blocks"])
+    assert bot.slack.opened == []  # refused before any preview
     assert not [c for c in bot.engine.calls if c[0] == "terminate"]
     assert (await events_of(bot))[-1] == "action_refused"
 
 
 async def test_retry_on_a_wedged_tenant_says_reset_first(bot: Bot) -> None:
     await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_ORPHANED)
-    await bot.post(bot.press_body("tenant_retry", "acme-42", CARD))
+    await bot.act("tenant_retry")
     [update] = await bot.slack.wait_for("/response/r1")
     assert "refused — Reset first" in str(update["blocks"])
 
@@ -56,7 +57,9 @@ async def test_retry_on_a_wedged_tenant_says_reset_first(bot: Bot) -> None:
 async def test_a_tampered_button_value_is_refused_and_runs_nothing(bot: Bot) -> None:
     await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_ORPHANED)
     await make(bot.store, bot.engine, "other-1", Situation.WEDGED_ORPHANED)
-    await bot.post(bot.press_body("tenant_reset", "other-1", CARD))
+    other = await bot.shown("other-1")  # the value of other-1's Reset, moved onto acme-42's card
+    bot.engine.calls.clear()
+    await bot.post(bot.press_body("tenant_reset", other, CARD))
     [reply] = await bot.slack.wait_for("/response/r1")
     assert "does not belong to that tenant's card" in reply["text"] and reply["replace_original"] is False
     assert bot.engine.calls == []
@@ -71,11 +74,11 @@ async def test_an_unknown_action_id_is_acked_answered_privately_and_not_run(bot:
     assert reply["replace_original"] is False and bot.engine.calls == []
 
 
-async def test_a_retried_delivery_of_the_same_press_runs_once(bot: Bot) -> None:
+async def test_a_retried_delivery_of_the_same_submission_runs_once(bot: Bot) -> None:
     await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
-    body = bot.press_body("tenant_reset", "acme-42", CARD)
-    first, _ = await bot.post(body)
+    body = await bot.act("tenant_reset")
     await bot.slack.wait_for("/response/r1")
+    first = 200
     again, _ = await bot.post(body, headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
     await asyncio.sleep(0.5)
     assert (first, again) == (200, 200)
@@ -84,9 +87,13 @@ async def test_a_retried_delivery_of_the_same_press_runs_once(bot: Bot) -> None:
     assert (await events_of(bot)).count("reset_started") == 1
 
 
-async def test_two_people_pressing_reset_at_once_run_it_once(bot: Bot) -> None:
+async def test_two_people_confirming_reset_at_once_run_it_once(bot: Bot) -> None:
     await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
-    bodies = [bot.press_body("tenant_reset", "acme-42", CARD, user=u, response=u) for u in ("U1", "U2", "U3")]
+    shown, bodies = await bot.shown(), []
+    for n, user in enumerate(("U1", "U2", "U3"), start=1):  # three previews of the same card
+        await bot.post(bot.press_body("tenant_reset", shown, CARD, user=user, response=user))
+        await bot.slack.wait_for("/api/views.open", count=n)
+        bodies.append(bot.submission(bot.slack.opened[-1], f"{user} saw it wedged", user=user))
     await asyncio.gather(*(bot.post(b) for b in bodies))
     for user in ("U1", "U2", "U3"):
         await bot.slack.wait_for(f"/response/{user}")
@@ -96,7 +103,7 @@ async def test_two_people_pressing_reset_at_once_run_it_once(bot: Bot) -> None:
 
 async def test_decommission_is_refused_until_an_admin_list_is_set_and_the_refusal_is_audited(bot: Bot) -> None:
     await make(bot.store, bot.engine, "acme-42", Situation.FAILED_CLEANLY)
-    await bot.post(bot.press_body("tenant_decommission", "acme-42", CARD, user="U5"))
+    await bot.act("tenant_decommission", user="U5")
     [update] = await bot.slack.wait_for("/response/r1")
     assert "Nobody may decommission from Slack until an admin list is configured" in str(update["blocks"])
     assert bot.engine.calls[-1][0] == "describe" and "decommission" not in [c[0] for c in bot.engine.calls]
@@ -110,10 +117,10 @@ async def test_an_admin_by_user_group_may_decommission(tmp_path: Path) -> None:
     async with running_bot(tmp_path, policy=policy) as bot:
         bot.slack.group_members["S0ADMINS"] = ["U5"]
         await make(bot.store, bot.engine, "acme-42", Situation.FAILED_CLEANLY)
-        await bot.post(bot.press_body("tenant_decommission", "acme-42", CARD, user="U6", response="outsider"))
+        await bot.act("tenant_decommission", user="U6", response="outsider")
         [refused] = await bot.slack.wait_for("/response/outsider")
         assert "not on the list of people allowed to decommission" in str(refused["blocks"])
-        await bot.post(bot.press_body("tenant_decommission", "acme-42", CARD, user="U5", response="admin"))
+        await bot.act("tenant_decommission", user="U5", response="admin")
         [done] = await bot.slack.wait_for("/response/admin")
         assert "done — decommission started" in str(done["blocks"])
         tenant = await bot.store.get("acme-42")
@@ -158,7 +165,7 @@ async def test_a_shared_card_does_not_offer_what_nobody_may_run(bot: Bot) -> Non
 
 async def test_a_refusal_on_a_shared_card_answers_the_presser_only_and_leaves_the_card(bot: Bot) -> None:
     await make(bot.store, bot.engine, "acme-42", Situation.MAKING_PROGRESS)
-    await bot.post(bot.press_body("tenant_reset", "acme-42", CARD, ephemeral=False))
+    await bot.act("tenant_reset", ephemeral=False)
     [reply] = await bot.slack.wait_for("/response/r1")
     assert reply["replace_original"] is False and reply["response_type"] == "ephemeral" and "blocks" not in reply
     assert "refused — Reset is not allowed now" in reply["text"]
@@ -169,12 +176,12 @@ async def test_a_failed_group_lookup_is_refused_with_try_again_audited_and_not_c
         bot.slack.group_members["S0ADMINS"] = ["U5"]
         bot.slack.fail("usergroups.users.list", (500, {}))
         await make(bot.store, bot.engine, "acme-42", Situation.FAILED_CLEANLY)
-        await bot.post(bot.press_body("tenant_decommission", "acme-42", CARD, user="U5", response="first"))
+        await bot.act("tenant_decommission", user="U5", response="first")
         [first] = await bot.slack.wait_for("/response/first")
         assert "Couldn't check your user groups" in str(first)
         refused = (await bot.store.events("acme-42", 1))[0]
         assert refused.type.endswith("action_refused") and "Couldn't check" in refused.details["reason"]
-        await bot.post(bot.press_body("tenant_decommission", "acme-42", CARD, user="U5", response="second"))
+        await bot.act("tenant_decommission", user="U5", response="second")
         [second] = await bot.slack.wait_for("/response/second")
         assert "done — decommission started" in str(second["blocks"])
         assert len(bot.slack.sent("/api/usergroups.users.list", ok_only=False)) == 2
@@ -185,7 +192,7 @@ async def test_a_hung_group_lookup_is_answered_within_seconds(tmp_path: Path) ->
         bot.slack.delays["usergroups.users.list"] = 30
         await make(bot.store, bot.engine, "acme-42", Situation.FAILED_CLEANLY)
         started = time.monotonic()
-        await bot.post(bot.press_body("tenant_decommission", "acme-42", CARD, user="U5"))
+        await bot.act("tenant_decommission", user="U5")
         [reply] = await bot.slack.wait_for("/response/r1", timeout=8)
         assert time.monotonic() - started < 5 and "Couldn't check your user groups" in str(reply)
         assert "decommission" not in [c[0] for c in bot.engine.calls]
@@ -195,17 +202,19 @@ async def test_a_press_while_the_database_hangs_keeps_the_card_and_says_so(tmp_p
     store = InMemoryStore()
     async with running_bot(tmp_path, store=store) as bot:
         await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
+        shown = await bot.shown()
         store.delay = 30
-        await bot.post(bot.press_body("tenant_reset", "acme-42", CARD))
+        await bot.post(bot.press_body("tenant_reset", shown, CARD))
         [reply] = await bot.slack.wait_for("/response/r1", timeout=8)
         assert reply["replace_original"] is False and reply["response_type"] == "ephemeral"
-        assert "failed" in reply["text"] and "card was left as it was" in reply["text"]
+        assert "database is unavailable" in reply["text"] and "nothing was changed" in reply["text"]
+        assert bot.slack.opened == []
         assert not [c for c in bot.engine.calls if c[0] == "terminate"]
 
 
 async def test_a_redelivered_refused_press_is_answered_and_audited_once(bot: Bot) -> None:
     await make(bot.store, bot.engine, "acme-42", Situation.FAILED_CLEANLY)
-    body = bot.press_body("tenant_decommission", "acme-42", CARD)
+    body = bot.press_body("tenant_decommission", await bot.shown(), CARD)
     await bot.post(body)
     await bot.slack.wait_for("/response/r1")
     status, _ = await bot.post(body, headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
@@ -215,7 +224,8 @@ async def test_a_redelivered_refused_press_is_answered_and_audited_once(bot: Bot
 
 
 async def test_a_press_for_a_tenant_that_does_not_exist_records_nothing(bot: Bot) -> None:
-    await bot.post(bot.press_body("tenant_decommission", "ghost-1", "tenant_actions:ghost-1"))
+    value = "ghost-1|1|-|-|pending_clean|1764460800"  # well formed, for a tenant that is not there
+    await bot.post(bot.press_body("tenant_decommission", value, "tenant_actions:ghost-1"))
     [reply] = await bot.slack.wait_for("/response/r1")
     assert "No tenant `ghost-1`" in reply["text"] and reply["replace_original"] is False
     assert await bot.store.events("ghost-1", 10) == []
@@ -224,6 +234,6 @@ async def test_a_press_for_a_tenant_that_does_not_exist_records_nothing(bot: Bot
 async def test_each_press_answers_with_one_use_of_its_response_url(bot: Bot) -> None:
     await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
     for action in ("tenant_reset", "tenant_retry", "tenant_cancel", "tenant_reset"):
-        await bot.post(bot.press_body(action, "acme-42", CARD))
+        await bot.act(action)
         await bot.slack.wait_for("/response/r1", count=len(bot.slack.sent("/response/r1")) + 1)
     assert bot.slack.response_uses["r1"] == 4
