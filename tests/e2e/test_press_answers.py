@@ -1,6 +1,8 @@
 """A press that ran is always answered with what was done, whatever fails afterwards: malformed payload
 fields, a card that cannot be built, a response_url that fails or hangs. The presser hears it through
-whatever still works (the response_url, else chat.postEphemeral), and the action ran once."""
+whatever still works (the response_url, else chat.postEphemeral), and the action ran once. Reset, Cancel
+and Decommission answer once their preview is submitted, through the response_url of the press that
+opened it."""
 
 from __future__ import annotations
 
@@ -48,9 +50,9 @@ async def test_a_reset_pressed_with_a_malformed_payload_runs_once_and_says_it_wa
     bot: Bot, fields: dict[str, Any]
 ) -> None:
     await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
-    status, _ = await bot.post(bot.press_body("tenant_reset", "acme-42", CARD, fields=fields))
+    await bot.act("tenant_reset", fields=fields)
     [answer] = await bot.slack.wait_for("/response/r1")
-    assert status == 200 and "done — reset" in shown(answer) and "nothing was changed" not in shown(answer)
+    assert "done — reset" in shown(answer) and "nothing was changed" not in shown(answer)
     assert await ran(bot, "reset_completed") == 1
 
 
@@ -68,7 +70,7 @@ async def test_every_action_pressed_with_a_container_that_is_not_an_object_says_
 ) -> None:
     async with running_bot(tmp_path, policy=EVERYONE) as bot:
         await make(bot.store, bot.engine, "acme-42", situation)
-        await bot.post(bot.press_body(action_id, "acme-42", CARD, fields={"container": "message"}))
+        await bot.act(action_id, fields={"container": "message"})
         [answer] = await bot.slack.wait_for("/response/r1")
         assert said in shown(answer) and "nothing was changed" not in shown(answer)
         assert await ran(bot, event) == 1
@@ -77,7 +79,7 @@ async def test_every_action_pressed_with_a_container_that_is_not_an_object_says_
 async def test_a_refusal_on_a_card_whose_is_ephemeral_is_not_a_bool_leaves_the_card_as_if_shared(bot: Bot) -> None:
     await make(bot.store, bot.engine, "acme-42", Situation.MAKING_PROGRESS)
     odd = {"container": {"type": "message", "channel_id": "C1", "is_ephemeral": "yes"}}
-    await bot.post(bot.press_body("tenant_reset", "acme-42", CARD, fields=odd))
+    await bot.act("tenant_reset", fields=odd)
     [reply] = await bot.slack.wait_for("/response/r1")
     assert reply["replace_original"] is False and reply["response_type"] == "ephemeral" and "blocks" not in reply
     assert "refused — Reset is not allowed now" in reply["text"]
@@ -91,7 +93,7 @@ async def test_a_card_that_cannot_be_built_after_a_reset_says_the_reset_was_done
 
     monkeypatch.setattr(card, "tenant_card", broken)
     await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
-    await bot.post(bot.press_body("tenant_reset", "acme-42", CARD, user="U9"))
+    await bot.act("tenant_reset", user="U9")
     [answer] = await bot.slack.wait_for("/response/r1")
     assert "<@U9> pressed *Reset*" in answer["text"] and "done — reset" in answer["text"]
     assert "card could not be updated" in answer["text"] and "nothing was changed" not in answer["text"]
@@ -105,7 +107,7 @@ async def test_a_reset_whose_response_url_fails_is_told_privately_in_the_channel
 ) -> None:
     await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
     bot.slack.response_failures["r1"] = list(failures)
-    await bot.post(bot.press_body("tenant_reset", "acme-42", CARD, fields={"container": 42}))
+    await bot.act("tenant_reset", fields={"container": 42})
     [told] = await bot.slack.wait_for("/api/chat.postEphemeral")
     assert told["channel"] == "C1" and told["user"] == "U1"
     assert "done — reset" in told["text"] and "card could not be updated" in told["text"]
@@ -118,7 +120,7 @@ async def test_a_reset_whose_response_url_never_answers_is_told_within_seconds(
     monkeypatch.setattr("bot.answer.RESPOND_SECONDS", 0.5)
     await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
     bot.slack.response_delays["r1"] = 1.5
-    await bot.post(bot.press_body("tenant_reset", "acme-42", CARD))
+    await bot.act("tenant_reset")
     [told] = await bot.slack.wait_for("/api/chat.postEphemeral", timeout=1.2)
     assert "done — reset" in told["text"] and "no answer within 0.5 s" in told["text"]
     assert len(bot.slack.arrivals("/response/r1")) <= 1  # a silent response_url is not tried again
@@ -130,8 +132,7 @@ async def test_a_reset_from_an_alert_whose_response_url_fails_is_told_privately(
     await bot.scanner.tick()
     [alert] = await bot.scanner.alerts.open_alerts()
     bot.slack.response_failures["r1"] = [(500, "internal_error")] * 5
-    body = bot.press_body("alert_reset", "acme-42", ALERT_BLOCK.format(alert.id, "acme-42"), user="U4")
-    await bot.post(body)
+    await bot.act("alert_reset", block=ALERT_BLOCK.format(alert.id, "acme-42"), user="U4")
     [told] = await bot.slack.wait_for("/api/chat.postEphemeral")
     assert told["user"] == "U4" and "done — reset" in told["text"]
     assert await ran(bot, "reset_completed") == 1
@@ -143,7 +144,7 @@ async def test_when_no_way_to_the_presser_works_the_log_says_what_was_done(
     await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
     bot.slack.response_failures["r1"] = [(500, "internal_error")] * 5
     bot.slack.fail("chat.postEphemeral", (500, {}))
-    await bot.post(bot.press_body("tenant_reset", "acme-42", CARD))
+    await bot.act("tenant_reset")
 
     def logged() -> bool:
         return any("done — reset" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
