@@ -49,8 +49,8 @@ async def test_reset_from_the_alert_resolves_it_in_place_with_who_did_it(bot: Bo
     await bot.scanner.tick()
     [alert] = await bot.scanner.alerts.open_alerts()
     block = ALERT_BLOCK.format(alert.id, "acme-42")
-    status, _ = await bot.post(bot.press_body("alert_reset", "acme-42", block, user="U4"))
-    assert status == 200
+    [posted] = bot.slack.sent("/api/chat.postMessage")
+    await bot.act("alert_reset", block=block, value=bot.button(posted, "alert_reset")["value"], user="U4")
     [answer] = await bot.slack.wait_for("/response/r1")
     assert answer["response_type"] == "ephemeral" and "done — reset" in str(answer["blocks"])
     tenant = await bot.store.get("acme-42")
@@ -159,7 +159,7 @@ async def test_a_control_naming_another_tenants_alert_changes_nothing(bot: Bot) 
     await bot.scanner.tick()
     first = next(a for a in await bot.scanner.alerts.open_alerts() if a.tenant_id == "acme-1")
     forged = ALERT_BLOCK.format(first.id, "acme-2")  # acme-1's alert id with acme-2's name
-    await bot.post(bot.press_body("alert_reset", "acme-2", forged))
+    await bot.post(bot.press_body("alert_reset", await bot.shown("acme-2"), forged))
     await bot.post(bot.press_body("alert_snooze", "", forged, response="r2", extra=snooze_choice()))
     [reset] = await bot.slack.wait_for("/response/r1")
     [snooze] = await bot.slack.wait_for("/response/r2")
@@ -232,14 +232,31 @@ async def test_a_snooze_is_answered_at_once_even_when_slack_is_slow_to_edit_the_
     assert "snoozed by" in json.dumps(bot.slack.sent("/api/chat.update")[-1]["blocks"])
 
 
-async def test_the_same_reset_press_delivered_twice_is_answered_once(bot: Bot) -> None:
+async def test_the_same_reset_submission_delivered_twice_is_answered_once(bot: Bot) -> None:
     await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_ORPHANED)
     await bot.scanner.tick()
     [alert] = await bot.scanner.alerts.open_alerts()
-    press = bot.press_body("alert_reset", "acme-42", ALERT_BLOCK.format(alert.id, "acme-42"))
-    await bot.post(press)
-    await bot.post(press)  # the same press again (a proxy or a reconnect repeating it)
+    submitted = await bot.act("alert_reset", block=ALERT_BLOCK.format(alert.id, "acme-42"))
+    await bot.post(submitted)  # the same submission again (a proxy or a reconnect repeating it)
     [answer] = await bot.slack.wait_for("/response/r1")
     await asyncio.sleep(0.3)
     assert len(bot.slack.sent("/response/r1")) == 1 and "done — reset" in answer["text"]
     assert (await bot.store.events("acme-42", 10))[0].type.endswith("reset_completed")
+
+
+async def test_a_reset_on_an_alert_drawn_before_the_tenant_moved_on_is_refused_as_out_of_date(bot: Bot) -> None:
+    await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
+    await bot.scanner.tick()
+    [alert] = await bot.scanner.alerts.open_alerts()
+    [posted] = bot.slack.sent("/api/chat.postMessage")
+    drawn = bot.button(posted, "alert_reset")
+    await bot.act("tenant_reset", user="U9", response="card")  # from a card, before the alert is edited
+    await bot.slack.wait_for("/response/card")
+    await bot.act("tenant_retry", user="U9", response="card2")
+    await bot.slack.wait_for("/response/card2")
+    opened = len(bot.slack.opened)
+    await bot.post(bot.press_body("alert_reset", drawn["value"], drawn["block_id"], user="U4", response="late"))
+    [answer] = await bot.slack.wait_for("/response/late")
+    assert answer["response_type"] == "ephemeral" and "this card is out of date" in str(answer["blocks"])
+    assert "<@U9> reset and retried" in str(answer["blocks"]) and len(bot.slack.opened) == opened
+    assert [c for c in bot.engine.calls if c[0] == "terminate"] == [("terminate", "provision-acme-42-1")]
