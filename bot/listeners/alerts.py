@@ -53,8 +53,8 @@ NOT_THIS_ALERT = "this button does not belong to that tenant's alert"
 
 def reset_target(action: dict[str, Any]) -> tuple[int, Seen]:
     """(alert id, what the alert showed) of an alert's Reset; the value's tenant must be the block's."""
-    seen = unpack(action.get("value"))
     alert_id, tenant_id = alert_target(action, "")
+    seen = unpack(action.get("value"))
     if seen.tenant_id != tenant_id:
         raise Tampered(NOT_THIS_ALERT)
     return alert_id, seen

@@ -83,8 +83,8 @@ async def test_a_freeze_without_a_reason_is_answered_with_what_to_type(admin_bot
 async def test_a_press_while_frozen_is_refused_audited_and_the_card_shows_the_freeze_and_no_buttons(bot: Bot) -> None:
     await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
     await bot.service.switch.freeze("cli:alice", "database failover")
-    status, elapsed = await bot.post(bot.press_body("tenant_reset", "acme-42", CARD, user="U9"))
-    assert status == 200 and elapsed < 3
+    status, elapsed = await bot.post(bot.press_body("tenant_reset", await bot.shown(), CARD, user="U9"))
+    assert status == 200 and elapsed < 3 and bot.slack.opened == []  # refused before any preview
     [update] = await bot.slack.wait_for("/response/r1")
     assert "refused — tenantbot is frozen (read-only) by cli:alice since" in str(update["blocks"])
     assert "*tenantbot is frozen (read-only)* by `cli:alice`" in str(update["blocks"])
@@ -122,7 +122,8 @@ async def test_the_scan_keeps_alerting_while_frozen_without_reset_and_a_press_on
         assert "tenantbot is frozen" in str(message["blocks"])
         assert buttons(message) == {"alert_details", "alert_snooze"}
     [alert] = [a for a in await bot.scanner.alerts.open_alerts() if a.tenant_id == "acme-42"]
-    await bot.post(bot.press_body("alert_reset", "acme-42", ALERT_BLOCK.format(alert.id, "acme-42"), user="U4"))
+    drawn = bot.button(first, "alert_reset")["value"]  # as the alert was drawn before the freeze
+    await bot.post(bot.press_body("alert_reset", drawn, ALERT_BLOCK.format(alert.id, "acme-42"), user="U4"))
     [answer] = await bot.slack.wait_for("/response/r1")
     assert "refused — tenantbot is frozen" in str(answer["blocks"]) and "alert_reset" not in buttons(answer)
     assert (await bot.store.events("acme-42", 1))[0].type.endswith("action_refused")
@@ -135,7 +136,7 @@ async def test_a_decommission_by_someone_allowed_to_is_refused_while_frozen_too(
     async with running_bot(tmp_path, policy=policy) as bot:
         await make(bot.store, bot.engine, "acme-42", Situation.FAILED_CLEANLY)
         await command(bot, "freeze look first")
-        await bot.post(bot.press_body("tenant_decommission", "acme-42", CARD, user="U1", response="r2"))
+        await bot.act("tenant_decommission", user="U1", response="r2")
         [update] = await bot.slack.wait_for("/response/r2")
         assert "refused — tenantbot is frozen (read-only) by U1" in str(update["blocks"])
         assert "decommission" not in [c[0] for c in bot.engine.calls]

@@ -73,7 +73,7 @@ async def test_a_429_on_a_group_lookup_pauses_later_lookups_and_the_press_says_t
         card = "tenant_actions:acme-42"
         answers = []
         for attempt in range(10):
-            await bot.post(bot.press_body("tenant_decommission", "acme-42", card, user="U5", response=f"r{attempt}"))
+            await bot.act("tenant_decommission", block=card, user="U5", response=f"r{attempt}")
             [answer] = await bot.slack.wait_for(f"/response/r{attempt}")
             answers.append(str(answer))
             if "done — decommission started" in answers[-1]:

@@ -68,12 +68,11 @@ async def test_the_card_shows_the_situation_and_exactly_the_allowed_buttons(bot:
     primary = [a for a, e in shown.items() if e.get("style") == "primary"]
     expected = row.recommended.next_action
     assert primary == ([f"tenant_{expected.value}"] if expected in offered else [])
-    for action_id in ("tenant_reset", "tenant_cancel", "tenant_decommission"):
-        if action_id in shown:
-            assert "confirm" in shown[action_id]
-    if "tenant_reset" in shown:
-        assert "terminate" in shown["tenant_reset"]["confirm"]["text"]["text"]
-        assert "keeps every allocation" in shown["tenant_reset"]["confirm"]["text"]["text"]
+    for action_id in (a for a in shown if a != "tenant_share"):  # each says what the card shows
+        tenant, attempt, workflow, _run, key, _at = shown[action_id]["value"].split("|")
+        named = "-" if RECIPES[situation][0].get("handle", True) is None else "provision-acme-42-1"
+        assert (tenant, attempt, workflow, key) == ("acme-42", "1", named, situation.key)
+        assert "confirm" not in shown[action_id]  # a preview with a reason instead of a fixed dialog
 
 
 async def test_a_long_error_and_many_events_still_make_a_valid_message(bot: Bot) -> None:
