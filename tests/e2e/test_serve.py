@@ -1,5 +1,6 @@
 """`tenantbot serve` as a process, wired by the real composition root: a hung run is alerted in the
-channel, Reset is pressed on the alert over signed HTTP, and the next scan resolves the alert."""
+channel, Reset is pressed on the alert over signed HTTP and its preview submitted with a reason (which
+Temporal records as the terminate reason), and the next scan resolves the alert."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ from urllib.parse import quote
 
 import aiohttp
 import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
 
-from tests.e2e.serving import serve_env, signed_post, wait_until_healthy
+from tests.e2e.serving import serve_env, signed_post, submission_body, wait_until_healthy
 from tests.e2e.slack_stub import SlackStub, free_port
 
 pytestmark = pytest.mark.temporal
+TERMINATED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED
 
 
 async def test_serve_alerts_a_hung_run_and_resolves_it_after_reset_from_the_alert(tmp_path: Path) -> None:
@@ -67,8 +71,16 @@ async def test_serve_alerts_a_hung_run_and_resolves_it_after_reset_from_the_aler
                 )
                 == 200
             )
+            await slack.wait_for("/api/views.open", timeout=10)  # the preview; nothing ran yet
+            reason = "hung at step 2 since 03:00"
+            submission = submission_body(slack.opened[-1], reason=reason, user="U42")
+            assert await signed_post(session, f"http://127.0.0.1:{port}/slack/events", submission) == 200
             [answer] = await slack.wait_for("/response/alert", timeout=10)
             assert "done — reset" in str(answer["blocks"])
+            client = await Client.connect(f"127.0.0.1:{env['TEMPORAL_DEV_PORT']}")
+            run = client.get_workflow_handle("provision-acme-9-1")
+            terminated = [e async for e in run.fetch_history_events() if e.event_type == TERMINATED]
+            assert terminated[0].workflow_execution_terminated_event_attributes.reason.endswith(f"U42: {reason}")
             [update] = await slack.wait_for("/api/chat.update", timeout=15)
             assert "resolved" in str(update["blocks"]) and "reset_completed by U42" in str(update["blocks"])
         serve.send_signal(signal.SIGTERM)
