@@ -1,4 +1,9 @@
-"""`tenantbot tenant|tenants|reset|retry|cancel|decommission`: the Slack card and buttons, in a terminal."""
+"""`tenantbot tenant|tenants|reset|retry|cancel|decommission`: the Slack card and buttons, in a terminal.
+
+Reset, Cancel and Decommission need a reason, as in Slack (core/previews.py): `--reason TEXT`, or asked
+on the terminal after what the action does; without a terminal and without `--reason` they stop with
+one line and exit 2. The reason is recorded with `<action>_started` and given to Temporal as the
+terminate or cancel reason."""
 
 from __future__ import annotations
 
@@ -6,13 +11,15 @@ import asyncio
 import getpass
 import sys
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
 from core.actions import DESTRUCTIVE, STEPS
 from core.decisions import Situation
 from core.domain import Action
+from core.freeze import InvalidReason
+from core.previews import EFFECTS, PREVIEWED, parse_action_reason
 from core.results import Outcome, utcnow
 from tenantbot.bootstrap import runtime
 from tenantbot.console import render_list, render_result, render_view
@@ -64,15 +71,19 @@ def _action_command(action: Action) -> Callable[..., None]:
         tenant_id: Annotated[str, typer.Argument(help="tenant id, e.g. acme-42")],
         yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
         actor: Annotated[str | None, typer.Option(help="who is acting (audit feed); default cli:$USER")] = None,
+        reason: Annotated[
+            str | None, typer.Option(help="why (audit feed and Temporal); asked on a terminal when not given")
+        ] = None,
     ) -> None:
         tid = tenant_arg(tenant_id)
+        why = _reason(action, reason)
         if action in DESTRUCTIVE and not yes:
             _confirm(action, tid)
         who = actor or f"cli:{getpass.getuser()}"
 
         async def main() -> None:
             async with runtime(settings(), worker=False) as rt:
-                result = await rt.service.act(action, tid, who)
+                result = await rt.service.act(action, tid, who, reason=why)
             typer.echo(render_result(result, rt.links))
             if result.outcome not in (Outcome.DONE, Outcome.DUPLICATE):
                 raise Failure(result.message)
@@ -81,6 +92,34 @@ def _action_command(action: Action) -> Callable[..., None]:
 
     command.__doc__ = f"{action.value.capitalize()} a tenant's provisioning. {STEPS[action].confirm}"
     return command
+
+
+def _reason(action: Action, given: str | None) -> str | None:
+    """The reason for `action`: `--reason`, else asked on the terminal (Reset, Cancel and Decommission
+    need one; Retry takes one if given). A bad one, or none without a terminal, is one line and exit 2."""
+    if given is None and action not in PREVIEWED:
+        return None
+    if given is not None:
+        try:
+            return parse_action_reason(given, action)
+        except InvalidReason as e:
+            _usage(f"--reason: {e}")
+    if not sys.stdin.isatty():
+        _usage(f"{action.value} needs a reason: pass --reason TEXT (there is no terminal to ask on); nothing ran")
+    effect = EFFECTS[action]
+    typer.echo(f"{action.value.capitalize()}: the run is {effect.run}; every allocation is {effect.allocations};")
+    typer.echo(f"the tenant ends {effect.ends_in}. What will not happen: " + "; ".join(effect.not_done) + ".")
+    for _ in range(3):
+        try:
+            return parse_action_reason(typer.prompt("Reason (audit feed and Temporal, up to 500 characters)"), action)
+        except InvalidReason as e:
+            typer.echo(f"error: {e}", err=True)
+    _usage(f"{action.value} needs a reason; nothing ran")
+
+
+def _usage(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_USAGE)
 
 
 def _confirm(action: Action, tenant_id: str) -> None:

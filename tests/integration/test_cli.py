@@ -4,7 +4,9 @@ and for a database or engine that is down, never a traceback; and the view and a
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import pty
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -63,7 +65,7 @@ def test_a_database_that_is_down_is_one_line_and_exit_1(tmp_path: Path) -> None:
 
 def test_an_engine_that_cannot_be_reached_is_one_line_and_exit_1(tmp_path: Path) -> None:
     port = free_port()
-    done = tenantbot("reset", "acme", "--yes", data_dir=tmp_path, TEMPORAL_ADDRESS=f"127.0.0.1:{port}")
+    done = tenantbot("reset", "acme", "--yes", "--reason", "x", data_dir=tmp_path, TEMPORAL_ADDRESS=f"127.0.0.1:{port}")
     assert done.returncode == 1
     assert one_line_error(done) == f"error: workflow engine unavailable: connect to Temporal at 127.0.0.1:{port}: " + (
         "Connection refused"
@@ -100,8 +102,57 @@ def test_an_unknown_situation_is_one_line_and_exit_2(tmp_path: Path) -> None:
 
 
 def test_destructive_actions_need_yes_without_a_terminal(tmp_path: Path) -> None:
-    done = tenantbot("decommission", "acme", data_dir=tmp_path, stdin="")
+    done = tenantbot("decommission", "acme", "--reason", "given up on it", data_dir=tmp_path, stdin="")
     assert done.returncode == 2 and "pass --yes" in one_line_error(done)
+
+
+@pytest.mark.parametrize("action", ["reset", "cancel", "decommission"])
+def test_destructive_actions_need_a_reason_without_a_terminal(tmp_path: Path, action: str) -> None:
+    done = tenantbot(action, "acme", "--yes", data_dir=tmp_path, stdin="")
+    assert done.returncode == 2
+    assert one_line_error(done) == (
+        f"error: {action} needs a reason: pass --reason TEXT (there is no terminal to ask on); nothing ran"
+    )
+    assert not (tmp_path / "tenantbot.db").exists()  # refused before anything was opened
+
+
+@pytest.mark.parametrize(("reason", "says"), [("   ", "Reset needs a reason"), ("x" * 501, "keep it to 500")])
+def test_an_empty_or_too_long_reason_is_one_line_and_exit_2(tmp_path: Path, reason: str, says: str) -> None:
+    done = tenantbot("reset", "acme", "--yes", "--reason", reason, data_dir=tmp_path, stdin="")
+    assert done.returncode == 2 and says in one_line_error(done)
+
+
+def on_a_terminal(*args: str, data_dir: Path, typed: str) -> subprocess.CompletedProcess[str]:
+    """`tenantbot *args` with a terminal as its stdin, on which `typed` is typed."""
+    environment = {**os.environ, "DATA_DIR": str(data_dir), "TEMPORAL_DEV_PORT": str(free_port())}
+    typist, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tenantbot", *args],
+            stdin=terminal,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environment,
+        )
+        os.write(typist, typed.encode())
+        out, err = process.communicate(timeout=120)
+    finally:
+        os.close(typist)
+        os.close(terminal)
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+@pytest.mark.temporal
+def test_on_a_terminal_reset_says_what_it_does_asks_for_the_reason_and_records_it(tmp_path: Path) -> None:
+    assert tenantbot("provision", "acme-8", "--fault", "orphan", data_dir=tmp_path).returncode == 0
+    done = on_a_terminal("reset", "acme-8", data_dir=tmp_path, typed="   \nrow names a run the cluster lost\ny\n")
+    assert done.returncode == 0, done.stderr
+    assert "What will not happen: no allocation is released" in done.stdout and "Reason (" in done.stdout
+    assert "Reset needs a reason" in done.stderr  # the blank first answer, asked again
+    history = tenantbot("history", "acme-8", "--json", data_dir=tmp_path)
+    [started] = [json.loads(line) for line in history.stdout.splitlines() if "reset_started" in line]
+    assert started["details"]["reason"] == "row names a run the cluster lost"
 
 
 @pytest.mark.temporal
@@ -118,7 +169,7 @@ def test_provision_then_view_and_reset_from_the_command_line(tmp_path: Path) -> 
     assert "lost-1" in listed.stdout and "fresh-" not in listed.stdout
     by_situation = tenantbot("tenants", "--situation", "wedged_orphaned", data_dir=tmp_path)
     assert "lost-1" in by_situation.stdout
-    reset = tenantbot("reset", "acme-7", "--yes", "--actor", "alice", data_dir=tmp_path)
+    reset = tenantbot("reset", "acme-7", "--yes", "--actor", "alice", "--reason", "orphaned", data_dir=tmp_path)
     assert reset.returncode == 0 and "reset acme-7: done: reset" in reset.stdout
     assert "reset_completed        alice" in reset.stdout
     unknown = tenantbot("tenant", "nobody", data_dir=tmp_path)
