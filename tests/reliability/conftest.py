@@ -36,7 +36,7 @@ from sqlalchemy.engine import make_url
 
 from bench.procs import Child
 from tests.conftest import _fresh_schema, require_postgres
-from tests.e2e.serving import command_body, press_body, serve_env, signed_post
+from tests.e2e.serving import command_body, press_body, serve_env, signed_post, submission_body
 from tests.e2e.slack_stub import Call, SlackStub, free_port
 from tests.integration.temporal.processes import DevServer, own_dev_server
 from tests.silent_proxy import SilentProxy
@@ -192,19 +192,50 @@ class World:
         url: str | None = None,
         name: str | None = None,
         button: dict[str, Any] | None = None,
+        reason: str = "seen wedged by the reliability suite",
         **signing: Any,
     ) -> Sent:
-        """Press `action` on `tenant_id`'s card as `user`; `button` replaces fields of the button."""
+        """Press `action` on `tenant_id`'s card as `user` and, when it opens its preview (Reset, Cancel,
+        Decommission), submit it with `reason`, as the presser would; `button` replaces fields of the
+        button. The press's name is the answer's response_url, whichever way it is answered."""
         name = name or self.name("press")
         pressed = {
             "action_id": f"tenant_{action}",
             "block_id": f"tenant_actions:{tenant_id}",
-            "value": tenant_id,
+            "value": self.shown(tenant_id),
             "action_ts": f"{time.time():.6f}{name}",
             **(button or {}),
         }
         body = press_body(pressed, self.slack.response_url(name), user=user)
-        return await self.post(body, name=name, url=url, **signing)
+        before = len(self.slack.calls)
+        sent = await self.post(body, name=name, url=url, **signing)
+        view = await self._preview_or_answer(name, before)
+        if view is None:
+            return sent
+        submitted = await self.post(submission_body(view, reason=reason, user=user), name=name, url=url, **signing)
+        return Sent(max(sent.status, submitted.status), max(sent.ack, submitted.ack), name, sent.at)
+
+    def shown(self, tenant_id: str) -> str:
+        """The value a fresh card of `tenant_id` gives its buttons (bot/seen_values.py), from its row as the
+        database has it now (the situation is not read: it only changes what an answer says)."""
+        try:
+            row = self.db.tenant(tenant_id)
+        except AssertionError:
+            return f"{tenant_id}|0|-|-|pending_clean|{int(time.time())}"  # no such tenant: a well-formed value
+        run = "|".join(str(row[k] or "-") for k in ("workflow_id", "run_id"))
+        return f"{tenant_id}|{row['attempt']}|{run}|wedged_no_progress|{int(time.time())}"
+
+    async def _preview_or_answer(self, name: str, before: int, within: float = 10.0) -> dict[str, Any] | None:
+        """The preview the press named `name` opened, or None once it was answered another way (or not at all)."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            for view in self.slack.opened:
+                if json.loads(view.get("private_metadata") or "{}").get("response_url", "").endswith(f"/{name}"):
+                    return view
+            if self.messages(name) or any(c.path == "/api/chat.postEphemeral" for c in self.slack.calls[before:]):
+                return None
+            await asyncio.sleep(0.02)
+        return None
 
     def messages(self, name: str) -> list[Call]:
         """What reached the response_url `name`, accepted or not."""
