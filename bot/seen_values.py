@@ -25,7 +25,7 @@ from core.seen import Seen
 
 VALUE = re.compile(
     r"(?P<tenant>[a-z0-9-]{1,63})\|(?P<attempt>[0-9]{1,6})\|(?P<workflow>[a-z0-9-]{1,100})\|(?P<run>[A-Za-z0-9_.-]{1,80})"
-    r"\|(?P<situation>[a-z_]{1,40})\|(?P<at>[0-9]{1,11})"
+    r"\|(?P<situation>[a-z_]{1,40})\|(?P<at>[0-9]{1,10})"
 )
 NO_RUN = "-"
 
