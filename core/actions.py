@@ -156,8 +156,9 @@ STEPS: dict[Action, ActionSteps] = {
 }
 
 
-# Actions that terminate, abort or end something: Slack asks to confirm them, the CLI prompts (or takes
-# --yes), the demo asks. Retry only starts an attempt.
+# Actions that terminate, abort or end something: Slack previews them and asks for a reason
+# (core/previews.py), the CLI asks for a reason and to confirm (or takes --reason and --yes), the demo
+# asks. Retry only starts an attempt.
 DESTRUCTIVE = frozenset({Action.RESET, Action.CANCEL, Action.DECOMMISSION})
 
 
