@@ -25,7 +25,7 @@ from bot.blocks.common import md
 from bot.payload import dig
 from bot.text import code, cut, listing, safe
 from core.domain import Action
-from core.previews import MAX_REASON, Fate, Preview
+from core.previews import MAX_REASON, Preview
 from core.seen import situation_note
 
 CALLBACK_ID = "tenant_action_preview"
@@ -81,10 +81,10 @@ def _fields(preview: Preview) -> list[str]:
 
 def _allocations(preview: Preview) -> str:
     if preview.allocations is None:
-        return ":warning: could not be read; every allocation the tenant holds is " + str(preview.effect.allocations)
+        return f":warning: could not be read; every allocation the tenant holds is {preview.effect.allocations}"
     if not preview.allocations:
         return "none: the tenant holds no allocation"
-    verb = "kept" if preview.effect.allocations is Fate.KEPT else "released"
+    verb = preview.effect.allocations.value  # kept or released
     items = [f"{safe(a.kind, 40)} {code(a.resource_id, 120)}" for a in preview.allocations]
     return f"{len(items)} {verb}:\n• " + listing(items, 2700, separator="\n• ")
 
