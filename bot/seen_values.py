@@ -15,9 +15,11 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from yarl import URL
 
+from bot.payload import on_private_message, text_at
 from core.decisions import Situation
 from core.domain import Action, InvalidTenantId, parse_tenant_id
 from core.previews import PREVIEWED
@@ -73,6 +75,22 @@ class Opened:
     ts: str | None
     private: bool
     source: str  # "card" or "alert"
+
+    @classmethod
+    def of(cls, action: Action, seen: Seen, press: dict[str, Any], source: str) -> Opened:
+        """From a press (its response_url checked at the door, bot/shapes.py); a channel or message ts
+        not shaped as Slack's is left out rather than kept in a form that could not be read back."""
+        channel = text_at(press, "container", "channel_id") or text_at(press, "channel", "id")
+        ts = text_at(press, "container", "message_ts")
+        return cls(
+            action,
+            seen,
+            str(press["response_url"]),
+            channel if _matches(SLACK_ID, channel) else None,
+            ts if _matches(TS, ts) else None,
+            on_private_message(press),
+            source,
+        )
 
 
 SOURCES = ("card", "alert")

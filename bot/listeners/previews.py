@@ -33,7 +33,7 @@ from bot.blocks import card
 from bot.blocks.preview import CALLBACK_ID, field_errors, preview_modal, reason_of
 from bot.deps import BotDeps
 from bot.listeners.press_answers import answer_for
-from bot.payload import on_private_message, text_at
+from bot.payload import text_at
 from bot.replies import EPHEMERAL
 from bot.seen_values import Opened, Tampered, pack_opened, unpack_opened
 from core.domain import Action
@@ -62,15 +62,7 @@ async def open_preview(
     if isinstance(outcome, ActionResult):  # refused and audited: answered like a refused press
         answer.ran(card.result_note(outcome, deps.clock()))
         return await answer_for(source, deps, body, outcome)
-    opened = Opened(
-        act,
-        seen,
-        str(body["response_url"]),
-        text_at(body, "container", "channel_id") or text_at(body, "channel", "id"),
-        text_at(body, "container", "message_ts"),
-        on_private_message(body),
-        source,
-    )
+    opened = Opened.of(act, seen, body, source)
     modal = preview_modal(outcome, pack_opened(opened))
     try:
         await asyncio.wait_for(client.views_open(trigger_id=str(body.get("trigger_id", "")), view=modal), OPEN_WITHIN)

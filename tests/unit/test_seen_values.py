@@ -91,3 +91,10 @@ def test_the_reason_is_read_from_the_submitted_state_and_a_problem_goes_under_it
     view = {"state": {"values": {REASON_BLOCK: {"reason_input": {"type": "plain_text_input", "value": "why"}}}}}
     assert reason_of(view) == "why" and reason_of({"state": {"values": {}}}) == "" and reason_of("x") == ""
     assert field_errors("x" * 400) == {"response_action": "errors", "errors": {REASON_BLOCK: "x" * 149 + "…"}}
+
+
+def test_a_press_whose_channel_or_message_is_not_shaped_as_slacks_opens_a_modal_without_them() -> None:
+    press = {"response_url": OPENED.response_url, "container": {"channel_id": "c1; x", "message_ts": "soon"}}
+    opened = Opened.of(Action.RESET, SEEN, press, "alert")
+    assert (opened.channel, opened.ts, opened.private) == (None, None, False)  # unsure means shared
+    assert unpack_opened(pack_opened(opened)) == opened
