@@ -141,11 +141,19 @@ class TenantService:
         return await self._result(action, tenant_id, actor, outcome, message)
 
     async def preview(self, action: Action, seen: Seen, actor: str) -> Preview | ActionResult:
-        """What `action` would do to the tenant `seen` showed (core/previews.py), or the refusal (audited,
-        with the fresh view) when it could not run now: frozen, out of date, or not allowed in this situation.
-        Raises TenantNotFound or StoreError."""
-        view = await self.view(seen.tenant_id)
+        """What `action` would do to the tenant `seen` showed (core/previews.py), or why it could not run now,
+        checked as `act` checks it: refused (audited, with the fresh view) while frozen, on an out-of-date
+        card or in a situation that does not allow it; failed, as `act` fails, when the database or the
+        engine does not answer (the engine's audited as `<action>_failed`). Raises TenantNotFound."""
+        try:
+            view = await self.view(seen.tenant_id)
+        except StoreError as e:
+            return ActionResult(action, seen.tenant_id, actor, Outcome.FAILED, str(e), None)
         tenant, assessment, stale = view.tenant, view.assessment, None
+        if assessment.situation is Situation.ENGINE_UNREACHABLE and view.frozen is None:
+            cause = "; ".join(view.problems)
+            await self._audit(tenant.id, ev.failed(action), actor, cause=cause)
+            return ActionResult(action, tenant.id, actor, Outcome.FAILED, f"{action.value} not started: {cause}", None)
         if view.frozen is not None:
             why = view.frozen.refusal(self.clock())
         elif not seen.same_run(tenant):

@@ -8,6 +8,7 @@ import json
 
 from core.decisions import Situation
 from core.domain import RunObservation, RunStatus, TenantState
+from core.ports import EngineError
 from tests.e2e.conftest import Bot
 from tests.e2e.situations import make
 
@@ -176,3 +177,13 @@ async def test_a_button_of_another_tenants_card_is_refused(bot: Bot) -> None:
     await bot.post(bot.press_body("tenant_reset", value, CARD, response="moved"))
     [answer] = await bot.slack.wait_for("/response/moved")
     assert "does not belong to that tenant's card" in answer["text"] and bot.slack.opened == []
+
+
+async def test_an_engine_that_does_not_answer_fails_the_press_before_any_preview_and_audits_it(bot: Bot) -> None:
+    await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
+    shown = await bot.card()
+    bot.engine.fail_with = EngineError("no answer within 1 s")
+    await bot.post(bot.press_on(shown, "tenant_reset", response="down"))
+    [answer] = await bot.slack.wait_for("/response/down")
+    assert "failed — reset not started: engine: no answer within 1 s" in answer["text"]
+    assert bot.slack.opened == [] and (await feed(bot))[-1] == "reset_failed"

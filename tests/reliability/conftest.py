@@ -209,7 +209,7 @@ class World:
         body = press_body(pressed, self.slack.response_url(name), user=user)
         before = len(self.slack.calls)
         sent = await self.post(body, name=name, url=url, **signing)
-        view = await self._preview_or_answer(name, before)
+        view = await self._preview_or_answer(name, before) if sent.status == 200 else None
         if view is None:
             return sent
         submitted = await self.post(submission_body(view, reason=reason, user=user), name=name, url=url, **signing)

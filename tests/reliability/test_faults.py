@@ -182,6 +182,9 @@ async def test_serve_killed_mid_reset_leaves_it_done_or_undone_and_after_action_
     assert "refused — " in (answer := said(await faulty.answer(early))) and "under way" in answer, answer[:400]
 
     await asyncio.sleep(max(LEASE - (datetime.now(UTC) - since) for since in held.values()).total_seconds())
+    # the next press, or serve's own recovery every SCAN_INTERVAL, settles them; the cards drawn after that
+    # (a card drawn before would show the run its recovery then reset, and be refused as out of date)
+    await eventually(lambda: faulty.db.tenant("crash-2")["claim_action"] is None, 30, "crash-2's claim settled")
     for tenant_id, action, answer in (("crash-1", "reset", "done — reset"), ("crash-2", "retry", "done — retried")):
         assert answer in said(await faulty.answer(await faulty.press(action, tenant_id)))
     undone, done = faulty.db.events("crash-1"), faulty.db.events("crash-2")

@@ -1,7 +1,7 @@
 """Security (issue 13), against a real `serve` whose allow-lists name who may Reset and Cancel: forged,
 stale and replayed requests; a press by someone outside the allow-list; a button whose value names
 another tenant than its card, or an action the card did not offer. Each is refused (401, or a private
-answer saying why), runs nothing, and a replay runs its press once."""
+answer saying why), runs nothing, and a replayed submission runs once."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.serving import press_body, signed_headers
+from tests.e2e.serving import press_body, signed_headers, submission_body
 from tests.integration.temporal.processes import DevServer
 from tests.reliability.conftest import ACK_BUDGET, Background, World, said, world
 
@@ -73,9 +73,16 @@ async def test_a_forged_or_stale_press_gets_401_and_runs_nothing(guarded: World,
     assert guarded.messages(name) == [] and standing(guarded) == before
 
 
-async def test_a_replayed_press_runs_once_and_is_answered_once(guarded: World) -> None:
+async def test_a_replayed_submission_runs_once_and_is_answered_once(guarded: World) -> None:
     name = guarded.name("replayed")
-    body = reset_press(guarded, name, tenant_id="sec-1")
+    opened = len(guarded.slack.opened)
+    press = await guarded.post(reset_press(guarded, name, tenant_id="sec-1", value=guarded.shown("sec-1")), name=name)
+    assert press.status == 200
+    for _ in range(250):  # the press opens the preview; its submission is what runs, and what is replayed
+        if len(guarded.slack.opened) > opened:
+            break
+        await asyncio.sleep(0.02)
+    body = submission_body(guarded.slack.opened[-1], reason="replay me", user=OPERATOR)
     signed_at = int(time.time())
     first = await guarded.post(body, name=name, timestamp=signed_at)
     assert "done — reset" in said(await guarded.answer(first))
