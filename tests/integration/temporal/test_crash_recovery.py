@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.seen_values import pack
 from core.bounded import bounded_ports
 from core.decisions import Situation
 from core.domain import Action, RunStatus, Tenant, TenantState
@@ -27,8 +28,9 @@ from core.liveness import ProcessLease
 from core.persistence import open_database
 from core.recovery import Recovery
 from core.results import utcnow
+from core.seen import Seen
 from tenantbot.bootstrap import Runtime
-from tests.e2e.serving import press_body, serve_env, signed_post, wait_until_healthy
+from tests.e2e.serving import press_body, serve_env, signed_post, submission_body, wait_until_healthy
 from tests.e2e.slack_stub import SlackStub, free_port
 from tests.integration.temporal.conftest import provision, reach
 
@@ -48,14 +50,29 @@ def tenantbot(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
     )
 
 
-def pressed(action: str, tenant_id: str, slack: SlackStub) -> str:
+def pressed(action: str, tenant: Tenant, slack: SlackStub) -> str:
+    """The press of `action` on a card of `tenant` as its row is now."""
     button = {
         "action_id": f"tenant_{action}",
-        "block_id": f"tenant_actions:{tenant_id}",
-        "value": tenant_id,
+        "block_id": f"tenant_actions:{tenant.id}",
+        "value": pack(Seen.of(tenant, Situation.WEDGED_NO_PROGRESS, utcnow())),
         "action_ts": "1700000000.1",
     }
     return press_body(button, slack.response_url("press"), user=USER)
+
+
+async def confirm(
+    session: aiohttp.ClientSession, port: int, slack: SlackStub, action: str, tenant_id: str, data_dir: Path
+) -> None:
+    """Press `action` on the tenant's card and submit the preview it opens, as the presser would."""
+    url = f"http://127.0.0.1:{port}/slack/events"
+    tenant, _ = await row_and_feed(data_dir, tenant_id)
+    assert await signed_post(session, url, pressed(action, tenant, slack)) == 200
+    await slack.wait_for("/api/views.open", timeout=10)
+    assert slack.opened and tenant_id in slack.opened[-1]["private_metadata"], "no preview opened"
+    submission = submission_body(slack.opened[-1], reason="wedged since the failover", user=USER)
+    with contextlib.suppress(aiohttp.ClientError):  # killed before it answered
+        await signed_post(session, url, submission)
 
 
 async def row_and_feed(data_dir: Path, tenant_id: str) -> tuple[Tenant, list[tuple[str, dict[str, Any]]]]:
@@ -134,8 +151,7 @@ async def test_serve_killed_in_the_middle_of_an_action_settles_it_once_started_a
             [alert] = await slack.wait_for("/api/chat.postMessage", timeout=30)
             assert f"{tenant_id} is wedged: no progress" in alert["text"]
 
-            with contextlib.suppress(aiohttp.ClientError):  # killed before it answered
-                await signed_post(session, f"http://127.0.0.1:{port}/slack/events", pressed(action, tenant_id, slack))
+            await confirm(session, port, slack, action, tenant_id, tmp_path)
             assert await asyncio.to_thread(first.wait, 30) == -9
             before, feed = await row_and_feed(tmp_path, tenant_id)
             # the claim is left behind, the action's outcome is not written (the saga may have finished a cancel)
@@ -181,8 +197,8 @@ class DiesAfter:
         if name != self.call:
             return method
 
-        async def then_die(*args: Any) -> Any:
-            await method(*args)
+        async def then_die(*args: Any, **kwargs: Any) -> Any:
+            await method(*args, **kwargs)
             raise Crash()
 
         return then_die
