@@ -29,6 +29,9 @@ AllowListSetting = Annotated[
 ]
 
 
+CHANNEL = r"^[CG][A-Z0-9]+$|^#?[a-z0-9_-]{1,80}$"  # a channel id, or its name
+
+
 class SettingsError(Exception):
     """A setting that cannot be used; the message names the environment variable."""
 
@@ -69,7 +72,12 @@ class Settings(BaseSettings):
     slack_app_id: str | None = Field(default=None, pattern=r"^A[A-Z0-9]{2,}$", description="default: bots.info")
     port: int = Field(default=3000, ge=1, le=65535)
     runbook_url: str = Field(default="https://runbooks.example.com/reset-a-stuck-provisioning", pattern=r"^https?://")
-    alert_channel: str | None = Field(default=None, pattern=r"^[CG][A-Z0-9]+$|^#?[a-z0-9_-]{1,80}$")
+    alert_channel: str | None = Field(default=None, pattern=CHANNEL)
+    actions_channel: str | None = Field(default=None, pattern=CHANNEL, description="default: ALERT_CHANNEL")
+    alert_mention: str | None = Field(
+        default=None, pattern=r"^[UWS][A-Z0-9]{2,}$", description="a user (U…, W…) or user group (S…) id"
+    )
+    alert_mention_after: Duration = Field(default=timedelta(minutes=15), gt=timedelta(0), le=timedelta(days=7))
     scan_interval: Duration = timedelta(seconds=60)
     audit_retention: Duration = Field(
         default=timedelta(days=400), ge=timedelta(days=1), description="audit events, request keys, resolved alerts"
@@ -113,6 +121,11 @@ class Settings(BaseSettings):
             },
             admins=self.admin_users,
         )
+
+    @property
+    def announce_to(self) -> str | None:
+        """Where an action with no open alert is announced: ACTIONS_CHANNEL, else ALERT_CHANNEL, else nowhere."""
+        return self.actions_channel or self.alert_channel
 
     @property
     def db_url(self) -> str:
