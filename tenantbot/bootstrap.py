@@ -10,8 +10,8 @@ controls beside it, and the announcer (actions and mentions the channel sees onc
 when an action ran, so `serve` announces at once). The notifier and the directory are the entry point's
 (Slack for `serve`, the console for `scan` and the demo): they are the only parts that differ between
 commands. The notifier is given as a function of the run-link look-up, because that look-up needs the
-engine's Web UI, known only once the engine has started. The service and the scan read the read-only switch (core/freeze.py),
-the one `tenantbot freeze` and `unfreeze` flip (`read_only_switch`).
+engine's Web UI, known only once the engine has started. The service and the scan read the read-only
+switch (core/freeze.py), the one `tenantbot freeze` and `unfreeze` flip (`read_only_switch`).
 
 The process's liveness lease (core/liveness.py) is renewed in the background while the runtime is open
 and given back when it closes, so another replica can tell this process's unfinished actions from a
