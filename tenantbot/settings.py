@@ -6,6 +6,7 @@ program with one line naming the variable (`load_settings` raises SettingsError)
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -74,9 +75,7 @@ class Settings(BaseSettings):
     runbook_url: str = Field(default="https://runbooks.example.com/reset-a-stuck-provisioning", pattern=r"^https?://")
     alert_channel: str | None = Field(default=None, pattern=CHANNEL)
     actions_channel: str | None = Field(default=None, pattern=CHANNEL, description="default: ALERT_CHANNEL")
-    alert_mention: str | None = Field(
-        default=None, pattern=r"^[UWS][A-Z0-9]{2,}$", description="a user (U…, W…) or user group (S…) id"
-    )
+    alert_mention: str | None = Field(default=None, description="a user (U…, W…) or user group (S…) id")
     alert_mention_after: Duration = Field(default=timedelta(minutes=15), gt=timedelta(0), le=timedelta(days=7))
     scan_interval: Duration = timedelta(seconds=60)
     audit_retention: Duration = Field(
@@ -98,6 +97,14 @@ class Settings(BaseSettings):
             except StoreError as e:
                 raise ValueError(str(e)) from None
         return url
+
+    @field_validator("alert_mention")
+    @classmethod
+    def _mentionable(cls, whom: str | None) -> str | None:
+        """Whom an alert nobody took calls: an id Slack can ping, not a name it would print as text."""
+        if whom is not None and not re.fullmatch(r"[UWS][A-Z0-9]{2,}", whom.strip()):
+            raise ValueError(f"not a Slack user (U…, W…) or user-group (S…) id: {whom[:40]!r}")
+        return whom.strip() if whom is not None else None
 
     @model_validator(mode="after")
     def _lease_outlasts_an_action(self) -> Settings:

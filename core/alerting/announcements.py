@@ -10,8 +10,9 @@ even if the process that acted dies right after) and never doubled (replicas and
 same events record it once). The other way round — the tenant side calling a port "announce this" —
 would make every new entry point remember to call it and could lose a line between the action's commit
 and the port's; reading the feed keeps the tenant side unaware of alerting (tests/unit/alerting/
-test_boundary.py). The feed is read from the newest line recorded, minus `OVERLAP` for events committed
-late or stamped by a slightly slow clock; on the first start, from `FIRST_LOOKBACK` ago.
+test_boundary.py). The feed is read from the newest line recorded (or this process's previous read, if
+later), minus `OVERLAP` for events committed late or stamped by a slightly slow clock — so a tick reads
+minutes of the feed, not its history; on the first start of a fresh database, from `FIRST_LOOKBACK` ago.
 
 **Where it goes.** To the thread of the tenant's alert that was open when the action ran (decided when
 the line is recorded), else to the actions channel (`ACTIONS_CHANNEL`, by default the alert channel).
@@ -70,6 +71,7 @@ class Announcer:
         self.max_failures = max_failures
         self._task: asyncio.Task[None] | None = None
         self._again = False
+        self._read_at: datetime | None = None  # when this process last read the feed
 
     async def run(self, keep: Keep = nothing) -> int:
         """Record what is new, then post what is pending; how many lines were posted."""
@@ -78,12 +80,18 @@ class Announcer:
 
     async def record(self) -> int:
         now = self.clock()
-        newest = await self.lines.newest()
-        since = newest - OVERLAP if newest is not None else now - FIRST_LOOKBACK
+        since = await self._since(now)
         new = await self.lines.record_actions(ANNOUNCED, since, BATCH)
+        self._read_at = now if new < BATCH else self._read_at  # a full batch: read on from the same place
         if self.mention is not None:
             new += await self.lines.record_mentions(now - self.mention_after, now, self.mention)
         return new
+
+    async def _since(self, now: datetime) -> datetime:
+        """Where to read the feed from: the newest line recorded or this process's last read, whichever is
+        later, minus the overlap; on the first read of a fresh database, FIRST_LOOKBACK ago."""
+        marks = [m for m in (await self.lines.newest(), self._read_at) if m is not None]
+        return max(marks) - OVERLAP if marks else now - FIRST_LOOKBACK
 
     async def deliver(self, keep: Keep = nothing) -> int:
         """Post the pending lines, oldest first; a dry run (no chat) leaves them to a replica with Slack."""
