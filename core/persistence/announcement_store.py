@@ -41,11 +41,11 @@ class SqlAnnouncements:
             .order_by(AuditEventRow.id)
             .limit(limit)
         )
+        new = 0
         async with translated(), self.writing.begin() as session:
-            events = list(await session.scalars(query))
-            for event in events:
-                await self._insert(session, await self._action(session, event))
-        return len(events)
+            for event in list(await session.scalars(query)):
+                new += await self._insert(session, await self._action(session, event))
+        return new
 
     async def _action(self, session: AsyncSession, event: AuditEventRow) -> dict[str, Any]:
         """The line of one `<action>_started` event, aimed at the alert of its tenant open at that moment."""
@@ -94,8 +94,9 @@ class SqlAnnouncements:
     async def _insert(session: AsyncSession, values: dict[str, Any]) -> int:
         """Insert unless a unique index says it is recorded already (another replica was first)."""
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        result = await session.execute(insert(AnnouncementRow).values(failures=0, **values).on_conflict_do_nothing())
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        statement = insert(AnnouncementRow).values(failures=0, **values).on_conflict_do_nothing()
+        result = await session.execute(statement.returning(AnnouncementRow.id))
+        return 0 if result.first() is None else 1
 
     async def pending(self, limit: int) -> list[Announcement]:
         query = select(AnnouncementRow).where(AnnouncementRow.done_at.is_(None)).order_by(AnnouncementRow.id)
