@@ -129,8 +129,8 @@ class Announcer:
                 log.warning("giving up on announcement #%d after %d failed attempts", line.id, line.failures + 1)
             await self.lines.failed(line.id, self.holder, give_up=give_up, at=self.clock())
             raise
-        except BaseException:
-            await self.lines.failed(line.id, self.holder, give_up=False, at=self.clock())
+        except BaseException:  # shutdown: give the line back for the next run, uncounted
+            await self.lines.failed(line.id, self.holder, give_up=False, at=self.clock(), counted=False)
             raise
         if not await self.lines.done(line.id, self.holder, self.clock(), ref):
             log.error("announcement #%d was posted after its claim ran out; it may show twice", line.id)

@@ -125,8 +125,8 @@ class AnnouncementStore(Protocol):
         """Posted at `message_ref` (None: not to be posted, e.g. a mention of an alert taken meanwhile)."""
         ...
 
-    async def failed(self, key: int, holder: str, *, give_up: bool, at: datetime) -> None:
-        """The post failed: count it and release the claim (or give up on the line)."""
+    async def failed(self, key: int, holder: str, *, give_up: bool, at: datetime, counted: bool = True) -> None:
+        """The post failed: count it (unless cut short by a shutdown) and release the claim, or give up."""
         ...
 
 

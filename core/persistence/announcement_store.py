@@ -118,8 +118,10 @@ class SqlAnnouncements:
         values = {"done_at": at, "message_ref": message_ref, "claimed_by": None, "claim_until": None}
         return await self._held(key, holder, **values)
 
-    async def failed(self, key: int, holder: str, *, give_up: bool, at: datetime) -> None:
-        values: dict[str, Any] = {"failures": AnnouncementRow.failures + 1, "claimed_by": None, "claim_until": None}
+    async def failed(self, key: int, holder: str, *, give_up: bool, at: datetime, counted: bool = True) -> None:
+        values: dict[str, Any] = {"claimed_by": None, "claim_until": None}
+        if counted:
+            values["failures"] = AnnouncementRow.failures + 1
         if give_up:
             values["done_at"] = at
         await self._held(key, holder, **values)
