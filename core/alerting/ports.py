@@ -1,5 +1,6 @@
 """The ports alerting calls: the alert store (episodes, digests, message claims, owners), the announcement
-store (lines read from the audit feed, mentions) and the notifier (where alerts and announcements go). The scan lease is a `Leases` (core/ports.py), like each process's liveness lease.
+store (lines read from the audit feed, mentions) and the notifier (where alerts and announcements go).
+The scan lease is a `Leases` (core/ports.py), like each process's liveness lease.
 
 Adapters: `core/persistence/` (the same database as the tenants) and `bot/notifier.py` (Slack),
 or `tenantbot/console_notifier.py` (a terminal); unit tests record what would reach Slack with
