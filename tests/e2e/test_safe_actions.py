@@ -187,3 +187,15 @@ async def test_an_engine_that_does_not_answer_fails_the_press_before_any_preview
     [answer] = await bot.slack.wait_for("/response/down")
     assert "failed — reset not started: engine: no answer within 1 s" in answer["text"]
     assert bot.slack.opened == [] and (await feed(bot))[-1] == "reset_failed"
+
+
+async def test_a_submission_delivered_twice_at_once_runs_once_and_is_answered_once(bot: Bot) -> None:
+    await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
+    bot.engine.delay = 0.3  # the first delivery is still running when the copy arrives
+    view = await bot.preview(bot.press_on(await bot.card(), "tenant_reset", response="twice"))
+    submission = bot.submission(view, "hung")
+    statuses = await asyncio.gather(bot.post(submission), bot.post(submission))
+    await bot.slack.wait_for("/response/twice")
+    await asyncio.sleep(1)
+    assert [s for s, _ in statuses] == [200, 200] and len(ran(bot, "terminate")) == 1
+    assert len(bot.slack.sent("/response/twice")) == 1 and (await feed(bot)).count("reset_started") == 1
