@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from core.causes import Cause, cause_of
 from core.decisions import Assessment, Situation
 from core.domain import ActionClaim
 from core.freeze import Freeze
@@ -45,10 +46,16 @@ class Alert:
     failures: int = 0  # failed edits/replies in a row (bounded retries)
     refreshed_at: datetime | None = None
     frozen: Freeze | None = None  # the read-only switch as the message is shown (not stored): a banner, no Reset
+    step: str | None = None  # with the situation, its cause (core/causes.py): what a digest groups by
+    error: str | None = None  # normalised
 
     @property
     def posted(self) -> bool:
         return self.message_ref is not None
+
+    @property
+    def cause(self) -> Cause:
+        return Cause(self.situation, self.step, self.error)
 
     @property
     def in_digest(self) -> bool:
@@ -95,8 +102,8 @@ def wording(reason: str) -> str:
 
 
 def stale(alert: Alert, current: Alert, now: datetime, refresh_every: timedelta) -> bool:
-    """Whether the stored situation/reason should be rewritten: new situation or wording, or old timings."""
-    if alert.situation != current.situation or wording(alert.reason) != wording(current.reason):
+    """Whether the stored situation/reason should be rewritten: new situation, cause or wording, or old timings."""
+    if alert.cause != current.cause or wording(alert.reason) != wording(current.reason):
         return True
     last = alert.refreshed_at or alert.opened_at
     return alert.reason != current.reason and now - last >= refresh_every
@@ -124,16 +131,20 @@ def plan(
         if tenant_id in busy:
             continue
         alert = by_tenant.get(tenant_id)
+        cause = cause_of(assessment)
+        reason = f"{assessment.advice}. {assessment.reason}" if assessment.wedged_again else assessment.reason
         if alert is None:
-            result.open.append(Alert(tenant_id, assessment.situation, assessment.reason, now, refreshed_at=now))
+            result.open.append(
+                Alert(tenant_id, cause.situation, reason, now, refreshed_at=now, step=cause.step, error=cause.error)
+            )
             continue
-        current = replace(alert, situation=assessment.situation, reason=assessment.reason)
+        current = replace(alert, situation=cause.situation, reason=reason, step=cause.step, error=cause.error)
         _keep_current(result, alert, current, now, refresh_every)
         if alert.snoozed_until is not None and not alert.snoozed(now):
             result.remind.append(current)
     for tenant_id, claim in sorted(busy.items()):
         if (alert := by_tenant.get(tenant_id)) is not None:
-            current = replace(alert, situation=Situation.ACTION_RUNNING, reason=under_way(claim))
+            current = replace(alert, situation=Situation.ACTION_RUNNING, reason=under_way(claim), step=None, error=None)
             _keep_current(result, alert, current, now, refresh_every)
     result.resolve.extend(a for a in open_alerts if a.tenant_id not in wedged and a.tenant_id not in busy)
     return result

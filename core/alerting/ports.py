@@ -42,8 +42,19 @@ class AlertStore(Protocol):
         """Every alert of the digest, open and resolved, by tenant id."""
         ...
 
-    async def revise(self, alert_id: int, situation: Situation, reason: str, *, at: datetime, visible: bool) -> bool:
-        """New situation/reason of an open alert; `visible` asks for an edit of its message."""
+    async def revise(
+        self,
+        alert_id: int,
+        situation: Situation,
+        reason: str,
+        *,
+        at: datetime,
+        visible: bool,
+        step: str | None = None,
+        error: str | None = None,
+    ) -> bool:
+        """New situation, reason and cause (`step`, normalised `error`) of an open alert; `visible` asks for
+        an edit of its message."""
         ...
 
     async def snooze(self, alert_id: int, until: datetime, by: str) -> bool:

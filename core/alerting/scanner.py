@@ -16,14 +16,13 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from core import events as ev
 from core.alerting.delivery import Delivery
 from core.alerting.model import REFRESH_EVERY, Alert, batch, plan
 from core.alerting.ports import AlertStore, Notifier
-from core.decisions import Situation
 from core.domain import AuditEvent
 from core.freeze import FreezeStore
 from core.ports import Leases, StoreError, TenantStore
@@ -99,7 +98,7 @@ class Scanner:
         todo = plan(open_alerts, sweep.wedged, now=now, busy=busy, refresh_every=self.refresh_every)
         opened = await self._open(todo.open, now)
         digests: dict[int, list[str]] = defaultdict(list)  # digest -> lines of its batched reply
-        before = {a.id: a.situation for a in open_alerts}
+        before = {a.id: a for a in open_alerts}
         for alert in todo.revise:
             await self._revise(alert, before[alert.id], now, digests)
         for alert in todo.remind:
@@ -116,7 +115,7 @@ class Scanner:
     async def _open(self, new: list[Alert], now: datetime) -> list[Alert]:
         if len(new) >= self.digest_from:
             digest = await self.alerts.open_digest(now)
-            new = [Alert(a.tenant_id, a.situation, a.reason, now, digest_id=digest.id, refreshed_at=now) for a in new]
+            new = [replace(a, digest_id=digest.id) for a in new]
         opened = [a for a in [await self.alerts.open_alert(a) for a in new] if a is not None]  # each may lose a race
         if opened:  # one write for the audit feed, not one per episode (a mass wedge opens hundreds)
             at = self.clock()
@@ -128,12 +127,16 @@ class Scanner:
             )
         return opened
 
-    async def _revise(self, alert: Alert, was: Situation, now: datetime, digests: dict[int, list[str]]) -> None:
-        """Store the current situation and reason; a digest is re-rendered only for a new situation."""
+    async def _revise(self, alert: Alert, was: Alert, now: datetime, digests: dict[int, list[str]]) -> None:
+        """Store the current situation, reason and cause; a digest is re-rendered only for a new situation
+        or cause (its summary groups members by cause)."""
         assert alert.id is not None
-        if not await self.alerts.revise(alert.id, alert.situation, alert.reason, at=now, visible=not alert.in_digest):
+        visible = not alert.in_digest
+        if not await self.alerts.revise(
+            alert.id, alert.situation, alert.reason, at=now, visible=visible, step=alert.step, error=alert.error
+        ):
             return
-        if alert.digest_id is not None and was != alert.situation:
+        if alert.digest_id is not None and (was.situation, was.cause) != (alert.situation, alert.cause):
             digests.setdefault(alert.digest_id, [])
 
     async def _remind(self, alert: Alert, digests: dict[int, list[str]]) -> None:

@@ -67,9 +67,20 @@ class SqlAlertStore(AlertStore):
         async with translated(), self.reading() as session:
             return [alert_from_row(row) for row in await session.scalars(query)]
 
-    async def revise(self, alert_id: int, situation: Situation, reason: str, *, at: datetime, visible: bool) -> bool:
+    async def revise(
+        self,
+        alert_id: int,
+        situation: Situation,
+        reason: str,
+        *,
+        at: datetime,
+        visible: bool,
+        step: str | None = None,
+        error: str | None = None,
+    ) -> bool:
         bump = AlertRow.revision + (1 if visible else 0)
-        return await self._open_update(alert_id, situation=situation.key, reason=reason, refreshed_at=at, revision=bump)
+        values = {"situation": situation.key, "reason": reason, "cause_step": step, "cause_error": error}
+        return await self._open_update(alert_id, **values, refreshed_at=at, revision=bump)
 
     async def snooze(self, alert_id: int, until: datetime, by: str) -> bool:
         return await self._open_update(alert_id, snoozed_until=until, snoozed_by=by, revision=AlertRow.revision + 1)

@@ -144,6 +144,8 @@ def alert_from_row(row: AlertRow) -> Alert:
         reply_pending=row.reply_pending,
         failures=row.failures,
         refreshed_at=row.refreshed_at,
+        step=row.cause_step,
+        error=row.cause_error,
     )
 
 
@@ -156,6 +158,8 @@ def alert_row(alert: Alert) -> AlertRow:
         opened_at=alert.opened_at,
         digest_id=alert.digest_id,
         refreshed_at=alert.refreshed_at,
+        cause_step=alert.step,
+        cause_error=alert.error,
         revision=0,
         shown_revision=0,
         failures=0,

@@ -161,6 +161,8 @@ class AlertRow(MessageColumns, Base):
     resolved_at: Mapped[datetime | None]
     resolution: Mapped[str | None] = mapped_column(Text)
     refreshed_at: Mapped[datetime | None]
+    cause_step: Mapped[str | None] = mapped_column(String(100))  # the step it stopped at (core/causes.py)
+    cause_error: Mapped[str | None] = mapped_column(Text)  # its error, normalised
 
     __table_args__ = (
         Index(

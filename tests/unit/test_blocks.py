@@ -77,7 +77,7 @@ def test_the_wedged_list_shows_what_fits_and_counts_the_rest() -> None:
     wedged = {f"t-{i:03d}": assess(tenant, run, now=NOW, limits=Limits()) for i in range(500)}
     message = as_sent(stuck_list(wedged))
     assert rejection(message) is None and len(message["blocks"]) <= 50
-    shown = len(message["blocks"]) - 2
+    shown = len(message["blocks"]) - 3  # the header, the causes, "…and N more"
     shown_text = json.dumps(message, ensure_ascii=False)
     assert (
         f"…and {500 - shown} more" in shown_text and "<!channel>" not in shown_text and "&lt;!channel&gt;" in shown_text

@@ -1,0 +1,29 @@
+"""Alerts remember their cause: the step the tenant stopped at and its error, normalised (core/causes.py),
+so a digest groups its members by cause without reading every tenant again.
+
+Two nullable columns: no rewrite of existing rows, which read as "cause unknown beyond the situation".
+
+Revision ID: 0007_causes
+Revises: 0006_freeze
+Create Date: 2026-11-30
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007_causes"
+down_revision = "0006_freeze"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("alerts", sa.Column("cause_step", sa.String(100)))
+    op.add_column("alerts", sa.Column("cause_error", sa.Text()))
+
+
+def downgrade() -> None:
+    op.drop_column("alerts", "cause_error")  # a plain DROP COLUMN (SQLite >= 3.35): no table rebuild
+    op.drop_column("alerts", "cause_step")
