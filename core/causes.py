@@ -31,10 +31,11 @@ KINDS = {
     Situation.WEDGED_WINDING_DOWN: "stopped winding down",
 }
 
-# order matters: a uuid holds hex, an id holds digits, a quoted value may hold all three
+# in this order: a uuid holds hex, an id holds digits, a quoted value may hold all three
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I)
 _QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"|`[^`\n]*`")
-_HEX = re.compile(r"\b0x[0-9a-f]+\b|\b(?=[0-9a-f]*[0-9])(?=[0-9a-f]*[a-f])[0-9a-f]{6,}\b", re.I)
+# a standalone hex token (a request id, a digest); one joined to a word ("vol-0a1b2c") is part of an id
+_HEX = re.compile(r"(?<![\w.:/-])(?:0x[0-9a-f]+|(?=[0-9a-f]*[0-9])(?=[0-9a-f]*[a-f])[0-9a-f]{6,})(?![\w.:/-])", re.I)
 _ID = re.compile(r"\b(?=[\w.:/-]*\d)(?=[\w.:/-]*[a-z])[a-z0-9]+(?:[-_.:/][a-z0-9]+)+\b|\b[a-z]+\d+[a-z0-9]*\b", re.I)
 _STATUS = re.compile(r"\b(HTTP|API|status|code|returned|responded|error)( ?:? ?)([1-5]\d\d)\b", re.I)
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -52,8 +53,8 @@ def normalise(error: str) -> str:
     text = _UUID.sub("<uuid>", text)
     text = _QUOTED.sub("'…'", text)
     text = _STATUS.sub(lambda m: f"{m[1]}{m[2]}{m[3].translate(_HIDE)}", text)
-    text = _ID.sub("<id>", text)
     text = _HEX.sub("<hex>", text)
+    text = _ID.sub("<id>", text)
     text = _NUMBER.sub("#", text).translate(_SHOW)
     return text if len(text) <= ERROR_CHARS else text[: ERROR_CHARS - 1] + "…"
 

@@ -22,6 +22,7 @@ NORMALISED = [
     ("run 3f2504e0-4f89-11d3-9a0c-0305e82c3301 gone", "run <uuid> gone"),
     ("RUN 3F2504E0-4F89-11D3-9A0C-0305E82C3301 gone", "RUN <uuid> gone"),
     ("request 7f3a9c01 failed", "request <hex> failed"),
+    ("request c0ffee12 failed", "request <hex> failed"),
     ("segfault at 0xdeadbeef", "segfault at <hex>"),
     ("key 'acme-42' missing", "key '…' missing"),
     ('bucket "tenants 7" exists', "bucket '…' exists"),
@@ -73,7 +74,8 @@ def test_groups_come_largest_first_with_their_members_sorted() -> None:
 
 def test_groups_of_the_same_size_are_ordered_by_situation_then_step() -> None:
     causes = {"a": Cause(ORPHANED, "seed_data"), "b": Cause(ORPHANED, "create_storage"), "c": Cause(ERROR, "x")}
-    assert [g.cause.step for g in group(causes)] == ["x", "create_storage", "seed_data"]  # wedged_error < wedged_orphaned
+    # by situation key (wedged_error before wedged_orphaned), then by step
+    assert [g.cause.step for g in group(causes)] == ["x", "create_storage", "seed_data"]
 
 
 def test_the_summary_reads_like_the_incident() -> None:
