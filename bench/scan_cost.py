@@ -25,6 +25,7 @@ from pathlib import Path
 from sqlalchemy import insert, update
 
 from core.alerting.model import Alert, Digest
+from core.alerting.nudges import ResetNudge
 from core.alerting.scanner import Scanner
 from core.decisions import Limits
 from core.domain import ClosedRun, RunHandle, RunObservation, RunStatus
@@ -90,6 +91,9 @@ class CountingSlack:
 
     async def reply(self, message_ref: str, text: str) -> None:
         self.calls["reply"] += 1
+
+    async def remind_reset(self, thread: str | None, resetter: str, nudges: Sequence[ResetNudge]) -> None:
+        self.calls["remind_reset"] += 1
 
 
 def tenant_rows(count: int, mix: dict[str, float]) -> tuple[list[dict[str, object]], dict[str, str]]:

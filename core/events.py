@@ -42,3 +42,5 @@ def failed(action: Action) -> str:
 ALERT_OPENED = PREFIX + "alert_opened"
 ALERT_SNOOZED = PREFIX + "alert_snoozed"
 ALERT_RESOLVED = PREFIX + "alert_resolved"
+RESET_NUDGED = PREFIX + "reset_nudged"  # the resetter was reminded of Retry/Decommission (core/alerting/nudges.py)
+RESET_NUDGE_FAILED = PREFIX + "reset_nudge_failed"

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from core.decisions import NO_PAST, PAST_EVENTS, Assessment, Limits, Past, Situation, assess, past_of
@@ -58,6 +58,7 @@ class Sweep:
     in_flight: int
     described: int
     reconciled: bool = False  # every in-flight handle was asked about
+    idle: dict[str, int] = field(default_factory=dict)  # pending, clean (e.g. just reset): tenant id -> row version
 
 
 def by_workflow(closed: Sequence[ClosedRun]) -> dict[str, list[ClosedRun]]:
@@ -111,17 +112,19 @@ class WedgeFinder:
         suspects = [t for t in tenants if t.handle is not None and t.id not in ended and self._suspicious(t, now)]
         described = await self.describes.refresh(suspects, now)
         observed |= {t.id: kept for t in suspects if (kept := self.describes.kept(t.id)) is not None}
-        wedged = {}
+        wedged, idle = {}, {}
         for tenant in tenants:
             run = observed[tenant.id] if tenant.handle else None
             assessment = assess(tenant, run, now=now, limits=self.limits)
+            if assessment.situation is Situation.PENDING_CLEAN:
+                idle[tenant.id] = tenant.version
             if assessment.situation.wedged:
                 past = await self._past(tenant)
                 wedged[tenant.id] = assess(tenant, run, now=now, limits=self.limits, past=past) if past else assessment
         self._ended = ended
         self._pasts = {tenant_id: kept for tenant_id, kept in self._pasts.items() if tenant_id in wedged}
         self.census.seen(now, reconciled=reconcile)
-        return Sweep(wedged, len(refs), described, reconcile)
+        return Sweep(wedged, len(refs), described, reconcile, idle)
 
     async def _past(self, tenant: Tenant) -> Past | None:
         """The tenant's last Reset and Retry (read once per run it names); None before any Retry."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from core.alerting.model import Alert, Digest
+from core.alerting.nudges import ResetNudge
 from core.decisions import recommended_for
 
 
@@ -39,3 +40,6 @@ class ConsoleNotifier:
 
     async def reply(self, message_ref: str, text: str) -> None:
         return None  # never asked in a dry run
+
+    async def remind_reset(self, thread: str | None, resetter: str, nudges: Sequence[ResetNudge]) -> None:
+        return None  # never asked in a dry run: nudges are left to a replica with Slack

@@ -13,6 +13,7 @@ import itertools
 from collections.abc import Sequence
 
 from core.alerting.model import Alert, Digest
+from core.alerting.nudges import ResetNudge
 from core.alerting.ports import Notifier, NotifyError
 
 
@@ -66,6 +67,11 @@ class RecordingNotifier(Notifier):
     async def reply(self, message_ref: str, text: str) -> None:
         await self._call()
         self.sent.append(("reply", f"{self.owners.get(message_ref, message_ref)}: {text}"))
+
+    async def remind_reset(self, thread: str | None, resetter: str, nudges: Sequence[ResetNudge]) -> None:
+        await self._call()
+        where = self.owners.get(thread, thread) if thread else f"dm {resetter}"
+        self.sent.append(("remind_reset", f"{where}: {','.join(n.tenant_id for n in nudges)}"))
 
     def kinds(self) -> list[str]:
         return [kind for kind, _ in self.sent]

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from core.alerting.model import Alert, Digest
 from core.decisions import Situation
+
+if TYPE_CHECKING:
+    from core.alerting.nudges import ResetNudge
 
 MessageKind = Literal["alert", "digest"]
 
@@ -97,6 +100,10 @@ class AlertStore(Protocol):
         """Posted messages with an edit or a reply still to send (alerts of digests excluded)."""
         ...
 
+    async def latest_alerts(self, tenant_ids: Sequence[str]) -> dict[str, Alert]:
+        """Each tenant's newest episode that was posted, open or resolved (where to remind its resetter)."""
+        ...
+
 
 class NotifyError(Exception):
     """The chat could not be reached or refused the message; the alert stays unposted for a later tick."""
@@ -129,4 +136,9 @@ class Notifier(Protocol):
 
     async def reply(self, message_ref: str, text: str) -> None:
         """A short reply in the message's thread (resolution, reminder after a snooze)."""
+        ...
+
+    async def remind_reset(self, thread: str | None, resetter: str, nudges: Sequence[ResetNudge]) -> None:
+        """Remind `resetter` that these tenants were reset and are still Pending, holding their allocations:
+        in the thread of `thread` (a message reference), or directly to the resetter when None."""
         ...

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from core import events as ev
 from core.alerting.delivery import Delivery
 from core.alerting.model import REFRESH_EVERY, Alert, batch, plan
+from core.alerting.nudges import ResetNudges
 from core.alerting.ports import AlertStore, Notifier
 from core.domain import AuditEvent
 from core.freeze import FreezeStore
@@ -30,7 +31,15 @@ from core.wedged import WedgeFinder
 
 log = logging.getLogger(__name__)
 SCAN_LOCK = "scan"
-QUIET_EVENTS = (ev.WRITE_REJECTED, ev.ACTION_REFUSED, ev.ALERT_OPENED, ev.ALERT_SNOOZED, ev.ALERT_RESOLVED)
+QUIET_EVENTS = (
+    ev.WRITE_REJECTED,
+    ev.ACTION_REFUSED,
+    ev.ALERT_OPENED,
+    ev.ALERT_SNOOZED,
+    ev.ALERT_RESOLVED,
+    ev.RESET_NUDGED,
+    ev.RESET_NUDGE_FAILED,
+)
 
 
 class LeaseLost(Exception):
@@ -48,6 +57,7 @@ class TickReport:
     resolved: int = 0
     unposted: int = 0
     delivered: int = 0  # edits/replies sent
+    nudged: int = 0  # resetters reminded of a Reset nobody followed (core/alerting/nudges.py)
     lease_lost: bool = False
 
 
@@ -67,11 +77,15 @@ class Scanner:
         claim_ttl: timedelta = timedelta(minutes=5),
         refresh_every: timedelta = REFRESH_EVERY,
         freezes: FreezeStore | None = None,
+        reset_nudge_after: timedelta | None = None,
     ) -> None:
         self.store, self.alerts, self.notifier, self.finder, self.leases = store, alerts, notifier, finder, leases
         self.holder, self.clock, self.lease, self.digest_from = holder, clock, lease, digest_from
         self.refresh_every = refresh_every
         self.delivery = Delivery(alerts, notifier, holder=holder, clock=clock, claim_ttl=claim_ttl, freezes=freezes)
+        self.nudges = None  # off unless asked for (RESET_NUDGE_AFTER), and never in a dry run
+        if reset_nudge_after is not None and not notifier.dry_run:
+            self.nudges = ResetNudges(store, alerts, notifier, after=reset_nudge_after, clock=clock)
 
     async def tick(self) -> TickReport:
         if not await self.leases.try_lock(SCAN_LOCK, self.holder, now=self.clock(), ttl=self.lease):
@@ -109,7 +123,8 @@ class Scanner:
         unposted = opened + todo.post
         posted = await self.delivery.post(unposted, self.keep_lease)
         delivered = await self.delivery.flush(self.keep_lease)
-        counts = (len(opened), posted, len(resolved), len(unposted) - posted, delivered)
+        nudged = await self.nudges.run(sweep.idle, now, self.keep_lease) if self.nudges is not None else 0
+        counts = (len(opened), posted, len(resolved), len(unposted) - posted, delivered, nudged)
         return TickReport(True, sweep.in_flight, sweep.described, len(sweep.wedged), *counts)
 
     async def _open(self, new: list[Alert], now: datetime) -> list[Alert]:

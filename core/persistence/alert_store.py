@@ -8,6 +8,7 @@ snooze or reopens a resolved episode.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -61,6 +62,15 @@ class SqlAlertStore(AlertStore):
         async with translated(), self.reading() as session:
             row = await session.get(DigestRow, digest_id)
             return digest_from_row(row) if row else None
+
+    async def latest_alerts(self, tenant_ids: Sequence[str]) -> dict[str, Alert]:
+        query = select(AlertRow).where(AlertRow.message_ref.is_not(None)).order_by(AlertRow.id)
+        found: dict[str, Alert] = {}
+        async with translated(), self.reading() as session:
+            for start in range(0, len(tenant_ids), 500):  # bounded IN lists
+                chunk = query.where(AlertRow.tenant_id.in_(tenant_ids[start : start + 500]))
+                found |= {row.tenant_id: alert_from_row(row) for row in await session.scalars(chunk)}  # newest wins
+        return found
 
     async def digest_members(self, digest_id: int) -> list[Alert]:
         query = select(AlertRow).where(AlertRow.digest_id == digest_id).order_by(AlertRow.tenant_id)

@@ -173,6 +173,7 @@ class AlertRow(MessageColumns, Base):
             postgresql_where=text("resolved_at IS NULL"),
         ),
         Index("ix_alerts_digest", "digest_id"),
+        Index("ix_alerts_tenant", "tenant_id", "id"),  # a tenant's episodes, newest last (core/alerting/nudges.py)
         Index("ix_alerts_unsent", "id", sqlite_where=text(UNSENT_SQL), postgresql_where=text(UNSENT_SQL)),
     )
 

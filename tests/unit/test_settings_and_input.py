@@ -160,3 +160,26 @@ def test_the_admin_allow_list_is_nobody_by_default_and_read_like_the_others(monk
     monkeypatch.setenv("ADMIN_USERS", "@alice")
     with pytest.raises(SettingsError, match=r"^invalid setting ADMIN_USERS: not a Slack user or user-group id: @alice"):
         load_settings()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(None, timedelta(minutes=30)), ("1m", timedelta(minutes=1)), ("1d", timedelta(days=1))]
+)
+def test_the_reset_nudge_waits_thirty_minutes_unless_told(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, expected: timedelta
+) -> None:
+    if value is None:
+        monkeypatch.delenv("RESET_NUDGE_AFTER", raising=False)
+    else:
+        monkeypatch.setenv("RESET_NUDGE_AFTER", value)
+    assert load_settings().reset_nudge_after == expected
+
+
+@pytest.mark.parametrize("value", ["30s", "2d", "soon", "-5"])
+def test_a_reset_nudge_sooner_than_a_minute_or_later_than_a_day_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("RESET_NUDGE_AFTER", value)
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert str(error.value).startswith("invalid setting RESET_NUDGE_AFTER: ")
