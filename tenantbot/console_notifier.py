@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 
 from core.alerting.model import Alert, Digest
 from core.alerting.nudges import ResetNudge
-from core.decisions import recommended_for
 
 
 class ConsoleNotifier:
@@ -20,7 +19,7 @@ class ConsoleNotifier:
         self.echo = echo
 
     async def post_alert(self, alert: Alert) -> str:
-        suggested = recommended_for(alert.situation)
+        suggested = alert.suggested
         self.echo(f"ALERT {alert.tenant_id}: {alert.situation} — {alert.reason}. Suggested: {suggested}")
         return ""
 

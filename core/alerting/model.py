@@ -19,10 +19,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from core.causes import Cause, cause_of
-from core.decisions import Assessment, Situation
+from core.decisions import Assessment, Recommendation, Situation, recommended_for
 from core.domain import ActionClaim
 from core.freeze import Freeze
 
+ESCALATE = f"{Recommendation.ESCALATE}: "  # how the reason of a tenant that wedged again starts (see `plan`)
 REFRESH_EVERY = timedelta(minutes=15)  # re-render a posted alert's timings at most this often
 BATCH_CHARS = 2800  # one thread reply per digest and tick, kept well under Slack's limits
 
@@ -56,6 +57,15 @@ class Alert:
     @property
     def cause(self) -> Cause:
         return Cause(self.situation, self.step, self.error)
+
+    @property
+    def escalated(self) -> bool:
+        """It wedged again after a Reset and Retry (core/decisions.ESCALATIONS): Reset is no longer suggested."""
+        return self.reason.startswith(ESCALATE)
+
+    @property
+    def suggested(self) -> Recommendation:
+        return Recommendation.ESCALATE if self.escalated else recommended_for(self.situation)
 
     @property
     def in_digest(self) -> bool:
@@ -132,7 +142,7 @@ def plan(
             continue
         alert = by_tenant.get(tenant_id)
         cause = cause_of(assessment)
-        reason = f"{assessment.advice}. {assessment.reason}" if assessment.wedged_again else assessment.reason
+        reason = f"{ESCALATE}{assessment.again}. {assessment.reason}" if assessment.wedged_again else assessment.reason
         if alert is None:
             result.open.append(
                 Alert(tenant_id, cause.situation, reason, now, refreshed_at=now, step=cause.step, error=cause.error)

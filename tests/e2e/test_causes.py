@@ -8,6 +8,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from bot.blocks.card import ACTION_ID
 from core import events as ev
 from core.decisions import Situation
 from core.domain import Action, AuditEvent, TenantState
@@ -79,10 +80,37 @@ async def test_an_alert_for_a_tenant_wedged_again_after_reset_and_retry_says_esc
     await bot.scanner.tick()
     [alert] = bot.slack.sent("/api/chat.postMessage")
     wording = f"Escalate: wedged again at `create_storage` after Reset and Retry at {reset_at:%H:%M} UTC"
-    assert wording in text_of(alert["blocks"])
+    assert wording in text_of(alert["blocks"]) and "*Suggested:* Escalate — Reset and Retry did not" in text_of(
+        alert["blocks"]
+    )
+    [reset] = [
+        e for b in alert["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == "alert_reset"
+    ]
+    assert "style" not in reset  # still offered, no longer the one to press
     [open_alert] = await bot.scanner.alerts.open_alerts()
     assert open_alert.reason.startswith(wording)
 
     await bot.post(bot.command_body("stuck"))
     [reply] = await bot.slack.wait_for("/response/r1")
     assert f"Recommended: {wording}" in text_of(reply["blocks"])
+
+
+async def test_the_card_of_a_tenant_reset_and_retried_that_wedged_again_at_that_step_recommends_escalate(
+    bot: Bot,
+) -> None:
+    await make(bot.store, bot.engine, "again-2", Situation.WEDGED_ORPHANED, current_step="create_storage")
+    assert (await bot.service.act(Action.RESET, "again-2", "U4")).outcome == "done"
+    assert (await bot.service.act(Action.RETRY, "again-2", "U4")).outcome == "done"
+    retried = await bot.store.get("again-2")
+    assert retried is not None and retried.handle is not None
+    bot.engine.runs.pop(retried.handle.workflow_id)  # the retry's run is lost too, at the same step
+    await bot.store.save(retried.updated(state=TenantState.PROVISIONING, current_step="create_storage"), [])
+
+    await bot.post(bot.command_body("again-2"))
+    [card] = await bot.slack.wait_for("/response/r1")
+    reset = next(e for e in await bot.store.events("again-2", 20) if e.type == ev.completed(Action.RESET))
+    advice = f"Escalate: wedged again at `create_storage` after Reset and Retry at {reset.at:%H:%M} UTC"
+    assert f"*Recommended:* {advice}" in text_of(card["blocks"])
+    buttons = [e for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    [reset_button] = [b for b in buttons if b.get("action_id") == ACTION_ID.format("reset")]
+    assert "style" not in reset_button  # Reset is still offered, but not highlighted
