@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from core.decisions import Assessment, Situation
 
 ERROR_CHARS = 120  # of a normalised error: enough to tell causes apart, short enough for a summary line
+READ_CHARS = 400  # of an error read: its start tells the cause, and the patterns stay cheap (errors run to KBs)
 TOP = 3  # groups named in a summary; the rest fold into "N other"
 
 # what each wedged situation is called in a group's label ("470 orphaned at `create_storage`")
@@ -49,7 +50,7 @@ def normalise(error: str) -> str:
 
     An HTTP status after "HTTP", "status", "code", "returned" or "error" is kept: "returned 500" and
     "returned 404" are different causes, "after 12 s" and "after 14 s" are not."""
-    text = " ".join(error.split())
+    text = " ".join(error[: READ_CHARS * 2].split())[:READ_CHARS]
     text = _UUID.sub("<uuid>", text)
     text = _QUOTED.sub("'…'", text)
     text = _STATUS.sub(lambda m: f"{m[1]}{m[2]}{m[3].translate(_HIDE)}", text)

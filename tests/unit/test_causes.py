@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from core.causes import ERROR_CHARS, PLAIN, Cause, Markup, cause_of, group, label, normalise, summary
@@ -102,3 +104,9 @@ def test_each_renderer_marks_up_the_data_its_own_way() -> None:
 
 def test_no_tenants_is_no_groups() -> None:
     assert group({}) == [] and summary([]) == ""
+
+
+def test_a_huge_error_is_normalised_from_its_start_in_little_time() -> None:
+    started = time.perf_counter()
+    text = normalise("a-" * 50_000 + " 42")
+    assert time.perf_counter() - started < 0.5 and len(text) <= ERROR_CHARS
