@@ -83,7 +83,7 @@ class Scanner:
         self.holder, self.clock, self.lease, self.digest_from = holder, clock, lease, digest_from
         self.refresh_every = refresh_every
         self.delivery = Delivery(alerts, notifier, holder=holder, clock=clock, claim_ttl=claim_ttl, freezes=freezes)
-        self.nudges = None  # off unless asked for (RESET_NUDGE_AFTER), and never in a dry run
+        self.nudges: ResetNudges | None = None  # off unless asked for (RESET_NUDGE_AFTER), and never in a dry run
         if reset_nudge_after is not None and not notifier.dry_run:
             self.nudges = ResetNudges(store, alerts, notifier, after=reset_nudge_after, clock=clock)
 
