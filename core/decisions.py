@@ -12,21 +12,21 @@ overdue" until `stuck_after`, then "no progress", with the engine's retry count 
 engine notes call this an error without a clean fail; both rows recommend Reset, then Retry and allow
 Reset and Cancel. Waiting for `stuck_after` keeps a worker restart from raising alarms.)
 
-The tenant's recent attempts are an input too (`Past`, read from its audit feed by `past_of`): a tenant
-that wedged again at the same step after a Reset and Retry within `AGAIN_WITHIN` is not recovered by a
+The tenant's recent attempts are an input too (`Past`, read from its audit feed: core/attempts.py): a
+tenant that wedged again at the same step after a Reset and Retry within a day is not recovered by a
 third Reset and Retry. `ESCALATIONS`, applied after `TABLE`, turns such a wedged row's recommendation
 into Escalate; its allowed actions stay (Reset remains allowed, it is just no longer the one to press).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from core import events as ev
-from core.domain import OPEN_STATES, Action, AuditEvent, RunObservation, RunStatus, Tenant, TenantState
+from core.attempts import NO_PAST, Past, wedged_again
+from core.domain import OPEN_STATES, Action, RunObservation, RunStatus, Tenant, TenantState
 from core.durations import format_duration
 
 RESET, RETRY, CANCEL, DECOMMISSION = Action.RESET, Action.RETRY, Action.CANCEL, Action.DECOMMISSION
@@ -88,39 +88,6 @@ class Limits:
     stuck_after: timedelta = timedelta(minutes=10)
     default_heartbeat_timeout: timedelta = timedelta(seconds=60)
     action_lease: timedelta = timedelta(minutes=5)
-
-
-AGAIN_WITHIN = timedelta(days=1)  # a Reset and Retry older than this says nothing about today's wedge
-PAST_EVENTS = 50  # newest audit events read for `Past`: an attempt writes about a dozen
-
-
-@dataclass(frozen=True)
-class Past:
-    """The tenant's last Reset and Retry, from its audit feed: the step it had wedged at when reset."""
-
-    reset_at: datetime | None = None
-    step: str | None = None  # `current_step` when it was reset
-    retried_at: datetime | None = None  # the Retry that followed that Reset, if any
-
-
-NO_PAST = Past()
-
-
-def past_of(events: Sequence[AuditEvent]) -> Past:
-    """The newest Reset that a Retry followed (events newest first, as the store reads them), else the
-    newest Reset alone, else nothing. Reset's step is on its `reset_started` event."""
-    reset_done, retry_done = ev.completed(Action.RESET), ev.completed(Action.RETRY)
-    retried_at: datetime | None = None
-    reset_at: datetime | None = None
-    for event in events:
-        if event.type == retry_done and reset_at is None and retried_at is None:
-            retried_at = event.at
-        elif event.type == reset_done and reset_at is None:
-            reset_at = event.at
-        elif event.type == ev.started(Action.RESET) and reset_at is not None:
-            step = event.details.get("step")
-            return Past(reset_at, step if isinstance(step, str) else None, retried_at)
-    return Past(reset_at, None, retried_at) if reset_at is not None else NO_PAST
 
 
 @dataclass(frozen=True)
@@ -277,16 +244,6 @@ ESCALATIONS: tuple[Escalation, ...] = (
     Escalation(WEDGED, lambda f: f.again is not None, Recommendation.ESCALATE, lambda f: f.again),
 )
 # fmt: on
-
-
-def wedged_again(tenant: Tenant, past: Past, now: datetime) -> str | None:
-    """ "wedged again at `create_storage` after Reset and Retry at 03:12 UTC" when the tenant stopped at
-    the step it had been reset at, after a Reset that a Retry followed within `AGAIN_WITHIN`."""
-    if past.reset_at is None or past.retried_at is None or past.step is None or now - past.reset_at > AGAIN_WITHIN:
-        return None
-    if tenant.current_step != past.step:
-        return None
-    return f"wedged again at `{past.step}` after Reset and Retry at {past.reset_at:%H:%M} UTC"
 
 
 def recommended_for(situation: Situation) -> Recommendation:

@@ -21,7 +21,8 @@ from typing import Any, TypeVar
 
 from core import events as ev
 from core.actions import STEPS, Fields, claim_for, claimed, restore
-from core.decisions import PAST_EVENTS, Limits, Situation, assess, past_of, refusal
+from core.attempts import PAST_EVENTS, past_of
+from core.decisions import Limits, Situation, assess, refusal
 from core.domain import Action, ActionClaim, AuditEvent, RunHandle, RunObservation, Tenant, TenantState
 from core.freeze import Freeze, NeverFrozen, Switch
 from core.liveness import ProcessLease

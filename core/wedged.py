@@ -41,7 +41,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from core.decisions import NO_PAST, PAST_EVENTS, Assessment, Limits, Past, Situation, assess, past_of
+from core.attempts import NO_PAST, PAST_EVENTS, Past, past_of
+from core.decisions import Assessment, Limits, Situation, assess
 from core.describes import Describes
 from core.domain import ClosedRun, InFlightRef, RunHandle, RunObservation, RunStatus, Tenant
 from core.ports import StoreError, TenantStore, WorkflowEngine

@@ -7,19 +7,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from core import events as ev
-from core.decisions import (
-    AGAIN_WITHIN,
-    ESCALATIONS,
-    NO_PAST,
-    TABLE,
-    Limits,
-    Past,
-    Recommendation,
-    Situation,
-    assess,
-    past_of,
-    refusal,
-)
+from core.attempts import AGAIN_WITHIN, NO_PAST, Past, past_of
+from core.decisions import ESCALATIONS, TABLE, Limits, Recommendation, Situation, assess, refusal
 from core.domain import (
     Action,
     ActionClaim,
