@@ -6,10 +6,12 @@ So `RESET_NUDGE_AFTER` (30 min) after a Reset that is still the tenant's last wo
 message: in the thread of the tenant's alert (or its digest) when it was posted, else directly (a DM) when
 the resetter is a chat user; a Reset from the command line with no alert is not nudged.
 
-Once per Reset, across replicas and restarts: the scan runs it under its lease, and each nudge is recorded
-(`reset_nudged`, naming the Reset's time) before it is sent, in the same feed it is checked against. A
-send that fails is recorded as `reset_nudge_failed` and not tried again (a reminder, not an alert). The
-feed is read once per tenant and row version: a tenant waiting for its nudge is not read every tick.
+While tenantbot is frozen nobody is nudged (Retry and Decommission would be refused); the nudges due go
+out at the first tick after the unfreeze. Once per Reset, across replicas and restarts: the scan runs it
+under its lease, and each nudge is recorded (`reset_nudged`, naming the Reset's time) before it is sent,
+in the same feed it is checked against. A send that fails is recorded as `reset_nudge_failed` and not
+tried again (a reminder, not an alert). The feed is read once per tenant and row version: a tenant
+waiting for its nudge is not read every tick.
 """
 
 from __future__ import annotations
@@ -77,6 +79,8 @@ class ResetNudges:
         sent = 0
         for (thread, resetter), nudges in places.items():
             sent += await self._send(thread, resetter, nudges, keep_lease)
+        for nudge in due:  # recorded (or nobody to tell): done with this Reset
+            self._checked[nudge.tenant_id] = (idle[nudge.tenant_id], None)
         return sent
 
     async def _due(self, tenant_id: str, version: int, now: datetime) -> ResetNudge | None:
@@ -91,8 +95,7 @@ class ResetNudges:
         if nudge is None or now - nudge.reset_at < self.after:
             self._checked[tenant_id] = (version, nudge.reset_at + self.after if nudge else None)
             return None
-        self._checked[tenant_id] = (version, None)  # nudged now, or given up on: once per Reset
-        return nudge
+        return nudge  # remembered once recorded (`run`): a write that fails is tried again next tick
 
     async def _send(
         self, thread: str | None, resetter: str, nudges: list[ResetNudge], keep_lease: Callable[[], Awaitable[None]]

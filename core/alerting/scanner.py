@@ -123,9 +123,18 @@ class Scanner:
         unposted = opened + todo.post
         posted = await self.delivery.post(unposted, self.keep_lease)
         delivered = await self.delivery.flush(self.keep_lease)
-        nudged = await self.nudges.run(sweep.idle, now, self.keep_lease) if self.nudges is not None else 0
+        nudged = 0
+        if self.nudges is not None and not await self._frozen():  # frozen: Retry would be refused
+            nudged = await self.nudges.run(sweep.idle, now, self.keep_lease)
         counts = (len(opened), posted, len(resolved), len(unposted) - posted, delivered, nudged)
         return TickReport(True, sweep.in_flight, sweep.described, len(sweep.wedged), *counts)
+
+    async def _frozen(self) -> bool:
+        """Whether tenantbot is read-only now (a switch that cannot be read counts as on, as for actions)."""
+        try:
+            return await self.delivery.freezes.current() is not None
+        except StoreError:
+            return True
 
     async def _open(self, new: list[Alert], now: datetime) -> list[Alert]:
         if len(new) >= self.digest_from:

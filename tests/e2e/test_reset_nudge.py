@@ -23,7 +23,15 @@ def replica(bot: Bot, clock: Callable[[], datetime], holder: str = "e2e") -> Sca
     """A scanning replica with the reset nudge on, sharing the bot's database and Slack; `clock` is its time."""
     s = bot.scanner
     return Scanner(
-        s.store, s.alerts, s.notifier, s.finder, leases=s.leases, holder=holder, clock=clock, reset_nudge_after=AFTER
+        s.store,
+        s.alerts,
+        s.notifier,
+        s.finder,
+        leases=s.leases,
+        holder=holder,
+        clock=clock,
+        reset_nudge_after=AFTER,
+        freezes=s.delivery.freezes,
     )
 
 
@@ -84,3 +92,15 @@ async def test_a_nudge_slack_refuses_is_recorded_as_failed_and_not_sent_again(bo
     assert kinds[:2] == [ev.RESET_NUDGE_FAILED, ev.RESET_NUDGED]
     assert (await replica(bot, lambda: later + timedelta(minutes=5)).tick()).nudged == 0
     assert bot.slack.sent("/api/chat.postMessage") == []
+
+
+async def test_nobody_is_nudged_while_tenantbot_is_frozen_and_the_nudge_follows_the_unfreeze(bot: Bot) -> None:
+    await make(bot.store, bot.engine, "acme-9", Situation.WEDGED_ORPHANED)
+    await bot.service.act(Action.RESET, "acme-9", "U5")
+    await bot.service.switch.freeze("U1", "database failover")
+    scanner = replica(bot, lambda: now() + AFTER + timedelta(seconds=5))
+    assert (await scanner.tick()).nudged == 0 and await nudged(bot, "acme-9") == []  # Retry would be refused
+    await bot.service.switch.unfreeze("U1")
+    assert (await scanner.tick()).nudged == 1
+    [dm] = bot.slack.sent("/api/chat.postMessage")
+    assert dm["channel"] == "U5" and "`acme-9`" in dm["text"]
