@@ -63,10 +63,13 @@ def _digest(digest: Digest, members: Sequence[Alert], list_chars: int, max_pages
         return [SectionBlock(text=MarkdownTextObject(text=text))]
     groups = group({m.tenant_id: m.cause for m in still})
     snoozed = sum(1 for m in still if m.snoozed_until is not None)
+    again = sum(1 for m in still if m.escalated)
     summary = (
         f"*{len(still)} still wedged*, *{len(members) - len(still)} resolved*"
         + (f", {snoozed} snoozed" if snoozed else "")
-        + ". Suggested for each: Reset, then Retry.\n"
+        + ". Suggested for each: Reset, then Retry"
+        + (f" — except {again} wedged again after Reset and Retry: escalate those" if again else "")
+        + ".\n"
         + causes(groups)
     )
     more = "pick a page below" if len(still) > PAGE else "all in the menu below"
