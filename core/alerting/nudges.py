@@ -9,9 +9,10 @@ the resetter is a chat user; a Reset from the command line with no alert is not 
 While tenantbot is frozen nobody is nudged (Retry and Decommission would be refused); the nudges due go
 out at the first tick after the unfreeze. Once per Reset, across replicas and restarts: the scan runs it
 under its lease, and each nudge is recorded (`reset_nudged`, naming the Reset's time) before it is sent,
-in the same feed it is checked against. A send that fails is recorded as `reset_nudge_failed` and not
-tried again (a reminder, not an alert). The feed is read once per tenant and row version: a tenant
-waiting for its nudge is not read every tick.
+in the same feed it is checked against, with the row's version checked and a request key naming the
+Reset, so even two replicas whose leases overlapped record it once. A send that fails is recorded as
+`reset_nudge_failed` and not tried again (a reminder, not an alert). The feed is read once per tenant
+and row version: a tenant waiting for its nudge is not read every tick.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from datetime import datetime, timedelta
 from core import events as ev
 from core.alerting.ports import AlertStore, Notifier, NotifyError
 from core.domain import Action, AuditEvent
-from core.ports import StoreError, TenantStore
+from core.ports import ConcurrentUpdate, DuplicateRequest, StoreError, TenantStore
 
 log = logging.getLogger(__name__)
 FEED = 20  # newest events read per tenant: a Reset writes two, its alert's resolution one
@@ -78,8 +79,8 @@ class ResetNudges:
                 places[(thread, nudge.resetter)].append(nudge)
         sent = 0
         for (thread, resetter), nudges in places.items():
-            sent += await self._send(thread, resetter, nudges, keep_lease)
-        for nudge in due:  # recorded (or nobody to tell): done with this Reset
+            sent += await self._send(thread, resetter, nudges, idle, keep_lease)
+        for nudge in due:  # recorded, or nobody to tell: done with this Reset (a row that moved is read again)
             self._checked[nudge.tenant_id] = (idle[nudge.tenant_id], None)
         return sent
 
@@ -95,31 +96,45 @@ class ResetNudges:
         if nudge is None or now - nudge.reset_at < self.after:
             self._checked[tenant_id] = (version, nudge.reset_at + self.after if nudge else None)
             return None
-        return nudge  # remembered once recorded (`run`): a write that fails is tried again next tick
+        return nudge
 
     async def _send(
-        self, thread: str | None, resetter: str, nudges: list[ResetNudge], keep_lease: Callable[[], Awaitable[None]]
+        self,
+        thread: str | None,
+        resetter: str,
+        nudges: list[ResetNudge],
+        versions: Mapping[str, int],
+        keep_lease: Callable[[], Awaitable[None]],
     ) -> int:
         """Record, then send: a nudge is never sent twice, even if this replica dies in between."""
         await keep_lease()
-        at = self.clock()
         where = {"thread": thread} if thread else {"direct": resetter}
-        await self.store.append(
-            [
-                AuditEvent(
-                    n.tenant_id, ev.RESET_NUDGED, ev.SCHEDULER_ACTOR, at, {"reset_at": n.reset_at.isoformat(), **where}
-                )
-                for n in nudges
-            ]
-        )
+        recorded = [n for n in nudges if await self._record(n, versions[n.tenant_id], where)]
+        if not recorded:
+            return 0
         try:
-            await self.notifier.remind_reset(thread, resetter, nudges)
+            await self.notifier.remind_reset(thread, resetter, recorded)
         except NotifyError as e:
             log.warning("reset nudge to %s not sent: %s", resetter, e)
-            failed = [
-                AuditEvent(n.tenant_id, ev.RESET_NUDGE_FAILED, ev.SCHEDULER_ACTOR, self.clock(), {"cause": str(e)})
-                for n in nudges
-            ]
-            await self.store.append(failed)
+            cause = {"cause": str(e)}
+            at = self.clock()
+            await self.store.append(
+                [AuditEvent(n.tenant_id, ev.RESET_NUDGE_FAILED, ev.SCHEDULER_ACTOR, at, cause) for n in recorded]
+            )
             return 0
-        return len(nudges)
+        return len(recorded)
+
+    async def _record(self, nudge: ResetNudge, version: int, where: dict[str, str]) -> bool:
+        """`reset_nudged` on the row as the sweep read it, under a request key naming this Reset: of two
+        replicas whose leases overlapped, or a retry after a lost answer, exactly one records it. A row
+        that moved since (a Retry pressed meanwhile) is decided again on the next tick."""
+        tenant = await self.store.get(nudge.tenant_id)
+        if tenant is None or tenant.version != version:
+            return False
+        details = {"reset_at": nudge.reset_at.isoformat(), **where}
+        event = AuditEvent(nudge.tenant_id, ev.RESET_NUDGED, ev.SCHEDULER_ACTOR, self.clock(), details)
+        try:
+            await self.store.save(tenant, [event], request_key=f"reset_nudge:{nudge.tenant_id}:{details['reset_at']}")
+        except (ConcurrentUpdate, DuplicateRequest):
+            return False
+        return True

@@ -5,11 +5,13 @@ alert it goes to the resetter directly."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.blocks.alert import ALERT_BLOCK
 from core import events as ev
+from core.alerting.nudges import ResetNudges
 from core.alerting.scanner import Scanner
 from core.decisions import Situation
 from core.domain import Action
@@ -104,3 +106,20 @@ async def test_nobody_is_nudged_while_tenantbot_is_frozen_and_the_nudge_follows_
     assert (await scanner.tick()).nudged == 1
     [dm] = bot.slack.sent("/api/chat.postMessage")
     assert dm["channel"] == "U5" and "`acme-9`" in dm["text"]
+
+
+async def test_two_replicas_whose_leases_overlapped_send_one_nudge(bot: Bot) -> None:
+    await make(bot.store, bot.engine, "acme-3", Situation.WEDGED_ORPHANED)
+    await bot.service.act(Action.RESET, "acme-3", "U5")
+    tenant = await bot.store.get("acme-3")
+    assert tenant is not None
+    later = now() + AFTER + timedelta(seconds=5)
+    s = bot.scanner
+    replicas = [ResetNudges(s.store, s.alerts, s.notifier, after=AFTER, clock=lambda: later) for _ in range(2)]
+
+    async def still_ours() -> None:
+        return None  # both believe they hold the scan's lease
+
+    sent = await asyncio.gather(*(r.run({"acme-3": tenant.version}, later, still_ours) for r in replicas))
+    assert sorted(sent) == [0, 1] and len(bot.slack.sent("/api/chat.postMessage")) == 1
+    assert await nudged(bot, "acme-3") == [ev.RESET_NUDGED]
