@@ -25,7 +25,7 @@ has made no progress for STUCK_AFTER, whichever comes first. Likewise an error o
 failing workflow task, a retrying activity) on a run that still completes steps is found once the row
 has made no progress for STUCK_AFTER; `/tenant` describes and shows it at once.
 
-A wedged tenant on its second attempt or later is also assessed with its past (core/decisions.Past:
+A wedged tenant on its second attempt or later is also assessed with its past (core/attempts.Past:
 its last Reset and Retry, from its audit feed), so one that wedged again at the same step reads
 "Escalate" and is marked `wedged_again`. The feed is read once per tenant and run, not every sweep.
 

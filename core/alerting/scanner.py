@@ -160,7 +160,7 @@ class Scanner:
             alert.id, alert.situation, alert.reason, at=now, visible=visible, step=alert.step, error=alert.error
         ):
             return
-        if alert.digest_id is not None and (was.situation, was.cause) != (alert.situation, alert.cause):
+        if alert.digest_id is not None and was.cause != alert.cause:
             digests.setdefault(alert.digest_id, [])
 
     async def _remind(self, alert: Alert, digests: dict[int, list[str]]) -> None:
