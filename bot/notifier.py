@@ -23,9 +23,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks.alert import alert_blocks, alert_text
 from bot.blocks.announcement import announcement_text
 from bot.blocks.digest import digest_blocks, digest_text
+from bot.blocks.nudge import reset_nudge_text
 from bot.slack_client import RateLimited
 from bot.text import safe
 from core.alerting.model import Alert, Announcement, Digest
+from core.alerting.nudges import ResetNudge
 from core.alerting.ports import NotifyError
 from core.run_links import TenantLink
 
@@ -80,6 +82,13 @@ class SlackNotifier:
         else:
             response = await self._paced(self.client.chat_postMessage, channel=self.actions_channel, text=text)
         return f"{response['channel']}/{response['ts']}"
+    async def remind_reset(self, thread: str | None, resetter: str, nudges: Sequence[ResetNudge]) -> None:
+        text = reset_nudge_text(resetter, nudges)
+        if thread is None:  # a DM: chat.postMessage to the user id opens the app's conversation with them
+            await self._paced(self.client.chat_postMessage, channel=resetter, text=text)
+            return
+        channel, ts = _where(thread)
+        await self._paced(self.client.chat_postMessage, channel=channel, thread_ts=ts, text=text)
 
     async def _edit(self, message_ref: str | None, **message: Any) -> None:
         channel, ts = _where(message_ref)

@@ -43,3 +43,5 @@ ALERT_OPENED = PREFIX + "alert_opened"
 ALERT_SNOOZED = PREFIX + "alert_snoozed"
 ALERT_RESOLVED = PREFIX + "alert_resolved"
 ALERT_CLAIMED = PREFIX + "alert_claimed"  # someone took the alert ("Take it"); details: alert, previous owner
+RESET_NUDGED = PREFIX + "reset_nudged"  # the resetter was reminded of Retry/Decommission (core/alerting/nudges.py)
+RESET_NUDGE_FAILED = PREFIX + "reset_nudge_failed"

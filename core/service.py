@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from core import events as ev
 from core.actions import STEPS, Fields, claim_for, claimed, restore
+from core.attempts import PAST_EVENTS, past_of
 from core.decisions import Limits, Situation, assess, refusal
 from core.domain import Action, ActionClaim, AuditEvent, RunHandle, RunObservation, Tenant, TenantState
 from core.freeze import Freeze, NeverFrozen, Switch
@@ -64,15 +65,15 @@ class TenantService:
         tenant, run, engine_problems = await self._observe(tenant_id)
         problems = list(engine_problems)
         allocations = await self._optional(self.store.allocations(tenant_id), problems)
-        events = await self._optional(self.store.events(tenant_id, self.events_shown), problems)
+        events = await self._optional(self.store.events(tenant_id, max(self.events_shown, PAST_EVENTS)), problems)
         frozen = await self._switch_state(problems)
         now = self.clock()
         return TenantView(
             tenant,
             run,
-            assess(tenant, run, now=now, limits=self.limits),
+            assess(tenant, run, now=now, limits=self.limits, past=past_of(events or ())),
             tuple(allocations or ()),
-            tuple(events or ()),
+            tuple((events or ())[: self.events_shown]),
             tuple(problems),
             now,
             frozen,
@@ -171,7 +172,10 @@ class TenantService:
                 raise _Stop(Outcome.REFUSED, reason)
             claim = claim_for(action, tenant, actor, now, self.lease.id)
             situation = assessment.situation.key
-            event = self._event(tenant_id, ev.started(action), actor, situation=situation, request=request_key)
+            step = tenant.current_step if action is Action.RESET else None  # where it wedged: see core/decisions.Past
+            event = self._event(
+                tenant_id, ev.started(action), actor, situation=situation, request=request_key, step=step
+            )
             self.lease.begin(tenant_id)  # before the claim is written: this process's recovery must not touch it
             written = False
             try:

@@ -169,6 +169,7 @@ def assemble(
         clock=utcnow,
         lease=scan_lease(settings),
         freezes=database.freezes,  # the alerts show the switch (the scan's own reads are unbounded, as before)
+        reset_nudge_after=settings.reset_nudge_after,
     )
     controls = AlertControls(database.tenants, database.alerts, scanner.delivery, authorizer, clock=utcnow)
     return dataclasses.replace(runtime, scanner=scanner, controls=controls)

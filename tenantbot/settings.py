@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     audit_retention: Duration = Field(
         default=timedelta(days=400), ge=timedelta(days=1), description="audit events, request keys, resolved alerts"
     )
+    reset_nudge_after: Duration = Field(
+        default=timedelta(minutes=30),
+        ge=timedelta(minutes=1),
+        le=timedelta(days=1),
+        description="remind the resetter of a Reset nobody followed with Retry or Decommission after this long",
+    )
     reset_users: AllowListSetting = AllowList(everyone=True)
     retry_users: AllowListSetting = AllowList(everyone=True)
     cancel_users: AllowListSetting = AllowList(everyone=True)

@@ -24,7 +24,7 @@ from bot.blocks.freeze import banner
 from bot.text import safe
 from core.alerting.controls import SnoozeOutcome, SnoozeResult, TakeOutcome, TakeResult
 from core.alerting.model import Alert
-from core.decisions import Situation, recommended_for
+from core.decisions import Situation
 from core.domain import Action
 
 ALERT_BLOCK = "alert:{}:{}"  # alert id, tenant id
@@ -50,8 +50,12 @@ def alert_blocks(alert: Alert, run_url: str | None = None) -> list[Block]:
         ]
     body = (
         f":rotating_light: *{safe(alert.tenant_id, 100)}* is *{alert.situation}*\n"
-        f"{safe(alert.reason, 2500)}\n*Suggested:* {recommended_for(alert.situation)} — Reset terminates the stuck run "
-        "and keeps allocations; nothing is rolled back."
+        f"{safe(alert.reason, 2500)}\n*Suggested:* {alert.suggested} — "
+        + (
+            ESCALATED
+            if alert.escalated
+            else "Reset terminates the stuck run and keeps allocations; nothing is rolled back."
+        )
     )
     if alert.situation is Situation.ACTION_RUNNING:  # an action on it is unfinished: the alert waits for it
         body = f":hourglass_flowing_sand: *{safe(alert.tenant_id, 100)}*: {safe(alert.reason, 2500)}"
@@ -92,6 +96,9 @@ def alert_blocks(alert: Alert, run_url: str | None = None) -> list[Block]:
     return blocks
 
 
+ESCALATED = "Reset and Retry did not get it past this step; find out why before another (Reset is still allowed)."
+
+
 def _reset(alert: Alert) -> list[ButtonElement]:
     """The Reset button, unless tenantbot is frozen (every action is refused then)."""
     if alert.frozen is not None:
@@ -99,7 +106,11 @@ def _reset(alert: Alert) -> list[ButtonElement]:
     confirmation = confirm(Action.RESET, alert.tenant_id)
     return [
         ButtonElement(
-            text="Reset", action_id="alert_reset", value=alert.tenant_id, style="primary", confirm=confirmation
+            text="Reset",
+            action_id="alert_reset",
+            value=alert.tenant_id,
+            style=None if alert.escalated else "primary",  # allowed, but no longer what to press
+            confirm=confirmation,
         )
     ]
 

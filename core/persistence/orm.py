@@ -163,6 +163,8 @@ class AlertRow(MessageColumns, Base):
     refreshed_at: Mapped[datetime | None]
     owner: Mapped[str | None] = mapped_column(String(200))  # who took it ("Take it")
     owned_at: Mapped[datetime | None]
+    cause_step: Mapped[str | None] = mapped_column(String(100))  # the step it stopped at (core/causes.py)
+    cause_error: Mapped[str | None] = mapped_column(Text)  # its error, normalised
 
     __table_args__ = (
         Index(
@@ -173,6 +175,7 @@ class AlertRow(MessageColumns, Base):
             postgresql_where=text("resolved_at IS NULL"),
         ),
         Index("ix_alerts_digest", "digest_id"),
+        Index("ix_alerts_tenant", "tenant_id", "id"),  # a tenant's episodes, newest last (core/alerting/nudges.py)
         Index("ix_alerts_unsent", "id", sqlite_where=text(UNSENT_SQL), postgresql_where=text(UNSENT_SQL)),
     )
 

@@ -11,11 +11,12 @@ from typing import Annotated
 import typer
 
 from core.actions import DESTRUCTIVE, STEPS
+from core.causes import cause_of, group
 from core.decisions import Situation
 from core.domain import Action
 from core.results import Outcome, utcnow
 from tenantbot.bootstrap import runtime
-from tenantbot.console import render_list, render_result, render_view
+from tenantbot.console import render_causes, render_list, render_result, render_view
 from tenantbot.running import EXIT_USAGE, Failure, run, settings, tenant_arg
 
 SITUATIONS = {s.key: s for s in Situation}
@@ -49,8 +50,13 @@ def list_tenants(
             if wedged or (wanted is not None and wanted.wedged):
                 # wedged tenants are the stale ones: look at every in-flight tenant, as the scan does
                 found = await rt.finder.sweep(utcnow())
-                ids = sorted(t for t, a in found.wedged.items() if wanted is None or a.situation is wanted)
+                picked = {t: cause_of(a) for t, a in found.wedged.items() if wanted is None or a.situation is wanted}
+                groups = group(picked)  # common causes first
+                ids = [t for g in groups for t in g.members]
                 views = list(await asyncio.gather(*(rt.service.view(t) for t in ids[:limit])))
+                typer.echo(render_causes(groups))
+                if not groups:
+                    return
             else:
                 views = await rt.service.overview(limit)
         views = [v for v in views if wanted is None or v.assessment.situation is wanted]

@@ -23,7 +23,7 @@ async def test_opening_an_empty_database_creates_the_schema_and_reopening_change
     finally:
         await engine.dispose()
     assert {"tenants", "allocations", "audit_events", "request_keys", "alerts", "locks", "announcements"} <= tables
-    assert version == "0007_claims"
+    assert version == "0008_causes"
 
 
 async def test_the_migrations_and_the_models_agree(database_url: str) -> None:
