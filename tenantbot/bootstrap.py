@@ -12,6 +12,9 @@ is given as a function of the run-link look-up, because that look-up needs the e
 only once the engine has started. The service and the scan read the read-only switch (core/freeze.py),
 the one `tenantbot freeze` and `unfreeze` flip (`read_only_switch`).
 
+Given the app's metrics (`serve`), the ports the service, the finder and the scan call are counting
+proxies (tenantbot/observed.py): every engine and database error is counted where it leaves its port.
+
 The process's liveness lease (core/liveness.py) is renewed in the background while the runtime is open
 and given back when it closes, so another replica can tell this process's unfinished actions from a
 dead one's.
@@ -24,12 +27,13 @@ import contextlib
 import dataclasses
 import os
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from bot.metrics import Metrics
 from core.adapters.unreachable_engine import UnreachableEngine
 from core.alerting.controls import AlertControls
 from core.alerting.ports import Notifier
@@ -49,9 +53,11 @@ from core.saga import FaultPlan
 from core.service import TenantService
 from core.wedged import WedgeFinder
 from tenantbot.crash import crashing
+from tenantbot.observed import counted_engine, counted_store
 from tenantbot.settings import Settings
 
 if TYPE_CHECKING:  # the database's modules (SQLAlchemy, Alembic) load when a runtime opens, not at import
+    from core.adapters.temporal_engine import TemporalEngine
     from core.persistence import Database
 
 
@@ -78,6 +84,7 @@ class Runtime:
     faults: FaultPlan  # what this process injects into the first attempts it starts (demo, provision --fault)
     scanner: Scanner | None = None  # the wedge scan, when the runtime was given a notifier
     controls: AlertControls | None = None  # Snooze and the digest menus, beside the scanner (its delivery)
+    engine_ping: Callable[[], Awaitable[None]] | None = None  # the engine answers (readiness, `/readyz`)
 
     @property
     def recovery(self) -> Recovery:
@@ -111,6 +118,7 @@ def assemble(
     links: RunLinks,
     notifier: NotifierFor | None,
     directory: Directory,
+    metrics: Metrics | None = None,
 ) -> Runtime:
     """Every part, each built once and handed the parts it needs: the ports wrapped once with their time
     limits (core/bounded.py) for the service, its recovery, the liveness lease, the wedge finder, the audit
@@ -118,6 +126,16 @@ def assemble(
     (tenantbot/engine.py) use the database unbounded, as before."""
     crash_store, crash_engine = crashing(database.tenants, engine)  # only when a test asks (TENANTBOT_TEST_CRASH)
     store, bounded_engine = bounded_ports(crash_store, crash_engine, settings.timeouts)
+    scanned, alerts = database.tenants, database.alerts
+    if metrics is not None:  # errors counted where they leave the ports, timeouts included
+        store, bounded_engine = (
+            counted_store(store, metrics.database_errors),
+            counted_engine(bounded_engine, metrics.engine_errors),
+        )
+        scanned, alerts = (
+            counted_store(scanned, metrics.database_errors),
+            counted_store(alerts, metrics.database_errors),
+        )
     leases = BoundedLeases(database.leases, settings.read_timeout)
     lease = ProcessLease(leases, ttl=settings.process_lease, clock=utcnow)
     switch = read_only_switch(settings, database.freezes)
@@ -141,8 +159,8 @@ def assemble(
     if notifier is None:
         return runtime
     scanner = Scanner(
-        database.tenants,
-        database.alerts,
+        scanned,
+        alerts,
         notifier(runtime.tenant_link),
         finder,
         leases=database.leases,
@@ -151,7 +169,7 @@ def assemble(
         lease=scan_lease(settings),
         freezes=database.freezes,  # the alerts show the switch (the scan's own reads are unbounded, as before)
     )
-    controls = AlertControls(database.tenants, database.alerts, scanner.delivery, authorizer, clock=utcnow)
+    controls = AlertControls(scanned, alerts, scanner.delivery, authorizer, clock=utcnow)
     return dataclasses.replace(runtime, scanner=scanner, controls=controls)
 
 
@@ -176,6 +194,7 @@ async def runtime(
     engine_required: bool = True,
     notifier: NotifierFor | None = None,
     directory: Directory | None = None,
+    metrics: Metrics | None = None,
 ) -> AsyncIterator[Runtime]:
     """Everything the app needs, torn down in reverse order on exit.
 
@@ -190,7 +209,7 @@ async def runtime(
     database = await open_database(settings.db_url)
     try:
         async with AsyncExitStack() as stack:
-            engine: WorkflowEngine
+            engine: TemporalEngine | UnreachableEngine
             faults = FaultPlan()
             try:
                 engine = await stack.enter_async_context(
@@ -201,7 +220,8 @@ async def runtime(
                     raise
                 engine = UnreachableEngine(f"engine unreachable: {e}")
             links = RunLinks(web_ui_url(settings), settings.temporal_namespace)  # the dev server's UI, once it runs
-            built = assemble(settings, database, engine, faults, links, notifier, directory or NoDirectory())
+            built = assemble(settings, database, engine, faults, links, notifier, directory or NoDirectory(), metrics)
+            built = dataclasses.replace(built, engine_ping=engine.ping)
             await stack.enter_async_context(kept(built.service.lease))
             yield built
     finally:

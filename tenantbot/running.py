@@ -18,6 +18,8 @@ import typer
 
 from core.domain import InvalidTenantId, parse_tenant_id
 from core.ports import EngineError, StoreError
+from core.redaction import redact
+from core.request_ids import request_scope
 from core.results import TenantNotFound
 from tenantbot.logs import configure_logging
 from tenantbot.settings import Settings, SettingsError, load_settings
@@ -48,7 +50,10 @@ def settings() -> Settings:
         loaded = load_settings()
     except SettingsError as e:
         raise Failure(str(e), EXIT_USAGE) from None
-    configure_logging(loaded.log_level)
+    redact.register(*loaded.secrets())
+    redact.register_url(loaded.db_url)
+    redact.register_url(f"//{loaded.temporal_address}" if loaded.temporal_address else None)  # user:pw@host
+    configure_logging(loaded.log_level, loaded.log_format)
     return loaded
 
 
@@ -60,9 +65,10 @@ def run(main: Callable[[], Awaitable[T]]) -> T:
     still unwind (the embedded dev server is stopped) before it exits 130 or 143.
     """
     try:
-        return asyncio.run(_stoppable(main))
+        with request_scope():  # the command's request id: its log lines, audit events and engine calls
+            return asyncio.run(_stoppable(main))
     except Failure as e:
-        typer.echo(f"error: {e}", err=True)
+        typer.echo(f"error: {redact(str(e))}", err=True)
         raise typer.Exit(e.code) from None
     except _Interrupted as e:
         typer.echo(f"stopped by {e.signal.name}", err=True)

@@ -14,9 +14,9 @@ wedge) become one digest, re-rendered as its members change, with one batched th
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from core import events as ev
@@ -50,6 +50,7 @@ class TickReport:
     unposted: int = 0
     delivered: int = 0  # edits/replies sent
     lease_lost: bool = False
+    situations: dict[str, int] = field(default_factory=dict)  # wedged tenants by situation key (for metrics)
 
 
 class Scanner:
@@ -111,7 +112,8 @@ class Scanner:
         posted = await self.delivery.post(unposted, self.keep_lease)
         delivered = await self.delivery.flush(self.keep_lease)
         counts = (len(opened), posted, len(resolved), len(unposted) - posted, delivered)
-        return TickReport(True, sweep.in_flight, sweep.described, len(sweep.wedged), *counts)
+        situations = dict(Counter(a.situation.key for a in sweep.wedged.values()))
+        return TickReport(True, sweep.in_flight, sweep.described, len(sweep.wedged), *counts, situations=situations)
 
     async def _open(self, new: list[Alert], now: datetime) -> list[Alert]:
         if len(new) >= self.digest_from:
