@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from contextvars import ContextVar
 from typing import TypeVar
 
@@ -57,15 +58,19 @@ def settings() -> Settings:
     return loaded
 
 
-def run(main: Callable[[], Awaitable[T]]) -> T:
+def run(main: Callable[[], Awaitable[T]], *, one_request: bool = True) -> T:
     """Run one async command; print expected failures as one line on stderr and exit non-zero.
+
+    A command is one request (`one_request`): one request id for its log lines, its audit events and its
+    engine calls (core/request_ids.py). A long-running one (serve, worker, demo) is not: each Slack
+    request and scan tick in it gets its own.
 
     SIGINT and SIGTERM stop any command the same way: a command waiting in `until_stopped()` returns
     from it and shuts down in order (exit 0); any other is cancelled, so its async context managers
     still unwind (the embedded dev server is stopped) before it exits 130 or 143.
     """
     try:
-        with request_scope():  # the command's request id: its log lines, audit events and engine calls
+        with request_scope() if one_request else nullcontext():
             return asyncio.run(_stoppable(main))
     except Failure as e:
         typer.echo(f"error: {redact(str(e))}", err=True)

@@ -19,7 +19,6 @@ from bot.metrics import Metrics
 from bot.notifier import SlackNotifier
 from bot.probes import probe_routes, start_probe_server
 from bot.socket import connect_socket_mode
-from core.request_ids import REQUEST_ID
 from core.results import utcnow
 from tenantbot.bootstrap import NotifierFor, runtime, unlinked
 from tenantbot.console_notifier import ConsoleNotifier
@@ -62,7 +61,6 @@ def serve() -> None:
     """Run the Slack app (HTTP on PORT, or Socket Mode with SLACK_APP_TOKEN), the saga's worker and the scan."""
 
     async def main() -> None:
-        REQUEST_ID.set(None)  # serve is not one request: each Slack request and scan tick gets its own
         s = settings()
         token, secret = slack_credentials(s)
         metrics = Metrics()
@@ -103,7 +101,7 @@ def serve() -> None:
             finally:
                 await schedule.stop()  # before the runtime closes the database: the lease is released
 
-    run(main)
+    run(main, one_request=False)  # each Slack request and scan tick gets its own request id
 
 
 def scan() -> None:

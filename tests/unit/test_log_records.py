@@ -85,3 +85,17 @@ def test_text_stays_the_default_format_and_log_format_is_validated() -> None:
     assert load_settings(log_format="JSON").log_format == "JSON"
     with pytest.raises(SettingsError, match="LOG_FORMAT"):
         load_settings(log_format="xml")
+
+
+def test_a_secret_quoted_in_an_error_is_masked_in_the_text_of_a_slack_message() -> None:
+    from bot.text import code, safe
+    from core.redaction import redact
+
+    redact.register("tk-VerySecretApiKey")
+    try:
+        shown = safe("reset failed: terminate: unauthenticated (tk-VerySecretApiKey), xoxb-1-2-abc", 300)
+        quoted = code("connect postgresql://app:pw0rd@db/x")
+    finally:
+        redact.forget()
+    assert shown == "reset failed: terminate: unauthenticated (***), xoxb-***"
+    assert "pw0rd" not in quoted and "app:***@db" in quoted
