@@ -15,6 +15,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from core.adapters.temporal_server import dev_server, find_binary
 from tests.conftest import SilentPostgres
@@ -33,6 +34,17 @@ async def probe(session: aiohttp.ClientSession, port: int, path: str) -> tuple[i
     async with session.get(f"http://127.0.0.1:{port}{path}") as response:
         body = await response.json() if path == "/readyz" else await response.text()
         return response.status, body, time.monotonic() - started
+
+
+async def totals(session: aiohttp.ClientSession, port: int) -> dict[str, float]:
+    """Each counter of /metrics summed over its labels."""
+    async with session.get(f"http://127.0.0.1:{port}/metrics") as response:
+        text = await response.text()
+    summed: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            summed[sample.name] = summed.get(sample.name, 0.0) + sample.value
+    return summed
 
 
 async def until_ready(session: aiohttp.ClientSession, port: int, status: int, within: float = 20) -> dict[str, Any]:
@@ -97,6 +109,11 @@ async def test_readiness_names_the_database_or_the_engine_that_is_down_and_recov
                 hung = await until_ready(session, port, 503)
             assert hung["checks"]["database"].startswith("no answer within 2 s")
             assert (await probe(session, port, "/healthz"))[0] == 200
+
+            # meanwhile the scan ticks (every second) failed, and the ports counted what failed them
+            failed = await totals(session, port)
+            assert failed["tenantbot_scan_ticks_failed_total"] >= 1
+            assert failed["tenantbot_database_errors_total"] >= 1 and failed["tenantbot_engine_errors_total"] >= 1
         silent_postgres.proxy.silent = False
         serve.send_signal(signal.SIGTERM)
         code = await asyncio.to_thread(serve.wait, 40)  # the stand-in's websocket answers meanwhile
