@@ -88,11 +88,13 @@ def serve() -> None:
             try:
                 if s.slack_app_token is not None:
                     probes = await start_probe_server(probe_routes(readiness, metrics), s.port)
-                    handler = await connect_socket_mode(app, s.slack_app_token.get_secret_value())
-                    typer.echo(f"connected to Slack over Socket Mode, probes on port {s.port}; Ctrl-C to stop")
-                    await until_stopped()
-                    await handler.close_async()
-                    await probes.cleanup()
+                    try:
+                        handler = await connect_socket_mode(app, s.slack_app_token.get_secret_value())
+                        typer.echo(f"connected to Slack over Socket Mode, probes on port {s.port}; Ctrl-C to stop")
+                        await until_stopped()
+                        await handler.close_async()
+                    finally:
+                        await probes.cleanup()
                 else:
                     runner = await start_http(app, s.port, readiness=readiness)
                     typer.echo(f"listening on http://0.0.0.0:{s.port}{EVENTS_PATH}; Ctrl-C to stop")
