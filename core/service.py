@@ -242,7 +242,7 @@ class TenantService:
 
     def _event(self, tenant_id: str, kind: str, actor: str, **details: object) -> AuditEvent:
         """An audit event; it names the request that caused it (a Slack request, a command), if any."""
-        details = {"request_id": current_request_id(), **details}
+        details = {**details, "request_id": current_request_id()}  # last: the reason reads first
         return AuditEvent(tenant_id, kind, actor, self.clock(), {k: v for k, v in details.items() if v is not None})
 
     async def _result(self, action: Action, tenant_id: str, actor: str, outcome: Outcome, message: str) -> ActionResult:
