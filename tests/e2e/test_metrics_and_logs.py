@@ -8,9 +8,11 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import unquote
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.socket import connect_socket_mode
 from core.decisions import Situation
 from tenantbot.log_records import context_filters, formatter
 from tenantbot.scheduler import scan_once
@@ -127,3 +129,22 @@ async def test_a_press_logs_json_lines_with_the_request_id_of_its_audit_events(b
     assert any(line["logger"] == "bot.app" for line in press_lines)  # the request itself, at DEBUG
     others = {line.get("request_id") for line in logged if line["logger"] == "bot.app"} - {request_id}
     assert len(others) == 1 and None not in others  # the /tenant command had an id of its own
+
+
+async def test_a_socket_mode_request_is_counted_and_gets_a_request_id_like_an_http_one(bot: Bot) -> None:
+    await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
+    card = CARD.format("acme-42")
+    payload = json.loads(unquote(bot.press_body("tenant_reset", "acme-42", card, response="sock").split("=", 1)[1]))
+    bot.slack.envelopes.append(
+        {"envelope_id": "env-1", "type": "interactive", "accepts_response_payload": False, "payload": payload}
+    )
+    handler = await connect_socket_mode(bot.app, "xapp-e2e")
+    try:
+        await bot.slack.wait_for("/response/sock")
+    finally:
+        await handler.close_async()
+    samples = await scrape(bot)
+    assert value(samples, "tenantbot_slack_requests_total", kind="block_actions", outcome="acked") == 1
+    assert value(samples, "tenantbot_actions_total", action="reset", outcome="done") == 1
+    [started] = [e for e in await bot.store.events("acme-42", 5) if e.type.endswith("reset_started")]
+    assert len(str(started.details["request_id"])) == 16
