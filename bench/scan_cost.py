@@ -95,6 +95,7 @@ class CountingSlack:
     async def announce(self, line: Announcement, thread: str | None) -> str:
         self.calls["announce"] += 1
         return f"C/a{self.calls['announce']}"
+
     async def remind_reset(self, thread: str | None, resetter: str, nudges: Sequence[ResetNudge]) -> None:
         self.calls["remind_reset"] += 1
 

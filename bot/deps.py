@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.metrics import Metrics
 from core.alerting.controls import AlertControls
 from core.history import AuditHistory
 from core.presses import Presses
@@ -25,6 +26,7 @@ class BotDeps:
     links: RunLinks  # "Open in Temporal" on cards, if the UI is known
     tenant_link: TenantLink  # the same link for a message that knows only the tenant (an alert)
     alert_controls: AlertControls | None = None  # Snooze and the digest menus; None when alerts are off
+    metrics: Metrics = field(default_factory=Metrics)  # the app's own registry (bot/metrics.py), served on /metrics
 
     @property
     def service(self) -> TenantService:

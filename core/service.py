@@ -28,6 +28,7 @@ from core.freeze import Freeze, NeverFrozen, Switch
 from core.liveness import ProcessLease
 from core.ports import ConcurrentUpdate, DuplicateRequest, EngineError, StoreError, TenantStore, WorkflowEngine
 from core.recovery import Recovery
+from core.request_ids import current_request_id, tenant_scope
 from core.results import ActionResult, Outcome, TenantNotFound, TenantView, utcnow
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,12 @@ class TenantService:
 
     async def act(self, action: Action, tenant_id: str, actor: str, *, request_key: str | None = None) -> ActionResult:
         """Run `action` on the tenant as `actor` if the decision table allows it right now."""
+        with tenant_scope(tenant_id):  # the log lines of this action name its tenant (core/request_ids.py)
+            result = await self._act(action, tenant_id, actor, request_key)
+            log.info("%s by %s: %s (%s)", action.value, actor, result.outcome.value, result.message)
+            return result
+
+    async def _act(self, action: Action, tenant_id: str, actor: str, request_key: str | None) -> ActionResult:
         try:
             claim, current = await self._claim(action, tenant_id, actor, request_key)
         except _Stop as stop:
@@ -238,6 +245,8 @@ class TenantService:
             log.warning("audit event %s for %s lost: %s", kind, tenant_id, e)
 
     def _event(self, tenant_id: str, kind: str, actor: str, **details: object) -> AuditEvent:
+        """An audit event; it names the request that caused it (a Slack request, a command), if any."""
+        details = {**details, "request_id": current_request_id()}  # last: the reason reads first
         return AuditEvent(tenant_id, kind, actor, self.clock(), {k: v for k, v in details.items() if v is not None})
 
     async def _result(self, action: Action, tenant_id: str, actor: str, outcome: Outcome, message: str) -> ActionResult:

@@ -13,6 +13,9 @@ commands. The notifier is given as a function of the run-link look-up, because t
 engine's Web UI, known only once the engine has started. The service and the scan read the read-only
 switch (core/freeze.py), the one `tenantbot freeze` and `unfreeze` flip (`read_only_switch`).
 
+Given the app's metrics (`serve`), the ports the service, the finder and the scan call are counting
+proxies (tenantbot/observed.py): every engine and database error is counted where it leaves its port.
+
 The process's liveness lease (core/liveness.py) is renewed in the background while the runtime is open
 and given back when it closes, so another replica can tell this process's unfinished actions from a
 dead one's.
@@ -25,12 +28,13 @@ import contextlib
 import dataclasses
 import os
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from bot.metrics import Metrics
 from core.adapters.unreachable_engine import UnreachableEngine
 from core.alerting.announcements import Announcer
 from core.alerting.controls import AlertControls
@@ -51,9 +55,11 @@ from core.saga import FaultPlan
 from core.service import TenantService
 from core.wedged import WedgeFinder
 from tenantbot.crash import crashing
+from tenantbot.observed import counted_engine, counted_store
 from tenantbot.settings import Settings
 
 if TYPE_CHECKING:  # the database's modules (SQLAlchemy, Alembic) load when a runtime opens, not at import
+    from core.adapters.temporal_engine import TemporalEngine
     from core.persistence import Database
 
 
@@ -81,6 +87,7 @@ class Runtime:
     scanner: Scanner | None = None  # the wedge scan, when the runtime was given a notifier
     controls: AlertControls | None = None  # Snooze, Take it and the digest menus, beside the scanner (its delivery)
     announcer: Announcer | None = None  # actions and mentions posted once, when the runtime was given a notifier
+    engine_ping: Callable[[], Awaitable[None]] | None = None  # the engine answers (readiness, `/readyz`)
 
     @property
     def recovery(self) -> Recovery:
@@ -121,6 +128,7 @@ def assemble(
     links: RunLinks,
     notifier: NotifierFor | None,
     directory: Directory,
+    metrics: Metrics | None = None,
     *,
     scan: bool = True,
 ) -> Runtime:
@@ -130,6 +138,16 @@ def assemble(
     (tenantbot/engine.py) use the database unbounded, as before."""
     crash_store, crash_engine = crashing(database.tenants, engine)  # only when a test asks (TENANTBOT_TEST_CRASH)
     store, bounded_engine = bounded_ports(crash_store, crash_engine, settings.timeouts)
+    scanned, alerts = database.tenants, database.alerts
+    if metrics is not None:  # errors counted where they leave the ports, timeouts included
+        store, bounded_engine = (
+            counted_store(store, metrics.database_errors),
+            counted_engine(bounded_engine, metrics.engine_errors),
+        )
+        scanned, alerts = (
+            counted_store(scanned, metrics.database_errors),
+            counted_store(alerts, metrics.database_errors),
+        )
     leases = BoundedLeases(database.leases, settings.read_timeout)
     lease = ProcessLease(leases, ttl=settings.process_lease, clock=utcnow)
     switch = read_only_switch(settings, database.freezes)
@@ -160,8 +178,8 @@ def assemble(
     if chat is None or not scan:
         return runtime
     scanner = Scanner(
-        database.tenants,
-        database.alerts,
+        scanned,
+        alerts,
         chat,
         finder,
         leases=database.leases,
@@ -171,7 +189,7 @@ def assemble(
         freezes=database.freezes,  # the alerts show the switch (the scan's own reads are unbounded, as before)
         reset_nudge_after=settings.reset_nudge_after,
     )
-    controls = AlertControls(database.tenants, database.alerts, scanner.delivery, authorizer, clock=utcnow)
+    controls = AlertControls(scanned, alerts, scanner.delivery, authorizer, clock=utcnow)
     return dataclasses.replace(runtime, scanner=scanner, controls=controls)
 
 
@@ -196,6 +214,7 @@ async def runtime(
     engine_required: bool = True,
     notifier: NotifierFor | None = None,
     directory: Directory | None = None,
+    metrics: Metrics | None = None,
     scan: bool = True,
 ) -> AsyncIterator[Runtime]:
     """Everything the app needs, torn down in reverse order on exit.
@@ -212,7 +231,7 @@ async def runtime(
     database = await open_database(settings.db_url)
     try:
         async with AsyncExitStack() as stack:
-            engine: WorkflowEngine
+            engine: TemporalEngine | UnreachableEngine
             faults = FaultPlan()
             try:
                 engine = await stack.enter_async_context(
@@ -223,7 +242,10 @@ async def runtime(
                     raise
                 engine = UnreachableEngine(f"engine unreachable: {e}")
             links = RunLinks(web_ui_url(settings), settings.temporal_namespace)  # the dev server's UI, once it runs
-            built = assemble(settings, database, engine, faults, links, notifier, directory or NoDirectory(), scan=scan)
+            built = assemble(
+                settings, database, engine, faults, links, notifier, directory or NoDirectory(), metrics, scan=scan
+            )
+            built = dataclasses.replace(built, engine_ping=engine.ping)
             await stack.enter_async_context(kept(built.service.lease))
             yield built
     finally:

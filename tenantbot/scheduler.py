@@ -17,16 +17,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.metrics import Metrics
 from core.alerting.announcements import Announcer
 from core.alerting.ports import NotifyError
 from core.alerting.scanner import Scanner, TickReport
 from core.ports import EngineError, StoreError
 from core.recovery import Recovery
+from core.request_ids import request_scope
 from core.retention import PruneReport, Retention
 
 log = logging.getLogger(__name__)
@@ -55,13 +58,19 @@ async def recover_once(recovery: Recovery) -> int:
         return 0
 
 
-async def scan_once(scanner: Scanner) -> TickReport | None:
-    """One tick; failures are logged and retried at the next tick, never fatal to the app."""
+async def scan_once(scanner: Scanner, metrics: Metrics | None = None) -> TickReport | None:
+    """One tick; failures are logged and retried at the next tick, never fatal to the app. With `metrics`,
+    a tick this replica ran (or that failed) is observed: its duration and the wedged tenants it found."""
+    started = time.monotonic()
     try:
         report = await scanner.tick()
     except (StoreError, EngineError, NotifyError) as e:
         log.warning("wedge scan skipped: %s", e)
+        if metrics is not None:
+            metrics.scan_tick(time.monotonic() - started, None)
         return None
+    if metrics is not None and report.ran and not report.lease_lost:
+        metrics.scan_tick(time.monotonic() - started, report.situations)
     if report.ran and (report.opened or report.resolved or report.unposted or report.lease_lost):
         log.info("wedge scan: %s", report)
     return report
@@ -89,8 +98,10 @@ class ScanSchedule:
         retention: Retention | None = None,
         prune_every: timedelta = PRUNE_EVERY,
         announcer: Announcer | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.scanner, self.every, self.recovery, self.announcer = scanner, every, recovery, announcer
+        self.metrics = metrics
         self.retention, self.prune_every = retention, prune_every
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._running: asyncio.Task[TickReport | None] | None = None
@@ -116,9 +127,13 @@ class ScanSchedule:
             return None  # the tick was cancelled by `stop`, or the scheduler gave up on the job
 
     async def _recover_then_scan(self) -> TickReport | None:
+        with request_scope():  # one id per tick: its log lines and the audit events it writes
+            return await self._tick_body()
+
+    async def _tick_body(self) -> TickReport | None:
         if self.recovery is not None:
             await recover_once(self.recovery)
-        report = await scan_once(self.scanner) if self.scanner is not None else None
+        report = await scan_once(self.scanner, self.metrics) if self.scanner is not None else None
         if self.announcer is not None:  # after the scan: a line waiting for its alert finds it posted
             await announce_once(self.announcer)
         return report
@@ -163,5 +178,6 @@ def start_scheduler(
     recovery: Recovery | None = None,
     retention: Retention | None = None,
     announcer: Announcer | None = None,
+    metrics: Metrics | None = None,
 ) -> ScanSchedule:
-    return ScanSchedule(scanner, every, recovery, retention, announcer=announcer).start()
+    return ScanSchedule(scanner, every, recovery, retention, announcer=announcer, metrics=metrics).start()

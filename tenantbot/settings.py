@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     activity_heartbeat_timeout: Duration = timedelta(seconds=10)
 
     log_level: str = Field(default="WARNING", pattern=r"^(?i:debug|info|warning|error)$")
+    log_format: str = Field(default="text", pattern=r"^(?i:text|json)$", description="json: one object per line")
 
     # -- Slack -------------------------------------------------------------------------------------
     slack_bot_token: SecretStr | None = None
@@ -122,6 +123,11 @@ class Settings(BaseSettings):
                 f"three READ_TIMEOUTs ({slowest.total_seconds():g} s)"
             )
         return self
+
+    def secrets(self) -> list[str]:
+        """Every configured secret, for core/redaction.py to mask: tokens, the signing secret, the API key."""
+        held = (self.slack_bot_token, self.slack_app_token, self.slack_signing_secret, self.temporal_api_key)
+        return [s.get_secret_value() for s in held if s is not None]
 
     @property
     def policy(self) -> Policy:

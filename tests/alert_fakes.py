@@ -74,6 +74,7 @@ class RecordingNotifier(Notifier):
         where = self.owners.get(thread, thread) if thread is not None else "channel"
         self.sent.append(("announce", f"{where}: {line.actor} {line.action or 'mention'} {line.tenant_id}"))
         return self._ref("announcement")
+
     async def remind_reset(self, thread: str | None, resetter: str, nudges: Sequence[ResetNudge]) -> None:
         await self._call()
         where = self.owners.get(thread, thread) if thread else f"dm {resetter}"

@@ -52,6 +52,7 @@ async def run_press(deps: BotDeps, body: dict[str, Any], act: Action, tenant_id:
     user = body["user"]["id"]
     key = f"{user}:{body['actions'][0].get('action_ts', '')}:{act.value}:{tenant_id}"
     result = await deps.presses.press(act, tenant_id, user, request_key=key)
+    deps.metrics.action(result)
     answer.ran(card.result_note(result, deps.clock()))
     return result
 

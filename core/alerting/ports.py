@@ -185,6 +185,7 @@ class Notifier(Protocol):
     async def announce(self, line: Announcement, thread: str | None) -> str:
         """Post one line in `thread` (an alert's message reference), or else in the actions channel;
         returns where it was posted."""
+
     async def remind_reset(self, thread: str | None, resetter: str, nudges: Sequence[ResetNudge]) -> None:
         """Remind `resetter` that these tenants were reset and are still Pending, holding their allocations:
         in the thread of `thread` (a message reference), or directly to the resetter when None."""

@@ -14,9 +14,9 @@ wedge) become one digest, re-rendered as its members change, with one batched th
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from core import events as ev
@@ -60,6 +60,7 @@ class TickReport:
     delivered: int = 0  # edits/replies sent
     nudged: int = 0  # resetters reminded of a Reset nobody followed (core/alerting/nudges.py)
     lease_lost: bool = False
+    situations: dict[str, int] = field(default_factory=dict)  # wedged tenants by situation key (for metrics)
 
 
 class Scanner:
@@ -128,7 +129,8 @@ class Scanner:
         if self.nudges is not None and not await self._frozen():  # frozen: Retry would be refused
             nudged = await self.nudges.run(sweep.idle, now, self.keep_lease)
         counts = (len(opened), posted, len(resolved), len(unposted) - posted, delivered, nudged)
-        return TickReport(True, sweep.in_flight, sweep.described, len(sweep.wedged), *counts)
+        situations = dict(Counter(a.situation.key for a in sweep.wedged.values()))
+        return TickReport(True, sweep.in_flight, sweep.described, len(sweep.wedged), *counts, situations=situations)
 
     async def _frozen(self) -> bool:
         """Whether tenantbot is read-only now (a switch that cannot be read counts as on, as for actions)."""

@@ -53,6 +53,12 @@ class Database:
         self.freezes = SqlFreezeStore(reading, writing)
         self.announcements = SqlAnnouncements(reading, writing)
 
+    async def ping(self) -> None:
+        """One `SELECT 1` on a pooled connection (readiness: the database answers). Raises StoreError; the
+        caller bounds it (a silent server would otherwise hold it for the driver's connect timeout)."""
+        async with translated(), self.engine.connect() as connection:
+            await connection.exec_driver_sql("SELECT 1")
+
     async def close(self) -> None:
         """Wait (bounded) for connections a cut-short call is still handing back, then close the pool."""
         if not await connections_returned(self.engine, CLEANUP_LIMIT):

@@ -61,12 +61,12 @@ def worker() -> None:
             finally:
                 await schedule.stop()
 
-    run(main)
+    run(main, one_request=False)
 
 
 def demo() -> None:
     """Start everything embedded, create one tenant per situation, show them, then let you act on them."""
-    run(lambda: run_demo(settings()))
+    run(lambda: run_demo(settings()), one_request=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -22,6 +22,7 @@ from bot.authz import GroupDirectory
 from bot.deps import BotDeps
 from bot.http import EVENTS_PATH, start_http
 from bot.installation import InstallationCheck
+from bot.metrics import Metrics
 from bot.notifier import SlackNotifier
 from core.alerting.announcements import Announcer
 from core.alerting.controls import AlertControls
@@ -67,6 +68,7 @@ class Bot:
     app: TenantBotApp
     announcer: Announcer
     database: Database
+    metrics: Metrics
     presses: int = field(default=0)
 
     async def post(
@@ -128,11 +130,14 @@ async def _start_bot(
     timeouts = Timeouts(read=timedelta(seconds=read_timeout), engine=timedelta(seconds=read_timeout))
     bounded_store, bounded_engine = bounded_ports(store, engine, timeouts)  # as the composition root wraps them
     switch = Switch(BoundedFreezes(database.freezes, timeouts.read), clock=now)  # the read-only switch
-    client = slack_client("xoxb-e2e", slack.api_url)
+    metrics = Metrics()  # the app's own registry, shared by its client, its notifier and its listeners
+    client = slack_client("xoxb-e2e", slack.api_url, metrics)
     alerts = database.alerts
     links = links or RunLinks()
     tenant_link = links.for_tenants(bounded_store)
-    notifier = SlackNotifier(client, "C9", min_interval=0, run_link=tenant_link, actions_channel=ACTIONS_CHANNEL)
+    notifier = SlackNotifier(
+        client, "C9", min_interval=0, run_link=tenant_link, actions_channel=ACTIONS_CHANNEL, metrics=metrics
+    )
     announcer = Announcer(database.announcements, alerts, notifier, holder="e2e", clock=now)
     service = TenantService(
         bounded_store, bounded_engine, limits=limits, clock=now, switch=switch, after_action=announcer.nudge
@@ -144,7 +149,18 @@ async def _start_bot(
     controls = AlertControls(store, alerts, scanner.delivery, authorizer, clock=now)
     history = AuditHistory(bounded_store)
     presses = Presses(service, authorizer)
-    deps = BotDeps(presses, RUNBOOK, now, finder, timeouts.read, history, links, tenant_link, alert_controls=controls)
+    deps = BotDeps(
+        presses,
+        RUNBOOK,
+        now,
+        finder,
+        timeouts.read,
+        history,
+        links,
+        tenant_link,
+        alert_controls=controls,
+        metrics=metrics,
+    )
     installation = InstallationCheck(client)
     assert await installation.learn() is None  # from the stand-in's auth.test and bots.info: T1, A1
     slack.calls.clear()  # tests look at what the bot sends while it serves
@@ -153,7 +169,7 @@ async def _start_bot(
     runner = await start_http(app, port, host="127.0.0.1")
     session = aiohttp.ClientSession()
     url = f"http://127.0.0.1:{port}{EVENTS_PATH}"
-    bot = Bot(url, slack, store, engine, service, scanner, session, deps, client, app, announcer, database)
+    bot = Bot(url, slack, store, engine, service, scanner, session, deps, client, app, announcer, database, metrics)
     return bot, runner, database
 
 

@@ -183,6 +183,8 @@ def test_the_alert_mention_is_a_user_or_a_user_group_id(monkeypatch: pytest.Monk
     monkeypatch.setenv("ALERT_MENTION_AFTER", "20m")
     settings = load_settings()
     assert (settings.alert_mention, settings.alert_mention_after) == (whom, timedelta(minutes=20))
+
+
 @pytest.mark.parametrize(
     ("value", "expected"), [(None, timedelta(minutes=30)), ("1m", timedelta(minutes=1)), ("1d", timedelta(days=1))]
 )
