@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from bot.metrics import Metrics
 from core.alerting.controls import AlertControls
 from core.history import AuditHistory
+from core.home import HomeReader
 from core.presses import Presses
 from core.run_links import RunLinks, TenantLink
 from core.service import TenantService
@@ -27,6 +28,7 @@ class BotDeps:
     tenant_link: TenantLink  # the same link for a message that knows only the tenant (an alert)
     alert_controls: AlertControls | None = None  # Snooze and the digest menus; None when alerts are off
     metrics: Metrics = field(default_factory=Metrics)  # the app's own registry (bot/metrics.py), served on /metrics
+    home: HomeReader | None = None  # what the App Home shows each person; None: the Home tab is left as it is
 
     @property
     def service(self) -> TenantService:

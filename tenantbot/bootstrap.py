@@ -44,6 +44,7 @@ from core.authz import Authorizer, Directory, NoDirectory
 from core.bounded import BoundedFreezes, BoundedLeases, bounded_ports
 from core.freeze import FreezeStore, Switch
 from core.history import AuditHistory
+from core.home import HomeReader
 from core.liveness import ProcessLease
 from core.ports import EngineError, Leases, WorkflowEngine
 from core.presses import Presses
@@ -88,6 +89,7 @@ class Runtime:
     controls: AlertControls | None = None  # Snooze, Take it and the digest menus, beside the scanner (its delivery)
     announcer: Announcer | None = None  # actions and mentions posted once, when the runtime was given a notifier
     engine_ping: Callable[[], Awaitable[None]] | None = None  # the engine answers (readiness, `/readyz`)
+    home: HomeReader | None = None  # what the App Home shows each person (core/home.py)
 
     @property
     def recovery(self) -> Recovery:
@@ -174,6 +176,7 @@ def assemble(
         retention=build_retention(settings, database.retention, database.leases, f"{holder}:retention"),
         faults=faults,
         announcer=announcer,
+        home=HomeReader(database.home, switch, finder, read_timeout=settings.read_timeout, clock=utcnow),
     )
     if chat is None or not scan:
         return runtime
@@ -188,6 +191,7 @@ def assemble(
         lease=scan_lease(settings),
         freezes=database.freezes,  # the alerts show the switch (the scan's own reads are unbounded, as before)
         reset_nudge_after=settings.reset_nudge_after,
+        ticks=database.home,  # the last tick's time, for the App Home
     )
     controls = AlertControls(scanned, alerts, scanner.delivery, authorizer, clock=utcnow)
     return dataclasses.replace(runtime, scanner=scanner, controls=controls)

@@ -26,6 +26,7 @@ from core.alerting.nudges import ResetNudges
 from core.alerting.ports import AlertStore, Notifier
 from core.domain import AuditEvent
 from core.freeze import FreezeStore
+from core.home import HomeStore
 from core.ports import Leases, StoreError, TenantStore
 from core.wedged import WedgeFinder
 
@@ -80,10 +81,12 @@ class Scanner:
         refresh_every: timedelta = REFRESH_EVERY,
         freezes: FreezeStore | None = None,
         reset_nudge_after: timedelta | None = None,
+        ticks: HomeStore | None = None,
     ) -> None:
         self.store, self.alerts, self.notifier, self.finder, self.leases = store, alerts, notifier, finder, leases
         self.holder, self.clock, self.lease, self.digest_from = holder, clock, lease, digest_from
         self.refresh_every = refresh_every
+        self.ticks = ticks  # where a finished tick is recorded, for the App Home's "last scan" (core/home.py)
         self.delivery = Delivery(alerts, notifier, holder=holder, clock=clock, claim_ttl=claim_ttl, freezes=freezes)
         self.nudges: ResetNudges | None = None  # off unless asked for (RESET_NUDGE_AFTER), and never in a dry run
         if reset_nudge_after is not None and not notifier.dry_run:
@@ -130,7 +133,17 @@ class Scanner:
             nudged = await self.nudges.run(sweep.idle, now, self.keep_lease)
         counts = (len(opened), posted, len(resolved), len(unposted) - posted, delivered, nudged)
         situations = dict(Counter(a.situation.key for a in sweep.wedged.values()))
+        await self._record(len(sweep.wedged))
         return TickReport(True, sweep.in_flight, sweep.described, len(sweep.wedged), *counts, situations=situations)
+
+    async def _record(self, wedged: int) -> None:
+        """The tick finished: recorded for the App Home; a failure here costs the Home's line, not the tick."""
+        if self.ticks is None:
+            return
+        try:
+            await self.ticks.record_tick(self.holder, self.clock(), wedged)
+        except StoreError as e:
+            log.warning("could not record the scan tick's time: %s", e)
 
     async def _frozen(self) -> bool:
         """Whether tenantbot is read-only now (a switch that cannot be read counts as on, as for actions)."""

@@ -113,6 +113,7 @@ class AuditEventRow(Base):
     __table_args__ = (
         Index("ix_audit_events_tenant_at", "tenant_id", "at", "id"),  # a tenant's feed, newest first, by pages
         Index("ix_audit_events_at", "at", "id"),  # retention: the oldest events first
+        Index("ix_audit_events_actor_at", "actor", "at", "id"),  # someone's last actions (App Home)
     )
 
 
@@ -197,6 +198,18 @@ class LockRow(Base):
     name: Mapped[str] = mapped_column(String(50), primary_key=True)
     holder: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime]
+
+
+class ScanTickRow(Base):
+    """When a scan tick last finished, and where (one row per scan, `scan`): the App Home's "last scan".
+    The scan lease's row cannot say it: it is deleted at the end of every tick."""
+
+    __tablename__ = "scan_ticks"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    finished_at: Mapped[datetime]
+    wedged: Mapped[int] = mapped_column(Integer, default=0)
 
 
 UNANNOUNCED_SQL = "done_at IS NULL"

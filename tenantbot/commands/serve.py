@@ -91,6 +91,7 @@ def serve() -> None:
                 rt.tenant_link,
                 alert_controls=rt.controls,
                 metrics=metrics,
+                home=rt.home,
             )
             app = create_app(signing_secret=secret, client=client, installation=check, deps=deps)
             readiness = serve_readiness(rt, client)
