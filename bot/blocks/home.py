@@ -20,7 +20,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.blocks.common import SLACK_MARKUP, actor, causes, md
+from bot.blocks.common import SLACK_MARKUP, actor, md
 from bot.blocks.history import stamp
 from bot.text import code, safe
 from core.causes import Group, label
@@ -90,7 +90,7 @@ def wedged_blocks(groups: list[Group] | Unread) -> list[Block]:
         return [SectionBlock(text=md(unread("the wedged tenants", groups)))]
     if not groups:
         return [SectionBlock(text=md(":white_check_mark: No wedged tenants right now."))]
-    blocks: list[Block] = [SectionBlock(text=md(causes(groups)))]
+    blocks: list[Block] = []
     for i, g in enumerate(groups[:MAX_GROUPS]):
         blocks.append(SectionBlock(text=md(f"*{len(g)}* {label(g.cause, SLACK_MARKUP)}")))
         blocks.append(ActionsBlock(block_id=f"home_cause:{i}", elements=[button(t) for t in g.members[:MAX_BUTTONS]]))

@@ -33,6 +33,7 @@ from core.decisions import Limits
 from core.domain import Action
 from core.freeze import Switch
 from core.history import AuditHistory
+from core.home import HomeReader
 from core.persistence import Database, open_database
 from core.ports import TenantStore
 from core.presses import Presses
@@ -144,7 +145,17 @@ async def _start_bot(
     )
     finder = WedgeFinder(bounded_store, bounded_engine, limits)
     leases = database.leases
-    scanner = Scanner(store, alerts, notifier, finder, leases=leases, holder="e2e", clock=now, freezes=database.freezes)
+    scanner = Scanner(
+        store,
+        alerts,
+        notifier,
+        finder,
+        leases=leases,
+        holder="e2e",
+        clock=now,
+        freezes=database.freezes,
+        ticks=database.home,
+    )
     authorizer = Authorizer(policy, GroupDirectory(client))
     controls = AlertControls(store, alerts, scanner.delivery, authorizer, clock=now)
     history = AuditHistory(bounded_store)
@@ -160,6 +171,7 @@ async def _start_bot(
         tenant_link,
         alert_controls=controls,
         metrics=metrics,
+        home=HomeReader(database.home, switch, finder, read_timeout=timeouts.read, clock=now),
     )
     installation = InstallationCheck(client)
     assert await installation.learn() is None  # from the stand-in's auth.test and bots.info: T1, A1
