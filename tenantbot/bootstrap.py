@@ -12,6 +12,8 @@ when an action ran, so `serve` announces at once). The notifier and the director
 commands. The notifier is given as a function of the run-link look-up, because that look-up needs the
 engine's Web UI, known only once the engine has started. The service and the scan read the read-only
 switch (core/freeze.py), the one `tenantbot freeze` and `unfreeze` flip (`read_only_switch`).
+The App Home's read model (core/home.py) reads the switch, the finder and the database's Home store,
+where each scan tick records when it finished.
 
 Given the app's metrics (`serve`), the ports the service, the finder and the scan call are counting
 proxies (tenantbot/observed.py): every engine and database error is counted where it leaves its port.

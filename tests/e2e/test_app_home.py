@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from bot.app import create_app
 from bot.blocks.alert import ALERT_BLOCK
 from bot.blocks.home import OPEN_TENANT
+from bot.socket import connect_socket_mode
 from core import events as ev
 from core.decisions import Situation
-from tests.e2e.conftest import Bot, running_bot
+from tests.e2e.conftest import SECRET, Bot, running_bot
 from tests.e2e.situations import make
 
 JSON = {"Content-Type": "application/json"}
@@ -200,3 +202,20 @@ async def test_slacks_url_verification_challenge_is_answered(bot: Bot) -> None:
     status, answer, _ = await bot.exchange(body, headers=JSON)
     assert status == 200
     assert json.loads(answer) == {"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}
+
+
+async def test_the_home_is_published_over_socket_mode_too(bot: Bot) -> None:
+    await bot.service.switch.freeze("U9", "database failover")
+    payload = json.loads(home_opened("U1"))
+    bot.slack.envelopes.append(
+        {"envelope_id": "env-home", "type": "events_api", "accepts_response_payload": False, "payload": payload}
+    )
+    app = create_app(signing_secret=SECRET, client=bot.client, installation=bot.app.installation, deps=bot.deps)
+    handler = await connect_socket_mode(app, "xapp-e2e")
+    try:
+        [ack] = await bot.slack.wait_for("/socket/ack")
+        home = await published(bot)
+    finally:
+        await handler.close_async()
+    assert ack["envelope_id"] == "env-home" and home["user_id"] == "U1"
+    assert any(t.startswith(":snowflake: *Frozen (read-only)* by <@U9>") for t in texts(home["view"]))
