@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 LAST_ACTIONS = 5  # the viewer's own audit events shown, newest first
 CLAIMED = 10  # open alerts the viewer took, oldest claim first
 WEDGED_READS = 3  # the wedged list is bounded as `/tenant stuck` bounds it: a few reads' worth
+WEDGED_FRESH = timedelta(seconds=15)  # a wedged list this recent is shown again: a burst of openings, one sweep
+LATE_AFTER = 3  # scan intervals without a finished tick before the Home says the scan is late
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,13 @@ class Home:
     claimed: list[ClaimedAlert] | Unread
     actions: list[AuditEvent] | Unread
     last_scan: ScanTick | Unread | None
+    scan_every: timedelta | None = None  # the scan's interval, when this process scans
+
+    @property
+    def scan_late(self) -> bool:
+        """The last tick is older than a few intervals: quiet alerts may mean a stopped scan, not a calm one."""
+        tick, every = self.last_scan, self.scan_every
+        return isinstance(tick, ScanTick) and every is not None and self.now - tick.at > LATE_AFTER * every
 
     @property
     def unreadable(self) -> bool:
@@ -104,9 +113,11 @@ class HomeReader:
         *,
         read_timeout: timedelta,
         clock: Callable[[], datetime],
+        scan_every: timedelta | None = None,
     ) -> None:
         self.store, self.switch, self.finder = store, switch, finder
-        self.read_timeout, self.clock = read_timeout, clock
+        self.read_timeout, self.clock, self.scan_every = read_timeout, clock, scan_every
+        self._kept: tuple[datetime, list[Group]] | None = None  # the last wedged list read, and when
 
     async def home(self, viewer: str) -> Home:
         """Every part read at once; each one that fails or does not answer in time is `Unread`."""
@@ -118,18 +129,24 @@ class HomeReader:
             _part(self._read(self.store.actions_by(viewer, LAST_ACTIONS)), "your last actions"),
             _part(self._read(self.store.last_tick()), "last scan"),
         )
-        return Home(viewer, now, frozen, wedged, claimed, actions, last_scan)
+        return Home(viewer, now, frozen, wedged, claimed, actions, last_scan, self.scan_every)
 
     async def _read(self, call: Awaitable[T]) -> T:
         return await bounded(call, "database", StoreError, self.read_timeout)
 
     async def _wedged(self, now: datetime) -> list[Group]:
+        """Grouped by cause; read again only when the last list is older than WEDGED_FRESH (the Home is
+        opened at every click into the app, and a sweep asks the engine)."""
+        if self._kept is not None and timedelta(0) <= now - self._kept[0] < WEDGED_FRESH:
+            return self._kept[1]
         limit = WEDGED_READS * self.read_timeout.total_seconds()
         try:
             sweep = await asyncio.wait_for(self.finder.sweep(now), limit)
         except TimeoutError:
             raise StoreError(f"the database or the workflow engine did not answer within {limit:g} s") from None
-        return group({tenant_id: cause_of(a) for tenant_id, a in sweep.wedged.items()})
+        groups = group({tenant_id: cause_of(a) for tenant_id, a in sweep.wedged.items()})
+        self._kept = (now, groups)
+        return groups
 
 
 async def _part(call: Awaitable[T], what: str) -> T | Unread:

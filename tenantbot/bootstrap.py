@@ -117,6 +117,14 @@ def read_only_switch(settings: Settings, freezes: FreezeStore) -> Switch:
     return Switch(BoundedFreezes(freezes, settings.read_timeout), clock=utcnow)
 
 
+def home_reader(
+    settings: Settings, database: Database, switch: Switch, finder: WedgeFinder, *, scans: bool
+) -> HomeReader:
+    """The App Home's read model; it says the scan is late only when this deployment scans (a notifier)."""
+    every = settings.scan_interval if scans else None
+    return HomeReader(database.home, switch, finder, read_timeout=settings.read_timeout, clock=utcnow, scan_every=every)
+
+
 def announcer_for(settings: Settings, database: Database, chat: Notifier, holder: str) -> Announcer:
     """Actions and mentions posted once (the serving process's; a dry run only records them)."""
     mention, after = settings.alert_mention, settings.alert_mention_after
@@ -178,7 +186,7 @@ def assemble(
         retention=build_retention(settings, database.retention, database.leases, f"{holder}:retention"),
         faults=faults,
         announcer=announcer,
-        home=HomeReader(database.home, switch, finder, read_timeout=settings.read_timeout, clock=utcnow),
+        home=home_reader(settings, database, switch, finder, scans=chat is not None and scan),
     )
     if chat is None or not scan:
         return runtime

@@ -25,6 +25,7 @@ from bot.blocks.history import stamp
 from bot.text import code, safe
 from core.causes import Group, label
 from core.domain import AuditEvent
+from core.durations import format_duration
 from core.events import PREFIX
 from core.freeze import Freeze
 from core.home import ClaimedAlert, Home, ScanTick, Unread
@@ -41,7 +42,7 @@ def home_view(home: Home) -> View:
     blocks: list[Block] = [
         HeaderBlock(text="tenantbot"),
         SectionBlock(text=md(switch_line(home.frozen, home))),
-        ContextBlock(elements=[md(scan_line(home.last_scan))]),
+        ContextBlock(elements=[md(scan_line(home.last_scan, home))]),
         DividerBlock(),
         HeaderBlock(text="Wedged tenants"),
         *wedged_blocks(home.wedged),
@@ -77,12 +78,16 @@ def switch_line(frozen: Freeze | Unread | None, home: Home) -> str:
     )
 
 
-def scan_line(tick: ScanTick | Unread | None) -> str:
+def scan_line(tick: ScanTick | Unread | None, home: Home) -> str:
     if isinstance(tick, Unread):
         return unread("the last scan", tick)
     if tick is None:
         return "No scan has finished yet (the scan runs with `serve` when ALERT_CHANNEL is set)."
-    return f"Last scan: {stamp(tick.at)}, {tick.wedged} wedged"
+    line = f"Last scan: {stamp(tick.at)}, {tick.wedged} wedged"
+    if home.scan_late and home.scan_every is not None:
+        every = format_duration(home.scan_every)
+        return f":warning: {line}. *The scan is late* (it runs every {every}): alerts may be missing."
+    return line
 
 
 def wedged_blocks(groups: list[Group] | Unread) -> list[Block]:

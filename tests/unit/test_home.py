@@ -20,7 +20,7 @@ from core.domain import Action, AuditEvent
 from core.freeze import Freeze, Switch
 from core.home import ClaimedAlert, Home, HomeReader, HomeStore, ScanTick, Unread
 from core.ports import StoreError
-from core.wedged import WedgeFinder
+from core.wedged import Sweep, WedgeFinder
 from tests.e2e.situations import make
 from tests.fakes import FakeEngine, InMemoryFreezes, InMemoryStore
 
@@ -66,8 +66,19 @@ class Parts:
         )
         finder = WedgeFinder(self.store, self.engine, Limits(stuck_after=timedelta(minutes=10)))
         switch = Switch(self.freezes, clock=lambda: NOW)
-        clock = lambda: datetime.now(UTC)  # noqa: E731 - the tenants `make` builds are wedged as of now
-        self.reader = HomeReader(self.home, switch, finder, read_timeout=timedelta(seconds=0.2), clock=clock)
+        self.later = timedelta(0)  # the tenants `make` builds are wedged as of now; tests move the clock on
+        self.sweeps = 0
+        sweep = finder.sweep
+
+        async def counted(now: datetime) -> Sweep:
+            self.sweeps += 1
+            return await sweep(now)
+
+        finder.sweep = counted  # type: ignore[method-assign]
+        self.reader = HomeReader(self.home, switch, finder, read_timeout=timedelta(seconds=0.2), clock=self.clock)
+
+    def clock(self) -> datetime:
+        return datetime.now(UTC) + self.later
 
 
 async def test_every_part_of_the_home_is_read() -> None:
@@ -115,6 +126,28 @@ async def test_nothing_readable_gives_the_short_home() -> None:
     assert home.unreadable
     view = home_view(home).to_dict()
     assert len(view["blocks"]) == 2 and "Could not read tenantbot's state" in view["blocks"][1]["text"]["text"]
+
+
+async def test_a_burst_of_openings_reads_the_wedged_list_once() -> None:
+    parts = Parts()
+    await make(parts.store, parts.engine, "hung-1", Situation.WEDGED_NO_PROGRESS)
+    homes = [await parts.reader.home(user) for user in ("U1", "U2", "U3")]
+    assert parts.sweeps == 1 and homes[0].wedged == homes[2].wedged != []
+    parts.later = timedelta(seconds=20)  # older than WEDGED_FRESH: read again
+    await parts.reader.home("U1")
+    assert parts.sweeps == 2
+
+
+def test_a_scan_without_a_tick_for_three_intervals_is_said_to_be_late() -> None:
+    every = timedelta(seconds=60)
+
+    def home(ago: timedelta, scan_every: timedelta | None = every) -> Home:
+        return Home("U1", NOW, None, [], [], [], ScanTick(NOW - ago, 0), scan_every)
+
+    late = home(timedelta(minutes=4))
+    assert late.scan_late and "*The scan is late* (it runs every 60 s)" in str(home_view(late).to_dict())
+    assert not home(timedelta(minutes=2)).scan_late
+    assert not home(timedelta(hours=2), scan_every=None).scan_late  # this process does not scan: no claim about it
 
 
 def worst_home() -> Home:
