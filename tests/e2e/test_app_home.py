@@ -25,8 +25,28 @@ from tests.e2e.situations import make
 JSON = {"Content-Type": "application/json"}
 
 
-def home_opened(user: str = "U1", tab: str = "home", event_id: str = "Ev0HOME1") -> str:
-    """The body Slack posts when `user` opens the app's Home tab (docs.slack.dev: app_home_opened)."""
+PUBLISHED = {  # the Home as Slack last showed it, sent with the event once a view was published
+    "id": "V0HOME",
+    "team_id": "T1",
+    "type": "home",
+    "blocks": [{"type": "section", "block_id": "a1", "text": {"type": "mrkdwn", "text": "earlier"}}],
+    "private_metadata": "",
+    "callback_id": "",
+    "hash": "1515449522.12321312",
+    "clear_on_close": False,
+    "notify_on_close": False,
+    "root_view_id": "V0HOME",
+    "app_id": "A1",
+    "external_id": "",
+    "app_installed_team_id": "T1",
+    "bot_id": "BBOT",
+}
+
+
+def home_opened(user: str = "U1", tab: str = "home", event_id: str = "Ev0HOME1", seen: bool = False) -> str:
+    """The body Slack posts when `user` opens the app's Home tab (docs.slack.dev: app_home_opened); `seen`:
+    a Home was published before, and Slack sends it along."""
+    view = {"view": PUBLISHED} if seen else {}
     return json.dumps(
         {
             "token": "legacy",
@@ -38,6 +58,7 @@ def home_opened(user: str = "U1", tab: str = "home", event_id: str = "Ev0HOME1")
                 "channel": "D0HOME",
                 "tab": tab,
                 "event_ts": f"{time.time():.6f}",
+                **view,
             },
             "type": "event_callback",
             "event_id": event_id,
@@ -94,7 +115,7 @@ async def test_opening_the_home_tab_publishes_the_switch_the_causes_the_claims_t
     await bot.service.switch.freeze("U9", "database failover")
     bot.slack.calls.clear()
 
-    status, _, elapsed = await bot.exchange(home_opened("U1"), headers=JSON)
+    status, _, elapsed = await bot.exchange(home_opened("U1", seen=True), headers=JSON)
     assert status == 200 and elapsed < 3
     home = await published(bot)
     assert home["user_id"] == "U1" and home["view"]["type"] == "home"
