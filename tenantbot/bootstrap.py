@@ -46,7 +46,7 @@ from core.authz import Authorizer, Directory, NoDirectory
 from core.bounded import BoundedFreezes, BoundedLeases, bounded_ports
 from core.freeze import FreezeStore, Switch
 from core.history import AuditHistory
-from core.home import HomeReader
+from core.home import HomeReader, HomeStore
 from core.liveness import ProcessLease
 from core.ports import EngineError, Leases, WorkflowEngine
 from core.presses import Presses
@@ -118,11 +118,11 @@ def read_only_switch(settings: Settings, freezes: FreezeStore) -> Switch:
 
 
 def home_reader(
-    settings: Settings, database: Database, switch: Switch, finder: WedgeFinder, *, scans: bool
+    settings: Settings, store: HomeStore, switch: Switch, finder: WedgeFinder, *, scans: bool
 ) -> HomeReader:
     """The App Home's read model; it says the scan is late only when this deployment scans (a notifier)."""
     every = settings.scan_interval if scans else None
-    return HomeReader(database.home, switch, finder, read_timeout=settings.read_timeout, clock=utcnow, scan_every=every)
+    return HomeReader(store, switch, finder, read_timeout=settings.read_timeout, clock=utcnow, scan_every=every)
 
 
 def announcer_for(settings: Settings, database: Database, chat: Notifier, holder: str) -> Announcer:
@@ -150,15 +150,16 @@ def assemble(
     (tenantbot/engine.py) use the database unbounded, as before."""
     crash_store, crash_engine = crashing(database.tenants, engine)  # only when a test asks (TENANTBOT_TEST_CRASH)
     store, bounded_engine = bounded_ports(crash_store, crash_engine, settings.timeouts)
-    scanned, alerts = database.tenants, database.alerts
+    scanned, alerts, homes = database.tenants, database.alerts, database.home
     if metrics is not None:  # errors counted where they leave the ports, timeouts included
         store, bounded_engine = (
             counted_store(store, metrics.database_errors),
             counted_engine(bounded_engine, metrics.engine_errors),
         )
-        scanned, alerts = (
+        scanned, alerts, homes = (
             counted_store(scanned, metrics.database_errors),
             counted_store(alerts, metrics.database_errors),
+            counted_store(homes, metrics.database_errors),  # the Home's own time limit is its reader's
         )
     leases = BoundedLeases(database.leases, settings.read_timeout)
     lease = ProcessLease(leases, ttl=settings.process_lease, clock=utcnow)
@@ -186,7 +187,7 @@ def assemble(
         retention=build_retention(settings, database.retention, database.leases, f"{holder}:retention"),
         faults=faults,
         announcer=announcer,
-        home=home_reader(settings, database, switch, finder, scans=chat is not None and scan),
+        home=home_reader(settings, homes, switch, finder, scans=chat is not None and scan),
     )
     if chat is None or not scan:
         return runtime
@@ -201,7 +202,7 @@ def assemble(
         lease=scan_lease(settings),
         freezes=database.freezes,  # the alerts show the switch (the scan's own reads are unbounded, as before)
         reset_nudge_after=settings.reset_nudge_after,
-        ticks=database.home,  # the last tick's time, for the App Home
+        ticks=homes,  # the last tick's time, for the App Home
     )
     controls = AlertControls(scanned, alerts, scanner.delivery, authorizer, clock=utcnow)
     return dataclasses.replace(runtime, scanner=scanner, controls=controls)
