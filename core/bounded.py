@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from core.approval_requests import ApprovalStore, DecommissionRequest, RequestState
 from core.domain import (
     Allocation,
     AuditEvent,
@@ -205,3 +206,37 @@ class BoundedFreezes(FreezeStore):
 
     async def unfreeze(self, by: str, at: datetime) -> Freeze | None:
         return await bounded(self.freezes.unfreeze(by, at), "read-only switch", StoreError, self.limit)
+
+
+class BoundedApprovals(ApprovalStore):
+    """Decommission requests (core/approvals.py), every call within `limit`, named "approvals"."""
+
+    def __init__(self, store: ApprovalStore, limit: timedelta) -> None:
+        self.store, self.limit = store, limit
+
+    async def add(
+        self, request: DecommissionRequest, events: Callable[[DecommissionRequest], Sequence[AuditEvent]]
+    ) -> tuple[DecommissionRequest, bool]:
+        return await bounded(self.store.add(request, events), "approvals", StoreError, self.limit)
+
+    async def get(self, request_id: int) -> DecommissionRequest | None:
+        return await bounded(self.store.get(request_id), "approvals", StoreError, self.limit)
+
+    async def decide(
+        self,
+        request_id: int,
+        state: RequestState,
+        by: str,
+        at: datetime,
+        events: Sequence[AuditEvent],
+        *,
+        key: str | None = None,
+    ) -> bool:
+        decided = self.store.decide(request_id, state, by, at, events, key=key)
+        return await bounded(decided, "approvals", StoreError, self.limit)
+
+    async def decided_by_key(self, request_id: int, key: str) -> bool:
+        return await bounded(self.store.decided_by_key(request_id, key), "approvals", StoreError, self.limit)
+
+    async def record_outcome(self, request_id: int, outcome: str) -> None:
+        await bounded(self.store.record_outcome(request_id, outcome), "approvals", StoreError, self.limit)

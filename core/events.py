@@ -42,3 +42,8 @@ def failed(action: Action) -> str:
 ALERT_OPENED = PREFIX + "alert_opened"
 ALERT_SNOOZED = PREFIX + "alert_snoozed"
 ALERT_RESOLVED = PREFIX + "alert_resolved"
+
+# Two-person Decommission (core/approvals.py): a request, then another person's approval or denial
+DECOMMISSION_REQUESTED = PREFIX + "decommission_requested"
+DECOMMISSION_APPROVED = PREFIX + "decommission_approved"
+DECOMMISSION_DENIED = PREFIX + "decommission_denied"

@@ -221,3 +221,27 @@ class FreezeRow(Base):
             postgresql_where=text(OPEN_FREEZE_SQL),
         ),
     )
+
+
+class DecommissionRequestRow(Base):
+    """A Decommission awaiting a second person (core/approvals.py): who asked, why, until when, and who
+    approved, denied or found it expired. `state` moves once from `pending`, by a guarded UPDATE, so a
+    request is used at most once; `request_key` (unique) makes a redelivered request record one row."""
+
+    __tablename__ = "decommission_requests"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(63))
+    requester: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    origin_channel: Mapped[str | None] = mapped_column(String(100))
+    requested_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    request_key: Mapped[str] = mapped_column(String(255), unique=True)
+    state: Mapped[str] = mapped_column(String(20))
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None]
+    decided_key: Mapped[str | None] = mapped_column(String(255))  # the press that decided it
+    outcome: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_decommission_requests_tenant", "tenant_id", "requested_at"),)

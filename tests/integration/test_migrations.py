@@ -22,8 +22,9 @@ async def test_opening_an_empty_database_creates_the_schema_and_reopening_change
             version = (await connection.exec_driver_sql("SELECT version_num FROM alembic_version")).scalar_one()
     finally:
         await engine.dispose()
-    assert {"tenants", "allocations", "audit_events", "request_keys", "alerts", "locks"} <= tables
-    assert version == "0006_freeze"
+    assert {"tenants", "allocations", "audit_events", "request_keys", "alerts", "locks", "freezes"} <= tables
+    assert "decommission_requests" in tables
+    assert version == "0007_approvals"
 
 
 async def test_the_migrations_and_the_models_agree(database_url: str) -> None:
