@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.alerting.controls import AlertControls
+from core.approvals import Approvals
 from core.history import AuditHistory
 from core.presses import Presses
 from core.run_links import RunLinks, TenantLink
@@ -24,7 +25,9 @@ class BotDeps:
     history: AuditHistory  # tenants' audit feeds, a page at a time, read within the same bound
     links: RunLinks  # "Open in Temporal" on cards, if the UI is known
     tenant_link: TenantLink  # the same link for a message that knows only the tenant (an alert)
+    approvals: Approvals  # two-person Decommission: requests, approvals, denials
     alert_controls: AlertControls | None = None  # Snooze and the digest menus; None when alerts are off
+    approval_channel: str | None = None  # where a request goes when it cannot be posted where it came from
 
     @property
     def service(self) -> TenantService:

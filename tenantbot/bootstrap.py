@@ -10,7 +10,8 @@ controls beside it. The notifier and the directory are the entry point's (Slack 
 console for `scan` and the demo): they are the only parts that differ between commands. The notifier
 is given as a function of the run-link look-up, because that look-up needs the engine's Web UI, known
 only once the engine has started. The service and the scan read the read-only switch (core/freeze.py),
-the one `tenantbot freeze` and `unfreeze` flip (`read_only_switch`).
+the one `tenantbot freeze` and `unfreeze` flip (`read_only_switch`). Decommission from the chat takes two
+people (core/approvals.py, its requests kept within READ_TIMEOUT for APPROVAL_TTL).
 
 The process's liveness lease (core/liveness.py) is renewed in the background while the runtime is open
 and given back when it closes, so another replica can tell this process's unfinished actions from a
@@ -34,8 +35,9 @@ from core.adapters.unreachable_engine import UnreachableEngine
 from core.alerting.controls import AlertControls
 from core.alerting.ports import Notifier
 from core.alerting.scanner import SCAN_LOCK, Scanner
+from core.approvals import Approvals
 from core.authz import Authorizer, Directory, NoDirectory
-from core.bounded import BoundedFreezes, BoundedLeases, bounded_ports
+from core.bounded import BoundedApprovals, BoundedFreezes, BoundedLeases, bounded_ports
 from core.freeze import FreezeStore, Switch
 from core.history import AuditHistory
 from core.liveness import ProcessLease
@@ -76,6 +78,7 @@ class Runtime:
     tenant_link: TenantLink  # the link to a tenant's current run, for a message that knows only the tenant
     retention: Retention  # the daily retention run, under the scan's lease with a holder of its own
     faults: FaultPlan  # what this process injects into the first attempts it starts (demo, provision --fault)
+    approvals: Approvals  # two-person Decommission: requests, approvals and denials
     scanner: Scanner | None = None  # the wedge scan, when the runtime was given a notifier
     controls: AlertControls | None = None  # Snooze and the digest menus, beside the scanner (its delivery)
 
@@ -137,6 +140,13 @@ def assemble(
         tenant_link=links.for_tenants(store),
         retention=build_retention(settings, database.retention, database.leases, f"{holder}:retention"),
         faults=faults,
+        approvals=Approvals(
+            service,
+            authorizer,
+            BoundedApprovals(database.approvals, settings.read_timeout),
+            ttl=settings.approval_ttl,
+            clock=utcnow,
+        ),
     )
     if notifier is None:
         return runtime

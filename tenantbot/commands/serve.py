@@ -69,7 +69,9 @@ def serve() -> None:
                 rt.history,
                 rt.links,
                 rt.tenant_link,
+                rt.approvals,
                 alert_controls=rt.controls,
+                approval_channel=s.alert_channel,
             )
             app = create_app(signing_secret=secret, client=client, installation=check, deps=deps)
             await recover_once(rt.recovery)  # what a crash left unfinished, before taking new presses

@@ -160,3 +160,15 @@ def test_the_admin_allow_list_is_nobody_by_default_and_read_like_the_others(monk
     monkeypatch.setenv("ADMIN_USERS", "@alice")
     with pytest.raises(SettingsError, match=r"^invalid setting ADMIN_USERS: not a Slack user or user-group id: @alice"):
         load_settings()
+
+
+def test_approval_ttl_is_thirty_minutes_by_default_and_kept_between_a_minute_and_a_day(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().approval_ttl == timedelta(minutes=30)
+    monkeypatch.setenv("APPROVAL_TTL", "2h")
+    assert load_settings().approval_ttl == timedelta(hours=2)
+    for bad, why in (("30s", "greater than or equal to"), ("2d", "less than or equal to"), ("soon", "expected")):
+        monkeypatch.setenv("APPROVAL_TTL", bad)
+        with pytest.raises(SettingsError, match=rf"^invalid setting APPROVAL_TTL: .*{why}"):
+            load_settings()
