@@ -14,7 +14,6 @@ import aiohttp
 import pytest
 
 from bot.app import create_app, slack_client
-from bot.authz import GroupDirectory
 from bot.deps import BotDeps
 from bot.http import EVENTS_PATH, start_http
 from bot.installation import InstallationCheck
