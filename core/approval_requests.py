@@ -43,6 +43,7 @@ class DecommissionRequest:
     decided_by: str | None = None
     decided_at: datetime | None = None
     outcome: str | None = None
+    message: tuple[str, str] | None = None  # where it was posted in the chat: (channel, ts)
     id: int | None = None  # given by the store
 
     def expired(self, now: datetime) -> bool:
@@ -99,4 +100,13 @@ class ApprovalStore(Protocol):
 
     async def record_outcome(self, request_id: int, outcome: str) -> None:
         """What the approved decommission answered."""
+        ...
+
+    async def record_message(self, request_id: int, channel: str, ts: str) -> None:
+        """Where the request was posted in the chat, so its message can be edited once it expires."""
+        ...
+
+    async def expire_due(self, now: datetime, limit: int) -> list[DecommissionRequest]:
+        """Mark up to `limit` pending requests that expired by `now` as EXPIRED (each by a guarded write);
+        the ones this call expired."""
         ...

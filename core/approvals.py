@@ -141,6 +141,18 @@ class Approvals:
         denied_now = await self._fresh(asked.id, asked)
         return ApprovalResult(Outcome.DONE, f"Decommission of {asked.tenant_id} denied", denied_now)
 
+    async def posted(self, request_id: int, channel: str, ts: str) -> None:
+        """Remember where the request was posted (a lost write only means its message is not edited at expiry)."""
+        try:
+            await self.store.record_message(request_id, channel, ts)
+        except StoreError as e:
+            log.warning("where decommission request %s was posted is not recorded: %s", request_id, e)
+
+    async def expire_due(self, limit: int = 50) -> list[DecommissionRequest]:
+        """Expire the requests nobody approved within APPROVAL_TTL (the schedule's chore); the ones it
+        expired, so their messages can say so. Raises StoreError."""
+        return await self.store.expire_due(self.clock(), limit)
+
     def decided(self, asked: DecommissionRequest) -> str:
         """Why a request that is no longer pending cannot run."""
         at = f"{asked.decided_at:%H:%M} UTC" if asked.decided_at else "earlier"

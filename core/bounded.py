@@ -240,3 +240,9 @@ class BoundedApprovals(ApprovalStore):
 
     async def record_outcome(self, request_id: int, outcome: str) -> None:
         await bounded(self.store.record_outcome(request_id, outcome), "approvals", StoreError, self.limit)
+
+    async def record_message(self, request_id: int, channel: str, ts: str) -> None:
+        await bounded(self.store.record_message(request_id, channel, ts), "approvals", StoreError, self.limit)
+
+    async def expire_due(self, now: datetime, limit: int) -> list[DecommissionRequest]:
+        return await bounded(self.store.expire_due(now, limit), "approvals", StoreError, self.limit)

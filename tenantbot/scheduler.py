@@ -6,17 +6,18 @@ Each tick first settles the actions a crash left unfinished (core/recovery.py), 
 are on), so that an alert is never resolved or re-raised over an action still to be settled. Recovery
 runs with or without ALERT_CHANNEL. `max_instances=1` and `coalesce=True` keep one tick at a time in this
 process; the database lease in `Scanner.tick` keeps one scan at a time across replicas (recovery needs
-none: its writes are guarded). Retention (core/retention.py) runs daily under the same lease, in slices a
-scan interval apart. `ScanSchedule.stop` cancels a running tick or retention run and waits for it to
-release its lease and claims, so shutting down never leaves the lease held by a process that is gone
-(the runtime closes the database right after).
+none: its writes are guarded). After the scan each tick runs the entry point's chores (`serve`: expiring
+the Decommission requests nobody approved in time, bot/approval_expiry.py), a failure logged. Retention
+(core/retention.py) runs daily under the same lease, in slices a scan interval apart. `ScanSchedule.stop`
+cancels a running tick or retention run and waits for it to release its lease and claims, so shutting
+down never leaves the lease held by a process that is gone (the runtime closes the database right after).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -65,6 +66,14 @@ async def scan_once(scanner: Scanner) -> TickReport | None:
     return report
 
 
+async def chore_once(chore: Callable[[], Awaitable[object]]) -> None:
+    """One chore of a tick; failures are logged and it runs again at the next tick, never fatal to the app."""
+    try:
+        await chore()
+    except (StoreError, EngineError, NotifyError) as e:
+        log.warning("a scheduled chore was skipped: %s", e)
+
+
 class ScanSchedule:
     """Runs `recover_once` and `scan_once` every `every`, and with `retention` a retention run every
     `prune_every` (the first one scan interval after start); knows the running jobs, so `stop` can end
@@ -77,8 +86,9 @@ class ScanSchedule:
         recovery: Recovery | None = None,
         retention: Retention | None = None,
         prune_every: timedelta = PRUNE_EVERY,
+        chores: Sequence[Callable[[], Awaitable[object]]] = (),
     ) -> None:
-        self.scanner, self.every, self.recovery = scanner, every, recovery
+        self.scanner, self.every, self.recovery, self.chores = scanner, every, recovery, tuple(chores)
         self.retention, self.prune_every = retention, prune_every
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._running: asyncio.Task[TickReport | None] | None = None
@@ -106,7 +116,10 @@ class ScanSchedule:
     async def _recover_then_scan(self) -> TickReport | None:
         if self.recovery is not None:
             await recover_once(self.recovery)
-        return await scan_once(self.scanner) if self.scanner is not None else None
+        report = await scan_once(self.scanner) if self.scanner is not None else None
+        for chore in self.chores:
+            await chore_once(chore)
+        return report
 
     async def _prune(self) -> PruneReport | None:
         assert self.retention is not None
@@ -141,6 +154,10 @@ class ScanSchedule:
 
 
 def start_scheduler(
-    scanner: Scanner | None, every: timedelta, recovery: Recovery | None = None, retention: Retention | None = None
+    scanner: Scanner | None,
+    every: timedelta,
+    recovery: Recovery | None = None,
+    retention: Retention | None = None,
+    chores: Sequence[Callable[[], Awaitable[object]]] = (),
 ) -> ScanSchedule:
-    return ScanSchedule(scanner, every, recovery, retention).start()
+    return ScanSchedule(scanner, every, recovery, retention, chores=chores).start()

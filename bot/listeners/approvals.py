@@ -26,7 +26,7 @@ from bot.deps import BotDeps
 from bot.listeners.actions import Tampered, pressed_tenant
 from bot.payload import text_at
 from core.approval_requests import DecommissionRequest, RequestState
-from core.approvals import ApprovalResult
+from core.approvals import ApprovalResult, Approvals
 from core.domain import Action, parse_tenant_id
 from core.results import Outcome
 
@@ -48,17 +48,23 @@ def press_key(body: dict[str, Any], action: dict[str, Any], what: str, target: o
     return f"{body['user']['id']}:{action.get('action_ts', '')}:{what}:{target}"
 
 
-async def post_request(client: AsyncWebClient, asked: DecommissionRequest, channels: list[str]) -> tuple[str, str]:
-    """Post the request in the first of `channels` that takes it: (the channel, "") or ("", the last problem)."""
+async def post_request(
+    client: AsyncWebClient, approvals: Approvals, asked: DecommissionRequest, channels: list[str]
+) -> tuple[str, str]:
+    """Post the request in the first of `channels` that takes it, and remember where (its message is edited
+    when it expires): (the channel, "") or ("", the last problem)."""
     problem = "no channel to post it in (set ALERT_CHANNEL)"
+    assert asked.id is not None
     for channel in dict.fromkeys(c for c in channels if c):
         try:
-            await client.chat_postMessage(channel=channel, **approval.request_message(asked))
-            return channel, ""
+            sent = await client.chat_postMessage(channel=channel, **approval.request_message(asked))
         except SlackApiError as e:
             problem = f"{channel}: {e.response.get('error', 'refused')}"
         except SlackClientError as e:
             problem = f"{channel}: {e}"
+        else:
+            await approvals.posted(asked.id, str(sent.get("channel") or channel), str(sent.get("ts", "")))
+            return channel, ""
         log.warning("decommission request %s not posted: %s", asked.id, problem)
     return "", problem
 
@@ -94,7 +100,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             if result.outcome is not Outcome.DONE or result.request is None:
                 return approval.private(result, "Decommission")
             channels = [origin or "", deps.approval_channel or ""]
-            posted_in, problem = await post_request(client, result.request, channels)
+            posted_in, problem = await post_request(client, deps.approvals, result.request, channels)
             if not posted_in:
                 return approval.not_posted(result.request, problem)
             return approval.private(result, "Decommission", posted_in)

@@ -2,7 +2,7 @@
 
 A request and its audit event are written in one transaction, so a request exists exactly when its
 `decommission_requested` event does; its unique request_key turns a redelivered request into the row
-already there. Deciding is one guarded UPDATE (`state = 'pending'`, and for an approval not yet expired)
+already there. Deciding (and expiring) is one guarded UPDATE (`state = 'pending'`, and for an approval not yet expired)
 with its event in the same transaction: of two approvers pressing at once, one write matches the row and
 the other matches nothing, so the request is used once.
 """
@@ -83,6 +83,24 @@ class SqlApprovalStore(ApprovalStore):
         async with translated(), self.writing.begin() as session:
             await session.execute(update(Row).where(Row.id == request_id).values(outcome=outcome))
 
+    async def record_message(self, request_id: int, channel: str, ts: str) -> None:
+        async with translated(), self.writing.begin() as session:
+            where = update(Row).where(Row.id == request_id)
+            await session.execute(where.values(message_channel=channel, message_ts=ts))
+
+    async def expire_due(self, now: datetime, limit: int) -> list[DecommissionRequest]:
+        pending = Row.state == RequestState.PENDING.value
+        due = select(Row.id).where(pending, Row.expires_at <= now).order_by(Row.expires_at).limit(limit)
+        async with translated(), self.writing.begin() as session:
+            expired = []
+            for request_id in list(await session.scalars(due)):
+                guarded = update(Row).where(Row.id == request_id, pending, Row.expires_at <= now)
+                changed = await session.execute(guarded.values(state=RequestState.EXPIRED.value, decided_at=now))
+                if changed.rowcount == 1:  # type: ignore[attr-defined]
+                    expired.append(request_id)
+            rows = await session.scalars(select(Row).where(Row.id.in_(expired)).order_by(Row.id))
+            return [_request(row) for row in rows]
+
 
 def _row(r: DecommissionRequest) -> Row:
     return Row(
@@ -110,5 +128,6 @@ def _request(row: Row) -> DecommissionRequest:
         decided_by=row.decided_by,
         decided_at=row.decided_at,
         outcome=row.outcome,
+        message=(row.message_channel, row.message_ts) if row.message_channel and row.message_ts else None,
         id=row.id,
     )

@@ -223,6 +223,9 @@ class FreezeRow(Base):
     )
 
 
+PENDING_REQUEST_SQL = "state = 'pending'"
+
+
 class DecommissionRequestRow(Base):
     """A Decommission awaiting a second person (core/approvals.py): who asked, why, until when, and who
     approved, denied or found it expired. `state` moves once from `pending`, by a guarded UPDATE, so a
@@ -243,5 +246,15 @@ class DecommissionRequestRow(Base):
     decided_at: Mapped[datetime | None]
     decided_key: Mapped[str | None] = mapped_column(String(255))  # the press that decided it
     outcome: Mapped[str | None] = mapped_column(Text)
+    message_channel: Mapped[str | None] = mapped_column(String(100))  # where the request was posted
+    message_ts: Mapped[str | None] = mapped_column(String(40))
 
-    __table_args__ = (Index("ix_decommission_requests_tenant", "tenant_id", "requested_at"),)
+    __table_args__ = (
+        Index("ix_decommission_requests_tenant", "tenant_id", "requested_at"),
+        Index(  # the requests still open, by expiry: what the schedule expires
+            "ix_decommission_requests_pending",
+            "expires_at",
+            sqlite_where=text(PENDING_REQUEST_SQL),
+            postgresql_where=text(PENDING_REQUEST_SQL),
+        ),
+    )

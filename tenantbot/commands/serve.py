@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
 import typer
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import create_app, slack_client
+from bot.approval_expiry import show_expired
 from bot.authz import GroupDirectory
 from bot.deps import BotDeps
 from bot.http import EVENTS_PATH, start_http
@@ -75,7 +78,8 @@ def serve() -> None:
             )
             app = create_app(signing_secret=secret, client=client, installation=check, deps=deps)
             await recover_once(rt.recovery)  # what a crash left unfinished, before taking new presses
-            schedule = start_scheduler(rt.scanner, s.scan_interval, rt.recovery, rt.retention)  # even without alerts
+            expire = functools.partial(show_expired, client, rt.approvals)  # requests nobody approved in time
+            schedule = start_scheduler(rt.scanner, s.scan_interval, rt.recovery, rt.retention, chores=[expire])
             try:
                 if s.slack_app_token is not None:
                     handler = await connect_socket_mode(app, s.slack_app_token.get_secret_value())

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from bot.approval_expiry import show_expired
 from bot.blocks.approval import APPROVE, DENY
 from core.authz import AllowList, Policy
 from core.decisions import Situation
@@ -178,3 +179,17 @@ async def test_an_approve_button_whose_value_does_not_match_its_block_runs_nothi
     await bot.post(body)
     [answer] = await bot.slack.wait_for("/response/odd")
     assert "does not belong to that Decommission request" in answer["text"] and decommissions(bot) == 0
+
+
+async def test_a_request_nobody_approved_in_time_is_expired_by_the_schedule_and_its_message_says_so(
+    bot: Bot, clock: Clock
+) -> None:
+    posted = await request(bot)
+    assert await show_expired(bot.client, bot.deps.approvals) == 0  # not yet
+    clock.skip = timedelta(minutes=31)
+    assert await show_expired(bot.client, bot.deps.approvals) == 1
+    [edited] = await bot.slack.wait_for("/api/chat.update")
+    assert (edited["channel"], edited["ts"]) == (posted["channel"], "100.0001")  # the stand-in's first ts
+    assert "Expired at" in str(blocks(edited)) and APPROVE not in str(blocks(edited))
+    late = await press(bot, posted, APPROVE, "U2", "late")
+    assert "refused — this request expired at" in late["text"] and decommissions(bot) == 0

@@ -234,3 +234,19 @@ async def test_0007_adds_the_requests_and_rolls_back(database_url: str) -> None:
             await connection.run_sync(upgrade_to, "head")
     finally:
         await engine.dispose()
+
+
+async def test_requests_nobody_approved_in_time_are_expired_once_with_where_they_were_posted(world: World) -> None:
+    first = await requested(world)
+    await world.approvals.posted(first, "C1", "100.0001")
+    denied = (await world.approvals.request("acme", "U2", "old ticket", None, "U2:press:9")).request
+    assert denied is not None and denied.id is not None
+    await world.approvals.deny(denied.id, "U3")
+    world.clock.skip = TTL - timedelta(seconds=5)
+    assert await world.approvals.expire_due() == []  # not yet
+    world.clock.skip = TTL + timedelta(seconds=1)
+    once, twice = await asyncio.gather(world.approvals.expire_due(), world.approvals.expire_due())
+    [expired] = once + twice  # two replicas' schedules: expired once
+    assert (expired.id, expired.state, expired.message) == (first, RequestState.EXPIRED, ("C1", "100.0001"))
+    late = await world.approvals.approve(first, "U2", "U2:press:1")
+    assert late.outcome is Outcome.REFUSED and "expired at" in late.message and world.decommissions() == 0

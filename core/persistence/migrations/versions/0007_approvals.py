@@ -1,7 +1,9 @@
 """Two-person Decommission: `decommission_requests`, one row per request (who, why, until when, who decided).
 
 A new, empty table: nothing to copy, no lock on existing tables. `request_key` is unique, so a redelivered
-request records one row; the index on (tenant_id, requested_at) serves a tenant's requests.
+request records one row; the index on (tenant_id, requested_at) serves a tenant's requests, and the partial
+index on the open requests' expiry what the schedule expires. Where each request was posted in Slack
+(channel, ts) is kept so its message can be edited once it expires.
 
 Revision ID: 0007_approvals
 Revises: 0006_freeze
@@ -13,7 +15,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from core.persistence.orm import UTCDateTime
+from core.persistence.orm import PENDING_REQUEST_SQL, UTCDateTime
 
 revision = "0007_approvals"
 down_revision = "0006_freeze"
@@ -39,10 +41,21 @@ def upgrade() -> None:
         sa.Column("decided_at", UTCDateTime()),
         sa.Column("decided_key", sa.String(255)),
         sa.Column("outcome", sa.Text()),
+        sa.Column("message_channel", sa.String(100)),
+        sa.Column("message_ts", sa.String(40)),
     )
     op.create_index("ix_decommission_requests_tenant", "decommission_requests", ["tenant_id", "requested_at"])
+    pending = sa.text(PENDING_REQUEST_SQL)
+    op.create_index(
+        "ix_decommission_requests_pending",
+        "decommission_requests",
+        ["expires_at"],
+        sqlite_where=pending,
+        postgresql_where=pending,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_decommission_requests_pending", "decommission_requests")
     op.drop_index("ix_decommission_requests_tenant", "decommission_requests")
     op.drop_table("decommission_requests")
