@@ -80,6 +80,10 @@ class ApprovalStore(Protocol):
 
     async def get(self, request_id: int) -> DecommissionRequest | None: ...
 
+    async def open_for(self, tenant_id: str, now: datetime) -> DecommissionRequest | None:
+        """The tenant's request still awaiting approval at `now` (pending, not expired), if any."""
+        ...
+
     async def decide(
         self,
         request_id: int,

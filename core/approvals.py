@@ -2,13 +2,15 @@
 
 Decommission cannot be undone, so from the chat it takes two people. `request` records who asks, for which
 tenant and why (`decommission_requested`), after the same checks as a press: the requester may Decommission,
-tenantbot is not frozen, and the decision table allows Decommission now. `approve` by another person allowed
-to Decommission, within APPROVAL_TTL, re-checks the tenant, uses the request up in one guarded write
-(`decommission_approved`: two approvers pressing at once run it once) and runs the usual Decommission
-through `TenantService.act` under the request's own key. The requester cannot approve their own request;
-an expired, denied or already-used request cannot run; every refusal is audited as `action_refused`.
-`deny` (by the requester, or anyone allowed to Decommission) closes it (`decommission_denied`). The
-command line is the break-glass path: it decommissions at once (tenantbot/commands/tenants.py).
+tenantbot is not frozen, the decision table allows Decommission now, and no other request for the tenant
+awaits approval (two made at the same instant may both be recorded: the second one approved finds the
+tenant decommissioning and is refused). `approve` by another person allowed to Decommission, within
+APPROVAL_TTL, re-checks the tenant, uses the request up in one guarded write (`decommission_approved`: two
+approvers pressing at once run it once) and runs the usual Decommission through `TenantService.act` under
+the request's own key. The requester cannot approve their own request; an expired, denied or already-used
+request cannot run; every refusal is audited as `action_refused`. `deny` (by the requester, or anyone
+allowed to Decommission) closes it (`decommission_denied`). The command line is the break-glass path: it
+decommissions at once (tenantbot/commands/tenants.py).
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ class Approvals:
         if (blocked := await self._blocked(tenant_id)) is not None:
             return await self._refused(tenant_id, requester, blocked)
         now = self.clock()
+        if (waiting := await self.store.open_for(tenant_id, now)) is not None and waiting.request_key != request_key:
+            return ApprovalResult(Outcome.REFUSED, self.awaiting(waiting), waiting)
         asked = DecommissionRequest(tenant_id, requester, why, origin_channel, now, now + self.ttl, request_key)
         stored, new = await self.store.add(asked, lambda r: [self._event(r, ev.DECOMMISSION_REQUESTED, requester)])
         if not new:
@@ -152,6 +156,13 @@ class Approvals:
         """Expire the requests nobody approved within APPROVAL_TTL (the schedule's chore); the ones it
         expired, so their messages can say so. Raises StoreError."""
         return await self.store.expire_due(self.clock(), limit)
+
+    def awaiting(self, asked: DecommissionRequest) -> str:
+        """Why a second request for the same tenant is not recorded while one awaits approval."""
+        return (
+            f"a Decommission of {asked.tenant_id} already awaits approval: requested by {asked.requester} at "
+            f"{asked.requested_at:%H:%M} UTC, open until {asked.expires_at:%H:%M} UTC"
+        )
 
     def decided(self, asked: DecommissionRequest) -> str:
         """Why a request that is no longer pending cannot run."""

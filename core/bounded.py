@@ -222,6 +222,9 @@ class BoundedApprovals(ApprovalStore):
     async def get(self, request_id: int) -> DecommissionRequest | None:
         return await bounded(self.store.get(request_id), "approvals", StoreError, self.limit)
 
+    async def open_for(self, tenant_id: str, now: datetime) -> DecommissionRequest | None:
+        return await bounded(self.store.open_for(tenant_id, now), "approvals", StoreError, self.limit)
+
     async def decide(
         self,
         request_id: int,

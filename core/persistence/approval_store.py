@@ -53,6 +53,17 @@ class SqlApprovalStore(ApprovalStore):
             row = await session.get(Row, request_id)
             return _request(row) if row is not None else None
 
+    async def open_for(self, tenant_id: str, now: datetime) -> DecommissionRequest | None:
+        query = (
+            select(Row)
+            .where(Row.tenant_id == tenant_id, Row.state == RequestState.PENDING.value, Row.expires_at > now)
+            .order_by(Row.requested_at.desc())
+            .limit(1)
+        )
+        async with translated(), self.reading() as session:
+            row = await session.scalar(query)
+            return _request(row) if row is not None else None
+
     async def decide(
         self,
         request_id: int,

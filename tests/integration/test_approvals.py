@@ -239,7 +239,8 @@ async def test_0007_adds_the_requests_and_rolls_back(database_url: str) -> None:
 async def test_requests_nobody_approved_in_time_are_expired_once_with_where_they_were_posted(world: World) -> None:
     first = await requested(world)
     await world.approvals.posted(first, "C1", "100.0001")
-    denied = (await world.approvals.request("acme", "U2", "old ticket", None, "U2:press:9")).request
+    await make(world.database.tenants, world.engine, "beta", Situation.FAILED_CLEANLY)
+    denied = (await world.approvals.request("beta", "U2", "old ticket", None, "U2:press:9")).request
     assert denied is not None and denied.id is not None
     await world.approvals.deny(denied.id, "U3")
     world.clock.skip = TTL - timedelta(seconds=5)
@@ -250,3 +251,14 @@ async def test_requests_nobody_approved_in_time_are_expired_once_with_where_they
     assert (expired.id, expired.state, expired.message) == (first, RequestState.EXPIRED, ("C1", "100.0001"))
     late = await world.approvals.approve(first, "U2", "U2:press:1")
     assert late.outcome is Outcome.REFUSED and "expired at" in late.message and world.decommissions() == 0
+
+
+async def test_a_second_request_for_a_tenant_whose_request_awaits_approval_is_not_recorded(world: World) -> None:
+    first = await requested(world)
+    second = await world.approvals.request("acme", "U2", "me too", "C1", "U2:press:5")
+    assert second.outcome is Outcome.REFUSED and "already awaits approval: requested by U1" in second.message
+    assert second.request is not None and second.request.id == first
+    assert (await world.types("acme")).count("decommission_requested") == 1
+    world.clock.skip = TTL + timedelta(seconds=1)  # once it expired, a new request may be made
+    third = await world.approvals.request("acme", "U2", "me too", "C1", "U2:press:6")
+    assert third.outcome is Outcome.DONE
