@@ -137,7 +137,8 @@ class Approvals:
         now = self.clock()
         if asked.expired(now):
             await self.store.decide(asked.id, RequestState.EXPIRED, user, now, [])
-            return ApprovalResult(Outcome.REFUSED, self.decided(await self._fresh(asked.id, asked)), asked)
+            expired = await self._fresh(asked.id, asked)
+            return ApprovalResult(Outcome.REFUSED, self.decided(expired), expired)
         denial = self._event(asked, ev.DECOMMISSION_DENIED, user)
         if not await self.store.decide(asked.id, RequestState.DENIED, user, now, [denial]):
             fresh = await self._fresh(asked.id, asked)

@@ -193,3 +193,15 @@ async def test_a_request_nobody_approved_in_time_is_expired_by_the_schedule_and_
     assert "Expired at" in str(blocks(edited)) and APPROVE not in str(blocks(edited))
     late = await press(bot, posted, APPROVE, "U2", "late")
     assert "refused — this request expired at" in late["text"] and decommissions(bot) == 0
+
+
+async def test_a_deny_pressed_after_approval_ttl_says_it_expired_and_the_message_shows_it(
+    bot: Bot, clock: Clock
+) -> None:
+    posted = await request(bot)
+    clock.skip = timedelta(minutes=31)
+    answer = await press(bot, posted, DENY, "U2", "late")
+    assert "refused — this request expired at" in answer["text"]
+    [edited] = await bot.slack.wait_for("/api/chat.update")
+    assert "Expired at" in str(blocks(edited))
+    assert "decommission_denied" not in await feed(bot)
