@@ -42,6 +42,7 @@ def failed(action: Action) -> str:
 ALERT_OPENED = PREFIX + "alert_opened"
 ALERT_SNOOZED = PREFIX + "alert_snoozed"
 ALERT_RESOLVED = PREFIX + "alert_resolved"
+ALERT_CLAIMED = PREFIX + "alert_claimed"  # someone took the alert ("Take it"); details: alert, previous owner
 
 # Two-person Decommission (core/approvals.py): a request, then another person's approval or denial
 DECOMMISSION_REQUESTED = PREFIX + "decommission_requested"

@@ -3,14 +3,16 @@ Temporal client): only the schedule; the recovery, the scanner and the retention
 the composition root (tenantbot/bootstrap.py).
 
 Each tick first settles the actions a crash left unfinished (core/recovery.py), then scans (when alerts
-are on), so that an alert is never resolved or re-raised over an action still to be settled. Recovery
-runs with or without ALERT_CHANNEL. `max_instances=1` and `coalesce=True` keep one tick at a time in this
-process; the database lease in `Scanner.tick` keeps one scan at a time across replicas (recovery needs
-none: its writes are guarded). After the scan each tick runs the entry point's chores (`serve`: expiring
-the Decommission requests nobody approved in time, bot/approval_expiry.py), a failure logged. Retention
-(core/retention.py) runs daily under the same lease, in slices a scan interval apart. `ScanSchedule.stop`
-cancels a running tick or retention run and waits for it to release its lease and claims, so shutting
-down never leaves the lease held by a process that is gone (the runtime closes the database right after).
+are on), then posts the announcements (core/alerting/announcements.py: actions, also those the command
+line ran, and mentions), so that an alert is never resolved or re-raised over an action still to be
+settled, then runs the entry point's chores (`serve`: expiring the Decommission requests nobody approved
+in time, bot/approval_expiry.py), a failure logged. Recovery runs with or without ALERT_CHANNEL.
+`max_instances=1` and `coalesce=True` keep one tick at a time in this process; the database lease in
+`Scanner.tick` keeps one scan at a time across replicas (recovery needs none: its writes are guarded).
+Retention (core/retention.py) runs daily under the same lease, in slices a scan interval apart.
+`ScanSchedule.stop` cancels a running tick or retention run and waits for it to release its lease and
+claims, so shutting down never leaves the lease held by a process that is gone (the runtime closes the
+database right after).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from core.alerting.announcements import Announcer
 from core.alerting.ports import NotifyError
 from core.alerting.scanner import Scanner, TickReport
 from core.ports import EngineError, StoreError
@@ -66,6 +69,15 @@ async def scan_once(scanner: Scanner) -> TickReport | None:
     return report
 
 
+async def announce_once(announcer: Announcer) -> int:
+    """Record and post the pending announcements; failures are logged and retried at the next tick."""
+    try:
+        return await announcer.run()
+    except (StoreError, NotifyError) as e:
+        log.warning("announcements skipped: %s", e)
+        return 0
+
+
 async def chore_once(chore: Callable[[], Awaitable[object]]) -> None:
     """One chore of a tick; failures are logged and it runs again at the next tick, never fatal to the app."""
     try:
@@ -86,9 +98,11 @@ class ScanSchedule:
         recovery: Recovery | None = None,
         retention: Retention | None = None,
         prune_every: timedelta = PRUNE_EVERY,
+        announcer: Announcer | None = None,
         chores: Sequence[Callable[[], Awaitable[object]]] = (),
     ) -> None:
-        self.scanner, self.every, self.recovery, self.chores = scanner, every, recovery, tuple(chores)
+        self.scanner, self.every, self.recovery, self.announcer = scanner, every, recovery, announcer
+        self.chores = tuple(chores)
         self.retention, self.prune_every = retention, prune_every
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._running: asyncio.Task[TickReport | None] | None = None
@@ -117,6 +131,8 @@ class ScanSchedule:
         if self.recovery is not None:
             await recover_once(self.recovery)
         report = await scan_once(self.scanner) if self.scanner is not None else None
+        if self.announcer is not None:  # after the scan: a line waiting for its alert finds it posted
+            await announce_once(self.announcer)
         for chore in self.chores:
             await chore_once(chore)
         return report
@@ -141,6 +157,8 @@ class ScanSchedule:
     async def stop(self) -> None:
         """No new jobs; cancel the running ones and wait (bounded) until they have released the lease."""
         self.scheduler.shutdown(wait=False)
+        if self.announcer is not None:
+            await self.announcer.close()  # a line it was posting is posted by the next start (its claim expires)
         running = [t for t in (self._running, self._pruning) if t is not None and not t.done()]
         if not running:
             return
@@ -158,6 +176,7 @@ def start_scheduler(
     every: timedelta,
     recovery: Recovery | None = None,
     retention: Retention | None = None,
+    announcer: Announcer | None = None,
     chores: Sequence[Callable[[], Awaitable[object]]] = (),
 ) -> ScanSchedule:
-    return ScanSchedule(scanner, every, recovery, retention, chores=chores).start()
+    return ScanSchedule(scanner, every, recovery, retention, announcer=announcer, chores=chores).start()

@@ -223,13 +223,13 @@ async def test_0007_adds_the_requests_and_rolls_back(database_url: str) -> None:
     engine = create_engine(database_url)
     try:
         async with engine.begin() as connection:
-            await connection.run_sync(upgrade_to, "0006_freeze")
+            await connection.run_sync(upgrade_to, "0007_claims")
             assert "decommission_requests" not in await connection.run_sync(tables)
         database = await open_database(database_url)  # migrates to head
         await database.close()
         async with engine.begin() as connection:
             assert "decommission_requests" in await connection.run_sync(tables)
-            await connection.run_sync(downgrade_to, "0006_freeze")
+            await connection.run_sync(downgrade_to, "0007_claims")
             assert "decommission_requests" not in await connection.run_sync(tables)
             await connection.run_sync(upgrade_to, "head")
     finally:

@@ -6,7 +6,7 @@ index on the open requests' expiry what the schedule expires. Where each request
 (channel, ts) is kept so its message can be edited once it expires.
 
 Revision ID: 0007_approvals
-Revises: 0006_freeze
+Revises: 0007_claims
 Create Date: 2026-11-30
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 from core.persistence.orm import PENDING_REQUEST_SQL, UTCDateTime
 
 revision = "0007_approvals"
-down_revision = "0006_freeze"
+down_revision = "0007_claims"
 branch_labels = None
 depends_on = None
 
