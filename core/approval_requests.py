@@ -43,6 +43,7 @@ class DecommissionRequest:
     decided_by: str | None = None
     decided_at: datetime | None = None
     outcome: str | None = None
+    finished_at: datetime | None = None  # when its outcome was final: at once unless the engine was finishing it
     message: tuple[str, str] | None = None  # where it was posted in the chat: (channel, ts)
     id: int | None = None  # given by the store
 
@@ -102,8 +103,17 @@ class ApprovalStore(Protocol):
         """Whether the press `key` is the one that decided the request (a redelivered press)."""
         ...
 
-    async def record_outcome(self, request_id: int, outcome: str) -> None:
-        """What the approved decommission answered."""
+    async def record_outcome(self, request_id: int, outcome: str, finished_at: datetime | None) -> None:
+        """What the approved decommission answered; `finished_at` None while the engine is finishing it."""
+        ...
+
+    async def unfinished(self, approved_since: datetime, limit: int) -> list[DecommissionRequest]:
+        """Requests approved since `approved_since` whose decommission the engine was still finishing."""
+        ...
+
+    async def finish(self, request_id: int, outcome: str, at: datetime) -> DecommissionRequest | None:
+        """Record the final outcome of an unfinished request (a guarded write); the request, or None when
+        another process finished it first."""
         ...
 
     async def record_message(self, request_id: int, channel: str, ts: str) -> None:

@@ -30,7 +30,7 @@ from core.approval_requests import (
 )
 from core.authz import Authorizer
 from core.decisions import refusal
-from core.domain import Action, AuditEvent
+from core.domain import Action, AuditEvent, TenantState
 from core.ports import StoreError
 from core.results import ActionResult, Outcome, TenantNotFound
 from core.service import TenantService
@@ -38,6 +38,7 @@ from core.service import TenantService
 log = logging.getLogger(__name__)
 DECOMMISSION = Action.DECOMMISSION
 DEFAULT_TTL = timedelta(minutes=30)
+FOLLOW_FOR = timedelta(days=1)  # how long an approved decommission is followed to its end for its message
 
 
 @dataclass(frozen=True)
@@ -117,8 +118,10 @@ class Approvals:
         details = {"approval_request": request_id, "requested_by": asked.requester, "reason": asked.reason}
         key = f"decommission-request:{request_id}"  # the request's own: it runs once, whoever approved
         result = await self.service.act(DECOMMISSION, asked.tenant_id, approver, request_key=key, details=details)
+        finishing = result.outcome is Outcome.DONE  # the engine finishes it: `finished` follows it to the end
         try:
-            await self.store.record_outcome(request_id, f"{result.outcome.value}: {result.message}")
+            outcome = f"{result.outcome.value}: {result.message}"
+            await self.store.record_outcome(request_id, outcome, None if finishing else self.clock())
         except StoreError as e:
             log.warning("outcome of decommission request %s not recorded: %s", request_id, e)
         final = await self._fresh(request_id, asked)
@@ -157,6 +160,23 @@ class Approvals:
         """Expire the requests nobody approved within APPROVAL_TTL (the schedule's chore); the ones it
         expired, so their messages can say so. Raises StoreError."""
         return await self.store.expire_due(self.clock(), limit)
+
+    async def finished(self, limit: int = 50) -> list[DecommissionRequest]:
+        """The approved requests whose decommission the engine has finished since the last look (followed for
+        FOLLOW_FOR after approval), recorded so each is reported once: the schedule's chore edits their
+        messages. Raises StoreError."""
+        now, done = self.clock(), []
+        for asked in await self.store.unfinished(now - FOLLOW_FOR, limit):
+            assert asked.id is not None
+            try:
+                view = await self.service.view(asked.tenant_id)
+            except (TenantNotFound, StoreError) as e:
+                log.info("decommission request %s: its tenant could not be read (%s); looking again later", asked.id, e)
+                continue
+            if view.tenant.state is TenantState.DECOMMISSIONED:
+                ended = await self.store.finish(asked.id, "completed: the tenant is decommissioned", now)
+                done += [ended] if ended is not None else []
+        return done
 
     def awaiting(self, asked: DecommissionRequest) -> str:
         """Why a second request for the same tenant is not recorded while one awaits approval."""

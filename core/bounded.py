@@ -241,8 +241,15 @@ class BoundedApprovals(ApprovalStore):
     async def decided_by_key(self, request_id: int, key: str) -> bool:
         return await bounded(self.store.decided_by_key(request_id, key), "approvals", StoreError, self.limit)
 
-    async def record_outcome(self, request_id: int, outcome: str) -> None:
-        await bounded(self.store.record_outcome(request_id, outcome), "approvals", StoreError, self.limit)
+    async def record_outcome(self, request_id: int, outcome: str, finished_at: datetime | None) -> None:
+        recorded = self.store.record_outcome(request_id, outcome, finished_at)
+        await bounded(recorded, "approvals", StoreError, self.limit)
+
+    async def unfinished(self, approved_since: datetime, limit: int) -> list[DecommissionRequest]:
+        return await bounded(self.store.unfinished(approved_since, limit), "approvals", StoreError, self.limit)
+
+    async def finish(self, request_id: int, outcome: str, at: datetime) -> DecommissionRequest | None:
+        return await bounded(self.store.finish(request_id, outcome, at), "approvals", StoreError, self.limit)
 
     async def record_message(self, request_id: int, channel: str, ts: str) -> None:
         await bounded(self.store.record_message(request_id, channel, ts), "approvals", StoreError, self.limit)

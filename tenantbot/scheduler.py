@@ -5,8 +5,8 @@ the composition root (tenantbot/bootstrap.py).
 Each tick first settles the actions a crash left unfinished (core/recovery.py), then scans (when alerts
 are on), then posts the announcements (core/alerting/announcements.py: actions, also those the command
 line ran, and mentions), so that an alert is never resolved or re-raised over an action still to be
-settled, then runs the entry point's chores (`serve`: expiring the Decommission requests nobody approved
-in time, bot/approval_expiry.py), a failure logged. Recovery runs with or without ALERT_CHANNEL.
+settled, then runs the entry point's chores (`serve`: editing the messages of Decommission requests that
+expired or finished, bot/request_updates.py), a failure logged. Recovery runs with or without ALERT_CHANNEL.
 `max_instances=1` and `coalesce=True` keep one tick at a time in this process; the database lease in
 `Scanner.tick` keeps one scan at a time across replicas (recovery needs none: its writes are guarded).
 Retention (core/retention.py) runs daily under the same lease, in slices a scan interval apart.

@@ -82,8 +82,9 @@ def outcome_line(asked: DecommissionRequest, result: ApprovalResult | None) -> s
                 done = {Outcome.DONE: ":white_check_mark:", Outcome.DUPLICATE: ":white_check_mark:"}
                 icon = done.get(ran.outcome, ":x:")
                 answer = f"{icon} {ran.outcome.value}: {safe(ran.message, 600)}"
-            else:
-                answer = safe(asked.outcome or "running", 600)
+            else:  # shown later: what was recorded (done, refused, failed, completed)
+                ok = (asked.outcome or "").startswith(("done", "completed"))
+                answer = f"{':white_check_mark:' if ok else ':x:'} {safe(asked.outcome or 'running', 600)}"
             return f"Approved by {actor(asked.decided_by or '')} at {at} — {answer}"
         case RequestState.DENIED:
             return f":no_entry_sign: Denied by {actor(asked.decided_by or '')} at {at}; nothing ran."

@@ -90,9 +90,34 @@ class SqlApprovalStore(ApprovalStore):
             found = await session.scalar(select(Row.id).where(Row.id == request_id, Row.decided_key == key))
             return found is not None
 
-    async def record_outcome(self, request_id: int, outcome: str) -> None:
+    async def record_outcome(self, request_id: int, outcome: str, finished_at: datetime | None) -> None:
         async with translated(), self.writing.begin() as session:
-            await session.execute(update(Row).where(Row.id == request_id).values(outcome=outcome))
+            where = update(Row).where(Row.id == request_id)
+            await session.execute(where.values(outcome=outcome, finished_at=finished_at))
+
+    async def unfinished(self, approved_since: datetime, limit: int) -> list[DecommissionRequest]:
+        query = (
+            select(Row)
+            .where(
+                Row.state == RequestState.APPROVED.value,
+                Row.decided_at >= approved_since,
+                Row.outcome.is_not(None),
+                Row.finished_at.is_(None),
+            )
+            .order_by(Row.decided_at)
+            .limit(limit)
+        )
+        async with translated(), self.reading() as session:
+            return [_request(row) for row in await session.scalars(query)]
+
+    async def finish(self, request_id: int, outcome: str, at: datetime) -> DecommissionRequest | None:
+        guarded = update(Row).where(Row.id == request_id, Row.finished_at.is_(None))
+        async with translated(), self.writing.begin() as session:
+            changed = await session.execute(guarded.values(outcome=outcome, finished_at=at))
+            if changed.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            row = await session.get(Row, request_id)
+            return _request(row) if row is not None else None
 
     async def record_message(self, request_id: int, channel: str, ts: str) -> None:
         async with translated(), self.writing.begin() as session:
@@ -139,6 +164,7 @@ def _request(row: Row) -> DecommissionRequest:
         decided_by=row.decided_by,
         decided_at=row.decided_at,
         outcome=row.outcome,
+        finished_at=row.finished_at,
         message=(row.message_channel, row.message_ts) if row.message_channel and row.message_ts else None,
         id=row.id,
     )

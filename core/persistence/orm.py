@@ -294,6 +294,7 @@ class DecommissionRequestRow(Base):
     decided_at: Mapped[datetime | None]
     decided_key: Mapped[str | None] = mapped_column(String(255))  # the press that decided it
     outcome: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None]  # the outcome is final (the engine finished, or nothing was started)
     message_channel: Mapped[str | None] = mapped_column(String(100))  # where the request was posted
     message_ts: Mapped[str | None] = mapped_column(String(40))
 

@@ -8,12 +8,12 @@ import typer
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import create_app, slack_client
-from bot.approval_expiry import show_expired
 from bot.authz import GroupDirectory
 from bot.deps import BotDeps
 from bot.http import EVENTS_PATH, start_http
 from bot.installation import InstallationCheck
 from bot.notifier import SlackNotifier
+from bot.request_updates import update_requests
 from bot.socket import connect_socket_mode
 from core.results import utcnow
 from tenantbot.bootstrap import NotifierFor, runtime, unlinked
@@ -81,9 +81,9 @@ def serve() -> None:
             )
             app = create_app(signing_secret=secret, client=client, installation=check, deps=deps)
             await recover_once(rt.recovery)  # what a crash left unfinished, before taking new presses
-            expire = functools.partial(show_expired, client, rt.approvals)  # requests nobody approved in time
+            requests = functools.partial(update_requests, client, rt.approvals)  # expired, or finished by the engine
             schedule = start_scheduler(  # even without alerts
-                rt.scanner, s.scan_interval, rt.recovery, rt.retention, announcer=rt.announcer, chores=[expire]
+                rt.scanner, s.scan_interval, rt.recovery, rt.retention, announcer=rt.announcer, chores=[requests]
             )
             try:
                 if s.slack_app_token is not None:

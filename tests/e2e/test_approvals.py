@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from bot.approval_expiry import show_expired
 from bot.blocks.approval import APPROVE, DENY
+from bot.request_updates import update_requests
 from core.authz import AllowList, Policy
 from core.decisions import Situation
 from core.domain import Action, TenantState
@@ -185,9 +185,9 @@ async def test_a_request_nobody_approved_in_time_is_expired_by_the_schedule_and_
     bot: Bot, clock: Clock
 ) -> None:
     posted = await request(bot)
-    assert await show_expired(bot.client, bot.deps.approvals) == 0  # not yet
+    assert await update_requests(bot.client, bot.deps.approvals) == 0  # not yet
     clock.skip = timedelta(minutes=31)
-    assert await show_expired(bot.client, bot.deps.approvals) == 1
+    assert await update_requests(bot.client, bot.deps.approvals) == 1
     [edited] = await bot.slack.wait_for("/api/chat.update")
     assert (edited["channel"], edited["ts"]) == (posted["channel"], "100.0001")  # the stand-in's first ts
     assert "Expired at" in str(blocks(edited)) and APPROVE not in str(blocks(edited))
@@ -205,3 +205,21 @@ async def test_a_deny_pressed_after_approval_ttl_says_it_expired_and_the_message
     [edited] = await bot.slack.wait_for("/api/chat.update")
     assert "Expired at" in str(blocks(edited))
     assert "decommission_denied" not in await feed(bot)
+
+
+async def test_an_approved_request_s_message_says_completed_once_the_engine_has_decommissioned_the_tenant(
+    bot: Bot,
+) -> None:
+    posted = await request(bot)
+    await press(bot, posted, APPROVE, "U2", "approve")
+    await bot.slack.wait_for("/api/chat.update")
+    assert await update_requests(bot.client, bot.deps.approvals) == 0  # the engine is still finishing it
+    tenant = await bot.store.get("acme-42")
+    assert tenant is not None
+    await bot.store.save(tenant.updated(state=TenantState.DECOMMISSIONED), [])  # as the saga ends it
+    assert await update_requests(bot.client, bot.deps.approvals) == 1
+    [_, completed] = await bot.slack.wait_for("/api/chat.update", count=2)
+    assert (completed["channel"], completed["ts"]) == (posted["channel"], "100.0001")
+    shown = str(blocks(completed))
+    assert "Approved by <@U2>" in shown and "completed: the tenant is decommissioned" in shown
+    assert await update_requests(bot.client, bot.deps.approvals) == 0  # edited once

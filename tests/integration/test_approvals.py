@@ -18,10 +18,11 @@ from core.approvals import Approvals
 from core.authz import AllowList, Authorizer, Policy
 from core.bounded import BoundedApprovals, bounded_ports
 from core.decisions import Situation
-from core.domain import Action
+from core.domain import Action, TenantState
 from core.freeze import Switch
 from core.persistence import Database, open_database
 from core.persistence.database import create_engine
+from core.ports import EngineError
 from core.results import Outcome, Timeouts
 from core.service import TenantService
 from tests.e2e.situations import make
@@ -262,3 +263,27 @@ async def test_a_second_request_for_a_tenant_whose_request_awaits_approval_is_no
     world.clock.skip = TTL + timedelta(seconds=1)  # once it expired, a new request may be made
     third = await world.approvals.request("acme", "U2", "me too", "C1", "U2:press:6")
     assert third.outcome is Outcome.DONE
+
+
+async def test_an_approved_decommission_is_followed_until_the_engine_finished_it_and_reported_once(
+    world: World,
+) -> None:
+    request_id = await requested(world)
+    assert (await world.approvals.approve(request_id, "U2", "U2:press:1")).outcome is Outcome.DONE
+    assert await world.approvals.finished() == []  # the engine is still finishing it
+    tenant = await world.database.tenants.get("acme")
+    assert tenant is not None and tenant.state is TenantState.DECOMMISSIONING
+    await world.database.tenants.save(tenant.updated(state=TenantState.DECOMMISSIONED), [])  # as the saga ends it
+    [done] = await world.approvals.finished()
+    assert done.id == request_id and done.outcome == "completed: the tenant is decommissioned"
+    assert done.finished_at is not None
+    assert await world.approvals.finished() == []  # reported once
+
+
+async def test_an_approved_decommission_the_engine_refused_is_final_at_once(world: World) -> None:
+    request_id = await requested(world)
+    world.engine.fail_with, world.engine.failing = EngineError("engine: no answer within 2 s"), {"decommission"}
+    failed = await world.approvals.approve(request_id, "U2", "U2:press:1")
+    assert failed.outcome is Outcome.FAILED and failed.request is not None
+    assert failed.request.outcome is not None and failed.request.outcome.startswith("failed: decommission failed")
+    assert failed.request.finished_at is not None and await world.approvals.finished() == []

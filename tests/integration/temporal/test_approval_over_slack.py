@@ -1,7 +1,8 @@
 """Two-person Decommission end to end on the real dev server: the app the composition root builds, over signed
 HTTP with the Slack stand-in. A run fails cleanly, one person presses Decommission on the card, a second
 approves the posted request twice at once, and the saga decommissions the tenant once: no allocation left,
-one `decommission_started` and one `decommission_completed` in the audit feed."""
+one `decommission_started` and one `decommission_completed` in the audit feed, and the request's message
+says it completed."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from bot.app import create_app, slack_client
 from bot.deps import BotDeps
 from bot.http import EVENTS_PATH, start_http
 from bot.installation import InstallationCheck
+from bot.request_updates import update_requests
 from core.authz import AllowList
 from core.decisions import Situation
 from core.domain import TenantState
@@ -90,6 +92,9 @@ async def test_a_decommission_asked_by_one_and_approved_by_another_runs_once_on_
             answers = [(await slack.wait_for(f"/response/a{n}", timeout=15))[0]["text"] for n in (1, 2)]
             assert sum("done — decommission started" in a for a in answers) == 1, answers
             await reach(rt, tid, Situation.DONE, within=30)
+            assert await update_requests(client, rt.approvals) == 1  # the schedule's chore, once the saga ended
+            edits = [str(update["blocks"]) for update in slack.sent("/api/chat.update")]  # the chore awaited its edit
+            assert sum("completed: the tenant is decommissioned" in edit for edit in edits) == 1
         finally:
             await runner.cleanup()
             await slack.stop()

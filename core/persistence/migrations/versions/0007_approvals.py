@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("decided_at", UTCDateTime()),
         sa.Column("decided_key", sa.String(255)),
         sa.Column("outcome", sa.Text()),
+        sa.Column("finished_at", UTCDateTime()),
         sa.Column("message_channel", sa.String(100)),
         sa.Column("message_ts", sa.String(40)),
     )
