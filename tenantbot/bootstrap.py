@@ -11,7 +11,8 @@ when an action ran, so `serve` announces at once). The notifier and the director
 (Slack for `serve`, the console for `scan` and the demo): they are the only parts that differ between
 commands. The notifier is given as a function of the run-link look-up, because that look-up needs the
 engine's Web UI, known only once the engine has started. The service and the scan read the read-only
-switch (core/freeze.py), the one `tenantbot freeze` and `unfreeze` flip (`read_only_switch`).
+switch (core/freeze.py), the one `tenantbot freeze` and `unfreeze` flip (`read_only_switch`). Decommission
+from the chat takes two people (core/approvals.py, its requests kept within READ_TIMEOUT for APPROVAL_TTL).
 The App Home's read model (core/home.py) reads the switch, the finder and the database's Home store,
 where each scan tick records when it finished.
 
@@ -42,8 +43,9 @@ from core.alerting.announcements import Announcer
 from core.alerting.controls import AlertControls
 from core.alerting.ports import Notifier
 from core.alerting.scanner import SCAN_LOCK, Scanner
+from core.approvals import Approvals
 from core.authz import Authorizer, Directory, NoDirectory
-from core.bounded import BoundedFreezes, BoundedLeases, bounded_ports
+from core.bounded import BoundedApprovals, BoundedFreezes, BoundedLeases, bounded_ports
 from core.freeze import FreezeStore, Switch
 from core.history import AuditHistory
 from core.home import HomeReader, HomeStore
@@ -87,6 +89,7 @@ class Runtime:
     tenant_link: TenantLink  # the link to a tenant's current run, for a message that knows only the tenant
     retention: Retention  # the daily retention run, under the scan's lease with a holder of its own
     faults: FaultPlan  # what this process injects into the first attempts it starts (demo, provision --fault)
+    approvals: Approvals  # two-person Decommission: requests, approvals and denials
     scanner: Scanner | None = None  # the wedge scan, when the runtime was given a notifier
     controls: AlertControls | None = None  # Snooze, Take it and the digest menus, beside the scanner (its delivery)
     announcer: Announcer | None = None  # actions and mentions posted once, when the runtime was given a notifier
@@ -186,6 +189,13 @@ def assemble(
         tenant_link=tenant_link,
         retention=build_retention(settings, database.retention, database.leases, f"{holder}:retention"),
         faults=faults,
+        approvals=Approvals(
+            service,
+            authorizer,
+            BoundedApprovals(database.approvals, settings.read_timeout),
+            ttl=settings.approval_ttl,
+            clock=utcnow,
+        ),
         announcer=announcer,
         home=home_reader(settings, homes, switch, finder, scans=chat is not None and scan),
     )
