@@ -45,3 +45,4 @@ ALERT_RESOLVED = PREFIX + "alert_resolved"
 ALERT_CLAIMED = PREFIX + "alert_claimed"  # someone took the alert ("Take it"); details: alert, previous owner
 RESET_NUDGED = PREFIX + "reset_nudged"  # the resetter was reminded of Retry/Decommission (core/alerting/nudges.py)
 RESET_NUDGE_FAILED = PREFIX + "reset_nudge_failed"
+BATCH_MEMBER = PREFIX + "batch_member"  # a batch handled the tenant (core/batch_runner.py); details: batch, reason

@@ -41,6 +41,7 @@ from core.alerting.controls import AlertControls
 from core.alerting.ports import Notifier
 from core.alerting.scanner import SCAN_LOCK, Scanner
 from core.authz import Authorizer, Directory, NoDirectory
+from core.batch_runner import BatchRunner
 from core.bounded import BoundedFreezes, BoundedLeases, bounded_ports
 from core.freeze import FreezeStore, Switch
 from core.history import AuditHistory
@@ -84,6 +85,7 @@ class Runtime:
     tenant_link: TenantLink  # the link to a tenant's current run, for a message that knows only the tenant
     retention: Retention  # the daily retention run, under the scan's lease with a holder of its own
     faults: FaultPlan  # what this process injects into the first attempts it starts (demo, provision --fault)
+    batches: BatchRunner  # batch Reset / Retry of a cause group, run under each batch's lease (core/batch_runner.py)
     scanner: Scanner | None = None  # the wedge scan, when the runtime was given a notifier
     controls: AlertControls | None = None  # Snooze, Take it and the digest menus, beside the scanner (its delivery)
     announcer: Announcer | None = None  # actions and mentions posted once, when the runtime was given a notifier
@@ -134,7 +136,7 @@ def assemble(
 ) -> Runtime:
     """Every part, each built once and handed the parts it needs: the ports wrapped once with their time
     limits (core/bounded.py) for the service, its recovery, the liveness lease, the wedge finder, the audit
-    history and the run links. The scan's own writes, retention's batches and the saga's worker
+    history, the run links and the batch runner. The scan's own writes, retention's batches and the saga's worker
     (tenantbot/engine.py) use the database unbounded, as before."""
     crash_store, crash_engine = crashing(database.tenants, engine)  # only when a test asks (TENANTBOT_TEST_CRASH)
     store, bounded_engine = bounded_ports(crash_store, crash_engine, settings.timeouts)
@@ -173,6 +175,7 @@ def assemble(
         tenant_link=tenant_link,
         retention=build_retention(settings, database.retention, database.leases, f"{holder}:retention"),
         faults=faults,
+        batches=BatchRunner(database.batches, service, leases, holder=f"{holder}:batches"),
         announcer=announcer,
     )
     if chat is None or not scan:
