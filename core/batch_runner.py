@@ -1,8 +1,10 @@
 """Running a batch (core/batches.py): member by member, under the batch's lease, resumable after a crash.
 
 One process at a time runs a batch: it holds the lease `batch:<id>` (the Leases port, as the scan holds
-its own), renewed before every member and every canary look, and a process that finds it held leaves the
-batch alone. `serve` resumes running batches every scan interval (tenantbot/scheduler.py); the CLI runs
+its own; it lasts PROCESS_LEASE), renewed in the background every third of it and checked before every
+member and every canary look, and a process that finds it held leaves the batch alone. A process killed
+mid-batch leaves the lease to run out; then another (serve's next look, `tenantbot batch resume`) goes on.
+`serve` resumes running batches every scan interval (tenantbot/scheduler.py); the CLI runs
 the batch it created in its own process, so a batch runs without `serve`.
 
 Nothing runs twice: each member's actions go through `TenantService.act` with a request key derived from
@@ -94,14 +96,28 @@ class BatchRunner:
         name = f"batch:{batch_id}"
         if not await self._hold(name):
             return None
+        keeper = asyncio.create_task(self._keep(name))
         try:
             return await self._run(batch_id, progress)
         except LeaseLost:
             log.warning("batch %s: another process took its lease; it goes on there", batch_id)
             return None
         finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
             with contextlib.suppress(StoreError):
                 await self.leases.unlock(name, self.holder)
+
+    async def _keep(self, name: str) -> None:
+        """Renew the lease every third of its time, so a slow member (an engine call at its time limit)
+        does not let it run out; a failed renewal is retried at the next."""
+        while True:
+            await asyncio.sleep((self.lease / 3).total_seconds())
+            try:
+                await self._hold(name)
+            except StoreError as e:
+                log.warning("could not renew %s: %s", name, e)
 
     async def _run(self, batch_id: int, progress: Progress | None) -> Batch:
         batch = await self._get(batch_id)

@@ -175,7 +175,9 @@ def assemble(
         tenant_link=tenant_link,
         retention=build_retention(settings, database.retention, database.leases, f"{holder}:retention"),
         faults=faults,
-        batches=BatchRunner(database.batches, service, leases, holder=f"{holder}:batches"),
+        batches=BatchRunner(
+            database.batches, service, leases, holder=f"{holder}:batches", lease=settings.process_lease
+        ),
         announcer=announcer,
     )
     if chat is None or not scan:
