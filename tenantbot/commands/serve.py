@@ -96,7 +96,13 @@ def serve() -> None:
             readiness = serve_readiness(rt, client)
             await recover_once(rt.recovery)  # what a crash left unfinished, before taking new presses
             schedule = start_scheduler(  # even without alerts
-                rt.scanner, s.scan_interval, rt.recovery, rt.retention, announcer=rt.announcer, metrics=metrics
+                rt.scanner,
+                s.scan_interval,
+                rt.recovery,
+                rt.retention,
+                announcer=rt.announcer,
+                metrics=metrics,
+                batches=rt.batches,  # resumes batches left running (a restart, a CLI that died)
             )
             try:
                 if s.slack_app_token is not None:
