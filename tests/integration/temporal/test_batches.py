@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -18,6 +18,7 @@ from core.domain import Action
 from core.results import Outcome
 from core.saga import Fault
 from tenantbot.bootstrap import Runtime
+from tenantbot.scheduler import ScanSchedule
 from tests.integration.temporal.conftest import provision, reach
 
 pytestmark = pytest.mark.temporal
@@ -155,3 +156,18 @@ async def test_a_canary_whose_retries_wedge_again_stops_the_batch_and_says_so(wo
     assert ended.note is not None and ended.note.startswith("stopped: canary ") and "wedged again" in ended.note
     assert (ended.count(MemberStatus.DONE), ended.count(MemberStatus.WAITING)) == (2, 2)
     assert [await action_counts(world, t) for t in sorted(ids)[2:]] == [FIRST] * 2
+
+
+async def test_serve_s_schedule_resumes_a_batch_left_running(world: Runtime, tid: str) -> None:
+    ids = await orphans(world, tid, 3)
+    batch = await start(world, ids, Kind.RESET)  # recorded, then its process went away before running it
+    schedule = ScanSchedule(None, timedelta(seconds=0.2), batches=world.batches).start()
+    try:
+        for _ in range(100):
+            ended = await world.batches.batches.get(batch.id)
+            if ended is not None and ended.status is not BatchStatus.RUNNING:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await schedule.stop()
+    assert ended is not None and ended.status is BatchStatus.FINISHED and ended.count(MemberStatus.DONE) == 3
