@@ -17,7 +17,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from core.batch_runner import STEP_ORDER
-from core.batches import MAX_CANARY, MAX_RATE, Batch, BatchNotFound, BatchStore, Kind, NewBatch, select
+from core.batches import MAX_CANARY, MAX_RATE, Batch, BatchNotFound, BatchStore, Kind, Member, NewBatch, select
 from core.causes import Cause, normalise
 from core.decisions import Situation
 from core.freeze import InvalidReason, parse_reason
@@ -76,7 +76,7 @@ def _start(kind: Kind) -> Callable[..., None]:
         actor = f"cli:{getpass.getuser()}"
 
         async def main() -> None:
-            async with runtime(settings(), worker=True) as rt:
+            async with runtime(settings(), worker=False) as rt:  # the retries run on serve's (or `worker`'s) worker
                 found = await rt.finder.sweep(utcnow())
                 selection = select(found.wedged, wanted, step, error)
                 cause = Cause(wanted, step, normalise(error) if error else None)
@@ -88,13 +88,23 @@ def _start(kind: Kind) -> Callable[..., None]:
                 new = NewBatch(kind, cause, why, rate, canary_n, actor, utcnow(), selection.members)
                 batch = await rt.batches.create(new)
                 typer.echo(f"batch {batch.id} started (stop it with `tenantbot batch stop {batch.id}`)")
-                ended = await rt.batches.run(batch.id, lambda b, m: typer.echo(render_member(b, m)))
+                ended = await rt.batches.run(batch.id, _printed)
                 _conclude(batch.id, ended)
 
         run(main)
 
     command.__doc__ = f"Run {kind.value} on every wedged tenant of a cause group, member by member."
     return command
+
+
+def _printed(batch: Batch, member: Member) -> None:
+    """A line per member; after the canary's last, what the batch now waits for."""
+    typer.echo(render_member(batch, member))
+    if member.position + 1 == batch.canary < batch.total and not batch.canary_passed:
+        typer.echo(
+            f"canary: waiting until these {batch.canary} retries get past the step they wedged at "
+            "(they run on the saga's worker: serve or `tenantbot worker`)"
+        )
 
 
 def _conclude(batch_id: int, ended: Batch | None) -> None:
@@ -110,8 +120,8 @@ def resume(batch_id: Annotated[int, typer.Argument(help="the batch's id")]) -> N
     """Run a batch that was cut short here, unless another process runs it."""
 
     async def main() -> None:
-        async with runtime(settings(), worker=True) as rt:
-            ended = await rt.batches.run(batch_id, lambda b, m: typer.echo(render_member(b, m)))
+        async with runtime(settings(), worker=False) as rt:  # the retries run on serve's (or `worker`'s) worker
+            ended = await rt.batches.run(batch_id, _printed)
             _conclude(batch_id, ended)
 
     run(main)
