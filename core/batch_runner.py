@@ -8,10 +8,11 @@ mid-batch leaves the lease to run out; then another (serve's next look, `tenantb
 the batch it created in its own process, so a batch runs without `serve`.
 
 Nothing runs twice: each member's actions go through `TenantService.act` with a request key derived from
-the batch, the tenant and the action, so an action a crash cut short between the engine call and marking
-the member is answered from its key when the batch resumes (DUPLICATE: it already ran). Each member is
-re-checked when its turn comes: a tenant that is no longer in the batch's cause (reset by hand, retried,
-recovered by itself) is refused with why, without acting; `act` then re-checks the decision table itself.
+the batch, the tenant and the action, so an action a crash cut short before its member was marked is not
+run again when the batch resumes: its outcome is read from the tenant's audit feed (done, or failed with
+why when it failed or recovery undid it). Each member is re-checked when its turn comes: a tenant that is
+no longer in the batch's cause (reset by hand, retried, recovered by itself) is refused with why, without
+acting; `act` then re-checks the decision table itself.
 
 Before each member the batch stops, after the member under way, when someone asked it to (`batch stop`)
 or while tenantbot is frozen (core/freeze.py). With a canary (Reset and Retry), the first N members run,
@@ -29,6 +30,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 from core import events as ev
+from core.attempts import PAST_EVENTS
 from core.batches import (
     CANARY_POLL,
     Batch,
@@ -149,6 +151,8 @@ class BatchRunner:
             key = batch.request_key(tenant_id, action)
             if await store.seen_request(key):  # ran before a crash: checked then, not again
                 untouched = False
+                if (cut := await self._cut_short(tenant_id, action, key)) is not None:
+                    return MemberStatus.FAILED, cut
                 said.append(f"{action.value} (already done)")
                 continue
             if untouched and (moved := await self._moved_on(batch, member)) is not None:
@@ -161,6 +165,23 @@ class BatchRunner:
                 return MemberStatus.FAILED, result.message
             said.append(result.message if result.outcome is Outcome.DONE else f"{action.value} (already done)")
         return MemberStatus.DONE, "; ".join(said)
+
+    async def _cut_short(self, tenant_id: str, action: Action, key: str) -> str | None:
+        """Why an action this batch started before a crash did not complete (its key is spent, so it is not
+        run again: the member fails with why), or None when it completed. Read from the tenant's feed: the
+        `<action>_started` naming the key, then its outcome (written by the action, or by recovery)."""
+        later: list[str] = []
+        for event in await self.service.store.events(tenant_id, PAST_EVENTS):  # newest first
+            if event.type == ev.started(action) and event.details.get("request") == key:
+                break
+            later.append(event.type)
+        else:
+            return None  # older than the recent feed: more happened since, so it was settled long ago
+        if ev.completed(action) in later:
+            return None
+        if ev.failed(action) in later:
+            return f"{action.value} started by this batch before it was cut short failed: see the audit feed"
+        return f"{action.value} was cut short by a crash and recovery has not settled it yet: see the audit feed"
 
     async def _act(self, batch: Batch, action: Action, tenant_id: str, key: str) -> ActionResult:
         """The one place a batch acts. The batch's reason is on its row and in each member's audit event

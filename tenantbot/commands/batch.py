@@ -80,6 +80,9 @@ def _start(kind: Kind) -> Callable[..., None]:
                 found = await rt.finder.sweep(utcnow())
                 selection = select(found.wedged, wanted, step, error)
                 cause = Cause(wanted, step, normalise(error) if error else None)
+                if not selection.members and not selection.excluded:
+                    typer.echo("no wedged tenant has that cause; `tenantbot tenants --wedged` lists the groups")
+                    return
                 typer.echo(render_preview(kind, cause, selection, rate=rate, canary=canary_n, all_=dry_run))
                 if dry_run or not selection.members:
                     return

@@ -8,15 +8,20 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import inspect
 
+from core import events as ev
 from core.batch_runner import BatchRunner
 from core.batches import BatchStatus, Kind, MemberStatus, NewBatch
 from core.causes import Cause
 from core.decisions import Situation
+from core.domain import Action
 from core.persistence import Database
 from core.persistence.database import create_engine
+from core.ports import EngineError
+from core.results import Outcome
 from core.service import TenantService
 from tests.fakes import FakeEngine
 from tests.integration.test_alert_migration import downgrade_to
+from tests.integration.test_cli_causes import lost
 
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 ORPHANED = Cause(Situation.WEDGED_ORPHANED, "seed_data")
@@ -88,3 +93,22 @@ async def test_0010_rolls_back(database: Database, database_url: str) -> None:
     finally:
         await engine.dispose()
     assert not {"batches", "batch_members"} & tables
+
+
+async def test_an_action_the_batch_started_that_failed_before_a_crash_is_not_run_again(database: Database) -> None:
+    await database.tenants.add(lost("orphan-1", "seed_data"), [])
+    batch = await database.batches.create(new("orphan-1"))
+    engine = FakeEngine()
+    service = TenantService(database.tenants, engine)
+    engine.fail_with, engine.failing = EngineError("engine: no answer within 10 s"), {"terminate"}
+    key = batch.request_key("orphan-1", Action.RESET)
+    assert (await service.act(Action.RESET, "orphan-1", "U1", request_key=key)).outcome is Outcome.FAILED
+    engine.fail_with = None  # the batch's process died there; another resumes it
+
+    ended = await BatchRunner(database.batches, service, database.leases, holder="r2").run(batch.id)
+
+    assert ended is not None and ended.progress() == "1/1 handled: 0 done, 0 refused, 1 failed"
+    member = (await database.batches.members(batch.id))[0]
+    assert member.why == "reset started by this batch before it was cut short failed: see the audit feed"
+    started = [e for e in await database.tenants.events("orphan-1", 50) if e.type == ev.started(Action.RESET)]
+    assert len(started) == 1

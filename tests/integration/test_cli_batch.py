@@ -120,3 +120,11 @@ async def started_actions(data_dir: Path, ids: list[str]) -> dict[str, Counter[s
         return {t: Counter(e.type for e in await database.tenants.events(t, 100) if e.type in kinds) for t in ids}
     finally:
         await database.close()
+
+
+@pytest.mark.temporal
+def test_a_cause_nobody_has_says_so_and_records_no_batch(tmp_path: Path) -> None:
+    seed(tmp_path, lost("orphan-1", "seed_data"))
+    done = tenantbot("batch", "reset", "--situation", "wedged_error", "--yes", data_dir=tmp_path)
+    assert done.returncode == 0 and done.stdout.startswith("no wedged tenant has that cause")
+    assert tenantbot("batch", "status", data_dir=tmp_path).stdout.strip() == "no batches"
