@@ -184,9 +184,10 @@ class BatchRunner:
         return f"{action.value} was cut short by a crash and recovery has not settled it yet: see the audit feed"
 
     async def _act(self, batch: Batch, action: Action, tenant_id: str, key: str) -> ActionResult:
-        """The one place a batch acts. The batch's reason is on its row and in each member's audit event
-        (`batch_member`); once actions take a reason (the safe-actions preview), it goes here too."""
-        return await self.service.act(action, tenant_id, batch.created_by, request_key=key)
+        """The one place a batch acts: every audit event of the action names the batch and its reason (as
+        details, until actions take a reason of their own: then `reason=batch.reason` goes here)."""
+        details = {"batch": batch.id, "reason": batch.reason}
+        return await self.service.act(action, tenant_id, batch.created_by, request_key=key, details=details)
 
     async def _moved_on(self, batch: Batch, member: Member) -> str | None:
         """Why the member is no longer the batch's to act on, or None: it still has the batch's cause."""

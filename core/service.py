@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -114,29 +114,40 @@ class TenantService:
 
     # -- acting ----------------------------------------------------------------------------------
 
-    async def act(self, action: Action, tenant_id: str, actor: str, *, request_key: str | None = None) -> ActionResult:
-        """Run `action` on the tenant as `actor` if the decision table allows it right now."""
+    async def act(
+        self,
+        action: Action,
+        tenant_id: str,
+        actor: str,
+        *,
+        request_key: str | None = None,
+        details: Mapping[str, object] | None = None,
+    ) -> ActionResult:
+        """Run `action` on the tenant as `actor` if the decision table allows it right now. `details` go into
+        every audit event of the action (e.g. on whose behalf the CLI acted, the approved request)."""
         with tenant_scope(tenant_id):  # the log lines of this action name its tenant (core/request_ids.py)
-            result = await self._act(action, tenant_id, actor, request_key)
+            result = await self._act(action, tenant_id, actor, request_key, dict(details or {}))
             log.info("%s by %s: %s (%s)", action.value, actor, result.outcome.value, result.message)
             return result
 
-    async def _act(self, action: Action, tenant_id: str, actor: str, request_key: str | None) -> ActionResult:
+    async def _act(
+        self, action: Action, tenant_id: str, actor: str, request_key: str | None, extra: dict[str, object]
+    ) -> ActionResult:
         try:
-            claim, current = await self._claim(action, tenant_id, actor, request_key)
+            claim, current = await self._claim(action, tenant_id, actor, request_key, extra)
         except _Stop as stop:
             if stop.unread:  # reading the view for the answer would wait as long again
                 return ActionResult(action, tenant_id, actor, stop.outcome, stop.message, None)
             return await self._result(action, tenant_id, actor, stop.outcome, stop.message)
         try:
-            outcome, message = await self._run(claim, current)
+            outcome, message = await self._run(claim, current, extra)
         finally:
             self.lease.end(tenant_id)
             if self.after_action is not None:
                 self.after_action()
         return await self._result(action, tenant_id, actor, outcome, message)
 
-    async def _run(self, claim: ActionClaim, current: Tenant) -> tuple[Outcome, str]:
+    async def _run(self, claim: ActionClaim, current: Tenant, extra: dict[str, object]) -> tuple[Outcome, str]:
         """The engine call and the outcome, written with the claim released. An outcome that cannot be
         written leaves the claim to recovery (core/recovery.py), which writes it from the engine's state."""
         action, steps, tenant_id = claim.action, STEPS[claim.action], current.id
@@ -144,17 +155,19 @@ class TenantService:
             started = await steps.call(self.engine, current)
         except EngineError as e:
             unrecorded = await self._finish(
-                tenant_id, claim, lambda t: restore(t, claim), ev.failed(action), cause=str(e)
+                tenant_id, claim, lambda t: restore(t, claim), ev.failed(action), cause=str(e), **extra
             )
             return Outcome.FAILED, f"{action.value} failed: {e}{_unrecorded(unrecorded)}"
         kind = ev.completed(action) if steps.completes_now else None
-        done = await self._finish(tenant_id, claim, lambda t: steps.on_done(t, started), kind, run=_describe(started))
+        done = await self._finish(
+            tenant_id, claim, lambda t: steps.on_done(t, started), kind, run=_describe(started), **extra
+        )
         if done is not None:
             return Outcome.FAILED, f"{action.value} failed half-way: {steps.done_by_engine}{_unrecorded(done)}"
         return Outcome.DONE, _done_message(action, steps.completes_now)
 
     async def _claim(
-        self, action: Action, tenant_id: str, actor: str, request_key: str | None
+        self, action: Action, tenant_id: str, actor: str, request_key: str | None, extra: dict[str, object]
     ) -> tuple[ActionClaim, Tenant]:
         for _ in range(CLAIM_ATTEMPTS):
             try:
@@ -166,22 +179,22 @@ class TenantService:
             except (TenantNotFound, StoreError) as e:
                 outcome = Outcome.FAILED if isinstance(e, StoreError) else Outcome.REFUSED
                 raise _Stop(outcome, str(e), unread=True) from e
-            await self._unless_frozen(action, tenant_id, actor)
+            await self._unless_frozen(action, tenant_id, actor, extra)
             now = self.clock()
             assessment = assess(tenant, run, now=now, limits=self.limits)
             if assessment.situation is Situation.ENGINE_UNREACHABLE:
                 cause = "; ".join(_problems)
-                await self._audit(tenant_id, ev.failed(action), actor, cause=cause)
+                await self._audit(tenant_id, ev.failed(action), actor, cause=cause, **extra)
                 raise _Stop(Outcome.FAILED, f"{action.value} not started: {cause}", unread=True)
             if not assessment.allows(action):
                 reason = refusal(action, assessment)
-                await self._audit(tenant_id, ev.ACTION_REFUSED, actor, action=action.value, reason=reason)
+                await self._audit(tenant_id, ev.ACTION_REFUSED, actor, action=action.value, reason=reason, **extra)
                 raise _Stop(Outcome.REFUSED, reason)
             claim = claim_for(action, tenant, actor, now, self.lease.id)
             situation = assessment.situation.key
             step = tenant.current_step if action is Action.RESET else None  # where it wedged: see core/decisions.Past
             event = self._event(
-                tenant_id, ev.started(action), actor, situation=situation, request=request_key, step=step
+                tenant_id, ev.started(action), actor, situation=situation, request=request_key, step=step, **extra
             )
             self.lease.begin(tenant_id)  # before the claim is written: this process's recovery must not touch it
             written = False
@@ -201,7 +214,7 @@ class TenantService:
                     self.lease.end(tenant_id)  # `act` ends it once the claimed action is over
         raise _Stop(Outcome.REFUSED, "the tenant kept changing while deciding; look again and retry")
 
-    async def _unless_frozen(self, action: Action, tenant_id: str, actor: str) -> None:
+    async def _unless_frozen(self, action: Action, tenant_id: str, actor: str, extra: dict[str, object]) -> None:
         """Stop here while tenantbot is frozen (refused and audited with who froze it, when and why), or when
         the switch cannot be read (fail closed: nothing runs on a switch that might be on)."""
         try:
@@ -210,7 +223,7 @@ class TenantService:
             raise _Stop(Outcome.FAILED, f"{action.value} not started: {e}", unread=True) from e
         if freeze is not None:
             reason = freeze.refusal(self.clock())
-            await self._audit(tenant_id, ev.ACTION_REFUSED, actor, action=action.value, reason=reason)
+            await self._audit(tenant_id, ev.ACTION_REFUSED, actor, action=action.value, reason=reason, **extra)
             raise _Stop(Outcome.REFUSED, reason)
 
     async def _finish(
@@ -265,11 +278,11 @@ class TenantService:
         await self._audit(tenant_id, ev.ACTION_REFUSED, actor, action=action.value, reason=reason)
         return await self._result(action, tenant_id, actor, Outcome.REFUSED, reason)
 
-    async def create(self, tenant_id: str, actor: str) -> Tenant:
+    async def create(self, tenant_id: str, actor: str, *, details: Mapping[str, object] | None = None) -> Tenant:
         """Record a new pending tenant; `act(RETRY, ...)` then starts its first attempt."""
         now = self.clock()
         tenant = Tenant(id=tenant_id, state=TenantState.PENDING, created_at=now, last_progress_at=now)
-        event = self._event(tenant_id, ev.REQUESTED, actor)
+        event = self._event(tenant_id, ev.REQUESTED, actor, **(details or {}))
         return await self.store.add(tenant, [event])
 
 

@@ -11,7 +11,8 @@ when an action ran, so `serve` announces at once). The notifier and the director
 (Slack for `serve`, the console for `scan` and the demo): they are the only parts that differ between
 commands. The notifier is given as a function of the run-link look-up, because that look-up needs the
 engine's Web UI, known only once the engine has started. The service and the scan read the read-only
-switch (core/freeze.py), the one `tenantbot freeze` and `unfreeze` flip (`read_only_switch`).
+switch (core/freeze.py), the one `tenantbot freeze` and `unfreeze` flip (`read_only_switch`). Decommission
+from the chat takes two people (core/approvals.py, its requests kept within READ_TIMEOUT for APPROVAL_TTL).
 
 Given the app's metrics (`serve`), the ports the service, the finder and the scan call are counting
 proxies (tenantbot/observed.py): every engine and database error is counted where it leaves its port.
@@ -40,9 +41,10 @@ from core.alerting.announcements import Announcer
 from core.alerting.controls import AlertControls
 from core.alerting.ports import Notifier
 from core.alerting.scanner import SCAN_LOCK, Scanner
+from core.approvals import Approvals
 from core.authz import Authorizer, Directory, NoDirectory
 from core.batch_runner import BatchRunner
-from core.bounded import BoundedFreezes, BoundedLeases, bounded_ports
+from core.bounded import BoundedApprovals, BoundedFreezes, BoundedLeases, bounded_ports
 from core.freeze import FreezeStore, Switch
 from core.history import AuditHistory
 from core.liveness import ProcessLease
@@ -85,6 +87,7 @@ class Runtime:
     tenant_link: TenantLink  # the link to a tenant's current run, for a message that knows only the tenant
     retention: Retention  # the daily retention run, under the scan's lease with a holder of its own
     faults: FaultPlan  # what this process injects into the first attempts it starts (demo, provision --fault)
+    approvals: Approvals  # two-person Decommission: requests, approvals and denials
     batches: BatchRunner  # batch Reset / Retry of a cause group, run under each batch's lease (core/batch_runner.py)
     scanner: Scanner | None = None  # the wedge scan, when the runtime was given a notifier
     controls: AlertControls | None = None  # Snooze, Take it and the digest menus, beside the scanner (its delivery)
@@ -175,6 +178,13 @@ def assemble(
         tenant_link=tenant_link,
         retention=build_retention(settings, database.retention, database.leases, f"{holder}:retention"),
         faults=faults,
+        approvals=Approvals(
+            service,
+            authorizer,
+            BoundedApprovals(database.approvals, settings.read_timeout),
+            ttl=settings.approval_ttl,
+            clock=utcnow,
+        ),
         batches=BatchRunner(
             database.batches, service, leases, holder=f"{holder}:batches", lease=settings.process_lease
         ),

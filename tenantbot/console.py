@@ -59,8 +59,18 @@ def render_view(view: TenantView, links: RunLinks | None = None) -> str:
         lines.append(f"  could not read {problem}")
     if view.events:
         lines += ["", "Recent events:"]
-        lines += [f"  {e.at:%H:%M:%S} {e.type.removeprefix('tenant.provisioning.'):<22} {e.actor}" for e in view.events]
+        lines += [f"  {e.at:%H:%M:%S} {e.type.removeprefix('tenant.provisioning.'):<22} {_who(e)}" for e in view.events]
     return "\n".join(lines)
+
+
+def _who(event: AuditEvent) -> str:
+    """The actor, with whom the CLI acted on behalf of (`--actor`) and a break-glass Decommission."""
+    behalf = event.details.get("on_behalf_of")
+    return (
+        event.actor
+        + (f" on behalf of {behalf}" if isinstance(behalf, str) else "")
+        + (" (break-glass)" if event.details.get("break_glass") is True else "")
+    )
 
 
 def _switch(view: TenantView) -> str:

@@ -4,15 +4,17 @@ the composition root (tenantbot/bootstrap.py).
 
 Each tick first settles the actions a crash left unfinished (core/recovery.py), then scans (when alerts
 are on), then posts the announcements (core/alerting/announcements.py: actions, also those the command
-line ran, and mentions), so that an alert is never resolved or re-raised over an action still to be settled. Recovery
-runs with or without ALERT_CHANNEL. `max_instances=1` and `coalesce=True` keep one tick at a time in this
-process; the database lease in `Scanner.tick` keeps one scan at a time across replicas (recovery needs
-none: its writes are guarded). Retention (core/retention.py) runs daily under the same lease, in slices a
-scan interval apart. Batches (core/batch_runner.py) are resumed every scan interval in a job of their
-own (a batch runs for minutes; the scan must not wait for it): each running batch nobody else holds runs
-here until it ends. `ScanSchedule.stop` cancels a running tick, retention run or batch and waits for it
-to release its lease and claims, so shutting down never leaves the lease held by a process that is gone
-(the runtime closes the database right after).
+line ran, and mentions), so that an alert is never resolved or re-raised over an action still to be
+settled, then runs the entry point's chores (`serve`: editing the messages of Decommission requests that
+expired or finished, bot/request_updates.py), a failure logged. Recovery runs with or without ALERT_CHANNEL.
+`max_instances=1` and `coalesce=True` keep one tick at a time in this process; the database lease in
+`Scanner.tick` keeps one scan at a time across replicas (recovery needs none: its writes are guarded).
+Retention (core/retention.py) runs daily under the same lease, in slices a scan interval apart.
+Batches (core/batch_runner.py) are resumed every scan interval in a job of their own (a batch runs for
+minutes; the scan must not wait for it): each running batch nobody else holds runs here until it ends.
+`ScanSchedule.stop` cancels a running tick, retention run or batch and waits for it to release its lease
+and claims, so shutting down never leaves the lease held by a process that is gone (the runtime closes the
+database right after).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -97,6 +99,14 @@ async def announce_once(announcer: Announcer) -> int:
         return 0
 
 
+async def chore_once(chore: Callable[[], Awaitable[object]]) -> None:
+    """One chore of a tick; failures are logged and it runs again at the next tick, never fatal to the app."""
+    try:
+        await chore()
+    except (StoreError, EngineError, NotifyError) as e:
+        log.warning("a scheduled chore was skipped: %s", e)
+
+
 class ScanSchedule:
     """Runs `recover_once` and `scan_once` every `every`, and with `retention` a retention run every
     `prune_every` (the first one scan interval after start); knows the running jobs, so `stop` can end
@@ -111,11 +121,12 @@ class ScanSchedule:
         prune_every: timedelta = PRUNE_EVERY,
         announcer: Announcer | None = None,
         metrics: Metrics | None = None,
+        chores: Sequence[Callable[[], Awaitable[object]]] = (),
         batches: BatchRunner | None = None,
     ) -> None:
         self.scanner, self.every, self.recovery, self.announcer = scanner, every, recovery, announcer
+        self.metrics, self.chores = metrics, tuple(chores)
         self.batches = batches
-        self.metrics = metrics
         self.retention, self.prune_every = retention, prune_every
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._running: asyncio.Task[TickReport | None] | None = None
@@ -153,6 +164,8 @@ class ScanSchedule:
         report = await scan_once(self.scanner, self.metrics) if self.scanner is not None else None
         if self.announcer is not None:  # after the scan: a line waiting for its alert finds it posted
             await announce_once(self.announcer)
+        for chore in self.chores:
+            await chore_once(chore)
         return report
 
     async def _prune(self) -> PruneReport | None:
@@ -209,8 +222,9 @@ def start_scheduler(
     retention: Retention | None = None,
     announcer: Announcer | None = None,
     metrics: Metrics | None = None,
+    chores: Sequence[Callable[[], Awaitable[object]]] = (),
     batches: BatchRunner | None = None,
 ) -> ScanSchedule:
     return ScanSchedule(
-        scanner, every, recovery, retention, announcer=announcer, metrics=metrics, batches=batches
+        scanner, every, recovery, retention, announcer=announcer, metrics=metrics, chores=chores, batches=batches
     ).start()

@@ -93,6 +93,12 @@ class Settings(BaseSettings):
     cancel_users: AllowListSetting = AllowList(everyone=True)
     decommission_users: AllowListSetting = AllowList()
     admin_users: AllowListSetting = Field(default=AllowList(), description="who may freeze and unfreeze from Slack")
+    approval_ttl: Duration = Field(
+        default=timedelta(minutes=30),
+        ge=timedelta(minutes=1),
+        le=timedelta(days=1),
+        description="how long a Decommission request may be approved",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -8,9 +8,10 @@ from bot.deps import BotDeps
 
 
 def register_listeners(app: AsyncApp, deps: BotDeps) -> None:
-    from bot.listeners import actions, alerts, commands, history
+    from bot.listeners import actions, alerts, approvals, commands, history
 
     commands.register(app, deps)
     actions.register(app, deps)
     alerts.register(app, deps)
     history.register(app, deps)
+    approvals.register(app, deps)

@@ -1,4 +1,5 @@
-"""The buttons of the tenant card: Reset, Retry, Cancel, Decommission, and Share in channel.
+"""The buttons of the tenant card: Reset, Retry, Cancel, and Share in channel (Decommission takes two people:
+bot/listeners/approvals.py).
 
 Each press is acked at once, checked (the button value against the block it sits in), handed to the
 core as one call (`Presses.press`: authorization, its audit, the action) with the Slack user as actor
@@ -31,7 +32,7 @@ from core.domain import Action, InvalidTenantId, parse_tenant_id
 from core.results import ActionResult, Outcome
 
 log = logging.getLogger(__name__)
-PRESS = re.compile(r"^tenant_(reset|retry|cancel|decommission)$")
+PRESS = re.compile(r"^tenant_(reset|retry|cancel)$")  # Decommission asks a second person: listeners/approvals.py
 
 
 class Tampered(InvalidTenantId):

@@ -274,6 +274,44 @@ class FreezeRow(Base):
     )
 
 
+PENDING_REQUEST_SQL = "state = 'pending'"
+
+
+class DecommissionRequestRow(Base):
+    """A Decommission awaiting a second person (core/approvals.py): who asked, why, until when, and who
+    approved, denied or found it expired. `state` moves once from `pending`, by a guarded UPDATE, so a
+    request is used at most once; `request_key` (unique) makes a redelivered request record one row."""
+
+    __tablename__ = "decommission_requests"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(63))
+    requester: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    origin_channel: Mapped[str | None] = mapped_column(String(100))
+    requested_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    request_key: Mapped[str] = mapped_column(String(255), unique=True)
+    state: Mapped[str] = mapped_column(String(20))
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None]
+    decided_key: Mapped[str | None] = mapped_column(String(255))  # the press that decided it
+    outcome: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None]  # the outcome is final (the engine finished, or nothing was started)
+    message_channel: Mapped[str | None] = mapped_column(String(100))  # where the request was posted
+    message_ts: Mapped[str | None] = mapped_column(String(40))
+
+    __table_args__ = (
+        Index("ix_decommission_requests_tenant", "tenant_id", "requested_at"),
+        Index(  # the requests still open, by expiry: what the schedule expires
+            "ix_decommission_requests_pending",
+            "expires_at",
+            sqlite_where=text(PENDING_REQUEST_SQL),
+            postgresql_where=text(PENDING_REQUEST_SQL),
+        ),
+    )
+
+
 class BatchRow(Base):
     """A batch (core/batches.py): one recovery for a cause group's tenants, run member by member. Its
     counters are the progress, bumped with each member's outcome in the same transaction."""

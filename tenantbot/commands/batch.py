@@ -9,7 +9,6 @@ batch stopped short; every bad argument is one line and exit 2, before anything 
 
 from __future__ import annotations
 
-import getpass
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
@@ -24,6 +23,7 @@ from core.freeze import InvalidReason, parse_reason
 from core.results import utcnow
 from tenantbot.batch_console import ended_well, render_batch, render_detail, render_member, render_preview
 from tenantbot.bootstrap import runtime
+from tenantbot.operator import cli_actor
 from tenantbot.running import EXIT_USAGE, Failure, run, settings
 
 T = TypeVar("T")
@@ -73,7 +73,7 @@ def _start(kind: Kind) -> Callable[..., None]:
         wanted, why, canary_n = _arguments(situation, step, error, reason, rate, canary, kind)
         if not (dry_run or yes or sys.stdin.isatty()):
             raise usage(f"batch {kind.value} needs confirmation; pass --yes to run it without a terminal")
-        actor = f"cli:{getpass.getuser()}"
+        actor = cli_actor()
 
         async def main() -> None:
             async with runtime(settings(), worker=False) as rt:  # the retries run on serve's (or `worker`'s) worker
@@ -146,7 +146,7 @@ def status(batch_id: Annotated[int | None, typer.Argument(help="the batch's id; 
 
 def stop(batch_id: Annotated[int, typer.Argument(help="the batch's id")]) -> None:
     """Stop a batch after the member under way."""
-    actor = f"cli:{getpass.getuser()}"
+    actor = cli_actor()
 
     async def ask(store: BatchStore) -> str:
         batch = await store.request_stop(batch_id, actor)

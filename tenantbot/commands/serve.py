@@ -7,6 +7,8 @@ app, the Web API client, the notifier, the ports' error counters and the scan sc
 
 from __future__ import annotations
 
+import functools
+
 import typer
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -18,6 +20,7 @@ from bot.installation import InstallationCheck
 from bot.metrics import Metrics
 from bot.notifier import SlackNotifier
 from bot.probes import probe_routes, start_probe_server
+from bot.request_updates import update_requests
 from bot.socket import connect_socket_mode
 from core.results import utcnow
 from tenantbot.bootstrap import NotifierFor, runtime, unlinked
@@ -89,12 +92,15 @@ def serve() -> None:
                 rt.history,
                 rt.links,
                 rt.tenant_link,
+                rt.approvals,
                 alert_controls=rt.controls,
                 metrics=metrics,
+                approval_channel=s.alert_channel,
             )
             app = create_app(signing_secret=secret, client=client, installation=check, deps=deps)
             readiness = serve_readiness(rt, client)
             await recover_once(rt.recovery)  # what a crash left unfinished, before taking new presses
+            requests = functools.partial(update_requests, client, rt.approvals)  # expired, or finished by the engine
             schedule = start_scheduler(  # even without alerts
                 rt.scanner,
                 s.scan_interval,
@@ -102,6 +108,7 @@ def serve() -> None:
                 rt.retention,
                 announcer=rt.announcer,
                 metrics=metrics,
+                chores=[requests],
                 batches=rt.batches,  # resumes batches left running (a restart, a CLI that died)
             )
             try:

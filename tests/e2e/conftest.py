@@ -5,7 +5,7 @@ fake, so each test can put a tenant in any situation of the decision table at wi
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,8 +27,9 @@ from bot.notifier import SlackNotifier
 from core.alerting.announcements import Announcer
 from core.alerting.controls import AlertControls
 from core.alerting.scanner import Scanner
+from core.approvals import Approvals
 from core.authz import AllowList, Authorizer, Policy
-from core.bounded import BoundedFreezes, bounded_ports
+from core.bounded import BoundedApprovals, BoundedFreezes, bounded_ports
 from core.decisions import Limits
 from core.domain import Action
 from core.freeze import Switch
@@ -120,6 +121,7 @@ async def _start_bot(
     store: TenantStore | None = None,
     read_timeout: float = 1.0,
     links: RunLinks | None = None,
+    approval_clock: Callable[[], datetime] = now,
 ) -> tuple[Bot, web.AppRunner, Database]:
     slack = SlackStub()
     await slack.start()
@@ -149,6 +151,8 @@ async def _start_bot(
     controls = AlertControls(store, alerts, scanner.delivery, authorizer, clock=now)
     history = AuditHistory(bounded_store)
     presses = Presses(service, authorizer)
+    requests = BoundedApprovals(database.approvals, timeouts.read)
+    approvals = Approvals(service, authorizer, requests, ttl=timedelta(minutes=30), clock=approval_clock)
     deps = BotDeps(
         presses,
         RUNBOOK,
@@ -158,8 +162,10 @@ async def _start_bot(
         history,
         links,
         tenant_link,
+        approvals,
         alert_controls=controls,
         metrics=metrics,
+        approval_channel="C9",  # the alert channel
     )
     installation = InstallationCheck(client)
     assert await installation.learn() is None  # from the stand-in's auth.test and bots.info: T1, A1
@@ -181,10 +187,12 @@ async def running_bot(
     store: TenantStore | None = None,
     read_timeout: float = 1.0,
     links: RunLinks | None = None,
+    approval_clock: Callable[[], datetime] = now,
 ) -> AsyncIterator[Bot]:
-    """The bot on its real endpoint with its Slack stand-in, torn down afterwards."""
+    """The bot on its real endpoint with its Slack stand-in, torn down afterwards; `approval_clock` is the
+    clock of Decommission requests (a test moves it to expire one)."""
     started, runner, database = await _start_bot(
-        tmp_path, policy=policy, store=store, read_timeout=read_timeout, links=links
+        tmp_path, policy=policy, store=store, read_timeout=read_timeout, links=links, approval_clock=approval_clock
     )
     try:
         yield started

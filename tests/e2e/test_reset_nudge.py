@@ -37,6 +37,11 @@ def replica(bot: Bot, clock: Callable[[], datetime], holder: str = "e2e") -> Sca
     )
 
 
+def posts(bot: Bot) -> list[dict[str, str]]:
+    """What the bot posted, apart from the one-line announcements of the actions themselves."""
+    return [m for m in bot.slack.sent("/api/chat.postMessage") if not m["text"].startswith(":arrow_forward:")]
+
+
 async def nudged(bot: Bot, tenant_id: str) -> list[str]:
     return [e.type for e in await bot.store.events(tenant_id, 50) if e.type == ev.RESET_NUDGED]
 
@@ -54,11 +59,11 @@ async def test_a_reset_nobody_followed_is_nudged_once_in_the_alerts_thread(bot: 
 
     clock[0] = start + timedelta(minutes=29)
     assert (await scanner.tick()).nudged == 0  # resolved, with its thread reply; too early for the nudge
-    assert len(bot.slack.sent("/api/chat.postMessage")) == 2
+    assert len(posts(bot)) == 2
 
     clock[0] = start + AFTER + timedelta(minutes=1)
     assert (await scanner.tick()).nudged == 1
-    nudge = bot.slack.sent("/api/chat.postMessage")[-1]
+    nudge = posts(bot)[-1]
     posted = await bot.scanner.alerts.alert(alert.id)
     assert posted is not None and f"{nudge['channel']}/{nudge['thread_ts']}" == posted.message_ref
     assert (
@@ -69,7 +74,7 @@ async def test_a_reset_nobody_followed_is_nudged_once_in_the_alerts_thread(bot: 
     clock[0] = start + timedelta(hours=2)
     assert (await scanner.tick()).nudged == 0  # later ticks
     assert (await replica(bot, lambda: clock[0], holder="e2e-2").tick()).nudged == 0  # a replica, a restart
-    assert len(bot.slack.sent("/api/chat.postMessage")) == 3 and await nudged(bot, "acme-42") == [ev.RESET_NUDGED]
+    assert len(posts(bot)) == 3 and await nudged(bot, "acme-42") == [ev.RESET_NUDGED]
 
 
 async def test_a_reset_with_no_alert_is_nudged_directly_and_a_retried_one_not_at_all(bot: Bot) -> None:
@@ -79,7 +84,7 @@ async def test_a_reset_with_no_alert_is_nudged_directly_and_a_retried_one_not_at
     assert (await bot.service.act(Action.RETRY, "retried-1", "U5")).outcome == "done"
     scanner = replica(bot, lambda: now() + AFTER + timedelta(seconds=5))
     assert (await scanner.tick()).nudged == 1
-    [dm] = [m for m in bot.slack.sent("/api/chat.postMessage") if m["channel"] != "C9"]  # (the retry's run alerts)
+    [dm] = [m for m in posts(bot) if m["channel"] != "C9"]  # (the retry's run alerts)
     assert dm["channel"] == "U5" and "thread_ts" not in dm and "`quiet-1`" in dm["text"]
     assert await nudged(bot, "quiet-1") == [ev.RESET_NUDGED] and await nudged(bot, "retried-1") == []
 
@@ -87,13 +92,14 @@ async def test_a_reset_with_no_alert_is_nudged_directly_and_a_retried_one_not_at
 async def test_a_nudge_slack_refuses_is_recorded_as_failed_and_not_sent_again(bot: Bot) -> None:
     await make(bot.store, bot.engine, "acme-7", Situation.WEDGED_ORPHANED)
     await bot.service.act(Action.RESET, "acme-7", "U5")
+    await bot.slack.wait_for("/api/chat.postMessage")  # the Reset's announcement, before Slack starts failing
     bot.slack.fail("chat.postMessage", (500, {}))
     later = now() + AFTER + timedelta(seconds=5)
     assert (await replica(bot, lambda: later).tick()).nudged == 0
     kinds = [e.type for e in await bot.store.events("acme-7", 10)]
     assert kinds[:2] == [ev.RESET_NUDGE_FAILED, ev.RESET_NUDGED]
     assert (await replica(bot, lambda: later + timedelta(minutes=5)).tick()).nudged == 0
-    assert bot.slack.sent("/api/chat.postMessage") == []
+    assert posts(bot) == []
 
 
 async def test_nobody_is_nudged_while_tenantbot_is_frozen_and_the_nudge_follows_the_unfreeze(bot: Bot) -> None:
@@ -104,7 +110,7 @@ async def test_nobody_is_nudged_while_tenantbot_is_frozen_and_the_nudge_follows_
     assert (await scanner.tick()).nudged == 0 and await nudged(bot, "acme-9") == []  # Retry would be refused
     await bot.service.switch.unfreeze("U1")
     assert (await scanner.tick()).nudged == 1
-    [dm] = bot.slack.sent("/api/chat.postMessage")
+    [dm] = posts(bot)
     assert dm["channel"] == "U5" and "`acme-9`" in dm["text"]
 
 
@@ -121,5 +127,5 @@ async def test_two_replicas_whose_leases_overlapped_send_one_nudge(bot: Bot) -> 
         return None  # both believe they hold the scan's lease
 
     sent = await asyncio.gather(*(r.run({"acme-3": tenant.version}, later, still_ours) for r in replicas))
-    assert sorted(sent) == [0, 1] and len(bot.slack.sent("/api/chat.postMessage")) == 1
+    assert sorted(sent) == [0, 1] and len(posts(bot)) == 1
     assert await nudged(bot, "acme-3") == [ev.RESET_NUDGED]

@@ -23,7 +23,7 @@ async def test_opening_an_empty_database_creates_the_schema_and_reopening_change
     finally:
         await engine.dispose()
     assert {"tenants", "allocations", "audit_events", "request_keys", "alerts", "locks", "announcements"} <= tables
-    assert {"batches", "batch_members"} <= tables
+    assert {"freezes", "decommission_requests", "batches", "batch_members"} <= tables
     assert version == "0010_batches"
 
 

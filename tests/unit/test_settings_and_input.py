@@ -206,3 +206,15 @@ def test_a_reset_nudge_sooner_than_a_minute_or_later_than_a_day_is_refused(
     with pytest.raises(SettingsError) as error:
         load_settings()
     assert str(error.value).startswith("invalid setting RESET_NUDGE_AFTER: ")
+
+
+def test_approval_ttl_is_thirty_minutes_by_default_and_kept_between_a_minute_and_a_day(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().approval_ttl == timedelta(minutes=30)
+    monkeypatch.setenv("APPROVAL_TTL", "2h")
+    assert load_settings().approval_ttl == timedelta(hours=2)
+    for bad, why in (("30s", "greater than or equal to"), ("2d", "less than or equal to"), ("soon", "expected")):
+        monkeypatch.setenv("APPROVAL_TTL", bad)
+        with pytest.raises(SettingsError, match=rf"^invalid setting APPROVAL_TTL: .*{why}"):
+            load_settings()

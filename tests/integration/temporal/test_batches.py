@@ -64,10 +64,13 @@ async def test_a_batch_reset_and_retry_recovers_each_member_once_with_its_reason
         assert await action_counts(world, t) == ONE_EACH
         tenant = await world.database.tenants.get(t)
         assert tenant is not None and tenant.attempt == 2
-        audit = [e for e in await world.database.tenants.events(t, 100) if e.type == ev.BATCH_MEMBER]
+        events = await world.database.tenants.events(t, 100)
+        audit = [e for e in events if e.type == ev.BATCH_MEMBER]
         assert [(e.details["batch"], e.details["reason"], e.details["outcome"]) for e in audit] == [
             (batch.id, "cluster reset", "done")
         ]
+        reset = next(e for e in events if e.type == ev.started(Action.RESET))
+        assert (reset.details["batch"], reset.details["reason"]) == (batch.id, "cluster reset")
 
 
 async def test_a_batch_cut_short_after_acting_resumes_running_no_member_twice(world: Runtime, tid: str) -> None:

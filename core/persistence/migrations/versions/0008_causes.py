@@ -6,7 +6,7 @@ Two nullable columns: no rewrite of existing rows, which read as "cause unknown 
 The index is built at once: on a large alerts table, writes to it wait meanwhile (seconds).
 
 Revision ID: 0008_causes
-Revises: 0007_claims
+Revises: 0007_approvals
 Create Date: 2026-11-30
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_causes"
-down_revision = "0007_claims"
+down_revision = "0007_approvals"
 branch_labels = None
 depends_on = None
 
