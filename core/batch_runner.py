@@ -30,25 +30,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 from core import events as ev
-from core.attempts import PAST_EVENTS
-from core.batches import (
-    CANARY_POLL,
-    Batch,
-    BatchNotFound,
-    BatchStatus,
-    BatchStore,
-    Canary,
-    Member,
-    MemberStatus,
-    NewBatch,
-    Pacer,
-    canary_verdict,
-    matches,
-)
-from core.causes import cause_of
+from core.batch_checks import cut_short, moved_on
+from core.batch_pace import CANARY_POLL, Canary, Pacer, canary_verdict
+from core.batches import Batch, BatchNotFound, BatchStatus, BatchStore, Member, MemberStatus, NewBatch
 from core.domain import Action, AuditEvent
 from core.ports import Leases, StoreError
-from core.results import ActionResult, Outcome, TenantNotFound, utcnow
+from core.results import ActionResult, Outcome, utcnow
 from core.saga import STEPS as SAGA_STEPS
 from core.service import TenantService
 
@@ -151,11 +138,11 @@ class BatchRunner:
             key = batch.request_key(tenant_id, action)
             if await store.seen_request(key):  # ran before a crash: checked then, not again
                 untouched = False
-                if (cut := await self._cut_short(tenant_id, action, key)) is not None:
+                if (cut := await cut_short(store, tenant_id, action, key)) is not None:
                     return MemberStatus.FAILED, cut
                 said.append(f"{action.value} (already done)")
                 continue
-            if untouched and (moved := await self._moved_on(batch, member)) is not None:
+            if untouched and (moved := await moved_on(self.service, batch, member)) is not None:
                 return MemberStatus.REFUSED, moved
             untouched = False
             result = await self._act(batch, action, tenant_id, key)
@@ -166,42 +153,11 @@ class BatchRunner:
             said.append(result.message if result.outcome is Outcome.DONE else f"{action.value} (already done)")
         return MemberStatus.DONE, "; ".join(said)
 
-    async def _cut_short(self, tenant_id: str, action: Action, key: str) -> str | None:
-        """Why an action this batch started before a crash did not complete (its key is spent, so it is not
-        run again: the member fails with why), or None when it completed. Read from the tenant's feed: the
-        `<action>_started` naming the key, then its outcome (written by the action, or by recovery)."""
-        later: list[str] = []
-        for event in await self.service.store.events(tenant_id, PAST_EVENTS):  # newest first
-            if event.type == ev.started(action) and event.details.get("request") == key:
-                break
-            later.append(event.type)
-        else:
-            return None  # older than the recent feed: more happened since, so it was settled long ago
-        if ev.completed(action) in later:
-            return None
-        if ev.failed(action) in later:
-            return f"{action.value} started by this batch before it was cut short failed: see the audit feed"
-        return f"{action.value} was cut short by a crash and recovery has not settled it yet: see the audit feed"
-
     async def _act(self, batch: Batch, action: Action, tenant_id: str, key: str) -> ActionResult:
         """The one place a batch acts: every audit event of the action names the batch and its reason (as
         details, until actions take a reason of their own: then `reason=batch.reason` goes here)."""
         details = {"batch": batch.id, "reason": batch.reason}
         return await self.service.act(action, tenant_id, batch.created_by, request_key=key, details=details)
-
-    async def _moved_on(self, batch: Batch, member: Member) -> str | None:
-        """Why the member is no longer the batch's to act on, or None: it still has the batch's cause."""
-        try:
-            view = await self.service.view(member.tenant_id)
-        except TenantNotFound as e:
-            return str(e)
-        assessment = view.assessment
-        if not matches(cause_of(assessment), batch.situation, member.step, None):
-            at = f" at `{assessment.step}`" if assessment.step else ""
-            return f"moved on: now {assessment.situation}{at}, no longer {batch.situation.key}"
-        if assessment.wedged_again:
-            return f"left to a human: {assessment.again}"
-        return None
 
     async def _await_canary(self, batch: Batch) -> Batch | None:
         """Wait until the canary's retries got past their step (None: go on) or the batch stopped."""

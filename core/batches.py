@@ -7,28 +7,26 @@ run by one process at a time under a lease (core/batch_runner.py), member by mem
 `TenantService.act` as a press, so every member is re-checked, refused with why, audited and never run
 twice (each action's request key is derived from the batch, the tenant and the action).
 
-This module holds the data and the pure decisions: which tenants a batch takes (`select`), whether the
-canary holds (`canary_verdict`), the pace (`Pacer`), and the store's port (`BatchStore`).
+This module holds the data, which tenants a batch takes (`select`) and the store's port (`BatchStore`);
+the pace and the canary's verdict are in core/batch_pace.py.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
 from core.causes import Cause, cause_of, normalise
 from core.decisions import Assessment, Situation
-from core.domain import Action, Tenant, TenantState
+from core.domain import Action
 
 DEFAULT_RATE = 5.0  # tenants per second
 DEFAULT_CANARY = 5  # members done first, for Reset and Retry, before their retries are waited for
 MAX_RATE = 100.0
 MAX_CANARY = 100
-MAX_MEMBERS = 5_000
 
 
 class Kind(StrEnum):
@@ -159,65 +157,6 @@ def select(
     return Selection(tuple(members), tuple(excluded))
 
 
-class Canary(StrEnum):
-    WAIT = "wait"
-    PASSED = "passed"
-    WEDGED_AGAIN = "wedged again"
-
-
-def canary_verdict(
-    checked: Sequence[tuple[Member, Tenant, Assessment]], order: Sequence[str]
-) -> tuple[Canary, str | None]:
-    """Whether the canary's retries got past the step each had wedged at (`order`: the saga's steps):
-    PASSED once all did (or finished), WEDGED_AGAIN (with who and where) as soon as one is wedged or failed
-    again, else WAIT."""
-    waiting = False
-    for member, tenant, assessment in checked:
-        if assessment.situation.wedged or assessment.situation is Situation.FAILED_CLEANLY:
-            where = f" at `{tenant.current_step}`" if tenant.current_step else ""
-            return Canary.WEDGED_AGAIN, f"canary {tenant.id} wedged again{where}: {assessment.reason}"
-        if tenant.state is TenantState.ACTIVE:
-            continue
-        if not _past(tenant.current_step, member.step, order):
-            waiting = True
-    return (Canary.WAIT, None) if waiting else (Canary.PASSED, None)
-
-
-def _past(current: str | None, wedged_at: str | None, order: Sequence[str]) -> bool:
-    """A step after the one it wedged at has completed (or is under way past it)."""
-    if current is None:
-        return False
-    if wedged_at is None or wedged_at not in order or current not in order:
-        return current != wedged_at
-    return order.index(current) > order.index(wedged_at)
-
-
-class Pacer:
-    """At most `rate` members a second: two members start at least 1 / rate seconds apart, so a slow
-    member is never made up for by a burst after it."""
-
-    def __init__(
-        self,
-        rate: float,
-        clock: Callable[[], float],
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self.interval, self.clock, self.sleep = 1 / rate, clock, sleep
-        self._next: float | None = None
-
-    def delay(self) -> float:
-        """Seconds to wait before the next member (0 for the first)."""
-        if self._next is None:
-            return 0.0
-        return max(0.0, self._next - self.clock())
-
-    async def wait(self) -> None:
-        pause = self.delay()
-        if pause > 0:
-            await self.sleep(pause)
-        self._next = self.clock() + self.interval
-
-
 class BatchNotFound(LookupError):
     def __init__(self, batch_id: int) -> None:
         super().__init__(f"no batch {batch_id}")
@@ -251,6 +190,3 @@ class BatchStore(Protocol):
     async def request_stop(self, batch_id: int, by: str) -> Batch | None:
         """Ask a running batch to stop after its current member; the batch as it is, None if unknown."""
         ...
-
-
-CANARY_POLL = timedelta(seconds=2)

@@ -16,7 +16,18 @@ from typing import Annotated, TypeVar
 import typer
 
 from core.batch_runner import STEP_ORDER
-from core.batches import MAX_CANARY, MAX_RATE, Batch, BatchNotFound, BatchStore, Kind, Member, NewBatch, select
+from core.batches import (
+    DEFAULT_RATE,
+    MAX_CANARY,
+    MAX_RATE,
+    Batch,
+    BatchNotFound,
+    BatchStore,
+    Kind,
+    Member,
+    NewBatch,
+    select,
+)
 from core.causes import Cause, normalise
 from core.decisions import Situation
 from core.freeze import InvalidReason, parse_reason
@@ -65,7 +76,7 @@ def _start(kind: Kind) -> Callable[..., None]:
         step: Annotated[str | None, typer.Option(help="only tenants stopped at this step")] = None,
         error: Annotated[str | None, typer.Option(help="only tenants whose error reads so (as shown)")] = None,
         reason: Annotated[str | None, typer.Option(help="why, recorded on the batch and every member's audit")] = None,
-        rate: Annotated[float, typer.Option(help="tenants per second")] = 5.0,
+        rate: Annotated[float, typer.Option(help="tenants per second")] = DEFAULT_RATE,
         canary: Annotated[int | None, typer.Option(help="members run before waiting for their retries")] = None,
         dry_run: Annotated[bool, typer.Option("--dry-run", help="print the members; change nothing")] = False,
         yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from core.batches import Canary, Kind, Member, Pacer, canary_verdict, matches, select
+from core.batch_pace import Canary, Pacer, canary_verdict
+from core.batches import Kind, Member, matches, select
 from core.causes import Cause
 from core.decisions import Assessment, Recommendation, Situation
 from core.domain import Action, Tenant, TenantState
