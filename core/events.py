@@ -50,3 +50,5 @@ RESET_NUDGE_FAILED = PREFIX + "reset_nudge_failed"
 DECOMMISSION_REQUESTED = PREFIX + "decommission_requested"
 DECOMMISSION_APPROVED = PREFIX + "decommission_approved"
 DECOMMISSION_DENIED = PREFIX + "decommission_denied"
+
+BATCH_MEMBER = PREFIX + "batch_member"  # a batch handled the tenant (core/batch_runner.py); details: batch, reason

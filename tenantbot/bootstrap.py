@@ -45,6 +45,7 @@ from core.alerting.ports import Notifier
 from core.alerting.scanner import SCAN_LOCK, Scanner
 from core.approvals import Approvals
 from core.authz import Authorizer, Directory, NoDirectory
+from core.batch_runner import BatchRunner
 from core.bounded import BoundedApprovals, BoundedFreezes, BoundedLeases, bounded_ports
 from core.freeze import FreezeStore, Switch
 from core.history import AuditHistory
@@ -90,6 +91,7 @@ class Runtime:
     retention: Retention  # the daily retention run, under the scan's lease with a holder of its own
     faults: FaultPlan  # what this process injects into the first attempts it starts (demo, provision --fault)
     approvals: Approvals  # two-person Decommission: requests, approvals and denials
+    batches: BatchRunner  # batch Reset / Retry of a cause group, run under each batch's lease (core/batch_runner.py)
     scanner: Scanner | None = None  # the wedge scan, when the runtime was given a notifier
     controls: AlertControls | None = None  # Snooze, Take it and the digest menus, beside the scanner (its delivery)
     announcer: Announcer | None = None  # actions and mentions posted once, when the runtime was given a notifier
@@ -149,7 +151,7 @@ def assemble(
 ) -> Runtime:
     """Every part, each built once and handed the parts it needs: the ports wrapped once with their time
     limits (core/bounded.py) for the service, its recovery, the liveness lease, the wedge finder, the audit
-    history and the run links. The scan's own writes, retention's batches and the saga's worker
+    history, the run links and the batch runner. The scan's own writes, retention's batches and the saga's worker
     (tenantbot/engine.py) use the database unbounded, as before."""
     crash_store, crash_engine = crashing(database.tenants, engine)  # only when a test asks (TENANTBOT_TEST_CRASH)
     store, bounded_engine = bounded_ports(crash_store, crash_engine, settings.timeouts)
@@ -195,6 +197,9 @@ def assemble(
             BoundedApprovals(database.approvals, settings.read_timeout),
             ttl=settings.approval_ttl,
             clock=utcnow,
+        ),
+        batches=BatchRunner(
+            database.batches, service, leases, holder=f"{holder}:batches", lease=settings.process_lease
         ),
         announcer=announcer,
         home=home_reader(settings, homes, switch, finder, scans=chat is not None and scan),

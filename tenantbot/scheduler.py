@@ -10,8 +10,10 @@ expired or finished, bot/request_updates.py), a failure logged. Recovery runs wi
 `max_instances=1` and `coalesce=True` keep one tick at a time in this process; the database lease in
 `Scanner.tick` keeps one scan at a time across replicas (recovery needs none: its writes are guarded).
 Retention (core/retention.py) runs daily under the same lease, in slices a scan interval apart.
-`ScanSchedule.stop` cancels a running tick or retention run and waits for it to release its lease and
-claims, so shutting down never leaves the lease held by a process that is gone (the runtime closes the
+Batches (core/batch_runner.py) are resumed every scan interval in a job of their own (a batch runs for
+minutes; the scan must not wait for it): each running batch nobody else holds runs here until it ends.
+`ScanSchedule.stop` cancels a running tick, retention run or batch and waits for it to release its lease
+and claims, so shutting down never leaves the lease held by a process that is gone (the runtime closes the
 database right after).
 """
 
@@ -29,6 +31,7 @@ from bot.metrics import Metrics
 from core.alerting.announcements import Announcer
 from core.alerting.ports import NotifyError
 from core.alerting.scanner import Scanner, TickReport
+from core.batch_runner import BatchRunner
 from core.ports import EngineError, StoreError
 from core.recovery import Recovery
 from core.request_ids import request_scope
@@ -78,6 +81,15 @@ async def scan_once(scanner: Scanner, metrics: Metrics | None = None) -> TickRep
     return report
 
 
+async def batches_once(batches: BatchRunner) -> int:
+    """Run the batches left running (a crash, a restart, a CLI that died); failures are retried next time."""
+    try:
+        return await batches.resume_all()
+    except (StoreError, EngineError) as e:
+        log.warning("batches not resumed: %s", e)
+        return 0
+
+
 async def announce_once(announcer: Announcer) -> int:
     """Record and post the pending announcements; failures are logged and retried at the next tick."""
     try:
@@ -110,19 +122,24 @@ class ScanSchedule:
         announcer: Announcer | None = None,
         metrics: Metrics | None = None,
         chores: Sequence[Callable[[], Awaitable[object]]] = (),
+        batches: BatchRunner | None = None,
     ) -> None:
         self.scanner, self.every, self.recovery, self.announcer = scanner, every, recovery, announcer
         self.metrics, self.chores = metrics, tuple(chores)
+        self.batches = batches
         self.retention, self.prune_every = retention, prune_every
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._running: asyncio.Task[TickReport | None] | None = None
         self._pruning: asyncio.Task[PruneReport | None] | None = None
+        self._batching: asyncio.Task[int] | None = None
 
     def start(self) -> ScanSchedule:
         now = datetime.now().astimezone()
         self._every(self._tick, self.every, first=now)
         if self.retention is not None:
             self._every(self._prune, self.prune_every, first=now + self.every)
+        if self.batches is not None:
+            self._every(self._resume_batches, self.every, first=now)
         self.scheduler.start()
         return self
 
@@ -159,6 +176,19 @@ class ScanSchedule:
         except asyncio.CancelledError:
             return None
 
+    async def _resume_batches(self) -> int:
+        assert self.batches is not None
+        self._batching = task = asyncio.ensure_future(self._batches_body(self.batches))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            return 0
+
+    @staticmethod
+    async def _batches_body(batches: BatchRunner) -> int:
+        with request_scope():
+            return await batches_once(batches)
+
     async def _between_slices(self) -> None:
         """A scan interval between two slices of a retention run: at least one scan tick gets the lease."""
         await asyncio.sleep(self.every.total_seconds())
@@ -173,7 +203,7 @@ class ScanSchedule:
         self.scheduler.shutdown(wait=False)
         if self.announcer is not None:
             await self.announcer.close()  # a line it was posting is posted by the next start (its claim expires)
-        running = [t for t in (self._running, self._pruning) if t is not None and not t.done()]
+        running = [t for t in (self._running, self._pruning, self._batching) if t is not None and not t.done()]
         if not running:
             return
         for task in running:
@@ -193,7 +223,8 @@ def start_scheduler(
     announcer: Announcer | None = None,
     metrics: Metrics | None = None,
     chores: Sequence[Callable[[], Awaitable[object]]] = (),
+    batches: BatchRunner | None = None,
 ) -> ScanSchedule:
     return ScanSchedule(
-        scanner, every, recovery, retention, announcer=announcer, metrics=metrics, chores=chores
+        scanner, every, recovery, retention, announcer=announcer, metrics=metrics, chores=chores, batches=batches
     ).start()

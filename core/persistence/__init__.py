@@ -5,8 +5,9 @@ A `Database` is one engine and its sessionmakers, with the stores of the core's 
 `leases` (Leases), `retention` (RetentionStore: old rows, core/retention.py), `freezes` (FreezeStore:
 the read-only switch, core/freeze.py), `announcements` (AnnouncementStore: actions and mentions the
 channel must see once, core/alerting/announcements.py), `approvals` (ApprovalStore: two-person
-Decommission, core/approvals.py) and `home` (HomeStore: the App Home's reads and the scan's last tick,
-core/home.py). Each store implements one port; the composition root hands each
+Decommission, core/approvals.py), `home` (HomeStore: the App Home's reads and the scan's last tick,
+core/home.py) and `batches` (BatchStore: batches and their members, core/batches.py).
+Each store implements one port; the composition root hands each
 part the store it needs.
 
 Migrations are applied at every start (and by `tenantbot db upgrade`) inside the running event loop,
@@ -27,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from core.persistence.alert_store import SqlAlertStore
 from core.persistence.announcement_store import SqlAnnouncements
 from core.persistence.approval_store import SqlApprovalStore
+from core.persistence.batch_store import SqlBatchStore
 from core.persistence.database import CLEANUP_LIMIT, connections_returned, create_engine, read_only, translated
 from core.persistence.freeze_store import SqlFreezeStore
 from core.persistence.home_store import SqlHomeStore
@@ -58,6 +60,7 @@ class Database:
         self.announcements = SqlAnnouncements(reading, writing)
         self.approvals = SqlApprovalStore(reading, writing)
         self.home = SqlHomeStore(reading, writing)
+        self.batches = SqlBatchStore(reading, writing)
 
     async def ping(self) -> None:
         """One `SELECT 1` on a pooled connection (readiness: the database answers). Raises StoreError; the

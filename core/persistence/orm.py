@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -323,3 +323,48 @@ class DecommissionRequestRow(Base):
             postgresql_where=text(PENDING_REQUEST_SQL),
         ),
     )
+
+
+class BatchRow(Base):
+    """A batch (core/batches.py): one recovery for a cause group's tenants, run member by member. Its
+    counters are the progress, bumped with each member's outcome in the same transaction."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20))  # reset, retry, reset-retry
+    situation: Mapped[str] = mapped_column(String(40))
+    step: Mapped[str | None] = mapped_column(String(100))
+    error: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    rate: Mapped[float] = mapped_column(Float)
+    canary: Mapped[int]
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20))  # running, stopped, finished
+    note: Mapped[str | None] = mapped_column(Text)  # why it stopped
+    stop_requested_by: Mapped[str | None] = mapped_column(String(200))
+    canary_passed: Mapped[bool] = mapped_column(Boolean, default=False)
+    ended_at: Mapped[datetime | None]
+    waiting: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    refused: Mapped[int] = mapped_column(default=0)
+    failed: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (Index("ix_batches_status", "status"),)
+
+
+class BatchMemberRow(Base):
+    """A tenant of a batch, in the order it runs, with its outcome and why."""
+
+    __tablename__ = "batch_members"
+
+    batch_id: Mapped[int] = mapped_column(BigId, ForeignKey("batches.id", ondelete="CASCADE"), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    position: Mapped[int]
+    step: Mapped[str | None] = mapped_column(String(100))  # where it had stopped when the batch was made
+    status: Mapped[str] = mapped_column(String(20))  # waiting, done, refused, failed
+    why: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_batch_members_order", "batch_id", "status", "position"),)

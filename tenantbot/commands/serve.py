@@ -110,6 +110,7 @@ def serve() -> None:
                 announcer=rt.announcer,
                 metrics=metrics,
                 chores=[requests],
+                batches=rt.batches,  # resumes batches left running (a restart, a CLI that died)
             )
             try:
                 if s.slack_app_token is not None:
