@@ -25,6 +25,7 @@ from pathlib import Path
 from sqlalchemy import insert, update
 
 from core.alerting.model import Alert, Announcement, Digest
+from core.alerting.nudges import ResetNudge
 from core.alerting.scanner import Scanner
 from core.decisions import Limits
 from core.domain import ClosedRun, RunHandle, RunObservation, RunStatus
@@ -94,6 +95,9 @@ class CountingSlack:
     async def announce(self, line: Announcement, thread: str | None) -> str:
         self.calls["announce"] += 1
         return f"C/a{self.calls['announce']}"
+
+    async def remind_reset(self, thread: str | None, resetter: str, nudges: Sequence[ResetNudge]) -> None:
+        self.calls["remind_reset"] += 1
 
 
 def tenant_rows(count: int, mix: dict[str, float]) -> tuple[list[dict[str, object]], dict[str, str]]:

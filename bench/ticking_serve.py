@@ -18,6 +18,7 @@ import time
 
 import tenantbot.scheduler
 from bench.procs import memory_mb
+from bot.metrics import Metrics
 from core.alerting.scanner import Scanner, TickReport
 from tenantbot.cli import main
 
@@ -28,10 +29,10 @@ def counting(ticks: int) -> None:
     real = tenantbot.scheduler.scan_once
     done = 0
 
-    async def scan_once(scanner: Scanner) -> TickReport | None:
+    async def scan_once(scanner: Scanner, metrics: Metrics | None = None) -> TickReport | None:
         nonlocal done
         started = time.perf_counter()
-        report = await real(scanner)
+        report = await real(scanner, metrics)
         done += 1
         if done in CHECKPOINTS or done == ticks:
             rss, hwm = memory_mb()

@@ -4,11 +4,17 @@ No module-level app: the signing secret, the Web API client (pointed at SLACK_AP
 honouring every 429's Retry-After: bot/slack_client.py), the installation it serves and the core
 service are handed in. Over HTTP and Socket Mode alike, the app refuses requests for another app or
 workspace (bot/installation.py) and drops redeliveries of requests it already received (bot/redelivery.py).
+
+Every request gets a request id here (core/request_ids.py), HTTP and Socket Mode alike, before anything
+handles it: the listener's work, the core's audit events and the engine calls it makes all carry it,
+and so does the DEBUG line logged per request with its kind, answer and ack time (also counted in
+the app's metrics, bot/metrics.py).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,23 +26,33 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.deps import BotDeps
 from bot.installation import InstallationCheck
 from bot.listeners import actions, register_listeners
+from bot.metrics import Metrics, request_kind
 from bot.redelivery import Deliveries, delivery_key
 from bot.slack_client import SlackClient
+from core.request_ids import request_scope
 
 log = logging.getLogger(__name__)
 
 
-def slack_client(token: str, api_url: str | None = None) -> SlackClient:
-    """One per process: it remembers Slack's Retry-After pauses for the app and the notifier alike.
-    No 429 retry handler: a retry is the caller's decision (the notifier waits, a listener does not)."""
-    return SlackClient(token=token, base_url=api_url or AsyncWebClient.BASE_URL)
+def slack_client(token: str, api_url: str | None = None, metrics: Metrics | None = None) -> SlackClient:
+    """One per process: it remembers Slack's Retry-After pauses for the app and the notifier alike, and
+    counts Slack's errors and 429s in `metrics`. No 429 retry handler: a retry is the caller's decision
+    (the notifier waits, a listener does not)."""
+    return SlackClient(token=token, base_url=api_url or AsyncWebClient.BASE_URL, metrics=metrics)
 
 
 class TenantBotApp(AsyncApp):
     """Bolt's app plus the signing secret for the HTTP endpoint, the installation every request must be
     for, and the memory of received requests."""
 
-    def __init__(self, *, signing_secret: str, client: AsyncWebClient, installation: InstallationCheck) -> None:
+    def __init__(
+        self,
+        *,
+        signing_secret: str,
+        client: AsyncWebClient,
+        installation: InstallationCheck,
+        metrics: Metrics | None = None,
+    ) -> None:
         super().__init__(
             client=client,
             signing_secret=signing_secret,
@@ -46,6 +62,7 @@ class TenantBotApp(AsyncApp):
         self.signing_secret = signing_secret
         self.installation = installation
         self.deliveries = Deliveries()
+        self.metrics = metrics or Metrics()
         self.use(self._share_pauses)
 
     async def _share_pauses(self, context: AsyncBoltContext, next: Callable[[], Awaitable[BoltResponse]]) -> None:
@@ -56,26 +73,36 @@ class TenantBotApp(AsyncApp):
         await next()
 
     async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
+        """The request under a fresh request id, counted by kind and answer, its ack time measured."""
+        started, kind = time.monotonic(), request_kind(req.body)
+        with request_scope():
+            response, outcome = await self._dispatch(req)
+            elapsed = time.monotonic() - started
+            self.metrics.request(kind, outcome, elapsed)
+            log.debug("%s request %s (HTTP %d) in %.0f ms", kind, outcome, response.status, elapsed * 1000)
+        return response
+
+    async def _dispatch(self, req: AsyncBoltRequest) -> tuple[BoltResponse, str]:
         refusal = await self.installation.refusal(req.body, req.context.team_id, req.context.enterprise_id)
         if refusal is not None:
             log.warning("request refused: %s", refusal)
-            return BoltResponse(status=401, body={"error": "invalid request"})
+            return BoltResponse(status=401, body={"error": "invalid request"}), "refused"
         key = delivery_key(req.body)
         if key is not None and req.headers.get("x-slack-retry-num") and self.deliveries.received(key):
             log.info("dropped a redelivery (retry %s) of a request already answered", req.headers["x-slack-retry-num"])
-            return BoltResponse(status=200, body="")
+            return BoltResponse(status=200, body=""), "redelivery_dropped"
         if key is not None:
             self.deliveries.add(key)  # before dispatching, so a redelivery arriving meanwhile is dropped
         response = await super().async_dispatch(req)
         if key is not None and response.status != 200:
             self.deliveries.forget(key)  # not answered: Slack's next attempt must be handled
-        return response
+        return response, "acked" if response.status == 200 else "failed"
 
 
 def create_app(
     *, signing_secret: str, client: AsyncWebClient, installation: InstallationCheck, deps: BotDeps
 ) -> TenantBotApp:
-    app = TenantBotApp(client=client, signing_secret=signing_secret, installation=installation)
+    app = TenantBotApp(client=client, signing_secret=signing_secret, installation=installation, metrics=deps.metrics)
 
     async def on_error(error: Exception, body: dict[str, Any]) -> None:
         log.error(

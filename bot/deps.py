@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.metrics import Metrics
 from core.alerting.controls import AlertControls
+from core.approvals import Approvals
 from core.history import AuditHistory
+from core.home import HomeReader
 from core.presses import Presses
 from core.run_links import RunLinks, TenantLink
 from core.seen import ShownRun
@@ -25,8 +28,12 @@ class BotDeps:
     history: AuditHistory  # tenants' audit feeds, a page at a time, read within the same bound
     links: RunLinks  # "Open in Temporal" on cards, if the UI is known
     tenant_link: TenantLink  # the same link for a message that knows only the tenant (an alert)
+    approvals: Approvals  # two-person Decommission: requests, approvals, denials
     alert_controls: AlertControls | None = None  # Snooze and the digest menus; None when alerts are off
     shown_run: ShownRun | None = None  # the run a digest member's alert shows as it is drawn (none: no Reset)
+    metrics: Metrics = field(default_factory=Metrics)  # the app's own registry (bot/metrics.py), served on /metrics
+    approval_channel: str | None = None  # where a request goes when it cannot be posted where it came from
+    home: HomeReader | None = None  # what the App Home shows each person; None: the Home tab is left as it is
 
     @property
     def service(self) -> TenantService:

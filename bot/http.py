@@ -1,10 +1,12 @@
-"""The HTTP face of the app: aiohttp serving `POST /slack/events` (commands and interactivity) and
-`GET /healthz`, on the same event loop as everything else — not Bolt's development server.
+"""The HTTP face of the app: aiohttp serving `POST /slack/events` (commands and interactivity) and the
+probes and metrics (`GET /healthz`, `/readyz`, `/metrics`: bot/probes.py), on the same event loop as
+everything else — not Bolt's development server.
 
 The signature is checked on the raw body before anything parses it, by a check that answers for any
 header content (missing, repeated, empty, non-ASCII, a timestamp that is no number): an unsigned
 request gets 401 and one INFO line. A signed body that is not a request this app understands gets 400
-(bot/shapes.py parses it and says which shapes pass). Neither reaches Bolt or leaves a traceback,
+(bot/shapes.py parses it and says which shapes pass). Both are counted in the app's metrics as requests
+of kind "unsigned" or "malformed". Neither reaches Bolt or leaves a traceback,
 and neither does an HTTP request too malformed for aiohttp's parser to read. Bolt gets the checked
 body, and since this is the one signature check, Bolt's own is off.
 """
@@ -26,6 +28,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot import shapes
 from bot.app import TenantBotApp
+from bot.probes import Readiness, probe_routes
 
 EVENTS_PATH = "/slack/events"
 TIMESTAMP, SIGNATURE = "X-Slack-Request-Timestamp", "X-Slack-Signature"
@@ -51,13 +54,16 @@ def unsigned(secret: bytes, raw: bytes, headers: CIMultiDictProxy[str], now: flo
     return None
 
 
-def web_app(app: TenantBotApp) -> web.Application:
+def web_app(app: TenantBotApp, readiness: Readiness | None = None) -> web.Application:
+    """The Slack endpoint and the probes; without `readiness`, /readyz checks nothing (tests of the endpoint)."""
     secret = app.signing_secret.encode()
 
     async def events(request: web.Request) -> web.Response:
+        started = time.monotonic()
         raw = await request.read()
         if (reason := unsigned(secret, raw, request.headers, time.time())) is not None:
             log.info("unsigned request refused: %s", reason)
+            app.metrics.request("unsigned", "refused", time.monotonic() - started)
             return web.json_response({"error": "invalid request"}, status=401)
         try:
             body, problem = shapes.read(raw.decode("utf-8"), request.content_type)
@@ -65,18 +71,16 @@ def web_app(app: TenantBotApp) -> web.Application:
             body, problem = {}, "unreadable body: not UTF-8"
         if problem is not None:
             log.info("signed request refused: %s", problem)
+            app.metrics.request("malformed", "refused", time.monotonic() - started)
             return web.json_response({"error": f"could not understand this request: {problem}"}, status=400)
         # Bolt gets the body that was checked, as JSON (which its parser reads as is); the signature was
         # over the raw bytes, so Bolt does not check it again (TenantBotApp)
         bolt_request = AsyncBoltRequest(body=json.dumps(body), query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
         return await to_aiohttp_response(await app.async_dispatch(bolt_request))
 
-    async def health(_: web.Request) -> web.Response:
-        return web.Response(text="ok")
-
     application = web.Application(client_max_size=1024 * 1024)
     application.router.add_post(EVENTS_PATH, events)
-    application.router.add_get("/healthz", health)
+    application.add_routes(probe_routes(readiness or Readiness({}), app.metrics))
     return application
 
 
@@ -91,10 +95,12 @@ class ServerLog(logging.LoggerAdapter[logging.Logger]):
         super().exception(msg, *args, exc_info=exc_info, **kwargs)
 
 
-async def start_http(app: TenantBotApp, port: int, host: str = "0.0.0.0") -> web.AppRunner:
+async def start_http(
+    app: TenantBotApp, port: int, host: str = "0.0.0.0", readiness: Readiness | None = None
+) -> web.AppRunner:
     """Start serving; the caller awaits `runner.cleanup()` to stop."""
     server_log = ServerLog(logging.getLogger("aiohttp.server"), {})
-    runner = web.AppRunner(web_app(app), access_log=None, logger=server_log)
+    runner = web.AppRunner(web_app(app, readiness), access_log=None, logger=server_log)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner

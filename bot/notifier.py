@@ -23,9 +23,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks.alert import alert_blocks, alert_text
 from bot.blocks.announcement import announcement_text
 from bot.blocks.digest import digest_blocks, digest_text
+from bot.blocks.nudge import reset_nudge_text
+from bot.metrics import Metrics
 from bot.slack_client import RateLimited
 from bot.text import safe
 from core.alerting.model import Alert, Announcement, Digest
+from core.alerting.nudges import ResetNudge
 from core.alerting.ports import NotifyError
 from core.run_links import TenantLink
 from core.seen import ShownRun
@@ -46,22 +49,31 @@ class SlackNotifier:
         run_link: TenantLink | None = None,
         shown_run: ShownRun | None = None,
         actions_channel: str | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.client, self.channel, self.min_interval, self.max_wait = client, channel, min_interval, max_wait
         self.actions_channel = actions_channel or channel  # where an action with no open alert is announced
         self.run_link = run_link  # an alert's "Open in Temporal" link, looked up as it is posted or edited
         self.shown_run = shown_run  # the run an alert's Reset acts on, looked up as it is drawn (none: no Reset)
+        self.metrics = metrics  # alert messages posted, edited and resolved (bot/metrics.py)
         self._gate = asyncio.Lock()
         self._last = 0.0
 
     async def post_alert(self, alert: Alert) -> str:
-        return await self._post(text=alert_text(alert), blocks=await self._alert_blocks(alert))
+        posted = await self._post(text=alert_text(alert), blocks=await self._alert_blocks(alert))
+        self._count("posted")
+        return posted
 
     async def post_digest(self, digest: Digest, members: Sequence[Alert]) -> str:
         return await self._post(text=digest_text(members), blocks=digest_blocks(digest, members))
 
     async def update_alert(self, alert: Alert) -> None:
         await self._edit(alert.message_ref, text=alert_text(alert), blocks=await self._alert_blocks(alert))
+        self._count("resolved" if alert.resolved_at is not None else "edited")
+
+    def _count(self, event: str) -> None:
+        if self.metrics is not None:
+            self.metrics.alerts.labels(event).inc()
 
     async def _alert_blocks(self, alert: Alert) -> list[Block]:
         run_url = await self.run_link(alert.tenant_id) if self.run_link is not None else None
@@ -84,6 +96,14 @@ class SlackNotifier:
         else:
             response = await self._paced(self.client.chat_postMessage, channel=self.actions_channel, text=text)
         return f"{response['channel']}/{response['ts']}"
+
+    async def remind_reset(self, thread: str | None, resetter: str, nudges: Sequence[ResetNudge]) -> None:
+        text = reset_nudge_text(resetter, nudges)
+        if thread is None:  # a DM: chat.postMessage to the user id opens the app's conversation with them
+            await self._paced(self.client.chat_postMessage, channel=resetter, text=text)
+            return
+        channel, ts = _where(thread)
+        await self._paced(self.client.chat_postMessage, channel=channel, thread_ts=ts, text=text)
 
     async def _edit(self, message_ref: str | None, **message: Any) -> None:
         channel, ts = _where(message_ref)

@@ -6,8 +6,9 @@ press's `actions` objects with an `action_id`, a modal submission's `view` an ob
 validly signed body shaped otherwise (Slack does not send one, but a replay tool, a proxy or anyone
 holding the secret can) made them raise deep inside: a 500 and a traceback per request. Here such a
 body is named and refused (400, one INFO line), so the code after this check reads payloads plainly.
-Only the kinds of request this app answers pass: slash commands, Block Kit presses, modal submissions
-(`view_submission`), Events API callbacks, and Slack's own `ssl_check` and `url_verification`.
+Only the kinds of request this app answers pass: slash commands, Block Kit presses (with a response_url,
+except in the App Home), modal submissions (`view_submission`), Events API callbacks (the App Home's
+`app_home_opened`), and Slack's own `ssl_check` and `url_verification`.
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ def press(body: dict[str, Any]) -> str | None:
         return "a chosen option must be an object"
     if not isinstance(user, dict) or not isinstance(user.get("id"), str):
         return "a button press needs a user"
-    if not isinstance(body.get("response_url"), str):
+    if not isinstance(body.get("response_url"), str) and not in_home_tab(body):
         return "a button press needs a response_url"
     return None
 
@@ -152,6 +153,13 @@ def submission(body: dict[str, Any]) -> str | None:
     if not isinstance(user, dict) or not isinstance(user.get("id"), str):
         return "a view submission needs a user"
     return None
+
+
+def in_home_tab(body: dict[str, Any]) -> bool:
+    """A press in the App Home: Slack sends no response_url (there is no message to answer); the listener
+    answers in the presser's DM (bot/listeners/home.py)."""
+    view = body.get("view")
+    return isinstance(view, dict) and view.get("type") == "home"
 
 
 def fields(obj: dict[str, Any], where: str = "") -> str | None:

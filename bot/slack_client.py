@@ -6,7 +6,8 @@ that channel leaves this process before its Retry-After has passed: `SlackClient
 at once instead, exactly as for the 429 itself, and the caller decides. The alert notifier waits when
 the pause fits its budget and otherwise leaves the message pending for a later tick; a listener fails
 fast (its user is waiting) and says "try again". `serve` shares one client between the app and the
-notifier, so a pause learned by one holds for the other, across scan ticks.
+notifier, so a pause learned by one holds for the other, across scan ticks. Every call Slack refuses
+(an error, a 429) or that does not reach it is counted in the app's metrics (bot/metrics.py), by method.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from bot.metrics import Metrics
 
 DEFAULT_RETRY_AFTER = 1.0  # seconds, when a 429 names no usable Retry-After
 Place = tuple[str, str | None]  # (Web API method, channel or None)
@@ -58,9 +61,10 @@ class Pauses:
 
 
 class SlackClient(AsyncWebClient):
-    def __init__(self, *args: Any, pauses: Pauses | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, pauses: Pauses | None = None, metrics: Metrics | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.pauses = pauses or Pauses()
+        self.metrics = metrics
 
     async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
         place = (api_method, channel_of(kwargs))
@@ -71,10 +75,19 @@ class SlackClient(AsyncWebClient):
             return await super().api_call(api_method, **kwargs)
         except SlackApiError as e:
             if e.response.status_code != 429:
+                self._count(api_method, rate_limited=False)
                 raise
+            self._count(api_method, rate_limited=True)
             seconds = retry_after(e.response.headers)
             self.pauses.pause(place, seconds)
             raise RateLimited(api_method, place[1], seconds, e.response) from e
+        except Exception:  # the network, a timeout: Slack was not reached
+            self._count(api_method, rate_limited=False)
+            raise
+
+    def _count(self, api_method: str, *, rate_limited: bool) -> None:
+        if self.metrics is not None:
+            (self.metrics.slack_rate_limited if rate_limited else self.metrics.slack_errors).labels(api_method).inc()
 
     def _held_back(self, api_method: str, wait: float) -> AsyncSlackResponse:
         """The 429 Slack would answer a call made now, without making it."""
@@ -103,6 +116,7 @@ class SlackClient(AsyncWebClient):
             logger=other.logger,
             retry_handlers=other.retry_handlers,
             pauses=self.pauses,
+            metrics=self.metrics,
         )
         twin.default_params = dict(other.default_params)  # e.g. the request's team_id
         return twin

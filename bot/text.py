@@ -3,7 +3,8 @@
 Slack reads `<…>` as mentions and links (`<!channel>` pings everyone, `<https://x|label>` shows a
 link under any label) and `&` as the start of an entity, so every piece of text that comes from data —
 errors, reasons, step names, resource ids, actors, tenant ids — goes through `safe`, `code` or
-`fenced`, inside code blocks too. Slack also refuses messages far below its documented 40,000
+`fenced`, inside code blocks too — and through core/redaction.py's `redact` first, so a token or a
+password quoted in an error never reaches a channel. Slack also refuses messages far below its documented 40,000
 characters: `msg_blocks_too_long` was observed at about 13,200 characters of blocks and at 11,341 of
 text (slackapi/bolt-js#2509 and #2867), so renderers keep each message's block JSON under `BUDGET`.
 """
@@ -16,13 +17,15 @@ from collections.abc import Sequence
 
 from slack_sdk.models.blocks import Block
 
+from core.redaction import redact
+
 BUDGET = 11_000  # characters of block JSON per message; under both observed rejections
 PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
 BACKTICK = "ˋ"  # stands in for ` in data shown as code, so data cannot close the code span
 
 
 def esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return redact(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def cut(text: str, limit: int) -> str:

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from core.approval_requests import ApprovalStore, DecommissionRequest, RequestState
 from core.domain import (
     Allocation,
     AuditEvent,
@@ -205,3 +206,53 @@ class BoundedFreezes(FreezeStore):
 
     async def unfreeze(self, by: str, at: datetime) -> Freeze | None:
         return await bounded(self.freezes.unfreeze(by, at), "read-only switch", StoreError, self.limit)
+
+
+class BoundedApprovals(ApprovalStore):
+    """Decommission requests (core/approvals.py), every call within `limit`, named "approvals"."""
+
+    def __init__(self, store: ApprovalStore, limit: timedelta) -> None:
+        self.store, self.limit = store, limit
+
+    async def add(
+        self, request: DecommissionRequest, events: Callable[[DecommissionRequest], Sequence[AuditEvent]]
+    ) -> tuple[DecommissionRequest, bool]:
+        return await bounded(self.store.add(request, events), "approvals", StoreError, self.limit)
+
+    async def get(self, request_id: int) -> DecommissionRequest | None:
+        return await bounded(self.store.get(request_id), "approvals", StoreError, self.limit)
+
+    async def open_for(self, tenant_id: str, now: datetime) -> DecommissionRequest | None:
+        return await bounded(self.store.open_for(tenant_id, now), "approvals", StoreError, self.limit)
+
+    async def decide(
+        self,
+        request_id: int,
+        state: RequestState,
+        by: str,
+        at: datetime,
+        events: Sequence[AuditEvent],
+        *,
+        key: str | None = None,
+    ) -> bool:
+        decided = self.store.decide(request_id, state, by, at, events, key=key)
+        return await bounded(decided, "approvals", StoreError, self.limit)
+
+    async def decided_by_key(self, request_id: int, key: str) -> bool:
+        return await bounded(self.store.decided_by_key(request_id, key), "approvals", StoreError, self.limit)
+
+    async def record_outcome(self, request_id: int, outcome: str, finished_at: datetime | None) -> None:
+        recorded = self.store.record_outcome(request_id, outcome, finished_at)
+        await bounded(recorded, "approvals", StoreError, self.limit)
+
+    async def unfinished(self, approved_since: datetime, limit: int) -> list[DecommissionRequest]:
+        return await bounded(self.store.unfinished(approved_since, limit), "approvals", StoreError, self.limit)
+
+    async def finish(self, request_id: int, outcome: str, at: datetime) -> DecommissionRequest | None:
+        return await bounded(self.store.finish(request_id, outcome, at), "approvals", StoreError, self.limit)
+
+    async def record_message(self, request_id: int, channel: str, ts: str) -> None:
+        await bounded(self.store.record_message(request_id, channel, ts), "approvals", StoreError, self.limit)
+
+    async def expire_due(self, now: datetime, limit: int) -> list[DecommissionRequest]:
+        return await bounded(self.store.expire_due(now, limit), "approvals", StoreError, self.limit)

@@ -11,6 +11,11 @@ A step that the engine keeps timing out on heartbeats is never "making progress"
 overdue" until `stuck_after`, then "no progress", with the engine's retry count in the reason. (SPEC's
 engine notes call this an error without a clean fail; both rows recommend Reset, then Retry and allow
 Reset and Cancel. Waiting for `stuck_after` keeps a worker restart from raising alarms.)
+
+The tenant's recent attempts are an input too (`Past`, read from its audit feed: core/attempts.py): a
+tenant that wedged again at the same step after a Reset and Retry within a day is not recovered by a
+third Reset and Retry. `ESCALATIONS`, applied after `TABLE`, turns such a wedged row's recommendation
+into Escalate; its allowed actions stay (Reset remains allowed, it is just no longer the one to press).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from core.attempts import NO_PAST, Past, wedged_again
 from core.domain import OPEN_STATES, Action, RunObservation, RunStatus, Tenant, TenantState
 from core.durations import format_duration
 
@@ -66,6 +72,7 @@ class Recommendation(StrEnum):
     RESET_THEN_RETRY = "Reset, then Retry"
     RESET_THEN_DECIDE = "Reset, then Retry or Decommission"
     RETRY = "Retry"
+    ESCALATE = "Escalate"  # the guide's recovery was tried and did not hold: a human beyond the on-call
     NOTHING = "—"
 
     @property
@@ -99,6 +106,8 @@ class Facts:
     heartbeat_timeout: timedelta
     stuck_after: timedelta
     claim: str | None  # "reset by U123 for 12 s" while an action holds the lease
+    step: str | None  # the step the row says it is at
+    again: str | None  # "wedged again at `create_storage` after Reset and Retry at 03:12 UTC", from `Past`
 
     @property
     def open(self) -> bool:
@@ -132,9 +141,22 @@ class Assessment:
     recommended: Recommendation
     allowed: tuple[Action, ...]
     reason: str
+    step: str | None = None  # where it stopped, and its error (row or engine): what its cause is made of
+    error: str | None = None
+    again: str | None = None  # set when an escalation applied: why the guide's recovery is not offered again
 
     def allows(self, action: Action) -> bool:
         return action in self.allowed
+
+    @property
+    def advice(self) -> str:
+        """The recommendation as operators read it: "Escalate: wedged again at `create_storage` after …"."""
+        return f"{self.recommended}: {self.again}" if self.again else str(self.recommended)
+
+    @property
+    def wedged_again(self) -> bool:
+        """Reset and Retry were tried within a day and it wedged at the same step: a batch leaves it out."""
+        return self.again is not None
 
 
 REASON_ERROR_CHARS = 300  # the full error is on the tenant card; reasons travel in lists and alerts
@@ -205,12 +227,31 @@ TABLE: tuple[Row, ...] = (
 # fmt: on
 
 
+@dataclass(frozen=True)
+class Escalation:
+    """A row applied on top of the one `TABLE` chose: a new recommendation, the allowed actions kept."""
+
+    situations: frozenset[Situation]
+    when: Callable[[Facts], bool]
+    recommended: Recommendation
+    why: Callable[[Facts], str | None]
+
+
+WEDGED = frozenset(s for s in Situation if s.wedged)
+
+# fmt: off
+ESCALATIONS: tuple[Escalation, ...] = (
+    Escalation(WEDGED, lambda f: f.again is not None, Recommendation.ESCALATE, lambda f: f.again),
+)
+# fmt: on
+
+
 def recommended_for(situation: Situation) -> Recommendation:
     """What the table recommends in `situation` (the same in every row of it): alerts carry only the situation."""
     return next(row.recommended for row in TABLE if row.situation is situation)
 
 
-def facts(tenant: Tenant, run: RunObservation | None, *, now: datetime, limits: Limits) -> Facts:
+def facts(tenant: Tenant, run: RunObservation | None, *, now: datetime, limits: Limits, past: Past = NO_PAST) -> Facts:
     """Measure the row and the engine observation against `now`. `run` is None when not asked or not answered."""
     heartbeats = [t for t in (tenant.last_heartbeat_at, run.last_heartbeat if run else None) if t is not None]
     heartbeat_age = now - max(heartbeats) if heartbeats else None
@@ -233,6 +274,8 @@ def facts(tenant: Tenant, run: RunObservation | None, *, now: datetime, limits: 
         heartbeat_timeout=heartbeat_timeout,
         stuck_after=limits.stuck_after,
         claim=claim_text,
+        step=tenant.current_step,
+        again=wedged_again(tenant, past, now),
     )
 
 
@@ -245,11 +288,20 @@ def _hung(run: RunObservation | None, heartbeat_age: timedelta | None, timeout: 
     return f"the engine timed out {run.pending_activity} on heartbeats, now at attempt {run.activity_attempt}"
 
 
-def assess(tenant: Tenant, run: RunObservation | None, *, now: datetime, limits: Limits) -> Assessment:
-    """The first row of `TABLE` that holds for this tenant at `now`."""
-    f = facts(tenant, run, now=now, limits=limits)
+def assess(
+    tenant: Tenant, run: RunObservation | None, *, now: datetime, limits: Limits, past: Past = NO_PAST
+) -> Assessment:
+    """The first row of `TABLE` that holds for this tenant at `now`, then the first of `ESCALATIONS` that
+    applies to it, if any (`past`: the tenant's last Reset and Retry, `past_of` its audit feed)."""
+    f = facts(tenant, run, now=now, limits=limits, past=past)
     row = next(row for row in TABLE if row.when(f))
-    return Assessment(row.situation, row.recommended, row.allowed, row.why(f))
+    found = Assessment(row.situation, row.recommended, row.allowed, row.why(f), f.step, f.error)
+    for up in ESCALATIONS:
+        if row.situation in up.situations and up.when(f):
+            return Assessment(
+                row.situation, up.recommended, row.allowed, found.reason, f.step, f.error, again=up.why(f)
+            )
+    return found
 
 
 def refusal(action: Action, assessment: Assessment) -> str:

@@ -43,3 +43,12 @@ ALERT_OPENED = PREFIX + "alert_opened"
 ALERT_SNOOZED = PREFIX + "alert_snoozed"
 ALERT_RESOLVED = PREFIX + "alert_resolved"
 ALERT_CLAIMED = PREFIX + "alert_claimed"  # someone took the alert ("Take it"); details: alert, previous owner
+RESET_NUDGED = PREFIX + "reset_nudged"  # the resetter was reminded of Retry/Decommission (core/alerting/nudges.py)
+RESET_NUDGE_FAILED = PREFIX + "reset_nudge_failed"
+
+# Two-person Decommission (core/approvals.py): a request, then another person's approval or denial
+DECOMMISSION_REQUESTED = PREFIX + "decommission_requested"
+DECOMMISSION_APPROVED = PREFIX + "decommission_approved"
+DECOMMISSION_DENIED = PREFIX + "decommission_denied"
+
+BATCH_MEMBER = PREFIX + "batch_member"  # a batch handled the tenant (core/batch_runner.py); details: batch, reason

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
 from core import events as ev
 from core.actions import STEPS, Fields, claim_for, claimed, restore
+from core.attempts import PAST_EVENTS, past_of
 from core.decisions import Limits, Situation, assess, refusal
 from core.domain import Action, ActionClaim, AuditEvent, RunHandle, RunObservation, Tenant, TenantState
 from core.freeze import Freeze, NeverFrozen, Switch
@@ -29,6 +30,7 @@ from core.liveness import ProcessLease
 from core.ports import ConcurrentUpdate, DuplicateRequest, EngineError, StoreError, TenantStore, WorkflowEngine
 from core.previews import Preview, preview
 from core.recovery import Recovery
+from core.request_ids import current_request_id, tenant_scope
 from core.results import ActionResult, Outcome, TenantNotFound, TenantView, utcnow
 from core.seen import Seen, Staleness, situation_note, staleness
 
@@ -68,15 +70,15 @@ class TenantService:
         tenant, run, engine_problems = await self._observe(tenant_id)
         problems = list(engine_problems)
         allocations = await self._optional(self.store.allocations(tenant_id), problems)
-        events = await self._optional(self.store.events(tenant_id, self.events_shown), problems)
+        events = await self._optional(self.store.events(tenant_id, max(self.events_shown, PAST_EVENTS)), problems)
         frozen = await self._switch_state(problems)
         now = self.clock()
         return TenantView(
             tenant,
             run,
-            assess(tenant, run, now=now, limits=self.limits),
+            assess(tenant, run, now=now, limits=self.limits, past=past_of(events or ())),
             tuple(allocations or ()),
-            tuple(events or ()),
+            tuple((events or ())[: self.events_shown]),
             tuple(problems),
             now,
             frozen,
@@ -125,11 +127,20 @@ class TenantService:
         request_key: str | None = None,
         seen: Seen | None = None,
         reason: str | None = None,
+        details: Mapping[str, object] | None = None,
     ) -> ActionResult:
         """Run `action` on the tenant as `actor` if the decision table allows it right now and, with `seen`
         (what the pressed message showed, core/seen.py), only on the run it showed. `reason` is recorded
-        with `<action>_started` and given to the engine where it takes one."""
-        asked = _Asked(action, actor, request_key, seen, reason)
+        with `<action>_started` and given to the engine where it takes one; `details` go into every audit
+        event of the action (e.g. on whose behalf the CLI acted, the approved request, the batch)."""
+        asked = _Asked(action, actor, request_key, seen, reason, dict(details or {}))
+        with tenant_scope(tenant_id):  # the log lines of this action name its tenant (core/request_ids.py)
+            result = await self._act(asked, tenant_id)
+            log.info("%s by %s: %s (%s)", action.value, actor, result.outcome.value, result.message)
+            return result
+
+    async def _act(self, asked: _Asked, tenant_id: str) -> ActionResult:
+        action, actor, reason = asked.action, asked.actor, asked.reason
         try:
             claim, current, note = await self._claim(asked, tenant_id)
         except _Stop as stop:
@@ -137,7 +148,7 @@ class TenantService:
                 return ActionResult(action, tenant_id, actor, stop.outcome, stop.message, None)
             return await self._result(action, tenant_id, actor, stop.outcome, stop.message, stop.stale)
         try:
-            outcome, message = await self._run(claim, current, _engine_reason(action, actor, reason))
+            outcome, message = await self._run(claim, current, _engine_reason(action, actor, reason), asked.extra)
         finally:
             self.lease.end(tenant_id)
             if self.after_action is not None:
@@ -180,7 +191,9 @@ class TenantService:
             events = []
         return staleness(seen, tenant, now, events)
 
-    async def _run(self, claim: ActionClaim, current: Tenant, why: str) -> tuple[Outcome, str]:
+    async def _run(
+        self, claim: ActionClaim, current: Tenant, why: str, extra: dict[str, object]
+    ) -> tuple[Outcome, str]:
         """The engine call and the outcome, written with the claim released. An outcome that cannot be
         written leaves the claim to recovery (core/recovery.py), which writes it from the engine's state."""
         action, steps, tenant_id = claim.action, STEPS[claim.action], current.id
@@ -188,11 +201,13 @@ class TenantService:
             started = await steps.call(self.engine, current, why)
         except EngineError as e:
             unrecorded = await self._finish(
-                tenant_id, claim, lambda t: restore(t, claim), ev.failed(action), cause=str(e)
+                tenant_id, claim, lambda t: restore(t, claim), ev.failed(action), cause=str(e), **extra
             )
             return Outcome.FAILED, f"{action.value} failed: {e}{_unrecorded(unrecorded)}"
         kind = ev.completed(action) if steps.completes_now else None
-        done = await self._finish(tenant_id, claim, lambda t: steps.on_done(t, started), kind, run=_describe(started))
+        done = await self._finish(
+            tenant_id, claim, lambda t: steps.on_done(t, started), kind, run=_describe(started), **extra
+        )
         if done is not None:
             return Outcome.FAILED, f"{action.value} failed half-way: {steps.done_by_engine}{_unrecorded(done)}"
         return Outcome.DONE, _done_message(action, steps.completes_now)
@@ -200,7 +215,7 @@ class TenantService:
     async def _claim(self, asked: _Asked, tenant_id: str) -> tuple[ActionClaim, Tenant, str | None]:
         """Claim the row for the action, or stop (_Stop) with why not; with the note on what changed since
         the pressed message was drawn, when the situation did but the run did not."""
-        action, actor, request_key, seen = asked.action, asked.actor, asked.request_key, asked.seen
+        action, actor, request_key, seen, extra = asked.action, asked.actor, asked.request_key, asked.seen, asked.extra
         for _ in range(CLAIM_ATTEMPTS):
             try:
                 if request_key is not None and await self.store.seen_request(request_key):
@@ -211,28 +226,36 @@ class TenantService:
             except (TenantNotFound, StoreError) as e:
                 outcome = Outcome.FAILED if isinstance(e, StoreError) else Outcome.REFUSED
                 raise _Stop(outcome, str(e), unread=True) from e
-            await self._unless_frozen(action, tenant_id, actor)
+            await self._unless_frozen(action, tenant_id, actor, extra)
             now = self.clock()
             assessment = assess(tenant, run, now=now, limits=self.limits)
             if seen is not None and not seen.same_run(tenant):
                 stale = await self._staleness(seen, tenant, assessment.situation)
                 why = stale.text()
                 await self._audit(
-                    tenant_id, ev.ACTION_REFUSED, actor, action=action.value, reason=why, seen=seen.details()
+                    tenant_id, ev.ACTION_REFUSED, actor, action=action.value, reason=why, seen=seen.details(), **extra
                 )
                 raise _Stop(Outcome.REFUSED, why, stale=stale)
             if assessment.situation is Situation.ENGINE_UNREACHABLE:
                 cause = "; ".join(_problems)
-                await self._audit(tenant_id, ev.failed(action), actor, cause=cause)
+                await self._audit(tenant_id, ev.failed(action), actor, cause=cause, **extra)
                 raise _Stop(Outcome.FAILED, f"{action.value} not started: {cause}", unread=True)
             if not assessment.allows(action):
                 reason = refusal(action, assessment)
-                await self._audit(tenant_id, ev.ACTION_REFUSED, actor, action=action.value, reason=reason)
+                await self._audit(tenant_id, ev.ACTION_REFUSED, actor, action=action.value, reason=reason, **extra)
                 raise _Stop(Outcome.REFUSED, reason)
             claim = claim_for(action, tenant, actor, now, self.lease.id)
             situation = assessment.situation.key
+            step = tenant.current_step if action is Action.RESET else None  # where it wedged: see core/decisions.Past
+            said = {"reason": asked.reason} if asked.reason is not None else {}
             event = self._event(
-                tenant_id, ev.started(action), actor, situation=situation, request=request_key, reason=asked.reason
+                tenant_id,
+                ev.started(action),
+                actor,
+                situation=situation,
+                request=request_key,
+                step=step,
+                **{**extra, **said},
             )
             self.lease.begin(tenant_id)  # before the claim is written: this process's recovery must not touch it
             written = False
@@ -252,7 +275,7 @@ class TenantService:
                     self.lease.end(tenant_id)  # `act` ends it once the claimed action is over
         raise _Stop(Outcome.REFUSED, "the tenant kept changing while deciding; look again and retry")
 
-    async def _unless_frozen(self, action: Action, tenant_id: str, actor: str) -> None:
+    async def _unless_frozen(self, action: Action, tenant_id: str, actor: str, extra: dict[str, object]) -> None:
         """Stop here while tenantbot is frozen (refused and audited with who froze it, when and why), or when
         the switch cannot be read (fail closed: nothing runs on a switch that might be on)."""
         try:
@@ -261,7 +284,7 @@ class TenantService:
             raise _Stop(Outcome.FAILED, f"{action.value} not started: {e}", unread=True) from e
         if freeze is not None:
             reason = freeze.refusal(self.clock())
-            await self._audit(tenant_id, ev.ACTION_REFUSED, actor, action=action.value, reason=reason)
+            await self._audit(tenant_id, ev.ACTION_REFUSED, actor, action=action.value, reason=reason, **extra)
             raise _Stop(Outcome.REFUSED, reason)
 
     async def _finish(
@@ -296,6 +319,8 @@ class TenantService:
             log.warning("audit event %s for %s lost: %s", kind, tenant_id, e)
 
     def _event(self, tenant_id: str, kind: str, actor: str, **details: object) -> AuditEvent:
+        """An audit event; it names the request that caused it (a Slack request, a command), if any."""
+        details = {**details, "request_id": current_request_id()}  # last: the reason reads first
         return AuditEvent(tenant_id, kind, actor, self.clock(), {k: v for k, v in details.items() if v is not None})
 
     async def _result(
@@ -316,11 +341,11 @@ class TenantService:
         await self._audit(tenant_id, ev.ACTION_REFUSED, actor, action=action.value, reason=reason)
         return await self._result(action, tenant_id, actor, Outcome.REFUSED, reason)
 
-    async def create(self, tenant_id: str, actor: str) -> Tenant:
+    async def create(self, tenant_id: str, actor: str, *, details: Mapping[str, object] | None = None) -> Tenant:
         """Record a new pending tenant; `act(RETRY, ...)` then starts its first attempt."""
         now = self.clock()
         tenant = Tenant(id=tenant_id, state=TenantState.PENDING, created_at=now, last_progress_at=now)
-        event = self._event(tenant_id, ev.REQUESTED, actor)
+        event = self._event(tenant_id, ev.REQUESTED, actor, **(details or {}))
         return await self.store.add(tenant, [event])
 
 
@@ -333,6 +358,7 @@ class _Asked:
     request_key: str | None
     seen: Seen | None
     reason: str | None
+    extra: dict[str, object] = field(default_factory=dict)  # details for every audit event of the action
 
 
 class _Stop(Exception):

@@ -25,6 +25,10 @@ has made no progress for STUCK_AFTER, whichever comes first. Likewise an error o
 failing workflow task, a retrying activity) on a run that still completes steps is found once the row
 has made no progress for STUCK_AFTER; `/tenant` describes and shows it at once.
 
+A wedged tenant on its second attempt or later is also assessed with its past (core/attempts.Past:
+its last Reset and Retry, from its audit feed), so one that wedged again at the same step reads
+"Escalate" and is marked `wedged_again`. The feed is read once per tenant and run, not every sweep.
+
 Sweeps run one at a time (a lock): what one learns, the next starts from. The finder is given the ports
 the composition root wrapped with their time limits (core/bounded.py), so each of those calls answers
 within READ_TIMEOUT or says which part did not ("engine: no answer within 2 s").
@@ -34,13 +38,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from core.attempts import NO_PAST, PAST_EVENTS, Past, past_of
 from core.decisions import Assessment, Limits, Situation, assess
 from core.describes import Describes
 from core.domain import ClosedRun, InFlightRef, RunHandle, RunObservation, RunStatus, Tenant
-from core.ports import TenantStore, WorkflowEngine
+from core.ports import StoreError, TenantStore, WorkflowEngine
 from core.run_census import CLOSED_OVERLAP, RECONCILE_EVERY, Answer, RunCensus
 
 RUNNING, NOT_FOUND = RunStatus.RUNNING, RunStatus.NOT_FOUND
@@ -54,6 +59,7 @@ class Sweep:
     in_flight: int
     described: int
     reconciled: bool = False  # every in-flight handle was asked about
+    idle: dict[str, int] = field(default_factory=dict)  # pending, clean (e.g. just reset): tenant id -> row version
 
 
 def by_workflow(closed: Sequence[ClosedRun]) -> dict[str, list[ClosedRun]]:
@@ -84,6 +90,7 @@ class WedgeFinder:
         )
         self._ended: dict[str, Answer] = {}  # tenant id -> its run, closed or gone, while the row names it
         self._one_at_a_time = asyncio.Lock()
+        self._pasts: dict[str, tuple[RunHandle | None, Past]] = {}  # tenant id -> (the run it was read for, past)
 
     async def sweep(self, now: datetime) -> Sweep:
         async with self._one_at_a_time:
@@ -106,14 +113,33 @@ class WedgeFinder:
         suspects = [t for t in tenants if t.handle is not None and t.id not in ended and self._suspicious(t, now)]
         described = await self.describes.refresh(suspects, now)
         observed |= {t.id: kept for t in suspects if (kept := self.describes.kept(t.id)) is not None}
-        wedged = {}
+        wedged, idle = {}, {}
         for tenant in tenants:
-            assessment = assess(tenant, observed[tenant.id] if tenant.handle else None, now=now, limits=self.limits)
+            run = observed[tenant.id] if tenant.handle else None
+            assessment = assess(tenant, run, now=now, limits=self.limits)
+            if assessment.situation is Situation.PENDING_CLEAN:
+                idle[tenant.id] = tenant.version
             if assessment.situation.wedged:
-                wedged[tenant.id] = assessment
+                past = await self._past(tenant)
+                wedged[tenant.id] = assess(tenant, run, now=now, limits=self.limits, past=past) if past else assessment
         self._ended = ended
+        self._pasts = {tenant_id: kept for tenant_id, kept in self._pasts.items() if tenant_id in wedged}
         self.census.seen(now, reconciled=reconcile)
-        return Sweep(wedged, len(refs), described, reconcile)
+        return Sweep(wedged, len(refs), described, reconcile, idle)
+
+    async def _past(self, tenant: Tenant) -> Past | None:
+        """The tenant's last Reset and Retry (read once per run it names); None before any Retry."""
+        if tenant.attempt < 2:
+            return None
+        kept = self._pasts.get(tenant.id)
+        if kept is not None and kept[0] == tenant.handle:
+            return kept[1]
+        try:
+            past = past_of(await self.store.events(tenant.id, PAST_EVENTS))
+        except StoreError:
+            return NO_PAST  # assessed without its past this sweep; read again on the next
+        self._pasts[tenant.id] = (tenant.handle, past)
+        return past
 
     def _to_ask(self, ref: InFlightRef, reconcile: bool, closed: dict[str, list[ClosedRun]]) -> bool:
         """Suspects every sweep, every handle at a reconcile; never a run known closed (closing is final)."""

@@ -11,7 +11,13 @@ when an action ran, so `serve` announces at once). The notifier and the director
 (Slack for `serve`, the console for `scan` and the demo): they are the only parts that differ between
 commands. The notifier is given as a function of the run-link look-up, because that look-up needs the
 engine's Web UI, known only once the engine has started. The service and the scan read the read-only
-switch (core/freeze.py), the one `tenantbot freeze` and `unfreeze` flip (`read_only_switch`).
+switch (core/freeze.py), the one `tenantbot freeze` and `unfreeze` flip (`read_only_switch`). Decommission
+from the chat takes two people (core/approvals.py, its requests kept within READ_TIMEOUT for APPROVAL_TTL).
+The App Home's read model (core/home.py) reads the switch, the finder and the database's Home store,
+where each scan tick records when it finished.
+
+Given the app's metrics (`serve`), the ports the service, the finder and the scan call are counting
+proxies (tenantbot/observed.py): every engine and database error is counted where it leaves its port.
 
 The process's liveness lease (core/liveness.py) is renewed in the background while the runtime is open
 and given back when it closes, so another replica can tell this process's unfinished actions from a
@@ -25,21 +31,25 @@ import contextlib
 import dataclasses
 import os
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from bot.metrics import Metrics
 from core.adapters.unreachable_engine import UnreachableEngine
 from core.alerting.announcements import Announcer
 from core.alerting.controls import AlertControls
 from core.alerting.ports import Notifier
 from core.alerting.scanner import SCAN_LOCK, Scanner
+from core.approvals import Approvals
 from core.authz import Authorizer, Directory, NoDirectory
-from core.bounded import BoundedFreezes, BoundedLeases, bounded_ports
+from core.batch_runner import BatchRunner
+from core.bounded import BoundedApprovals, BoundedFreezes, BoundedLeases, bounded_ports
 from core.freeze import FreezeStore, Switch
 from core.history import AuditHistory
+from core.home import HomeReader, HomeStore
 from core.liveness import ProcessLease
 from core.ports import EngineError, Leases, WorkflowEngine
 from core.presses import Presses
@@ -52,9 +62,11 @@ from core.seen import ShownRun, shown_runs
 from core.service import TenantService
 from core.wedged import WedgeFinder
 from tenantbot.crash import crashing
+from tenantbot.observed import counted_engine, counted_store
 from tenantbot.settings import Settings
 
 if TYPE_CHECKING:  # the database's modules (SQLAlchemy, Alembic) load when a runtime opens, not at import
+    from core.adapters.temporal_engine import TemporalEngine
     from core.persistence import Database
 
 
@@ -81,9 +93,13 @@ class Runtime:
     shown_run: ShownRun  # the run such a message's Reset acts on, as it is drawn (core/seen.py)
     retention: Retention  # the daily retention run, under the scan's lease with a holder of its own
     faults: FaultPlan  # what this process injects into the first attempts it starts (demo, provision --fault)
+    approvals: Approvals  # two-person Decommission: requests, approvals and denials
+    batches: BatchRunner  # batch Reset / Retry of a cause group, run under each batch's lease (core/batch_runner.py)
     scanner: Scanner | None = None  # the wedge scan, when the runtime was given a notifier
     controls: AlertControls | None = None  # Snooze, Take it and the digest menus, beside the scanner (its delivery)
     announcer: Announcer | None = None  # actions and mentions posted once, when the runtime was given a notifier
+    engine_ping: Callable[[], Awaitable[None]] | None = None  # the engine answers (readiness, `/readyz`)
+    home: HomeReader | None = None  # what the App Home shows each person (core/home.py)
 
     @property
     def recovery(self) -> Recovery:
@@ -109,6 +125,14 @@ def read_only_switch(settings: Settings, freezes: FreezeStore) -> Switch:
     return Switch(BoundedFreezes(freezes, settings.read_timeout), clock=utcnow)
 
 
+def home_reader(
+    settings: Settings, store: HomeStore, switch: Switch, finder: WedgeFinder, *, scans: bool
+) -> HomeReader:
+    """The App Home's read model; it says the scan is late only when this deployment scans (a notifier)."""
+    every = settings.scan_interval if scans else None
+    return HomeReader(store, switch, finder, read_timeout=settings.read_timeout, clock=utcnow, scan_every=every)
+
+
 def announcer_for(settings: Settings, database: Database, chat: Notifier, holder: str) -> Announcer:
     """Actions and mentions posted once (the serving process's; a dry run only records them)."""
     mention, after = settings.alert_mention, settings.alert_mention_after
@@ -124,15 +148,27 @@ def assemble(
     links: RunLinks,
     notifier: NotifierFor | None,
     directory: Directory,
+    metrics: Metrics | None = None,
     *,
     scan: bool = True,
 ) -> Runtime:
     """Every part, each built once and handed the parts it needs: the ports wrapped once with their time
     limits (core/bounded.py) for the service, its recovery, the liveness lease, the wedge finder, the audit
-    history and the run links. The scan's own writes, retention's batches and the saga's worker
+    history, the run links and the batch runner. The scan's own writes, retention's batches and the saga's worker
     (tenantbot/engine.py) use the database unbounded, as before."""
     crash_store, crash_engine = crashing(database.tenants, engine)  # only when a test asks (TENANTBOT_TEST_CRASH)
     store, bounded_engine = bounded_ports(crash_store, crash_engine, settings.timeouts)
+    scanned, alerts, homes = database.tenants, database.alerts, database.home
+    if metrics is not None:  # errors counted where they leave the ports, timeouts included
+        store, bounded_engine = (
+            counted_store(store, metrics.database_errors),
+            counted_engine(bounded_engine, metrics.engine_errors),
+        )
+        scanned, alerts, homes = (
+            counted_store(scanned, metrics.database_errors),
+            counted_store(alerts, metrics.database_errors),
+            counted_store(homes, metrics.database_errors),  # the Home's own time limit is its reader's
+        )
     leases = BoundedLeases(database.leases, settings.read_timeout)
     lease = ProcessLease(leases, ttl=settings.process_lease, clock=utcnow)
     switch = read_only_switch(settings, database.freezes)
@@ -159,13 +195,24 @@ def assemble(
         shown_run=shown_run,
         retention=build_retention(settings, database.retention, database.leases, f"{holder}:retention"),
         faults=faults,
+        approvals=Approvals(
+            service,
+            authorizer,
+            BoundedApprovals(database.approvals, settings.read_timeout),
+            ttl=settings.approval_ttl,
+            clock=utcnow,
+        ),
+        batches=BatchRunner(
+            database.batches, service, leases, holder=f"{holder}:batches", lease=settings.process_lease
+        ),
         announcer=announcer,
+        home=home_reader(settings, homes, switch, finder, scans=chat is not None and scan),
     )
     if chat is None or not scan:
         return runtime
     scanner = Scanner(
-        database.tenants,
-        database.alerts,
+        scanned,
+        alerts,
         chat,
         finder,
         leases=database.leases,
@@ -173,8 +220,10 @@ def assemble(
         clock=utcnow,
         lease=scan_lease(settings),
         freezes=database.freezes,  # the alerts show the switch (the scan's own reads are unbounded, as before)
+        reset_nudge_after=settings.reset_nudge_after,
+        ticks=homes,  # the last tick's time, for the App Home
     )
-    controls = AlertControls(database.tenants, database.alerts, scanner.delivery, authorizer, clock=utcnow)
+    controls = AlertControls(scanned, alerts, scanner.delivery, authorizer, clock=utcnow)
     return dataclasses.replace(runtime, scanner=scanner, controls=controls)
 
 
@@ -199,6 +248,7 @@ async def runtime(
     engine_required: bool = True,
     notifier: NotifierFor | None = None,
     directory: Directory | None = None,
+    metrics: Metrics | None = None,
     scan: bool = True,
 ) -> AsyncIterator[Runtime]:
     """Everything the app needs, torn down in reverse order on exit.
@@ -215,7 +265,7 @@ async def runtime(
     database = await open_database(settings.db_url)
     try:
         async with AsyncExitStack() as stack:
-            engine: WorkflowEngine
+            engine: TemporalEngine | UnreachableEngine
             faults = FaultPlan()
             try:
                 engine = await stack.enter_async_context(
@@ -226,7 +276,10 @@ async def runtime(
                     raise
                 engine = UnreachableEngine(f"engine unreachable: {e}")
             links = RunLinks(web_ui_url(settings), settings.temporal_namespace)  # the dev server's UI, once it runs
-            built = assemble(settings, database, engine, faults, links, notifier, directory or NoDirectory(), scan=scan)
+            built = assemble(
+                settings, database, engine, faults, links, notifier, directory or NoDirectory(), metrics, scan=scan
+            )
+            built = dataclasses.replace(built, engine_ping=engine.ping)
             await stack.enter_async_context(kept(built.service.lease))
             yield built
     finally:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from tenantbot.commands import db, engine, freeze, history, prune, serve, tenants
+from tenantbot.commands import batch, db, engine, freeze, history, prune, serve, tenants
 
 app = typer.Typer(
     name="tenantbot",
@@ -21,7 +21,7 @@ app = typer.Typer(
 
 
 def main() -> None:
-    for module in (tenants, history, freeze, engine, serve, prune, db):
+    for module in (tenants, history, freeze, batch, engine, serve, prune, db):
         module.register(app)
     app(prog_name="tenantbot")
 

@@ -10,6 +10,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
+from core.causes import Group, summary
 from core.domain import AuditEvent
 from core.durations import format_duration
 from core.events import PREFIX
@@ -50,7 +51,7 @@ def render_view(view: TenantView, links: RunLinks | None = None) -> str:
         "",
         f"Assessment: {a.situation}",
         f"  {a.reason}",
-        f"  recommended: {a.recommended}",
+        f"  recommended: {a.advice}",
         f"  allowed now: {', '.join(x.value for x in a.allowed) or 'none'}",
         f"  read-only: {_switch(view)}",
     ]
@@ -58,8 +59,18 @@ def render_view(view: TenantView, links: RunLinks | None = None) -> str:
         lines.append(f"  could not read {problem}")
     if view.events:
         lines += ["", "Recent events:"]
-        lines += [f"  {e.at:%H:%M:%S} {e.type.removeprefix('tenant.provisioning.'):<22} {e.actor}" for e in view.events]
+        lines += [f"  {e.at:%H:%M:%S} {e.type.removeprefix('tenant.provisioning.'):<22} {_who(e)}" for e in view.events]
     return "\n".join(lines)
+
+
+def _who(event: AuditEvent) -> str:
+    """The actor, with whom the CLI acted on behalf of (`--actor`) and a break-glass Decommission."""
+    behalf = event.details.get("on_behalf_of")
+    return (
+        event.actor
+        + (f" on behalf of {behalf}" if isinstance(behalf, str) else "")
+        + (" (break-glass)" if event.details.get("break_glass") is True else "")
+    )
 
 
 def _switch(view: TenantView) -> str:
@@ -92,13 +103,16 @@ def render_switch(result: SwitchResult) -> str:
             return f"refused: {result.reason}"
 
 
+def render_causes(groups: list[Group]) -> str:
+    """ "by cause: 470 orphaned at `create_storage`; 25 wedged at …; 5 other" (core/causes.py)."""
+    return f"by cause: {summary(groups)}" if groups else "no wedged tenants"
+
+
 def render_list(views: Sequence[TenantView]) -> str:
     if not views:
         return "no tenants"
     table = [("TENANT", "STATE", "SITUATION", "RECOMMENDED")]
-    table += [
-        (v.tenant.id, str(v.tenant.state), str(v.assessment.situation), str(v.assessment.recommended)) for v in views
-    ]
+    table += [(v.tenant.id, str(v.tenant.state), str(v.assessment.situation), v.assessment.advice) for v in views]
     widths = [max(len(row[i]) for row in table) for i in range(3)]
     return "\n".join(
         " ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)) + f" {row[3]}" for row in table

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from core.alerting.model import Alert, Announcement, Digest
-from core.decisions import recommended_for
+from core.alerting.nudges import ResetNudge
 
 
 class ConsoleNotifier:
@@ -19,7 +19,7 @@ class ConsoleNotifier:
         self.echo = echo
 
     async def post_alert(self, alert: Alert) -> str:
-        suggested = recommended_for(alert.situation)
+        suggested = alert.suggested
         self.echo(f"ALERT {alert.tenant_id}: {alert.situation} — {alert.reason}. Suggested: {suggested}")
         return ""
 
@@ -42,3 +42,6 @@ class ConsoleNotifier:
 
     async def announce(self, line: Announcement, thread: str | None) -> str:
         return ""  # never asked in a dry run: a replica with Slack posts it
+
+    async def remind_reset(self, thread: str | None, resetter: str, nudges: Sequence[ResetNudge]) -> None:
+        return None  # never asked in a dry run: nudges are left to a replica with Slack

@@ -19,7 +19,7 @@ from temporalio.worker import Worker
 
 from core.adapters.temporal_engine import TemporalEngine, engine_errors
 from core.adapters.temporal_server import dev_server, find_binary, web_ui
-from core.ports import TenantStore, WorkflowEngine
+from core.ports import TenantStore
 from core.results import utcnow
 from core.run_writes import RunReporter
 from core.saga import FaultPlan
@@ -44,7 +44,7 @@ def dev_server_dir(settings: Settings) -> Path:
 @asynccontextmanager
 async def engine_runtime(
     settings: Settings, store: TenantStore, faults: FaultPlan, *, worker: bool
-) -> AsyncIterator[WorkflowEngine]:
+) -> AsyncIterator[TemporalEngine]:
     async with AsyncExitStack() as stack:
         address = settings.temporal_address
         if address is None:

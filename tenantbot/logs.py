@@ -1,4 +1,5 @@
-"""Logging of the entry points: one line format, and the Temporal SDK's expected activity endings in one line.
+"""Logging of the entry points: LOG_FORMAT (text or JSON lines, with request ids and no secrets:
+tenantbot/log_records.py), and the Temporal SDK's expected activity endings in one line.
 
 The SDK logs every activity attempt that ends with an exception at WARNING with its full traceback
 ("Completing activity as failed"). Most are expected: an attempt the engine timed out, or whose run
@@ -15,18 +16,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 
 from temporalio.exceptions import ApplicationError, CancelledError
 
 from core.ports import StoreError
+from tenantbot.log_records import context_filters, formatter
 
-FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 SDK_ACTIVITY_LOGGERS = ("temporalio.activity", "temporalio.worker._activity")
 CANCELLED = "cancelled (timed out by the engine, or its run was cancelled, reset or ended)"
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format=FORMAT)
+def configure_logging(level: str, log_format: str = "text") -> None:
+    """One handler on stderr in `log_format`, every record carrying its request and tenant and redacted
+    (a process whose root logger already has handlers, e.g. under a test runner, keeps them)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter(log_format))
+    for record_filter in context_filters():
+        handler.addFilter(record_filter)
+    logging.basicConfig(level=level.upper(), handlers=[handler])
     shorten_expected_activity_endings()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from contextvars import ContextVar
 from typing import TypeVar
 
@@ -18,6 +19,8 @@ import typer
 
 from core.domain import InvalidTenantId, parse_tenant_id
 from core.ports import EngineError, StoreError
+from core.redaction import redact
+from core.request_ids import request_scope
 from core.results import TenantNotFound
 from tenantbot.logs import configure_logging
 from tenantbot.settings import Settings, SettingsError, load_settings
@@ -48,21 +51,29 @@ def settings() -> Settings:
         loaded = load_settings()
     except SettingsError as e:
         raise Failure(str(e), EXIT_USAGE) from None
-    configure_logging(loaded.log_level)
+    redact.register(*loaded.secrets())
+    redact.register_url(loaded.db_url)
+    redact.register_url(f"//{loaded.temporal_address}" if loaded.temporal_address else None)  # user:pw@host
+    configure_logging(loaded.log_level, loaded.log_format)
     return loaded
 
 
-def run(main: Callable[[], Awaitable[T]]) -> T:
+def run(main: Callable[[], Awaitable[T]], *, one_request: bool = True) -> T:
     """Run one async command; print expected failures as one line on stderr and exit non-zero.
+
+    A command is one request (`one_request`): one request id for its log lines, its audit events and its
+    engine calls (core/request_ids.py). A long-running one (serve, worker, demo) is not: each Slack
+    request and scan tick in it gets its own.
 
     SIGINT and SIGTERM stop any command the same way: a command waiting in `until_stopped()` returns
     from it and shuts down in order (exit 0); any other is cancelled, so its async context managers
     still unwind (the embedded dev server is stopped) before it exits 130 or 143.
     """
     try:
-        return asyncio.run(_stoppable(main))
+        with request_scope() if one_request else nullcontext():
+            return asyncio.run(_stoppable(main))
     except Failure as e:
-        typer.echo(f"error: {e}", err=True)
+        typer.echo(f"error: {redact(str(e))}", err=True)
         raise typer.Exit(e.code) from None
     except _Interrupted as e:
         typer.echo(f"stopped by {e.signal.name}", err=True)

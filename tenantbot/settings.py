@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     activity_heartbeat_timeout: Duration = timedelta(seconds=10)
 
     log_level: str = Field(default="WARNING", pattern=r"^(?i:debug|info|warning|error)$")
+    log_format: str = Field(default="text", pattern=r"^(?i:text|json)$", description="json: one object per line")
 
     # -- Slack -------------------------------------------------------------------------------------
     slack_bot_token: SecretStr | None = None
@@ -81,11 +82,23 @@ class Settings(BaseSettings):
     audit_retention: Duration = Field(
         default=timedelta(days=400), ge=timedelta(days=1), description="audit events, request keys, resolved alerts"
     )
+    reset_nudge_after: Duration = Field(
+        default=timedelta(minutes=30),
+        ge=timedelta(minutes=1),
+        le=timedelta(days=1),
+        description="remind the resetter of a Reset nobody followed with Retry or Decommission after this long",
+    )
     reset_users: AllowListSetting = AllowList(everyone=True)
     retry_users: AllowListSetting = AllowList(everyone=True)
     cancel_users: AllowListSetting = AllowList(everyone=True)
     decommission_users: AllowListSetting = AllowList()
     admin_users: AllowListSetting = Field(default=AllowList(), description="who may freeze and unfreeze from Slack")
+    approval_ttl: Duration = Field(
+        default=timedelta(minutes=30),
+        ge=timedelta(minutes=1),
+        le=timedelta(days=1),
+        description="how long a Decommission request may be approved",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -116,6 +129,11 @@ class Settings(BaseSettings):
                 f"three READ_TIMEOUTs ({slowest.total_seconds():g} s)"
             )
         return self
+
+    def secrets(self) -> list[str]:
+        """Every configured secret, for core/redaction.py to mask: tokens, the signing secret, the API key."""
+        held = (self.slack_bot_token, self.slack_app_token, self.slack_signing_secret, self.temporal_api_key)
+        return [s.get_secret_value() for s in held if s is not None]
 
     @property
     def policy(self) -> Policy:

@@ -14,6 +14,7 @@ import itertools
 from collections.abc import Sequence
 
 from core.alerting.model import Alert, Announcement, Digest
+from core.alerting.nudges import ResetNudge
 from core.alerting.ports import Notifier, NotifyError
 
 
@@ -73,6 +74,11 @@ class RecordingNotifier(Notifier):
         where = self.owners.get(thread, thread) if thread is not None else "channel"
         self.sent.append(("announce", f"{where}: {line.actor} {line.action or 'mention'} {line.tenant_id}"))
         return self._ref("announcement")
+
+    async def remind_reset(self, thread: str | None, resetter: str, nudges: Sequence[ResetNudge]) -> None:
+        await self._call()
+        where = self.owners.get(thread, thread) if thread else f"dm {resetter}"
+        self.sent.append(("remind_reset", f"{where}: {','.join(n.tenant_id for n in nudges)}"))
 
     def kinds(self) -> list[str]:
         return [kind for kind, _ in self.sent]

@@ -29,7 +29,7 @@ from bot.seen_values import pack
 from bot.text import safe
 from core.alerting.controls import SnoozeOutcome, SnoozeResult, TakeOutcome, TakeResult
 from core.alerting.model import Alert
-from core.decisions import Situation, recommended_for
+from core.decisions import Situation
 from core.seen import Seen
 
 ALERT_BLOCK = "alert:{}:{}"  # alert id, tenant id
@@ -56,8 +56,12 @@ def alert_blocks(alert: Alert, run_url: str | None = None, seen: Seen | None = N
         ]
     body = (
         f":rotating_light: *{safe(alert.tenant_id, 100)}* is *{alert.situation}*\n"
-        f"{safe(alert.reason, 2500)}\n*Suggested:* {recommended_for(alert.situation)} — Reset terminates the stuck run "
-        "and keeps allocations; nothing is rolled back."
+        f"{safe(alert.reason, 2500)}\n*Suggested:* {alert.suggested} — "
+        + (
+            ESCALATED
+            if alert.escalated
+            else "Reset terminates the stuck run and keeps allocations; nothing is rolled back."
+        )
     )
     if alert.situation is Situation.ACTION_RUNNING:  # an action on it is unfinished: the alert waits for it
         body = f":hourglass_flowing_sand: *{safe(alert.tenant_id, 100)}*: {safe(alert.reason, 2500)}"
@@ -98,12 +102,16 @@ def alert_blocks(alert: Alert, run_url: str | None = None, seen: Seen | None = N
     return blocks
 
 
+ESCALATED = "Reset and Retry did not get it past this step; find out why before another (Reset is still allowed)."
+
+
 def _reset(alert: Alert, seen: Seen | None) -> list[ButtonElement]:
     """The Reset button (it opens its preview), unless tenantbot is frozen (every action is refused then)
-    or the run it would act on is not known."""
+    or the run it would act on is not known; not highlighted once Reset and Retry did not help."""
     if alert.frozen is not None or seen is None or seen.tenant_id != alert.tenant_id:
         return []
-    return [ButtonElement(text="Reset", action_id="alert_reset", value=pack(seen), style="primary")]
+    style = None if alert.escalated else "primary"  # allowed, but no longer what to press
+    return [ButtonElement(text="Reset", action_id="alert_reset", value=pack(seen), style=style)]
 
 
 def snooze_answer(result: SnoozeResult, tenant_id: str, until: datetime) -> str:

@@ -85,7 +85,9 @@ def _card(
     ]
     if t.error:
         blocks.append(SectionBlock(text=md("*Error*\n" + fenced(t.error, room.error))))
-    assessment = f"*{a.situation.value.capitalize()}* — {safe(a.reason, room.reason)}\n*Recommended:* {a.recommended}"
+    assessment = (
+        f"*{a.situation.value.capitalize()}* — {safe(a.reason, room.reason)}\n*Recommended:* {safe(a.advice, 400)}"
+    )
     blocks.append(SectionBlock(text=md(assessment)))
     if view.problems:
         problems = "; ".join(f"could not read {safe(p, room.field)}" for p in view.problems)

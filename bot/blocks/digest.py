@@ -7,13 +7,14 @@ selects and names what is still wedged in text as far as the message budget (`bo
 - more: a "Page…" select (25 members a page, 100 pages); picking a page answers privately with that
   page's list and its own select (two clicks to any member's alert).
 Pages of 25 keep a page's select within the budget even for 63-character tenant ids.
+The summary groups the still-wedged members by cause, largest group first (core/causes.py): "By cause:
+470 orphaned at `create_storage`; 25 wedged at `configure_network`: upstream API returned 500; 5 other".
 A member's alert (answered privately) has its own Reset (with its preview), Details and Snooze. While
 tenantbot is frozen (core/freeze.py) the digest shows the freeze's banner, and members' alerts no Reset.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 
 from slack_sdk.models.blocks import (
@@ -27,9 +28,11 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
+from bot.blocks.common import causes
 from bot.blocks.freeze import banner
 from bot.text import BUDGET, cut, listing, size
 from core.alerting.model import Alert, Digest
+from core.causes import group
 
 PAGE, MAX_PAGES = 25, 100
 LIST_ROOMS = (2900, 1200, 300)  # characters of the "still wedged" list, tried until the digest fits
@@ -58,12 +61,16 @@ def _digest(digest: Digest, members: Sequence[Alert], list_chars: int, max_pages
     if not still:
         text = f":white_check_mark: *{len(members)} tenants were wedged at once* — all resolved; see the thread."
         return [SectionBlock(text=MarkdownTextObject(text=text))]
-    counts = Counter(str(m.situation) for m in still)
+    groups = group({m.tenant_id: m.cause for m in still})
     snoozed = sum(1 for m in still if m.snoozed_until is not None)
+    again = sum(1 for m in still if m.escalated)
     summary = (
-        f"*{len(still)} still wedged* ({', '.join(f'{n} {label}' for label, n in counts.most_common())}), "
-        f"*{len(members) - len(still)} resolved*" + (f", {snoozed} snoozed" if snoozed else "") + ". "
-        "Likely one cause (a cluster reset?). Suggested for each: Reset, then Retry."
+        f"*{len(still)} still wedged*, *{len(members) - len(still)} resolved*"
+        + (f", {snoozed} snoozed" if snoozed else "")
+        + ". Suggested for each: Reset, then Retry"
+        + (f" — except {again} wedged again after Reset and Retry: escalate those" if again else "")
+        + ".\n"
+        + causes(groups)
     )
     more = "pick a page below" if len(still) > PAGE else "all in the menu below"
     beyond = (

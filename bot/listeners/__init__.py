@@ -8,10 +8,12 @@ from bot.deps import BotDeps
 
 
 def register_listeners(app: AsyncApp, deps: BotDeps) -> None:
-    from bot.listeners import actions, alerts, commands, history, previews
+    from bot.listeners import actions, alerts, approvals, commands, history, home, previews
 
     commands.register(app, deps)
     actions.register(app, deps)
     alerts.register(app, deps)
     history.register(app, deps)
     previews.register(app, deps)
+    approvals.register(app, deps)
+    home.register(app, deps)

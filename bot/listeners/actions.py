@@ -3,7 +3,8 @@
 Each press is acked at once and checked: the button value is what the card showed (bot/seen_values.py:
 tenant, attempt, run id, situation, when drawn), and its tenant must be the block's. Reset, Cancel and
 Decommission then open their preview modal (bot/listeners/previews.py), which runs the action once the
-presser gives a reason. Retry is handed to the core at once as one call (`Presses.press`: authorization,
+presser gives a reason (a Decommission becomes a request a second person approves:
+bot/listeners/approvals.py). Retry is handed to the core at once as one call (`Presses.press`: authorization,
 its audit, the action, only on the run the card showed) with the Slack user as actor and a request key
 unique to the press (so a redelivered request never runs twice), and answered: the card is replaced in
 place with the tenant's new state and a line saying who pressed what. A refusal on a card shared in the
@@ -65,6 +66,7 @@ async def run_press(deps: BotDeps, body: dict[str, Any], act: Action, seen: Seen
     user = body["user"]["id"]
     key = f"{user}:{body['actions'][0].get('action_ts', '')}:{act.value}:{seen.tenant_id}"
     result = await deps.presses.press(act, seen.tenant_id, user, request_key=key, seen=seen)
+    deps.metrics.action(result)
     answer.ran(card.result_note(result, deps.clock()))
     return result
 

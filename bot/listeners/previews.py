@@ -12,7 +12,8 @@ that is empty or too long, keeps the modal open with the problem under the field
 errors`). Otherwise the modal closes and the action goes to the core as one generic call (the action,
 what was seen, the user, the reason, and the request key `view:<view id>`, so a submission delivered
 twice runs once); the core re-checks it (an out-of-date card is refused) and the original card or alert
-is answered through the press's response_url.
+is answered through the press's response_url. A Decommission's submission instead records a request that
+a second person approves (bot/listeners/approvals.py), with the reason given here.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from bot.answer import Answer
 from bot.blocks import card
 from bot.blocks.preview import CALLBACK_ID, field_errors, preview_modal, reason_of
 from bot.deps import BotDeps
+from bot.listeners.approvals import ask_second_person
 from bot.listeners.press_answers import answer_for
 from bot.payload import text_at
 from bot.replies import EPHEMERAL
@@ -101,6 +103,9 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         async def work() -> dict[str, Any] | None:
             seen, act = opened.seen, opened.action
             key = f"view:{view_id}"
+            if act is Action.DECOMMISSION:  # not run now: a request a second person approves (core/approvals.py)
+                asked = (seen.tenant_id, user, reason)
+                return await ask_second_person(deps, client, answer, asked, opened.channel or None, key)
             result = await deps.presses.press(act, seen.tenant_id, user, request_key=key, seen=seen, reason=reason)
             answer.ran(card.result_note(result, deps.clock()))
             return await answer_for(opened.source, deps, pressed, result)

@@ -15,6 +15,10 @@ decision table shows as "wedged: engine closed, row open" with Reset. Both run i
 bound on one engine call (ENGINE_TIMEOUT), so each is capped at a third of it (`call_budget`): a short
 ENGINE_TIMEOUT must not turn a cancel the engine accepted into a failed one.
 
+The request that asked for a run or its end is named to the engine (core/request_ids.py): started runs
+carry `request_id` in their memo, and terminate and cancel say `(request <id>)` in their reason, so one
+press can be found in Temporal's history from its audit event or log line, and the other way round.
+
 Demo and test faults reach the saga here and nowhere else: `start` puts the fault the edge planned for
 the tenant's attempt 1 (`FaultPlan`) into that run's input; `orphan` deletes the run once started.
 """
@@ -31,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import TimeoutType
 from temporalio.api.workflow.v1 import PendingActivityInfo
-from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
+from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest, GetSystemInfoRequest
 from temporalio.client import Client, WorkflowExecutionDescription, WorkflowExecutionStatus
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -39,6 +43,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from core.domain import ClosedRun, RunHandle, RunObservation, RunStatus, provisioning_handle
 from core.ports import EngineError, RunAlreadyLive
+from core.request_ids import current_request_id
 from core.saga import FaultPlan, ProvisionInput, RunRef
 from core.saga.workflows import DecommissionTenant, ProvisionTenant
 
@@ -94,6 +99,12 @@ class TemporalEngine:
         third = call_budget / 3 if call_budget is not None else CLOSE_WAIT
         self.close_wait, self.cancel_confirm = min(CLOSE_WAIT, third), min(CANCEL_CONFIRM, third)
 
+    async def ping(self) -> None:
+        """The engine answers (readiness): one system-info call, no workflow read. Not part of the port:
+        only the composition root asks it, for `/readyz`."""
+        async with engine_errors("ping"):
+            await self.client.workflow_service.get_system_info(GetSystemInfoRequest())
+
     async def describe(self, handle: RunHandle) -> RunObservation:
         try:
             async with engine_errors("describe"):
@@ -123,6 +134,7 @@ class TemporalEngine:
                     id=handle.workflow_id,
                     task_queue=self.task_queue,
                     id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                    memo=_memo(),
                 )
         except WorkflowAlreadyStartedError:
             raise RunAlreadyLive(f"{handle.workflow_id} is already running; Reset first") from None
@@ -152,7 +164,9 @@ class TemporalEngine:
 
     async def cancel(self, handle: RunHandle, reason: str = "") -> None:
         async with engine_errors("cancel"):
-            await self.client.get_workflow_handle(handle.workflow_id, run_id=handle.run_id).cancel(reason=reason)
+            await self.client.get_workflow_handle(handle.workflow_id, run_id=handle.run_id).cancel(
+                reason=_with_request(reason or "tenantbot cancel")
+            )
         try:
             status = await self._closed(handle, self.cancel_confirm)
         except EngineError:
@@ -163,7 +177,9 @@ class TemporalEngine:
     async def terminate(self, handle: RunHandle, reason: str) -> None:
         try:
             async with engine_errors("terminate"):
-                await self.client.get_workflow_handle(handle.workflow_id, run_id=handle.run_id).terminate(reason=reason)
+                await self.client.get_workflow_handle(handle.workflow_id, run_id=handle.run_id).terminate(
+                    reason=_with_request(reason)
+                )
         except EngineError as e:
             if not (isinstance(e.__cause__, RPCError) and e.__cause__.status is RPCStatusCode.NOT_FOUND):
                 raise  # NOT_FOUND: unknown or already closed, which is what Reset wants
@@ -177,6 +193,7 @@ class TemporalEngine:
                     id=handle.workflow_id,
                     task_queue=self.task_queue,
                     id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                    memo=_memo(),
                 )
         except WorkflowAlreadyStartedError:
             raise RunAlreadyLive(f"{handle.workflow_id} has already run") from None
@@ -214,6 +231,16 @@ class TemporalEngine:
         return [
             ClosedRun(run.id, run.run_id, status) for run, status in listed if status not in (None, RunStatus.RUNNING)
         ]
+
+
+def _memo() -> dict[str, str] | None:
+    rid = current_request_id()
+    return {"request_id": rid} if rid else None
+
+
+def _with_request(reason: str) -> str:
+    rid = current_request_id()
+    return f"{reason} (request {rid})" if rid else reason
 
 
 def _closed_as(status: RunStatus) -> str:

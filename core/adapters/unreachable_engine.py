@@ -22,6 +22,9 @@ class UnreachableEngine:
     def _fail(self) -> NoReturn:
         raise EngineError(self.cause)
 
+    async def ping(self) -> None:
+        self._fail()
+
     async def describe(self, handle: RunHandle) -> RunObservation:
         self._fail()
 

@@ -18,10 +18,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from core.decisions import Assessment, Situation
+from core.causes import Cause, cause_of
+from core.decisions import Assessment, Recommendation, Situation, recommended_for
 from core.domain import ActionClaim
 from core.freeze import Freeze
 
+ESCALATE = f"{Recommendation.ESCALATE}: "  # how the reason of a tenant that wedged again starts (see `plan`)
 REFRESH_EVERY = timedelta(minutes=15)  # re-render a posted alert's timings at most this often
 BATCH_CHARS = 2800  # one thread reply per digest and tick, kept well under Slack's limits
 
@@ -47,10 +49,25 @@ class Alert:
     owner: str | None = None  # who took it ("Take it"), shown on the message
     owned_at: datetime | None = None
     frozen: Freeze | None = None  # the read-only switch as the message is shown (not stored): a banner, no Reset
+    step: str | None = None  # with the situation, its cause (core/causes.py): what a digest groups by
+    error: str | None = None  # normalised
 
     @property
     def posted(self) -> bool:
         return self.message_ref is not None
+
+    @property
+    def cause(self) -> Cause:
+        return Cause(self.situation, self.step, self.error)
+
+    @property
+    def escalated(self) -> bool:
+        """It wedged again after a Reset and Retry (core/decisions.ESCALATIONS): Reset is no longer suggested."""
+        return self.reason.startswith(ESCALATE)
+
+    @property
+    def suggested(self) -> Recommendation:
+        return Recommendation.ESCALATE if self.escalated else recommended_for(self.situation)
 
     @property
     def in_digest(self) -> bool:
@@ -119,8 +136,8 @@ def wording(reason: str) -> str:
 
 
 def stale(alert: Alert, current: Alert, now: datetime, refresh_every: timedelta) -> bool:
-    """Whether the stored situation/reason should be rewritten: new situation or wording, or old timings."""
-    if alert.situation != current.situation or wording(alert.reason) != wording(current.reason):
+    """Whether the stored situation/reason should be rewritten: new situation, cause or wording, or old timings."""
+    if alert.cause != current.cause or wording(alert.reason) != wording(current.reason):
         return True
     last = alert.refreshed_at or alert.opened_at
     return alert.reason != current.reason and now - last >= refresh_every
@@ -148,16 +165,20 @@ def plan(
         if tenant_id in busy:
             continue
         alert = by_tenant.get(tenant_id)
+        cause = cause_of(assessment)
+        reason = f"{ESCALATE}{assessment.again}. {assessment.reason}" if assessment.wedged_again else assessment.reason
         if alert is None:
-            result.open.append(Alert(tenant_id, assessment.situation, assessment.reason, now, refreshed_at=now))
+            result.open.append(
+                Alert(tenant_id, cause.situation, reason, now, refreshed_at=now, step=cause.step, error=cause.error)
+            )
             continue
-        current = replace(alert, situation=assessment.situation, reason=assessment.reason)
+        current = replace(alert, situation=cause.situation, reason=reason, step=cause.step, error=cause.error)
         _keep_current(result, alert, current, now, refresh_every)
         if alert.snoozed_until is not None and not alert.snoozed(now):
             result.remind.append(current)
     for tenant_id, claim in sorted(busy.items()):
         if (alert := by_tenant.get(tenant_id)) is not None:
-            current = replace(alert, situation=Situation.ACTION_RUNNING, reason=under_way(claim))
+            current = replace(alert, situation=Situation.ACTION_RUNNING, reason=under_way(claim), step=None, error=None)
             _keep_current(result, alert, current, now, refresh_every)
     result.resolve.extend(a for a in open_alerts if a.tenant_id not in wedged and a.tenant_id not in busy)
     return result

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from core.alerting.model import Alert, Announcement, Digest
 from core.decisions import Situation
+
+if TYPE_CHECKING:
+    from core.alerting.nudges import ResetNudge
 
 MessageKind = Literal["alert", "digest"]
 
@@ -43,8 +46,19 @@ class AlertStore(Protocol):
         """Every alert of the digest, open and resolved, by tenant id."""
         ...
 
-    async def revise(self, alert_id: int, situation: Situation, reason: str, *, at: datetime, visible: bool) -> bool:
-        """New situation/reason of an open alert; `visible` asks for an edit of its message."""
+    async def revise(
+        self,
+        alert_id: int,
+        situation: Situation,
+        reason: str,
+        *,
+        at: datetime,
+        visible: bool,
+        step: str | None = None,
+        error: str | None = None,
+    ) -> bool:
+        """New situation, reason and cause (`step`, normalised `error`) of an open alert; `visible` asks for
+        an edit of its message."""
         ...
 
     async def snooze(self, alert_id: int, until: datetime, by: str) -> bool:
@@ -90,6 +104,10 @@ class AlertStore(Protocol):
     async def take(self, alert_id: int, by: str, at: datetime, *, was: str | None) -> bool:
         """Make `by` the owner of an open alert whose owner is still `was` (compare and set); False if the
         alert is resolved, unknown, or someone else took it meanwhile."""
+        ...
+
+    async def latest_alerts(self, tenant_ids: Sequence[str]) -> dict[str, Alert]:
+        """Each tenant's newest episode that was posted, open or resolved (where to remind its resetter)."""
         ...
 
 
@@ -167,4 +185,8 @@ class Notifier(Protocol):
     async def announce(self, line: Announcement, thread: str | None) -> str:
         """Post one line in `thread` (an alert's message reference), or else in the actions channel;
         returns where it was posted."""
+
+    async def remind_reset(self, thread: str | None, resetter: str, nudges: Sequence[ResetNudge]) -> None:
+        """Remind `resetter` that these tenants were reset and are still Pending, holding their allocations:
+        in the thread of `thread` (a message reference), or directly to the resetter when None."""
         ...

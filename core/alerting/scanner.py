@@ -14,18 +14,19 @@ wedge) become one digest, re-rendered as its members change, with one batched th
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from core import events as ev
 from core.alerting.delivery import Delivery
 from core.alerting.model import REFRESH_EVERY, Alert, batch, plan
+from core.alerting.nudges import ResetNudges
 from core.alerting.ports import AlertStore, Notifier
-from core.decisions import Situation
 from core.domain import AuditEvent
 from core.freeze import FreezeStore
+from core.home import HomeStore
 from core.ports import Leases, StoreError, TenantStore
 from core.wedged import WedgeFinder
 
@@ -38,6 +39,8 @@ QUIET_EVENTS = (
     ev.ALERT_SNOOZED,
     ev.ALERT_RESOLVED,
     ev.ALERT_CLAIMED,
+    ev.RESET_NUDGED,
+    ev.RESET_NUDGE_FAILED,
 )
 
 
@@ -56,7 +59,9 @@ class TickReport:
     resolved: int = 0
     unposted: int = 0
     delivered: int = 0  # edits/replies sent
+    nudged: int = 0  # resetters reminded of a Reset nobody followed (core/alerting/nudges.py)
     lease_lost: bool = False
+    situations: dict[str, int] = field(default_factory=dict)  # wedged tenants by situation key (for metrics)
 
 
 class Scanner:
@@ -75,11 +80,17 @@ class Scanner:
         claim_ttl: timedelta = timedelta(minutes=5),
         refresh_every: timedelta = REFRESH_EVERY,
         freezes: FreezeStore | None = None,
+        reset_nudge_after: timedelta | None = None,
+        ticks: HomeStore | None = None,
     ) -> None:
         self.store, self.alerts, self.notifier, self.finder, self.leases = store, alerts, notifier, finder, leases
         self.holder, self.clock, self.lease, self.digest_from = holder, clock, lease, digest_from
         self.refresh_every = refresh_every
+        self.ticks = ticks  # where a finished tick is recorded, for the App Home's "last scan" (core/home.py)
         self.delivery = Delivery(alerts, notifier, holder=holder, clock=clock, claim_ttl=claim_ttl, freezes=freezes)
+        self.nudges: ResetNudges | None = None  # off unless asked for (RESET_NUDGE_AFTER), and never in a dry run
+        if reset_nudge_after is not None and not notifier.dry_run:
+            self.nudges = ResetNudges(store, alerts, notifier, after=reset_nudge_after, clock=clock)
 
     async def tick(self) -> TickReport:
         if not await self.leases.try_lock(SCAN_LOCK, self.holder, now=self.clock(), ttl=self.lease):
@@ -106,7 +117,7 @@ class Scanner:
         todo = plan(open_alerts, sweep.wedged, now=now, busy=busy, refresh_every=self.refresh_every)
         opened = await self._open(todo.open, now)
         digests: dict[int, list[str]] = defaultdict(list)  # digest -> lines of its batched reply
-        before = {a.id: a.situation for a in open_alerts}
+        before = {a.id: a for a in open_alerts}
         for alert in todo.revise:
             await self._revise(alert, before[alert.id], now, digests)
         for alert in todo.remind:
@@ -117,13 +128,34 @@ class Scanner:
         unposted = opened + todo.post
         posted = await self.delivery.post(unposted, self.keep_lease)
         delivered = await self.delivery.flush(self.keep_lease)
-        counts = (len(opened), posted, len(resolved), len(unposted) - posted, delivered)
-        return TickReport(True, sweep.in_flight, sweep.described, len(sweep.wedged), *counts)
+        nudged = 0
+        if self.nudges is not None and not await self._frozen():  # frozen: Retry would be refused
+            nudged = await self.nudges.run(sweep.idle, now, self.keep_lease)
+        counts = (len(opened), posted, len(resolved), len(unposted) - posted, delivered, nudged)
+        situations = dict(Counter(a.situation.key for a in sweep.wedged.values()))
+        await self._record(len(sweep.wedged))
+        return TickReport(True, sweep.in_flight, sweep.described, len(sweep.wedged), *counts, situations=situations)
+
+    async def _record(self, wedged: int) -> None:
+        """The tick finished: recorded for the App Home; a failure here costs the Home's line, not the tick."""
+        if self.ticks is None:
+            return
+        try:
+            await self.ticks.record_tick(self.holder, self.clock(), wedged)
+        except StoreError as e:
+            log.warning("could not record the scan tick's time: %s", e)
+
+    async def _frozen(self) -> bool:
+        """Whether tenantbot is read-only now (a switch that cannot be read counts as on, as for actions)."""
+        try:
+            return await self.delivery.freezes.current() is not None
+        except StoreError:
+            return True
 
     async def _open(self, new: list[Alert], now: datetime) -> list[Alert]:
         if len(new) >= self.digest_from:
             digest = await self.alerts.open_digest(now)
-            new = [Alert(a.tenant_id, a.situation, a.reason, now, digest_id=digest.id, refreshed_at=now) for a in new]
+            new = [replace(a, digest_id=digest.id) for a in new]
         opened = [a for a in [await self.alerts.open_alert(a) for a in new] if a is not None]  # each may lose a race
         if opened:  # one write for the audit feed, not one per episode (a mass wedge opens hundreds)
             at = self.clock()
@@ -135,12 +167,16 @@ class Scanner:
             )
         return opened
 
-    async def _revise(self, alert: Alert, was: Situation, now: datetime, digests: dict[int, list[str]]) -> None:
-        """Store the current situation and reason; a digest is re-rendered only for a new situation."""
+    async def _revise(self, alert: Alert, was: Alert, now: datetime, digests: dict[int, list[str]]) -> None:
+        """Store the current situation, reason and cause; a digest is re-rendered only for a new situation
+        or cause (its summary groups members by cause)."""
         assert alert.id is not None
-        if not await self.alerts.revise(alert.id, alert.situation, alert.reason, at=now, visible=not alert.in_digest):
+        visible = not alert.in_digest
+        if not await self.alerts.revise(
+            alert.id, alert.situation, alert.reason, at=now, visible=visible, step=alert.step, error=alert.error
+        ):
             return
-        if alert.digest_id is not None and was != alert.situation:
+        if alert.digest_id is not None and was.cause != alert.cause:
             digests.setdefault(alert.digest_id, [])
 
     async def _remind(self, alert: Alert, digests: dict[int, list[str]]) -> None:

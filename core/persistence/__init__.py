@@ -3,8 +3,11 @@
 A `Database` is one engine and its sessionmakers, with the stores of the core's ports as attributes
 (the way a unit of work exposes its repositories): `tenants` (TenantStore), `alerts` (AlertStore),
 `leases` (Leases), `retention` (RetentionStore: old rows, core/retention.py), `freezes` (FreezeStore:
-the read-only switch, core/freeze.py) and `announcements` (AnnouncementStore: actions and mentions the
-channel must see once, core/alerting/announcements.py). Each store implements one port; the composition root hands each
+the read-only switch, core/freeze.py), `announcements` (AnnouncementStore: actions and mentions the
+channel must see once, core/alerting/announcements.py), `approvals` (ApprovalStore: two-person
+Decommission, core/approvals.py), `home` (HomeStore: the App Home's reads and the scan's last tick,
+core/home.py) and `batches` (BatchStore: batches and their members, core/batches.py).
+Each store implements one port; the composition root hands each
 part the store it needs.
 
 Migrations are applied at every start (and by `tenantbot db upgrade`) inside the running event loop,
@@ -24,8 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from core.persistence.alert_store import SqlAlertStore
 from core.persistence.announcement_store import SqlAnnouncements
+from core.persistence.approval_store import SqlApprovalStore
+from core.persistence.batch_store import SqlBatchStore
 from core.persistence.database import CLEANUP_LIMIT, connections_returned, create_engine, read_only, translated
 from core.persistence.freeze_store import SqlFreezeStore
+from core.persistence.home_store import SqlHomeStore
 from core.persistence.leases import SqlLeases
 from core.persistence.retention_store import SqlRetentionStore
 from core.persistence.store import SqlTenantStore
@@ -52,6 +58,15 @@ class Database:
         self.retention = SqlRetentionStore(reading, writing)
         self.freezes = SqlFreezeStore(reading, writing)
         self.announcements = SqlAnnouncements(reading, writing)
+        self.approvals = SqlApprovalStore(reading, writing)
+        self.home = SqlHomeStore(reading, writing)
+        self.batches = SqlBatchStore(reading, writing)
+
+    async def ping(self) -> None:
+        """One `SELECT 1` on a pooled connection (readiness: the database answers). Raises StoreError; the
+        caller bounds it (a silent server would otherwise hold it for the driver's connect timeout)."""
+        async with translated(), self.engine.connect() as connection:
+            await connection.exec_driver_sql("SELECT 1")
 
     async def close(self) -> None:
         """Wait (bounded) for connections a cut-short call is still handing back, then close the pool."""

@@ -8,6 +8,7 @@ snooze or reopens a resolved episode.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -62,14 +63,34 @@ class SqlAlertStore(AlertStore):
             row = await session.get(DigestRow, digest_id)
             return digest_from_row(row) if row else None
 
+    async def latest_alerts(self, tenant_ids: Sequence[str]) -> dict[str, Alert]:
+        query = select(AlertRow).where(AlertRow.message_ref.is_not(None)).order_by(AlertRow.id)
+        found: dict[str, Alert] = {}
+        async with translated(), self.reading() as session:
+            for start in range(0, len(tenant_ids), 500):  # bounded IN lists
+                chunk = query.where(AlertRow.tenant_id.in_(tenant_ids[start : start + 500]))
+                found |= {row.tenant_id: alert_from_row(row) for row in await session.scalars(chunk)}  # newest wins
+        return found
+
     async def digest_members(self, digest_id: int) -> list[Alert]:
         query = select(AlertRow).where(AlertRow.digest_id == digest_id).order_by(AlertRow.tenant_id)
         async with translated(), self.reading() as session:
             return [alert_from_row(row) for row in await session.scalars(query)]
 
-    async def revise(self, alert_id: int, situation: Situation, reason: str, *, at: datetime, visible: bool) -> bool:
+    async def revise(
+        self,
+        alert_id: int,
+        situation: Situation,
+        reason: str,
+        *,
+        at: datetime,
+        visible: bool,
+        step: str | None = None,
+        error: str | None = None,
+    ) -> bool:
         bump = AlertRow.revision + (1 if visible else 0)
-        return await self._open_update(alert_id, situation=situation.key, reason=reason, refreshed_at=at, revision=bump)
+        values = {"situation": situation.key, "reason": reason, "cause_step": step, "cause_error": error}
+        return await self._open_update(alert_id, **values, refreshed_at=at, revision=bump)
 
     async def snooze(self, alert_id: int, until: datetime, by: str) -> bool:
         return await self._open_update(alert_id, snoozed_until=until, snoozed_by=by, revision=AlertRow.revision + 1)

@@ -59,9 +59,12 @@ class SqlAnnouncements:
             .order_by(AlertRow.id.desc())
             .limit(1)
         )
-        reason = (event.details or {}).get("reason")
+        details = event.details or {}
+        reason = details.get("reason")
         action = event.type.rsplit(".", 1)[-1].removesuffix("_started")
+        # a batch's members are recorded as seen but not posted one by one: 500 members would be 1,000 lines
         return {
+            "done_at": event.at if "batch" in details else None,
             "kind": ACTION,
             "event_id": event.id,
             "alert_id": await session.scalar(open_then),

@@ -146,6 +146,8 @@ def alert_from_row(row: AlertRow) -> Alert:
         refreshed_at=row.refreshed_at,
         owner=row.owner,
         owned_at=row.owned_at,
+        step=row.cause_step,
+        error=row.cause_error,
     )
 
 
@@ -158,6 +160,8 @@ def alert_row(alert: Alert) -> AlertRow:
         opened_at=alert.opened_at,
         digest_id=alert.digest_id,
         refreshed_at=alert.refreshed_at,
+        cause_step=alert.step,
+        cause_error=alert.error,
         revision=0,
         shown_revision=0,
         failures=0,

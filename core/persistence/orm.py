@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -113,6 +113,7 @@ class AuditEventRow(Base):
     __table_args__ = (
         Index("ix_audit_events_tenant_at", "tenant_id", "at", "id"),  # a tenant's feed, newest first, by pages
         Index("ix_audit_events_at", "at", "id"),  # retention: the oldest events first
+        Index("ix_audit_events_actor_at", "actor", "at", "id"),  # someone's last actions (App Home)
     )
 
 
@@ -163,6 +164,8 @@ class AlertRow(MessageColumns, Base):
     refreshed_at: Mapped[datetime | None]
     owner: Mapped[str | None] = mapped_column(String(200))  # who took it ("Take it")
     owned_at: Mapped[datetime | None]
+    cause_step: Mapped[str | None] = mapped_column(String(100))  # the step it stopped at (core/causes.py)
+    cause_error: Mapped[str | None] = mapped_column(Text)  # its error, normalised
 
     __table_args__ = (
         Index(
@@ -173,6 +176,7 @@ class AlertRow(MessageColumns, Base):
             postgresql_where=text("resolved_at IS NULL"),
         ),
         Index("ix_alerts_digest", "digest_id"),
+        Index("ix_alerts_tenant", "tenant_id", "id"),  # a tenant's episodes, newest last (core/alerting/nudges.py)
         Index("ix_alerts_unsent", "id", sqlite_where=text(UNSENT_SQL), postgresql_where=text(UNSENT_SQL)),
     )
 
@@ -194,6 +198,18 @@ class LockRow(Base):
     name: Mapped[str] = mapped_column(String(50), primary_key=True)
     holder: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime]
+
+
+class ScanTickRow(Base):
+    """When a scan tick last finished, and where (one row per scan, `scan`): the App Home's "last scan".
+    The scan lease's row cannot say it: it is deleted at the end of every tick."""
+
+    __tablename__ = "scan_ticks"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    finished_at: Mapped[datetime]
+    wedged: Mapped[int] = mapped_column(Integer, default=0)
 
 
 UNANNOUNCED_SQL = "done_at IS NULL"
@@ -269,3 +285,86 @@ class FreezeRow(Base):
             postgresql_where=text(OPEN_FREEZE_SQL),
         ),
     )
+
+
+PENDING_REQUEST_SQL = "state = 'pending'"
+
+
+class DecommissionRequestRow(Base):
+    """A Decommission awaiting a second person (core/approvals.py): who asked, why, until when, and who
+    approved, denied or found it expired. `state` moves once from `pending`, by a guarded UPDATE, so a
+    request is used at most once; `request_key` (unique) makes a redelivered request record one row."""
+
+    __tablename__ = "decommission_requests"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(63))
+    requester: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    origin_channel: Mapped[str | None] = mapped_column(String(100))
+    requested_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    request_key: Mapped[str] = mapped_column(String(255), unique=True)
+    state: Mapped[str] = mapped_column(String(20))
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None]
+    decided_key: Mapped[str | None] = mapped_column(String(255))  # the press that decided it
+    outcome: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None]  # the outcome is final (the engine finished, or nothing was started)
+    message_channel: Mapped[str | None] = mapped_column(String(100))  # where the request was posted
+    message_ts: Mapped[str | None] = mapped_column(String(40))
+
+    __table_args__ = (
+        Index("ix_decommission_requests_tenant", "tenant_id", "requested_at"),
+        Index(  # the requests still open, by expiry: what the schedule expires
+            "ix_decommission_requests_pending",
+            "expires_at",
+            sqlite_where=text(PENDING_REQUEST_SQL),
+            postgresql_where=text(PENDING_REQUEST_SQL),
+        ),
+    )
+
+
+class BatchRow(Base):
+    """A batch (core/batches.py): one recovery for a cause group's tenants, run member by member. Its
+    counters are the progress, bumped with each member's outcome in the same transaction."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20))  # reset, retry, reset-retry
+    situation: Mapped[str] = mapped_column(String(40))
+    step: Mapped[str | None] = mapped_column(String(100))
+    error: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    rate: Mapped[float] = mapped_column(Float)
+    canary: Mapped[int]
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20))  # running, stopped, finished
+    note: Mapped[str | None] = mapped_column(Text)  # why it stopped
+    stop_requested_by: Mapped[str | None] = mapped_column(String(200))
+    canary_passed: Mapped[bool] = mapped_column(Boolean, default=False)
+    ended_at: Mapped[datetime | None]
+    waiting: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    refused: Mapped[int] = mapped_column(default=0)
+    failed: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (Index("ix_batches_status", "status"),)
+
+
+class BatchMemberRow(Base):
+    """A tenant of a batch, in the order it runs, with its outcome and why."""
+
+    __tablename__ = "batch_members"
+
+    batch_id: Mapped[int] = mapped_column(BigId, ForeignKey("batches.id", ondelete="CASCADE"), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    position: Mapped[int]
+    step: Mapped[str | None] = mapped_column(String(100))  # where it had stopped when the batch was made
+    status: Mapped[str] = mapped_column(String(20))  # waiting, done, refused, failed
+    why: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_batch_members_order", "batch_id", "status", "position"),)

@@ -12,6 +12,7 @@ from core.results import Outcome
 from core.saga import FAULTS, Fault
 from tenantbot.bootstrap import runtime
 from tenantbot.demo import run_demo
+from tenantbot.operator import ACTOR_HELP, cli_actor, on_behalf_of
 from tenantbot.running import EXIT_USAGE, Failure, run, settings, tenant_arg, until_stopped
 from tenantbot.scheduler import recover_once, start_scheduler
 
@@ -21,10 +22,11 @@ FAULT_HELP = f"inject a failure for the demo and tests: {', '.join(FAULTS)}, opt
 def provision(
     tenant_id: Annotated[str, typer.Argument(help="new tenant id, e.g. acme-42")],
     fault: Annotated[str, typer.Option(help=FAULT_HELP)] = "none",
-    actor: Annotated[str, typer.Option(help="who asks (audit feed)")] = "cli",
+    actor: Annotated[str | None, typer.Option(help=ACTOR_HELP)] = None,
 ) -> None:
     """Create a tenant and start its first provisioning attempt on the configured engine."""
     tid = tenant_arg(tenant_id)
+    details, who = on_behalf_of(actor), cli_actor()
     try:
         injected = Fault.parse(fault)
     except ValueError as e:
@@ -35,10 +37,10 @@ def provision(
         async with runtime(settings(), worker=False) as rt:
             rt.faults.inject(tid, injected)  # into the input of the attempt started below, and no other
             try:
-                await rt.service.create(tid, actor)
+                await rt.service.create(tid, who, details=details)
             except TenantExists:
                 raise Failure(f"tenant {tid} already exists; see it with `tenantbot tenant {tid}`") from None
-            result = await rt.service.act(Action.RETRY, tid, actor)
+            result = await rt.service.act(Action.RETRY, tid, who, details=details)
         if result.outcome is not Outcome.DONE:
             raise Failure(result.message)
         typer.echo(f"{tid}: attempt 1 started; it progresses while a worker runs (tenantbot serve, worker or demo)")
@@ -61,12 +63,12 @@ def worker() -> None:
             finally:
                 await schedule.stop()
 
-    run(main)
+    run(main, one_request=False)
 
 
 def demo() -> None:
     """Start everything embedded, create one tenant per situation, show them, then let you act on them."""
-    run(lambda: run_demo(settings()))
+    run(lambda: run_demo(settings()), one_request=False)
 
 
 def register(app: typer.Typer) -> None:

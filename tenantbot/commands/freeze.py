@@ -9,7 +9,6 @@ its next action.
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
@@ -18,6 +17,7 @@ import typer
 from core.freeze import InvalidReason, Switch, SwitchResult, parse_reason
 from tenantbot.bootstrap import read_only_switch
 from tenantbot.console import render_switch
+from tenantbot.operator import cli_actor
 from tenantbot.running import EXIT_USAGE, run, settings
 
 
@@ -30,7 +30,7 @@ def flip(change: Callable[[Switch, str], Awaitable[SwitchResult]]) -> None:
         s = settings()
         database = await open_database(s.db_url)
         try:
-            result = await change(read_only_switch(s, database.freezes), f"cli:{getpass.getuser()}")
+            result = await change(read_only_switch(s, database.freezes), cli_actor())
         finally:
             await database.close()
         typer.echo(render_switch(result))

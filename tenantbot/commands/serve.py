@@ -1,6 +1,13 @@
-"""`tenantbot serve` (the Slack app, the worker and the wedge scan, together) and `tenantbot scan`."""
+"""`tenantbot serve` (the Slack app, the worker and the wedge scan, together) and `tenantbot scan`.
+
+`serve` answers probes and scrapes on PORT in both modes (bot/probes.py): beside the Slack endpoint over
+HTTP, alone in Socket Mode. Its metrics live in one registry of its own (bot/metrics.py), shared by the
+app, the Web API client, the notifier, the ports' error counters and the scan schedule.
+"""
 
 from __future__ import annotations
+
+import functools
 
 import typer
 from slack_sdk.web.async_client import AsyncWebClient
@@ -10,13 +17,17 @@ from bot.authz import GroupDirectory
 from bot.deps import BotDeps
 from bot.http import EVENTS_PATH, start_http
 from bot.installation import InstallationCheck
+from bot.metrics import Metrics
 from bot.notifier import SlackNotifier
+from bot.probes import probe_routes, start_probe_server
+from bot.request_updates import update_requests
 from bot.socket import connect_socket_mode
 from core.results import utcnow
 from core.run_links import TenantLink
 from core.seen import ShownRun
 from tenantbot.bootstrap import NotifierFor, runtime, unlinked
 from tenantbot.console_notifier import ConsoleNotifier
+from tenantbot.readiness import serve_readiness
 from tenantbot.running import EXIT_USAGE, Failure, run, settings, until_stopped
 from tenantbot.scheduler import announce_once, recover_once, scan_once, start_scheduler
 from tenantbot.settings import Settings
@@ -46,13 +57,17 @@ async def installation(client: AsyncWebClient, s: Settings) -> InstallationCheck
     return check
 
 
-def slack_alerts(client: AsyncWebClient, channel: str, actions_channel: str | None = None) -> NotifierFor:
+def slack_alerts(
+    client: AsyncWebClient, channel: str, actions_channel: str | None = None, metrics: Metrics | None = None
+) -> NotifierFor:
     """Alerts posted to `channel`, each with an "Open in Temporal" link to its tenant's run when there is one
     and a Reset for the run it shows; actions with no open alert announced in `actions_channel` (default:
     `channel`)."""
 
     def notifier(run_link: TenantLink, shown_run: ShownRun) -> SlackNotifier:
-        return SlackNotifier(client, channel, run_link=run_link, shown_run=shown_run, actions_channel=actions_channel)
+        return SlackNotifier(
+            client, channel, run_link=run_link, shown_run=shown_run, actions_channel=actions_channel, metrics=metrics
+        )
 
     return notifier
 
@@ -63,13 +78,18 @@ def serve() -> None:
     async def main() -> None:
         s = settings()
         token, secret = slack_credentials(s)
-        client = slack_client(token, s.slack_api_url)
+        metrics = Metrics()
+        client = slack_client(token, s.slack_api_url, metrics)
         check = await installation(client, s)
         # announcements go to ACTIONS_CHANNEL (default ALERT_CHANNEL); alerts only with ALERT_CHANNEL
-        notifier = slack_alerts(client, s.alert_channel or s.announce_to, s.announce_to) if s.announce_to else None
+        notifier = (
+            slack_alerts(client, s.alert_channel or s.announce_to, s.announce_to, metrics) if s.announce_to else None
+        )
         directory = GroupDirectory(client)  # the app's client: one set of Retry-After pauses for every call
         alerts_on = s.alert_channel is not None
-        async with runtime(s, worker=True, notifier=notifier, directory=directory, scan=alerts_on) as rt:
+        async with runtime(
+            s, worker=True, notifier=notifier, directory=directory, scan=alerts_on, metrics=metrics
+        ) as rt:
             deps = BotDeps(
                 rt.presses,
                 s.runbook_url,
@@ -79,29 +99,46 @@ def serve() -> None:
                 rt.history,
                 rt.links,
                 rt.tenant_link,
+                rt.approvals,
                 alert_controls=rt.controls,
                 shown_run=rt.shown_run,
+                metrics=metrics,
+                approval_channel=s.alert_channel,
+                home=rt.home,
             )
             app = create_app(signing_secret=secret, client=client, installation=check, deps=deps)
+            readiness = serve_readiness(rt, client)
             await recover_once(rt.recovery)  # what a crash left unfinished, before taking new presses
+            requests = functools.partial(update_requests, client, rt.approvals)  # expired, or finished by the engine
             schedule = start_scheduler(  # even without alerts
-                rt.scanner, s.scan_interval, rt.recovery, rt.retention, announcer=rt.announcer
+                rt.scanner,
+                s.scan_interval,
+                rt.recovery,
+                rt.retention,
+                announcer=rt.announcer,
+                metrics=metrics,
+                chores=[requests],
+                batches=rt.batches,  # resumes batches left running (a restart, a CLI that died)
             )
             try:
                 if s.slack_app_token is not None:
-                    handler = await connect_socket_mode(app, s.slack_app_token.get_secret_value())
-                    typer.echo("connected to Slack over Socket Mode; Ctrl-C to stop")
-                    await until_stopped()
-                    await handler.close_async()
+                    probes = await start_probe_server(probe_routes(readiness, metrics), s.port)
+                    try:
+                        handler = await connect_socket_mode(app, s.slack_app_token.get_secret_value())
+                        typer.echo(f"connected to Slack over Socket Mode, probes on port {s.port}; Ctrl-C to stop")
+                        await until_stopped()
+                        await handler.close_async()
+                    finally:
+                        await probes.cleanup()
                 else:
-                    runner = await start_http(app, s.port)
+                    runner = await start_http(app, s.port, readiness=readiness)
                     typer.echo(f"listening on http://0.0.0.0:{s.port}{EVENTS_PATH}; Ctrl-C to stop")
                     await until_stopped()
                     await runner.cleanup()
             finally:
                 await schedule.stop()  # before the runtime closes the database: the lease is released
 
-    run(main)
+    run(main, one_request=False)  # each Slack request and scan tick gets its own request id
 
 
 def scan() -> None:

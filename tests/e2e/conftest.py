@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,17 +23,20 @@ from bot.authz import GroupDirectory
 from bot.deps import BotDeps
 from bot.http import EVENTS_PATH, start_http
 from bot.installation import InstallationCheck
+from bot.metrics import Metrics
 from bot.notifier import SlackNotifier
 from bot.seen_values import pack
 from core.alerting.announcements import Announcer
 from core.alerting.controls import AlertControls
 from core.alerting.scanner import Scanner
+from core.approvals import Approvals
 from core.authz import AllowList, Authorizer, Policy
-from core.bounded import BoundedFreezes, bounded_ports
+from core.bounded import BoundedApprovals, BoundedFreezes, bounded_ports
 from core.decisions import Limits
 from core.domain import Action
 from core.freeze import Switch
 from core.history import AuditHistory
+from core.home import HomeReader
 from core.persistence import Database, open_database
 from core.ports import TenantStore
 from core.presses import Presses
@@ -70,6 +73,7 @@ class Bot:
     app: TenantBotApp
     announcer: Announcer
     database: Database
+    metrics: Metrics
     presses: int = field(default=0)
 
     async def post(
@@ -198,6 +202,7 @@ async def _start_bot(
     store: TenantStore | None = None,
     read_timeout: float = 1.0,
     links: RunLinks | None = None,
+    approval_clock: Callable[[], datetime] = now,
 ) -> tuple[Bot, web.AppRunner, Database]:
     slack = SlackStub()
     await slack.start()
@@ -208,13 +213,20 @@ async def _start_bot(
     timeouts = Timeouts(read=timedelta(seconds=read_timeout), engine=timedelta(seconds=read_timeout))
     bounded_store, bounded_engine = bounded_ports(store, engine, timeouts)  # as the composition root wraps them
     switch = Switch(BoundedFreezes(database.freezes, timeouts.read), clock=now)  # the read-only switch
-    client = slack_client("xoxb-e2e", slack.api_url)
+    metrics = Metrics()  # the app's own registry, shared by its client, its notifier and its listeners
+    client = slack_client("xoxb-e2e", slack.api_url, metrics)
     alerts = database.alerts
     links = links or RunLinks()
     tenant_link = links.for_tenants(bounded_store)
     shown_run = shown_runs(bounded_store, now)
     notifier = SlackNotifier(
-        client, "C9", min_interval=0, run_link=tenant_link, shown_run=shown_run, actions_channel=ACTIONS_CHANNEL
+        client,
+        "C9",
+        min_interval=0,
+        run_link=tenant_link,
+        shown_run=shown_run,
+        actions_channel=ACTIONS_CHANNEL,
+        metrics=metrics,
     )
     announcer = Announcer(database.announcements, alerts, notifier, holder="e2e", clock=now)
     service = TenantService(
@@ -222,11 +234,23 @@ async def _start_bot(
     )
     finder = WedgeFinder(bounded_store, bounded_engine, limits)
     leases = database.leases
-    scanner = Scanner(store, alerts, notifier, finder, leases=leases, holder="e2e", clock=now, freezes=database.freezes)
+    scanner = Scanner(
+        store,
+        alerts,
+        notifier,
+        finder,
+        leases=leases,
+        holder="e2e",
+        clock=now,
+        freezes=database.freezes,
+        ticks=database.home,
+    )
     authorizer = Authorizer(policy, GroupDirectory(client))
     controls = AlertControls(store, alerts, scanner.delivery, authorizer, clock=now)
     history = AuditHistory(bounded_store)
     presses = Presses(service, authorizer)
+    requests = BoundedApprovals(database.approvals, timeouts.read)
+    approvals = Approvals(service, authorizer, requests, ttl=timedelta(minutes=30), clock=approval_clock)
     deps = BotDeps(
         presses,
         RUNBOOK,
@@ -236,8 +260,12 @@ async def _start_bot(
         history,
         links,
         tenant_link,
+        approvals,
         alert_controls=controls,
         shown_run=shown_run,
+        metrics=metrics,
+        approval_channel="C9",  # the alert channel
+        home=HomeReader(database.home, switch, finder, read_timeout=timeouts.read, clock=now),
     )
     installation = InstallationCheck(client)
     assert await installation.learn() is None  # from the stand-in's auth.test and bots.info: T1, A1
@@ -247,7 +275,7 @@ async def _start_bot(
     runner = await start_http(app, port, host="127.0.0.1")
     session = aiohttp.ClientSession()
     url = f"http://127.0.0.1:{port}{EVENTS_PATH}"
-    bot = Bot(url, slack, store, engine, service, scanner, session, deps, client, app, announcer, database)
+    bot = Bot(url, slack, store, engine, service, scanner, session, deps, client, app, announcer, database, metrics)
     return bot, runner, database
 
 
@@ -259,10 +287,12 @@ async def running_bot(
     store: TenantStore | None = None,
     read_timeout: float = 1.0,
     links: RunLinks | None = None,
+    approval_clock: Callable[[], datetime] = now,
 ) -> AsyncIterator[Bot]:
-    """The bot on its real endpoint with its Slack stand-in, torn down afterwards."""
+    """The bot on its real endpoint with its Slack stand-in, torn down afterwards; `approval_clock` is the
+    clock of Decommission requests (a test moves it to expire one)."""
     started, runner, database = await _start_bot(
-        tmp_path, policy=policy, store=store, read_timeout=read_timeout, links=links
+        tmp_path, policy=policy, store=store, read_timeout=read_timeout, links=links, approval_clock=approval_clock
     )
     try:
         yield started

@@ -105,13 +105,15 @@ async def test_decommission_is_refused_until_an_admin_list_is_set_and_the_refusa
     await make(bot.store, bot.engine, "acme-42", Situation.FAILED_CLEANLY)
     await bot.act("tenant_decommission", user="U5")
     [update] = await bot.slack.wait_for("/response/r1")
-    assert "Nobody may decommission from Slack until an admin list is configured" in str(update["blocks"])
-    assert bot.engine.calls[-1][0] == "describe" and "decommission" not in [c[0] for c in bot.engine.calls]
+    assert "refused — Nobody may decommission from Slack until an admin list is configured" in update["text"]
+    assert "decommission" not in [c[0] for c in bot.engine.calls]
     refused = (await bot.store.events("acme-42", 1))[0]
     assert refused.type.endswith("action_refused") and refused.actor == "U5"
 
 
-async def test_an_admin_by_user_group_may_decommission(tmp_path: Path) -> None:
+async def test_an_admin_by_user_group_may_ask_for_a_decommission_which_waits_for_a_second_person(
+    tmp_path: Path,
+) -> None:
     admins = AllowList.parse("S0ADMINS")
     policy = Policy({**DEFAULT_POLICY.allowed, Action.DECOMMISSION: admins})
     async with running_bot(tmp_path, policy=policy) as bot:
@@ -120,11 +122,14 @@ async def test_an_admin_by_user_group_may_decommission(tmp_path: Path) -> None:
         await bot.act("tenant_decommission", user="U6", response="outsider")
         [refused] = await bot.slack.wait_for("/response/outsider")
         assert "not on the list of people allowed to decommission" in str(refused["blocks"])
-        await bot.act("tenant_decommission", user="U5", response="admin")
-        [done] = await bot.slack.wait_for("/response/admin")
-        assert "done — decommission started" in str(done["blocks"])
+        await bot.act("tenant_decommission", user="U5", response="admin")  # the preview, with a reason
+        [asked] = await bot.slack.wait_for("/response/admin")
+        assert "done — Decommission of acme-42 requested" in asked["text"] and "<#C1>" in asked["text"]
+        await bot.slack.wait_for("/api/chat.postMessage")
+        [posted] = [m for m in bot.slack.sent("/api/chat.postMessage") if "Approve" in str(m.get("blocks"))]
+        assert posted["channel"] == "C1" and "wedged since the failover" in str(posted["blocks"])
         tenant = await bot.store.get("acme-42")
-        assert tenant is not None and tenant.state is TenantState.DECOMMISSIONING
+        assert tenant is not None and tenant.state is TenantState.FAILED  # nothing ran yet
         assert len(bot.slack.sent("/api/usergroups.users.list")) == 1  # cached for the second press
 
 
@@ -183,7 +188,7 @@ async def test_a_failed_group_lookup_is_refused_with_try_again_audited_and_not_c
         assert refused.type.endswith("action_refused") and "Couldn't check" in refused.details["reason"]
         await bot.act("tenant_decommission", user="U5", response="second")
         [second] = await bot.slack.wait_for("/response/second")
-        assert "done — decommission started" in str(second["blocks"])
+        assert "done — Decommission of acme-42 requested" in second["text"]
         assert len(bot.slack.sent("/api/usergroups.users.list", ok_only=False)) == 2
 
 

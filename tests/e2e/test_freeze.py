@@ -138,5 +138,5 @@ async def test_a_decommission_by_someone_allowed_to_is_refused_while_frozen_too(
         await command(bot, "freeze look first")
         await bot.act("tenant_decommission", user="U1", response="r2")
         [update] = await bot.slack.wait_for("/response/r2")
-        assert "refused — tenantbot is frozen (read-only) by U1" in str(update["blocks"])
+        assert "refused — tenantbot is frozen (read-only) by U1" in update["text"]
         assert "decommission" not in [c[0] for c in bot.engine.calls]

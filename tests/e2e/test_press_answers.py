@@ -61,7 +61,7 @@ async def test_a_reset_pressed_with_a_malformed_payload_runs_once_and_says_it_wa
     [
         ("tenant_retry", Situation.FAILED_CLEANLY, "done — retried", "retry_started"),
         ("tenant_cancel", Situation.MAKING_PROGRESS, "done — cancel requested", "cancel_started"),
-        ("tenant_decommission", Situation.FAILED_CLEANLY, "done — decommission started", "decommission_started"),
+        ("tenant_decommission", Situation.FAILED_CLEANLY, "done — Decommission of acme-42", "decommission_requested"),
     ],
     ids=["retry", "cancel", "decommission"],
 )

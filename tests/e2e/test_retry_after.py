@@ -76,10 +76,10 @@ async def test_a_429_on_a_group_lookup_pauses_later_lookups_and_the_press_says_t
             await bot.act("tenant_decommission", block=card, user="U5", response=f"r{attempt}")
             [answer] = await bot.slack.wait_for(f"/response/r{attempt}")
             answers.append(str(answer))
-            if "done — decommission started" in answers[-1]:
+            if "done — Decommission of acme-42 requested" in answers[-1]:
                 break
             assert "Couldn't check your user groups" in answers[-1]
             await asyncio.sleep(0.4)
-        assert "done — decommission started" in answers[-1]
+        assert "done — Decommission of acme-42 requested" in answers[-1]
         assert too_early(bot.slack.arrivals("/api/usergroups.users.list")) == []
         assert len(bot.slack.arrivals("/api/usergroups.users.list")) == 3  # 429, 429, then the answer

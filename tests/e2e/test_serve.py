@@ -1,6 +1,7 @@
 """`tenantbot serve` as a process, wired by the real composition root: a hung run is alerted in the
 channel, Reset is pressed on the alert over signed HTTP and its preview submitted with a reason (which
-Temporal records as the terminate reason), and the next scan resolves the alert."""
+Temporal records as the terminate reason), the next scan resolves the alert, and the presser's App Home
+shows the last scan and their Reset."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from temporalio.client import Client
 
 from tests.e2e.serving import serve_env, signed_post, submission_body, wait_until_healthy
 from tests.e2e.slack_stub import SlackStub, free_port
+from tests.e2e.test_app_home import home_opened
 
 pytestmark = pytest.mark.temporal
 TERMINATED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED
@@ -83,6 +85,14 @@ async def test_serve_alerts_a_hung_run_and_resolves_it_after_reset_from_the_aler
             assert terminated[0].workflow_execution_terminated_event_attributes.reason.endswith(f"U42: {reason}")
             [update] = await slack.wait_for("/api/chat.update", timeout=15)
             assert "resolved" in str(update["blocks"]) and "reset_completed by U42" in str(update["blocks"])
+
+            # U42's Home, as the composition root wires it: the scan's last tick, and the Reset they pressed
+            opened = home_opened("U42")
+            headers = {"Content-Type": "application/json"}
+            assert await signed_post(session, f"http://127.0.0.1:{port}/slack/events", opened, headers=headers) == 200
+            [home] = await slack.wait_for("/api/views.publish", timeout=10)
+            shown = str(home["view"])
+            assert home["user_id"] == "U42" and "Last scan: <!date^" in shown and "`reset_started` on *acme-9*" in shown
         serve.send_signal(signal.SIGTERM)
         assert serve.wait(timeout=30) == 0
     finally:

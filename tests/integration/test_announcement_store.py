@@ -87,6 +87,19 @@ async def test_an_action_goes_to_the_alert_open_when_it_ran_with_its_reason(data
     assert (other.alert_id, other.action, other.reason) == (None, "retry", None)
 
 
+async def test_the_actions_of_a_batchs_members_are_recorded_but_not_posted_one_by_one(database: Database) -> None:
+    await database.tenants.append(
+        [
+            started("m1", Action.RESET, "U1", T0, batch=7, reason="cluster reset"),
+            started("m2", Action.RETRY, "U1", T0, batch=7, reason="cluster reset"),
+            started("solo", Action.RESET, "U1", T0),
+        ]
+    )
+    assert await database.announcements.record_actions(ANNOUNCED, T0 - timedelta(minutes=5), 10) == 3
+    assert [a.tenant_id for a in await database.announcements.pending(10)] == ["solo"]
+    assert await database.announcements.record_actions(ANNOUNCED, T0 - timedelta(minutes=5), 10) == 0
+
+
 async def test_an_alert_is_mentioned_once_however_many_processes_ask(database: Database, other: Database) -> None:
     alert = await posted_alert(database, "acme", T0, "C1/1")
     taken = await posted_alert(database, "beta", T0, "C1/2")

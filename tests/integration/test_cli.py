@@ -4,6 +4,7 @@ and for a database or engine that is down, never a traceback; and the view and a
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
 import os
 import pty
@@ -171,7 +172,7 @@ def test_provision_then_view_and_reset_from_the_command_line(tmp_path: Path) -> 
     assert "lost-1" in by_situation.stdout
     reset = tenantbot("reset", "acme-7", "--yes", "--actor", "alice", "--reason", "orphaned", data_dir=tmp_path)
     assert reset.returncode == 0 and "reset acme-7: done: reset" in reset.stdout
-    assert "reset_completed        alice" in reset.stdout
+    assert f"reset_completed        cli:{getpass.getuser()} on behalf of alice" in reset.stdout
     unknown = tenantbot("tenant", "nobody", data_dir=tmp_path)
     assert unknown.returncode == 1 and one_line_error(unknown) == "error: no tenant 'nobody'"
     refused = tenantbot("retry", "acme-7", data_dir=tmp_path)  # pending, clean: allowed

@@ -21,6 +21,7 @@ from core.saga import FaultPlan
 from tenantbot.bootstrap import assemble, unlinked
 from tenantbot.console_notifier import ConsoleNotifier
 from tenantbot.settings import Settings
+from tests.alert_fakes import RecordingNotifier
 from tests.fakes import FakeEngine
 
 
@@ -90,3 +91,16 @@ async def test_the_daily_retention_run_holds_the_scans_lease_under_a_holder_of_i
     assert not (await rt.scanner.tick()).ran  # this process's scan waits for its own prune
     await database.leases.unlock(SCAN_LOCK, rt.retention.holder)
     assert (await rt.scanner.tick()).ran
+
+
+async def test_the_scan_nudges_resetters_after_reset_nudge_after_unless_it_is_a_dry_run(database: Database) -> None:
+    settings = Settings(reset_nudge_after=timedelta(minutes=5))
+    slack = assemble(
+        settings, database, FakeEngine(), FaultPlan(), RunLinks(), unlinked(RecordingNotifier()), NoDirectory()
+    )
+    assert slack.scanner is not None and slack.scanner.nudges is not None
+    assert slack.scanner.nudges.after == timedelta(minutes=5)
+    dry = assemble(
+        settings, database, FakeEngine(), FaultPlan(), RunLinks(), unlinked(ConsoleNotifier()), NoDirectory()
+    )
+    assert dry.scanner is not None and dry.scanner.nudges is None

@@ -23,7 +23,8 @@ async def test_opening_an_empty_database_creates_the_schema_and_reopening_change
     finally:
         await engine.dispose()
     assert {"tenants", "allocations", "audit_events", "request_keys", "alerts", "locks", "announcements"} <= tables
-    assert version == "0007_claims"
+    assert {"freezes", "decommission_requests", "scan_ticks", "batches", "batch_members"} <= tables
+    assert version == "0010_batches"
 
 
 async def test_the_migrations_and_the_models_agree(database_url: str) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from core.actions import claim_for, claimed
 from core.alerting.model import Alert
+from core.causes import Cause
 from core.decisions import Situation
 from core.domain import Action, ActionClaim, Allocation, AuditEvent, Tenant, TenantState, provisioning_handle
 from core.persistence import SqlAlertStore, SqlLeases, SqlTenantStore, open_database
@@ -141,6 +142,29 @@ class TestAlertsAndLocks:
         assert not await alerts.revise(alert.id, Situation.WEDGED_ORPHANED, "gone", at=T0, visible=True)
         after = await alerts.alert(alert.id)
         assert after is not None and after.resolution == "reset_completed by U1" and after.snoozed_until is None
+
+    async def test_an_alert_keeps_its_cause_through_a_revision(self, alerts: SqlAlertStore) -> None:
+        opened = await alerts.open_alert(
+            Alert("acme", Situation.WEDGED_ERROR, "boom", T0, step="seed_data", error="x #")
+        )
+        assert opened is not None and opened.id is not None and (opened.step, opened.error) == ("seed_data", "x #")
+        assert await alerts.revise(
+            opened.id, Situation.WEDGED_ORPHANED, "gone", at=T0, visible=False, step="activate", error=None
+        )
+        after = await alerts.alert(opened.id)
+        assert after is not None and after.cause == Cause(Situation.WEDGED_ORPHANED, "activate", None)
+
+    async def test_the_latest_posted_alert_of_each_tenant_is_found(self, alerts: SqlAlertStore) -> None:
+        ttl = timedelta(minutes=5)
+        for n, tenant_id in enumerate(("acme", "acme", "beta")):
+            alert = await alerts.open_alert(Alert(tenant_id, Situation.WEDGED_ORPHANED, "gone", T0))
+            assert alert is not None and alert.id is not None
+            assert await alerts.claim("alert", alert.id, "a", now=T0, ttl=ttl, unposted=True) is not None
+            assert await alerts.mark_posted("alert", alert.id, "a", f"C1/{n}", 0)
+            assert await alerts.resolve(alert.id, T0, "reset_completed by U1", None)
+        assert await alerts.open_alert(Alert("acme", Situation.WEDGED_ORPHANED, "never posted", T0)) is not None
+        latest = await alerts.latest_alerts(["acme", "beta", "gamma"])
+        assert {t: a.message_ref for t, a in latest.items()} == {"acme": "C1/1", "beta": "C1/2"}
 
     async def test_a_write_touches_only_its_own_columns(self, alerts: SqlAlertStore) -> None:
         alert = await alerts.open_alert(Alert("acme", Situation.WEDGED_NO_PROGRESS, "stuck", T0))

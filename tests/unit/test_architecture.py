@@ -45,6 +45,11 @@ def test_core_never_imports_slack_or_the_scheduler(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", core_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_core_knows_no_metrics_library_its_outcomes_are_observed_at_the_edges(path: Path) -> None:
+    assert "prometheus_client" not in imported_modules(path)
+
+
+@pytest.mark.parametrize("path", core_files(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_core_speaks_temporal_only_in_its_engine_adapters(path: Path) -> None:
     inside = str(path.relative_to(ROOT)).startswith(ENGINE_PACKAGES)
     assert inside or "temporalio" not in imported_modules(path)

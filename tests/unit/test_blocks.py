@@ -77,7 +77,7 @@ def test_the_wedged_list_shows_what_fits_and_counts_the_rest() -> None:
     wedged = {f"t-{i:03d}": assess(tenant, run, now=NOW, limits=Limits()) for i in range(500)}
     message = as_sent(stuck_list(wedged))
     assert rejection(message) is None and len(message["blocks"]) <= 50
-    shown = len(message["blocks"]) - 2
+    shown = len(message["blocks"]) - 3  # the header, the causes, "…and N more"
     shown_text = json.dumps(message, ensure_ascii=False)
     assert (
         f"…and {500 - shown} more" in shown_text and "<!channel>" not in shown_text and "&lt;!channel&gt;" in shown_text
@@ -107,3 +107,34 @@ def test_a_digest_and_its_pages_fit_one_message_even_with_the_longest_tenant_ids
     reachable = len(menu.options) if count <= PAGE else len(menu.options) * PAGE  # members, or pages of them
     shown = json.dumps([b.to_dict() for b in digest_blocks(digest, members)])
     assert reachable >= count or "`/tenant stuck` lists all" in shown
+
+
+def test_a_digest_of_many_causes_with_long_steps_and_errors_still_fits_one_message() -> None:
+    opened = datetime.now(UTC)
+    members = [
+        Alert(
+            f"t{i:05d}-" + "x" * 56,
+            Situation.WEDGED_ERROR,
+            "r",
+            opened,
+            id=i,
+            digest_id=7,
+            step=f"{i % 7}" + "s" * 99,
+            error=SPOOF * 20 + str(i % 5),
+        )
+        for i in range(5000)
+    ]
+    blocks = digest_blocks(Digest(id=7, opened_at=opened), members)
+    shown = json.dumps([b.to_dict() for b in blocks])
+    assert size(blocks) <= BUDGET and rejection(as_sent(blocks)) is None
+    assert "*By cause:* " in shown and " other" in shown and "<!channel>" not in shown
+
+
+def test_a_digest_says_which_members_to_escalate_rather_than_reset() -> None:
+    opened = datetime.now(UTC)
+    again = "Escalate: wedged again at `create_storage` after Reset and Retry at 03:12 UTC. gone"
+    members = [Alert(f"t-{i}", Situation.WEDGED_ORPHANED, again if i < 2 else "gone", opened, id=i) for i in range(6)]
+    shown = json.dumps(
+        [b.to_dict() for b in digest_blocks(Digest(id=7, opened_at=opened), members)], ensure_ascii=False
+    )
+    assert "Reset, then Retry — except 2 wedged again after Reset and Retry: escalate those." in shown

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
-from core.decisions import TABLE, Limits, Recommendation, Situation, assess, refusal
-from core.domain import Action, ActionClaim, RunObservation, RunStatus, Tenant, TenantState, provisioning_handle
+from core import events as ev
+from core.attempts import AGAIN_WITHIN, NO_PAST, Past, past_of
+from core.decisions import ESCALATIONS, TABLE, Limits, Recommendation, Situation, assess, refusal
+from core.domain import (
+    Action,
+    ActionClaim,
+    AuditEvent,
+    RunObservation,
+    RunStatus,
+    Tenant,
+    TenantState,
+    provisioning_handle,
+)
 from tests.fakes import at
 
 NOW = at(30)
@@ -238,3 +249,113 @@ class TestRefusals:
         assessment = assess(tenant(TenantState.FAILED, error="x", failed_activity="a"), None, now=NOW, limits=LIMITS)
         message = refusal(Action.RESET, assessment)
         assert "failed cleanly" in message and "Allowed: Retry, Decommission" in message
+
+
+# -- recommendations that remember: ESCALATIONS, applied on top of TABLE, and the Past they read ---------
+
+RESET_STARTED, RESET_DONE = ev.started(Action.RESET), ev.completed(Action.RESET)
+RETRY_STARTED, RETRY_DONE = ev.started(Action.RETRY), ev.completed(Action.RETRY)
+
+
+def event(kind: str, when: datetime, **details: object) -> AuditEvent:
+    return AuditEvent("acme", kind, "U1", when, dict(details))
+
+
+RESET_AT = at(3, 12)
+
+
+def reset_and_retry(step: str = "create_storage", at_: datetime = RESET_AT) -> Past:
+    """The feed of a tenant reset at `step` at `at_`, then retried a minute later (newest first)."""
+    later = at_ + timedelta(minutes=1)
+    feed = [event(RETRY_DONE, later), event(RETRY_STARTED, later), event(RESET_DONE, at_)]
+    return past_of([*feed, event(RESET_STARTED, at_, step=step)])
+
+
+WEDGED_AGAIN = tenant(current_step="create_storage", attempt=2)
+
+# One example per row of ESCALATIONS: (name, tenant, engine observation, past) the row applies to.
+ESCALATION_EXAMPLES: list[tuple[str, Tenant, RunObservation | None, Past]] = [
+    (
+        "orphaned again at the step it was reset at",
+        WEDGED_AGAIN,
+        RunObservation(RunStatus.NOT_FOUND),
+        reset_and_retry(),
+    ),
+]
+
+
+def test_every_escalation_has_an_example() -> None:
+    assert len(ESCALATION_EXAMPLES) == len(ESCALATIONS)
+
+
+@pytest.mark.parametrize(
+    ("row", "example"),
+    list(zip(ESCALATIONS, ESCALATION_EXAMPLES, strict=True)),
+    ids=[e[0] for e in ESCALATION_EXAMPLES],
+)
+def test_each_escalation_is_what_its_example_is_assessed_as(row, example) -> None:  # type: ignore[no-untyped-def]
+    _, t, run, past = example
+    plain, remembered = assess(t, run, now=NOW, limits=LIMITS), assess(t, run, now=NOW, limits=LIMITS, past=past)
+    assert remembered.situation in row.situations and remembered.recommended is row.recommended
+    assert (remembered.situation, remembered.allowed) == (plain.situation, plain.allowed)  # Reset stays allowed
+
+
+def test_wedged_again_after_reset_and_retry_reads_escalate_with_the_step_and_the_time() -> None:
+    found = assess(WEDGED_AGAIN, RunObservation(RunStatus.NOT_FOUND), now=NOW, limits=LIMITS, past=reset_and_retry())
+    assert found.advice == "Escalate: wedged again at `create_storage` after Reset and Retry at 12:03 UTC"
+    assert found.wedged_again and found.allows(Action.RESET) and found.recommended.next_action is None
+
+
+ORPHANED = RunObservation(RunStatus.NOT_FOUND)
+NOT_ESCALATED = [
+    ("another step", WEDGED_AGAIN, ORPHANED, reset_and_retry(step="seed_data"), NOW),
+    ("a Reset no Retry followed", WEDGED_AGAIN, ORPHANED, Past(at(3), "create_storage", None), NOW),
+    ("no past at all", WEDGED_AGAIN, ORPHANED, NO_PAST, NOW),
+    ("the Reset over a day ago", WEDGED_AGAIN, ORPHANED, reset_and_retry(), at(3, 12) + timedelta(days=1, seconds=1)),
+    ("making progress again", tenant(current_step="create_storage", last_progress_at=at(29)), RUNNING,
+     reset_and_retry(), NOW),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "t", "run", "past", "now"), NOT_ESCALATED, ids=[e[0] for e in NOT_ESCALATED])
+def test_the_guides_recovery_is_recommended_again_unless_it_already_failed_at_that_step(  # type: ignore[no-untyped-def]
+    name, t, run, past, now
+) -> None:
+    found = assess(t, run, now=now, limits=LIMITS, past=past)
+    assert found.recommended is not Recommendation.ESCALATE and not found.wedged_again
+
+
+def test_a_reset_exactly_a_day_ago_still_counts() -> None:
+    now = at(3, 12) + AGAIN_WITHIN
+    assert assess(WEDGED_AGAIN, ORPHANED, now=now, limits=LIMITS, past=reset_and_retry()).wedged_again
+
+
+PASTS = [
+    ("nothing", [], NO_PAST),
+    ("a Reset alone", [event(RESET_DONE, at(5)), event(RESET_STARTED, at(5), step="s")], Past(at(5), "s", None)),
+    (
+        "a Reset then a Retry",
+        [event(RETRY_DONE, at(7)), event(RESET_DONE, at(5)), event(RESET_STARTED, at(5), step="s")],
+        Past(at(5), "s", at(7)),
+    ),
+    (
+        "only the newest Reset and its Retry",
+        [
+            event(RETRY_DONE, at(9)),
+            event(RESET_DONE, at(8)),
+            event(RESET_STARTED, at(8), step="new"),
+            event(RETRY_DONE, at(7)),
+            event(RESET_DONE, at(5)),
+            event(RESET_STARTED, at(5), step="old"),
+        ],
+        Past(at(8), "new", at(9)),
+    ),
+    ("a Retry with no Reset before it", [event(RETRY_DONE, at(7))], NO_PAST),
+    ("a Reset recorded before steps were", [event(RETRY_DONE, at(7)), event(RESET_DONE, at(5))],
+     Past(at(5), None, at(7))),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "feed", "expected"), PASTS, ids=[p[0] for p in PASTS])
+def test_the_past_is_read_from_the_newest_reset_and_the_retry_after_it(name: str, feed: list, expected: Past) -> None:
+    assert past_of(feed) == expected

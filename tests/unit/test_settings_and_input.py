@@ -183,3 +183,38 @@ def test_the_alert_mention_is_a_user_or_a_user_group_id(monkeypatch: pytest.Monk
     monkeypatch.setenv("ALERT_MENTION_AFTER", "20m")
     settings = load_settings()
     assert (settings.alert_mention, settings.alert_mention_after) == (whom, timedelta(minutes=20))
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(None, timedelta(minutes=30)), ("1m", timedelta(minutes=1)), ("1d", timedelta(days=1))]
+)
+def test_the_reset_nudge_waits_thirty_minutes_unless_told(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, expected: timedelta
+) -> None:
+    if value is None:
+        monkeypatch.delenv("RESET_NUDGE_AFTER", raising=False)
+    else:
+        monkeypatch.setenv("RESET_NUDGE_AFTER", value)
+    assert load_settings().reset_nudge_after == expected
+
+
+@pytest.mark.parametrize("value", ["30s", "2d", "soon", "-5"])
+def test_a_reset_nudge_sooner_than_a_minute_or_later_than_a_day_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("RESET_NUDGE_AFTER", value)
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert str(error.value).startswith("invalid setting RESET_NUDGE_AFTER: ")
+
+
+def test_approval_ttl_is_thirty_minutes_by_default_and_kept_between_a_minute_and_a_day(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().approval_ttl == timedelta(minutes=30)
+    monkeypatch.setenv("APPROVAL_TTL", "2h")
+    assert load_settings().approval_ttl == timedelta(hours=2)
+    for bad, why in (("30s", "greater than or equal to"), ("2d", "less than or equal to"), ("soon", "expected")):
+        monkeypatch.setenv("APPROVAL_TTL", bad)
+        with pytest.raises(SettingsError, match=rf"^invalid setting APPROVAL_TTL: .*{why}"):
+            load_settings()

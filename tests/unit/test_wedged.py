@@ -7,8 +7,9 @@ from collections import Counter
 
 import pytest
 
+from core import events as ev
 from core.decisions import Limits, Situation
-from core.domain import RunObservation, RunStatus, TenantState, provisioning_handle
+from core.domain import Action, AuditEvent, RunObservation, RunStatus, TenantState, provisioning_handle
 from core.ports import EngineError
 from core.run_census import BATCH
 from tests.fakes import at
@@ -183,3 +184,36 @@ class TestEngineCost:
         sweep, calls = await world.sweep(world.finder.census.reconcile_every.total_seconds() / 60)
         assert sweep.reconciled and calls == Counter(closed_since=1, count_running=1, run_statuses=1)
         assert sweep.wedged["gone"].situation is Situation.WEDGED_ENGINE_CLOSED
+
+
+class TestWhatIsRemembered:
+    async def test_a_tenant_wedged_again_after_reset_and_retry_is_marked_and_its_feed_read_once_per_run(
+        self, world: World
+    ) -> None:
+        await world.tenant("again")
+        await world.store.save(world.store.tenants["again"].updated(attempt=2, current_step="create_storage"), [])
+        await world.tenant("first")  # attempt 1: no Reset and Retry to remember, its feed is never read
+        reset_at = at(2)
+        await world.store.append(
+            [
+                AuditEvent("again", ev.started(Action.RESET), "U4", reset_at, {"step": "create_storage"}),
+                AuditEvent("again", ev.completed(Action.RESET), "U4", reset_at),
+                AuditEvent("again", ev.completed(Action.RETRY), "U4", at(3)),
+            ]
+        )
+        read: list[str] = []
+        events = world.store.events
+
+        async def counted(tenant_id: str, limit: int) -> list[AuditEvent]:
+            read.append(tenant_id)
+            return await events(tenant_id, limit)
+
+        world.store.events = counted  # type: ignore[method-assign]
+        for minutes in (0, SECOND_LOOK, SECOND_LOOK):
+            sweep, _ = await world.sweep(minutes)
+            assert sweep.wedged["again"].wedged_again and not sweep.wedged["first"].wedged_again
+            assert (
+                sweep.wedged["again"].advice
+                == "Escalate: wedged again at `create_storage` after Reset and Retry at 12:02 UTC"
+            )
+        assert read == ["again"]

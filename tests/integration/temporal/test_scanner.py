@@ -4,6 +4,7 @@ found by the next sweep, deleted ones at the reconcile."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -14,6 +15,7 @@ import pytest
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 
+from bot.blocks.digest import digest_blocks
 from core.alerting.scanner import Scanner
 from core.decisions import Situation
 from core.domain import Action, RunHandle, RunStatus
@@ -26,9 +28,9 @@ from tests.integration.temporal.conftest import provision, reach
 pytestmark = pytest.mark.temporal
 
 
-def scanner_for(world: Runtime, notifier: RecordingNotifier) -> Scanner:
+def scanner_for(world: Runtime, notifier: RecordingNotifier, **finding: Any) -> Scanner:
     database = world.database
-    finder = WedgeFinder(database.tenants, world.engine, world.settings.limits)
+    finder = WedgeFinder(database.tenants, world.engine, world.settings.limits, **finding)
     return Scanner(
         database.tenants, database.alerts, notifier, finder, leases=database.leases, holder="test", clock=utcnow
     )
@@ -185,3 +187,24 @@ async def test_a_run_deleted_under_a_healthy_row_is_found_at_the_reconcile(world
         await asyncio.sleep(0.5)
     assert healthy in sweep.wedged, (await world.service.view(healthy)).assessment
     assert sweep.wedged[healthy].situation is Situation.WEDGED_ORPHANED and sweep.reconciled
+
+
+async def test_a_digest_of_real_wedged_runs_groups_them_by_cause(world: Runtime, tid: str) -> None:
+    slack = RecordingNotifier()
+    scanner = scanner_for(world, slack, visibility_grace=timedelta(0))  # the runs were just started, and lost
+    lost = [await provision(world, f"{tid}-net{i}", "hang@3") for i in range(5)]
+    lost.append(await provision(world, f"{tid}-gone", "orphan"))
+    for tenant_id in lost[:5]:
+        await reach(world, tenant_id, Situation.WEDGED_NO_PROGRESS)
+    await reach(world, lost[5], Situation.WEDGED_ORPHANED)
+    await scanner.tick()
+    alerts = await world.database.alerts.open_alerts()
+    assert [kind for kind, _ in slack.sent] == ["digest"] and {a.tenant_id for a in alerts} == set(lost)
+    digest_id = alerts[0].digest_id
+    assert digest_id is not None
+    digest = await world.database.alerts.digest(digest_id)
+    assert digest is not None
+    shown = json.dumps(
+        [b.to_dict() for b in digest_blocks(digest, await world.database.alerts.digest_members(digest_id))]
+    )
+    assert "*By cause:* 5 hung at `configure_network`; 1 orphaned" in shown
