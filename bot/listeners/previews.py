@@ -62,6 +62,7 @@ async def open_preview(
     user = str(body["user"]["id"])
     outcome = await deps.presses.preview(act, seen, user)
     if isinstance(outcome, ActionResult):  # refused and audited: answered like a refused press
+        deps.metrics.action(outcome)
         answer.ran(card.result_note(outcome, deps.clock()))
         return await answer_for(source, deps, body, outcome)
     opened = Opened.of(act, seen, body, source)
@@ -107,6 +108,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                 asked = (seen.tenant_id, user, reason)
                 return await ask_second_person(deps, client, answer, asked, opened.channel or None, key)
             result = await deps.presses.press(act, seen.tenant_id, user, request_key=key, seen=seen, reason=reason)
+            deps.metrics.action(result)
             answer.ran(card.result_note(result, deps.clock()))
             return await answer_for(opened.source, deps, pressed, result)
 

@@ -40,6 +40,9 @@ def clock() -> Clock:
     return Clock()
 
 
+REASON = "the customer left"
+
+
 @pytest.fixture
 async def bot(tmp_path: Path, clock: Clock) -> Any:
     async with running_bot(tmp_path, policy=POLICY, approval_clock=clock) as started:
@@ -48,8 +51,9 @@ async def bot(tmp_path: Path, clock: Clock) -> Any:
 
 
 async def request(bot: Bot, user: str = "U1") -> dict[str, Any]:
-    """Press Decommission on the card as `user`; the request message the bot posted."""
-    await bot.post(bot.press_body("tenant_decommission", "acme-42", CARD, user=user, response="ask"))
+    """Press Decommission on the card as `user` and submit its preview with a reason; the request message the
+    bot posted."""
+    await bot.act("tenant_decommission", user=user, response="ask", reason=REASON)
     [asked] = await bot.slack.wait_for("/response/ask")
     assert "done — Decommission of acme-42 requested" in asked["text"], asked
     [posted] = await bot.slack.wait_for("/api/chat.postMessage")
@@ -93,7 +97,7 @@ async def test_a_decommission_press_posts_a_request_with_approve_and_deny_and_ru
     posted = await request(bot)
     assert posted["channel"] == "C1"
     text = str(blocks(posted))
-    assert "<@U1> asks to *Decommission* `acme-42`" in text and "*Reason:* _none given_" in text
+    assert "<@U1> asks to *Decommission* `acme-42`" in text and f"*Reason:* {REASON}" in text
     assert "the requester cannot approve their own request" in text
     assert button(posted, APPROVE)[1] == button(posted, DENY)[1]
     assert await feed(bot) == ["decommission_requested"] and decommissions(bot) == 0
@@ -165,7 +169,7 @@ async def test_an_approval_while_frozen_is_refused_and_the_request_stays_open(bo
 
 async def test_a_request_that_cannot_be_posted_where_it_came_from_goes_to_the_alert_channel(bot: Bot) -> None:
     bot.slack.fail("chat.postMessage", (500, {}))
-    await bot.post(bot.press_body("tenant_decommission", "acme-42", CARD, user="U1", response="ask"))
+    await bot.act("tenant_decommission", user="U1", response="ask", reason=REASON)
     [asked] = await bot.slack.wait_for("/response/ask")
     assert "Posted for approval in <#C9>" in asked["text"]
     [posted] = await bot.slack.wait_for("/api/chat.postMessage")

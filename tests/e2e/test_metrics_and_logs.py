@@ -49,8 +49,8 @@ async def test_metrics_count_commands_presses_alerts_and_ticks_without_naming_an
         assert (await bot.post(bot.command_body(text, response=f"c-{text}")))[0] == 200
     assert await scan_once(bot.scanner, bot.metrics) is not None  # alerts acme-42 in C9
     await bot.slack.wait_for("/api/chat.postMessage")
-    await bot.post(bot.press_body("tenant_reset", "acme-42", CARD.format("acme-42"), user="U9", response="p1"))
-    await bot.post(bot.press_body("tenant_reset", "beta-7", CARD.format("beta-7"), response="p2"))  # not wedged
+    await bot.act("tenant_reset", "acme-42", user="U9", response="p1")  # its preview, then the submission
+    await bot.act("tenant_reset", "beta-7", response="p2")  # not wedged: refused before any preview
     await bot.slack.wait_for("/response/p1")
     await bot.slack.wait_for("/response/p2")
     await bot.post(bot.command_body("acme-42"), secret="not-the-secret")  # unsigned: 401
@@ -111,7 +111,7 @@ def json_log() -> Iterator[io.StringIO]:
 async def test_a_press_logs_json_lines_with_the_request_id_of_its_audit_events(bot: Bot) -> None:
     await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
     with json_log() as lines:
-        await bot.post(bot.press_body("tenant_reset", "acme-42", CARD.format("acme-42"), user="U9"))
+        await bot.act("tenant_reset", "acme-42", user="U9")  # the press opens the preview; the submission runs it
         await bot.slack.wait_for("/response/r1")
         await bot.post(bot.command_body("acme-42", response="view"))
         await bot.slack.wait_for("/response/view")
@@ -128,13 +128,13 @@ async def test_a_press_logs_json_lines_with_the_request_id_of_its_audit_events(b
     assert outcome["message"].startswith("reset by U9: done")
     assert any(line["logger"] == "bot.app" for line in press_lines)  # the request itself, at DEBUG
     others = {line.get("request_id") for line in logged if line["logger"] == "bot.app"} - {request_id}
-    assert len(others) == 1 and None not in others  # the /tenant command had an id of its own
+    assert len(others) == 2 and None not in others  # the press that opened the preview and /tenant: their own
 
 
 async def test_a_socket_mode_request_is_counted_and_gets_a_request_id_like_an_http_one(bot: Bot) -> None:
-    await make(bot.store, bot.engine, "acme-42", Situation.WEDGED_NO_PROGRESS)
-    card = CARD.format("acme-42")
-    payload = json.loads(unquote(bot.press_body("tenant_reset", "acme-42", card, response="sock").split("=", 1)[1]))
+    await make(bot.store, bot.engine, "acme-42", Situation.FAILED_CLEANLY)  # Retry: no preview to submit
+    card, shown = CARD.format("acme-42"), await bot.shown("acme-42")
+    payload = json.loads(unquote(bot.press_body("tenant_retry", shown, card, response="sock").split("=", 1)[1]))
     bot.slack.envelopes.append(
         {"envelope_id": "env-1", "type": "interactive", "accepts_response_payload": False, "payload": payload}
     )
@@ -145,6 +145,6 @@ async def test_a_socket_mode_request_is_counted_and_gets_a_request_id_like_an_ht
         await handler.close_async()
     samples = await scrape(bot)
     assert value(samples, "tenantbot_slack_requests_total", kind="block_actions", outcome="acked") == 1
-    assert value(samples, "tenantbot_actions_total", action="reset", outcome="done") == 1
-    [started] = [e for e in await bot.store.events("acme-42", 5) if e.type.endswith("reset_started")]
+    assert value(samples, "tenantbot_actions_total", action="retry", outcome="done") == 1
+    [started] = [e for e in await bot.store.events("acme-42", 5) if e.type.endswith("retry_started")]
     assert len(str(started.details["request_id"])) == 16

@@ -54,7 +54,7 @@ async def test_a_reset_nobody_followed_is_nudged_once_in_the_alerts_thread(bot: 
     await scanner.tick()
     [alert] = await bot.scanner.alerts.open_alerts()
     assert alert.id is not None
-    await bot.post(bot.press_body("alert_reset", "acme-42", ALERT_BLOCK.format(alert.id, "acme-42"), user="U4"))
+    await bot.act("alert_reset", block=ALERT_BLOCK.format(alert.id, "acme-42"), user="U4")  # through its preview
     assert "done — reset" in str((await bot.slack.wait_for("/response/r1"))[0]["blocks"])
 
     clock[0] = start + timedelta(minutes=29)

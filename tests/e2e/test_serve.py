@@ -82,7 +82,8 @@ async def test_serve_alerts_a_hung_run_and_resolves_it_after_reset_from_the_aler
             client = await Client.connect(f"127.0.0.1:{env['TEMPORAL_DEV_PORT']}")
             run = client.get_workflow_handle("provision-acme-9-1")
             terminated = [e async for e in run.fetch_history_events() if e.event_type == TERMINATED]
-            assert terminated[0].workflow_execution_terminated_event_attributes.reason.endswith(f"U42: {reason}")
+            said = terminated[0].workflow_execution_terminated_event_attributes.reason
+            assert f"U42: {reason} (request " in said  # and the request id, to follow the press into Temporal
             [update] = await slack.wait_for("/api/chat.update", timeout=15)
             assert "resolved" in str(update["blocks"]) and "reset_completed by U42" in str(update["blocks"])
 
