@@ -61,5 +61,6 @@ async def test_0005_indexes_an_existing_feed_by_time_and_rolls_back(database_url
         "ix_audit_events_tenant_at": ["tenant_id", "at", "id"],
         "ix_audit_events_at": ["at", "id"],
         "ix_request_keys_at": ["at"],
+        "ix_audit_events_actor_at": ["actor", "at", "id"],  # 0009: the App Home's "your last actions"
     }
     assert rolled_back == before
