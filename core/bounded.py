@@ -34,7 +34,15 @@ from core.domain import (
     Tenant,
 )
 from core.freeze import Freeze, FreezeStore
-from core.ports import AllocationChanges, EngineError, Leases, StoreError, TenantStore, WorkflowEngine
+from core.ports import (
+    AllocationChanges,
+    EngineError,
+    Leases,
+    StoreError,
+    TenantRecord,
+    TenantStore,
+    WorkflowEngine,
+)
 from core.results import Timeouts
 
 T = TypeVar("T")
@@ -107,6 +115,13 @@ class BoundedStore(TenantStore):
 
     async def allocations(self, tenant_id: str) -> list[Allocation]:
         return await self._within(self.store.allocations(tenant_id), "allocations")
+
+    async def record(self, tenant_id: str, events: int) -> TenantRecord | None:
+        """One read within the limit when the store reads a record together; else the default's parts, each
+        within it and named as they are on their own."""
+        if self.store.reads_records_together:
+            return await self._within(self.store.record(tenant_id, events))
+        return await super().record(tenant_id, events)
 
     async def events(self, tenant_id: str, limit: int) -> list[AuditEvent]:
         return await self._within(self.store.events(tenant_id, limit), "audit events")

@@ -187,7 +187,7 @@ async def runtime(
     from core.persistence import open_database
     from tenantbot.engine import engine_runtime, web_ui_url
 
-    database = await open_database(settings.db_url)
+    database = await open_database(settings.db_url, pool_size=settings.db_pool_size)
     try:
         async with AsyncExitStack() as stack:
             engine: WorkflowEngine
