@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from core.alerting.controls import AlertControls
@@ -12,6 +13,11 @@ from core.presses import Presses
 from core.run_links import RunLinks, TenantLink
 from core.service import TenantService
 from core.wedged import WedgeFinder
+
+# Commands answered at once. Enough to keep the database and the engine busy (each card holds one database
+# connection for its read, DB_POOL_SIZE keeps 20), few enough that the acks of new requests never queue
+# behind a crowd of cards being read and rendered on the one event loop.
+COMMAND_WORK = 16
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,8 @@ class BotDeps:
     links: RunLinks  # "Open in Temporal" on cards, if the UI is known
     tenant_link: TenantLink  # the same link for a message that knows only the tenant (an alert)
     alert_controls: AlertControls | None = None  # Snooze and the digest menus; None when alerts are off
+    # the answers to commands being worked out at once, after their acks (bot/listeners/commands.py)
+    command_work: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(COMMAND_WORK))
 
     @property
     def service(self) -> TenantService:

@@ -86,6 +86,7 @@ def serve() -> None:
                     await until_stopped()
                     await runner.cleanup()
             finally:
+                await app.close()
                 await schedule.stop()  # before the runtime closes the database: the lease is released
 
     run(main)

@@ -178,5 +178,6 @@ async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
 async def _stop_bot(bot: Bot, runner: web.AppRunner, database: Database) -> None:
     await bot.session.close()
     await runner.cleanup()
+    await bot.app.close()
     await bot.slack.stop()
     await database.close()

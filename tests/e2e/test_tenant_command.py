@@ -234,6 +234,7 @@ async def test_allocations_that_could_not_be_read_are_unknown_not_none(bot: Bot)
         return []
 
     bot.store.allocations = hang  # type: ignore[method-assign]
+    bot.store.reads_records_together = False  # the card's parts read one by one (one read: all or nothing)
     await bot.post(bot.command_body("acme-42"))
     [card] = await bot.slack.wait_for("/response/r1", timeout=5)
     shown = json.dumps(card["blocks"])
