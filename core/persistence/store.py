@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Select, exists, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.domain import Allocation, AuditEvent, FeedPosition, InFlightRef, Tenant
+from core.freeze import Freeze
 from core.persistence.database import read_only, translated
-from core.persistence.freeze_store import freeze_from_row, open_freeze
+from core.persistence.freeze_store import open_freeze
 from core.persistence.in_flight import in_flight_refs, in_flight_rows, ref_from_row
 from core.persistence.mapping import (
     allocation_from_row,
@@ -167,22 +169,22 @@ class SqlTenantStore(TenantStore):
     reads_records_together = True
 
     async def record(self, tenant_id: str, events: int) -> TenantRecord | None:
-        """One reading transaction on one connection: the row with the open freeze beside it (an outer join),
-        then its open allocations and newest events (none asked for an unknown id). A card's reads were four
-        transactions, each checking out and pinging a connection: most of a card's database cost."""
-        with_switch = select(TenantRow, FreezeRow).outerjoin(FreezeRow, open_freeze()).where(TenantRow.id == tenant_id)
-        async with translated(), self.reading() as session:
-            found = (await session.execute(with_switch)).one_or_none()
+        """One connection from the pool, three Core reads (no ORM entities): the row with the open freeze
+        beside it (an outer join), then its open allocations and newest events (not asked for an unknown
+        id). On PostgreSQL in autocommit, so no BEGIN and ROLLBACK either: a card's reads were four
+        transactions, each checking out, pinging and ending a connection — most of a card's CPU."""
+        async with translated(), _autocommit(read_only(self.engine)).connect() as connection:
+            found = (await connection.execute(_with_switch(tenant_id))).one_or_none()
             if found is None:
                 return None
-            row, freeze = found
-            held = await session.scalars(_held(tenant_id))
-            feed = await session.scalars(_newest(tenant_id, events))
+            held = await connection.execute(_held(tenant_id))
+            feed = await connection.execute(_newest(tenant_id, events))
+            freeze = Freeze(found.frozen_by, found.frozen_at, found.reason) if found.frozen_by is not None else None
             return TenantRecord(
-                tenant_from_row(row),
+                tenant_from_row(found),
                 tuple(allocation_from_row(a) for a in held),
                 tuple(event_from_row(e) for e in feed),
-                freeze_from_row(freeze) if freeze is not None else None,
+                freeze,
             )
 
     async def history(
@@ -235,3 +237,17 @@ def _newest(tenant_id: str, limit: int) -> Select[AuditEventRow]:
     """The tenant's newest `limit` audit events, newest first (`ix_audit_events_tenant_at`)."""
     newest_first = (AuditEventRow.at.desc(), AuditEventRow.id.desc())
     return select(AuditEventRow).where(AuditEventRow.tenant_id == tenant_id).order_by(*newest_first).limit(limit)
+
+
+def _with_switch(tenant_id: str) -> Select[Any]:
+    """The tenant's row with the freeze in force beside it (its columns None when there is none)."""
+    switch = (FreezeRow.frozen_by, FreezeRow.frozen_at, FreezeRow.reason)
+    return select(TenantRow.__table__, *switch).outerjoin(FreezeRow, open_freeze()).where(TenantRow.id == tenant_id)
+
+
+def _autocommit(engine: AsyncEngine) -> AsyncEngine:
+    """On PostgreSQL, reads in autocommit: each statement its own snapshot, no BEGIN and ROLLBACK round trips.
+    (SQLite keeps its deferred BEGIN, core/persistence/database.py, which costs no round trip.)"""
+    if engine.dialect.name != "postgresql":
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
