@@ -13,7 +13,7 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, select, text, tuple_, update
+from sqlalchemy import Select, and_, exists, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -169,23 +169,23 @@ class SqlTenantStore(TenantStore):
     reads_records_together = True
 
     async def record(self, tenant_id: str, events: int) -> TenantRecord | None:
-        """One connection from the pool, three Core reads (no ORM entities): the row with the open freeze
-        beside it (an outer join), then its open allocations and newest events (not asked for an unknown
-        id). On PostgreSQL in autocommit, so no BEGIN and ROLLBACK either: a card's reads were four
-        transactions, each checking out, pinging and ending a connection — most of a card's CPU."""
+        """One connection from the pool, two Core reads (no ORM entities): the row with the open freeze and
+        its open allocations joined (a row per allocation), then its newest events (not asked for an unknown
+        id). On PostgreSQL in autocommit, so no BEGIN and ROLLBACK round trips either: a card's reads were
+        four transactions, each checking out, pinging and ending a connection — most of a card's CPU."""
         async with translated(), _autocommit(read_only(self.engine)).connect() as connection:
-            found = (await connection.execute(_with_switch(tenant_id))).one_or_none()
-            if found is None:
+            rows = (await connection.execute(_with_switch_and_allocations(tenant_id))).all()
+            if not rows:
                 return None
-            held = await connection.execute(_held(tenant_id))
             feed = await connection.execute(_newest(tenant_id, events))
-            freeze = Freeze(found.frozen_by, found.frozen_at, found.reason) if found.frozen_by is not None else None
-            return TenantRecord(
-                tenant_from_row(found),
-                tuple(allocation_from_row(a) for a in held),
-                tuple(event_from_row(e) for e in feed),
-                freeze,
+            first = rows[0]
+            freeze = Freeze(first.frozen_by, first.frozen_at, first.reason) if first.frozen_by is not None else None
+            held = (
+                Allocation(tenant_id, r.held_kind, r.held_resource_id, r.held_allocated_at, r.held_workflow_id)
+                for r in rows
+                if r.held_id is not None
             )
+            return TenantRecord(tenant_from_row(first), tuple(held), tuple(event_from_row(e) for e in feed), freeze)
 
     async def history(
         self, tenant_id: str, *, limit: int, before: FeedPosition | None = None, after: FeedPosition | None = None
@@ -239,10 +239,21 @@ def _newest(tenant_id: str, limit: int) -> Select[AuditEventRow]:
     return select(AuditEventRow).where(AuditEventRow.tenant_id == tenant_id).order_by(*newest_first).limit(limit)
 
 
-def _with_switch(tenant_id: str) -> Select[Any]:
-    """The tenant's row with the freeze in force beside it (its columns None when there is none)."""
+def _with_switch_and_allocations(tenant_id: str) -> Select[Any]:
+    """The tenant's row with the freeze in force beside it (None columns when there is none), once per open
+    allocation, oldest first (once with None `held_*` columns when it holds none)."""
     switch = (FreezeRow.frozen_by, FreezeRow.frozen_at, FreezeRow.reason)
-    return select(TenantRow.__table__, *switch).outerjoin(FreezeRow, open_freeze()).where(TenantRow.id == tenant_id)
+    a = AllocationRow
+    held = (a.id, a.kind, a.resource_id, a.workflow_id, a.allocated_at)
+    open_allocations = and_(a.tenant_id == TenantRow.id, a.released_at.is_(None))
+    return (
+        select(TenantRow.__table__, *switch, *(c.label(f"held_{c.key}") for c in held))
+        .select_from(TenantRow)
+        .outerjoin(FreezeRow, open_freeze())
+        .outerjoin(a, open_allocations)
+        .where(TenantRow.id == tenant_id)
+        .order_by(a.id)
+    )
 
 
 def _autocommit(engine: AsyncEngine) -> AsyncEngine:

@@ -132,11 +132,12 @@ class TestRecords:
     ) -> None:
         store = database.tenants
         await store.add(tenant(), [event(f"step_{n}") for n in range(12)])
-        held = Allocation("acme", "network", "net-1", T0, HANDLE.workflow_id)
-        await store.save((await store.get("acme")) or tenant(), [], allocations=AllocationChanges(add=(held,)))
+        held = [Allocation("acme", kind, f"{kind}-1", T0, HANDLE.workflow_id) for kind in ("network", "db", "dns")]
+        changes = AllocationChanges(add=tuple(held), release=("dns",))
+        await store.save((await store.get("acme")) or tenant(), [], allocations=changes)
         record = await store.record("acme", 8)
         assert record is not None and record.tenant == await store.get("acme") and record.switch is None
-        assert record.allocations == tuple(await store.allocations("acme")) and len(record.allocations) == 1
+        assert record.allocations == tuple(await store.allocations("acme")) and len(record.allocations) == 2
         assert record.events == tuple(await store.events("acme", 8)) and record.problems == ()
         frozen = await database.freezes.freeze(Freeze("U1", T0, "failover"))
         assert (await store.record("acme", 8)) == replace(record, switch=frozen)
