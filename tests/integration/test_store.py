@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy.event import listen as event_listen
+from sqlalchemy.pool import QueuePool
 
 from core.actions import claim_for, claimed
 from core.alerting.model import Alert
@@ -152,6 +153,19 @@ class TestRecords:
         await database.tenants.get("acme")
         await database.tenants.events("acme", 8)
         assert len(checkouts) == 3  # each of the parts on its own takes one
+
+
+async def test_the_pool_keeps_the_connections_asked_for_and_opens_as_many_again_in_a_burst(database_url: str) -> None:
+    database = await open_database(database_url, pool_size=3)
+    try:
+        engine = database.engine
+        connections = [await engine.connect() for _ in range(6)]
+        pool = engine.pool
+        assert isinstance(pool, QueuePool) and (pool.size(), pool.checkedout(), pool.overflow()) == (3, 6, 3)
+        for connection in connections:
+            await connection.close()
+    finally:
+        await database.close()
 
 
 class TestAlertsAndLocks:
