@@ -71,7 +71,7 @@ async def private_card(deps: BotDeps, user: str, tenant_id: str) -> dict[str, An
     view = await deps.service.view(tenant_id)
     offered = await deps.presses.offered(view.assessment.allowed, user)
     run_url = deps.links.to(view.tenant.handle)
-    shown = card.tenant_card(view, runbook_url=deps.runbook_url, actions=offered, run_url=run_url)
+    shown = card.tenant_card_json(view, runbook_url=deps.runbook_url, actions=offered, run_url=run_url)
     return {"text": card.text_fallback(view), "blocks": shown, "response_type": "ephemeral"}
 
 
