@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.turns import Turns
 from core.alerting.controls import AlertControls
 from core.history import AuditHistory
 from core.presses import Presses
@@ -14,10 +14,12 @@ from core.run_links import RunLinks, TenantLink
 from core.service import TenantService
 from core.wedged import WedgeFinder
 
-# Commands answered at once. Enough to keep the database and the engine busy (each card holds one database
-# connection for its read, DB_POOL_SIZE keeps 20), few enough that the acks of new requests never queue
-# behind a crowd of cards being read and rendered on the one event loop.
+# Commands answered at once (bot/turns.py): enough to keep the database and the engine busy (each card holds
+# one database connection for one read; DB_POOL_SIZE keeps 20), few enough that the acks of new requests
+# do not queue behind a crowd of cards being read and rendered on the one event loop. An answer still
+# waiting after COMMAND_TURN (a slow engine, a hung database, a sweep) gives its turn to the next.
 COMMAND_WORK = 16
+COMMAND_TURN = 0.25  # seconds
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class BotDeps:
     tenant_link: TenantLink  # the same link for a message that knows only the tenant (an alert)
     alert_controls: AlertControls | None = None  # Snooze and the digest menus; None when alerts are off
     # the answers to commands being worked out at once, after their acks (bot/listeners/commands.py)
-    command_work: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(COMMAND_WORK))
+    command_work: Turns = field(default_factory=lambda: Turns(COMMAND_WORK, COMMAND_TURN))
 
     @property
     def service(self) -> TenantService:

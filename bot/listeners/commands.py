@@ -2,8 +2,8 @@
 (`freeze`, `unfreeze` and `help`, the read-only switch's words, are in bot/listeners/switch.py).
 
 Acking before reading anything keeps Slack's 3-second budget whatever the database or the engine do, and
-under a burst of commands the answers are worked out a few at a time (`BotDeps.command_work`): the acks
-of new requests then do not wait on the event loop behind every card being read and rendered.
+under a burst of commands the answers are worked out a few at a time (bot/turns.py): the acks of new
+requests then do not wait on the event loop behind every card being read and rendered.
 The service bounds its own reads; the wedged list is read by the wedge finder, which this listener
 bounds itself (a few read timeouts), so the answer follows within seconds even when either hangs.
 """
@@ -35,8 +35,8 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     async def tenant_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         text = str(command.get("text") or "").strip()
-        async with deps.command_work:  # the ack is out; the answer waits its turn (BotDeps.command_work)
-            await answered(respond, f"/tenant {text[:80]!r}", answer(text, str(command["user_id"]), deps))
+        work = answered(respond, f"/tenant {text[:80]!r}", answer(text, str(command["user_id"]), deps))
+        await deps.command_work.run(work)  # the ack is out; the answer waits its turn (bot/turns.py)
 
     app.command("/tenant")(tenant_command)
 
