@@ -6,20 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.turns import Turns
 from core.alerting.controls import AlertControls
 from core.history import AuditHistory
 from core.presses import Presses
 from core.run_links import RunLinks, TenantLink
 from core.service import TenantService
+from core.turns import Turns
 from core.wedged import WedgeFinder
-
-# Commands answered at once (bot/turns.py): enough to keep the database and the engine busy (each card holds
-# one database connection for one read; DB_POOL_SIZE keeps 20), few enough that the acks of new requests
-# do not queue behind a crowd of cards being read and rendered on the one event loop. An answer still
-# waiting after COMMAND_TURN (a slow engine, a hung database, a sweep) gives its turn to the next.
-COMMAND_WORK = 16
-COMMAND_TURN = 0.1  # seconds: about what a card takes on a busy loop
 
 
 @dataclass(frozen=True)
@@ -34,7 +27,7 @@ class BotDeps:
     tenant_link: TenantLink  # the same link for a message that knows only the tenant (an alert)
     alert_controls: AlertControls | None = None  # Snooze and the digest menus; None when alerts are off
     # the answers to commands being worked out at once, after their acks (bot/listeners/commands.py)
-    command_work: Turns = field(default_factory=lambda: Turns(COMMAND_WORK, COMMAND_TURN))
+    command_work: Turns = field(default_factory=Turns)  # the root's, which its bounded engine steps aside from
 
     @property
     def service(self) -> TenantService:

@@ -44,6 +44,7 @@ from core.ports import (
     WorkflowEngine,
 )
 from core.results import Timeouts
+from core.turns import Turns
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -151,11 +152,13 @@ class BoundedStore(TenantStore):
 class BoundedEngine(WorkflowEngine):
     """The workflow engine: its reads within `timeouts.read`, the calls an action makes within `timeouts.engine`."""
 
-    def __init__(self, engine: WorkflowEngine, timeouts: Timeouts) -> None:
+    def __init__(self, engine: WorkflowEngine, timeouts: Timeouts, turns: Turns | None = None) -> None:
         self.engine, self.timeouts = engine, timeouts
+        self.turns = turns or Turns()  # a `/tenant` answer waiting on a read gives its turn to the next
 
     async def _read(self, call: Awaitable[T]) -> T:
-        return await bounded(call, "engine", EngineError, self.timeouts.read)
+        async with self.turns.aside():
+            return await bounded(call, "engine", EngineError, self.timeouts.read)
 
     async def _act(self, call: Awaitable[T]) -> T:
         return await bounded(call, "engine", EngineError, self.timeouts.engine)
@@ -201,9 +204,12 @@ class BoundedLeases(Leases):
         return await bounded(self.leases.holders(prefix, now=now), "database", StoreError, self.limit)
 
 
-def bounded_ports(store: TenantStore, engine: WorkflowEngine, timeouts: Timeouts) -> tuple[BoundedStore, BoundedEngine]:
-    """The tenant store and the engine, each call under its limit."""
-    return BoundedStore(store, timeouts.read), BoundedEngine(engine, timeouts)
+def bounded_ports(
+    store: TenantStore, engine: WorkflowEngine, timeouts: Timeouts, turns: Turns | None = None
+) -> tuple[BoundedStore, BoundedEngine]:
+    """The tenant store and the engine, each call under its limit; with `turns` (core/turns.py), the answers
+    taking them give their turn to the next while they wait on an engine read."""
+    return BoundedStore(store, timeouts.read), BoundedEngine(engine, timeouts, turns)
 
 
 class BoundedFreezes(FreezeStore):

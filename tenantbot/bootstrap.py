@@ -26,7 +26,7 @@ import os
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -47,6 +47,7 @@ from core.retention import Retention, RetentionStore
 from core.run_links import RunLinks, TenantLink
 from core.saga import FaultPlan
 from core.service import TenantService
+from core.turns import Turns
 from core.wedged import WedgeFinder
 from tenantbot.crash import crashing
 from tenantbot.settings import Settings
@@ -78,6 +79,7 @@ class Runtime:
     faults: FaultPlan  # what this process injects into the first attempts it starts (demo, provision --fault)
     scanner: Scanner | None = None  # the wedge scan, when the runtime was given a notifier
     controls: AlertControls | None = None  # Snooze and the digest menus, beside the scanner (its delivery)
+    turns: Turns = field(default_factory=Turns)  # `/tenant` answers at once; the engine's reads step aside
 
     @property
     def recovery(self) -> Recovery:
@@ -117,7 +119,8 @@ def assemble(
     history and the run links. The scan's own writes, retention's batches and the saga's worker
     (tenantbot/engine.py) use the database unbounded, as before."""
     crash_store, crash_engine = crashing(database.tenants, engine)  # only when a test asks (TENANTBOT_TEST_CRASH)
-    store, bounded_engine = bounded_ports(crash_store, crash_engine, settings.timeouts)
+    turns = Turns()  # the answers to commands worked out at once (bot/listeners/commands.py takes them)
+    store, bounded_engine = bounded_ports(crash_store, crash_engine, settings.timeouts, turns)
     leases = BoundedLeases(database.leases, settings.read_timeout)
     lease = ProcessLease(leases, ttl=settings.process_lease, clock=utcnow)
     switch = read_only_switch(settings, database.freezes)
@@ -137,6 +140,7 @@ def assemble(
         tenant_link=links.for_tenants(store),
         retention=build_retention(settings, database.retention, database.leases, f"{holder}:retention"),
         faults=faults,
+        turns=turns,
     )
     if notifier is None:
         return runtime

@@ -2,7 +2,7 @@
 (`freeze`, `unfreeze` and `help`, the read-only switch's words, are in bot/listeners/switch.py).
 
 Acking before reading anything keeps Slack's 3-second budget whatever the database or the engine do, and
-under a burst of commands the answers are worked out a few at a time (bot/turns.py): the acks of new
+under a burst of commands the answers are worked out a few at a time (core/turns.py): the acks of new
 requests then do not wait on the event loop behind every card being read and rendered.
 The service bounds its own reads; the wedged list is read by the wedge finder, which this listener
 bounds itself (a few read timeouts), so the answer follows within seconds even when either hangs.
@@ -36,7 +36,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         await ack()
         text = str(command.get("text") or "").strip()
         work = answered(respond, f"/tenant {text[:80]!r}", answer(text, str(command["user_id"]), deps))
-        await deps.command_work.run(work)  # the ack is out; the answer waits its turn (bot/turns.py)
+        await deps.command_work.run(work)  # the ack is out; the answer waits its turn (core/turns.py)
 
     app.command("/tenant")(tenant_command)
 

@@ -72,6 +72,7 @@ def serve() -> None:
                 rt.links,
                 rt.tenant_link,
                 alert_controls=rt.controls,
+                command_work=rt.turns,
             )
             app = create_app(signing_secret=secret, client=client, installation=check, deps=deps)
             await recover_once(rt.recovery)  # what a crash left unfinished, before taking new presses

@@ -37,6 +37,7 @@ from core.presses import Presses
 from core.results import Timeouts
 from core.run_links import RunLinks
 from core.service import TenantService
+from core.turns import Turns
 from core.wedged import WedgeFinder
 from tests.e2e.serving import command_body, press_body, signed_headers
 from tests.e2e.slack_stub import SlackStub, free_port
@@ -122,7 +123,8 @@ async def _start_bot(
     engine = FakeEngine()
     limits = Limits(stuck_after=timedelta(minutes=10))
     timeouts = Timeouts(read=timedelta(seconds=read_timeout), engine=timedelta(seconds=read_timeout))
-    bounded_store, bounded_engine = bounded_ports(store, engine, timeouts)  # as the composition root wraps them
+    turns = Turns()  # the answers to commands at once, stepping aside while the engine reads
+    bounded_store, bounded_engine = bounded_ports(store, engine, timeouts, turns)  # as the composition root wraps them
     switch = Switch(BoundedFreezes(database.freezes, timeouts.read), clock=now)  # the read-only switch
     service = TenantService(bounded_store, bounded_engine, limits=limits, clock=now, switch=switch)
     client = slack_client("xoxb-e2e", slack.api_url)
@@ -137,7 +139,8 @@ async def _start_bot(
     controls = AlertControls(store, alerts, scanner.delivery, authorizer, clock=now)
     history = AuditHistory(bounded_store)
     presses = Presses(service, authorizer)
-    deps = BotDeps(presses, RUNBOOK, now, finder, timeouts.read, history, links, tenant_link, alert_controls=controls)
+    parts = (presses, RUNBOOK, now, finder, timeouts.read, history, links, tenant_link)
+    deps = BotDeps(*parts, alert_controls=controls, command_work=turns)
     installation = InstallationCheck(client)
     assert await installation.learn() is None  # from the stand-in's auth.test and bots.info: T1, A1
     slack.calls.clear()  # tests look at what the bot sends while it serves

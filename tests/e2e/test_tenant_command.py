@@ -13,10 +13,10 @@ from urllib.parse import quote
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot.deps import COMMAND_WORK
 from core.decisions import TABLE, Situation
 from core.domain import Action, AuditEvent
 from core.persistence import open_database
+from core.turns import AT_ONCE
 from tests.conftest import SilentPostgres
 from tests.e2e.conftest import Bot, running_bot
 from tests.e2e.situations import RECIPES, make
@@ -307,11 +307,11 @@ async def test_a_burst_of_commands_on_a_slow_engine_is_acked_at_once_and_not_ans
 ) -> None:
     await make(bot.store, bot.engine, "acme-42", Situation.MAKING_PROGRESS)
     bot.engine.delay = 1.0  # every describe takes a second
-    bodies = [bot.command_body("acme-42", user=f"U{n}", response=f"r{n}") for n in range(COMMAND_WORK + 4)]
+    bodies = [bot.command_body("acme-42", user=f"U{n}", response=f"r{n}") for n in range(AT_ONCE + 4)]
     started = time.monotonic()
     acks = await asyncio.gather(*(bot.post(body) for body in bodies))
     assert [status for status, _ in acks] == [200] * len(bodies)
     assert max(elapsed for _, elapsed in acks) < 1.0  # none waited for a card
     assert len(await bot.slack.wait_for("/response/r", count=len(bodies))) == len(bodies)
-    # the last four started once the first answers had waited COMMAND_TURN, not once they were done
+    # the last four took turns given up by answers waiting on the engine, not once those were done
     assert time.monotonic() - started < 2 * bot.engine.delay
