@@ -24,7 +24,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, update
 
-from core.alerting.model import Alert, Digest
+from core.alerting.model import Alert, Announcement, Digest
 from core.alerting.scanner import Scanner
 from core.decisions import Limits
 from core.domain import ClosedRun, RunHandle, RunObservation, RunStatus
@@ -90,6 +90,10 @@ class CountingSlack:
 
     async def reply(self, message_ref: str, text: str) -> None:
         self.calls["reply"] += 1
+
+    async def announce(self, line: Announcement, thread: str | None) -> str:
+        self.calls["announce"] += 1
+        return f"C/a{self.calls['announce']}"
 
 
 def tenant_rows(count: int, mix: dict[str, float]) -> tuple[list[dict[str, object]], dict[str, str]]:

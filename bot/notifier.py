@@ -21,10 +21,11 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.alert import alert_blocks, alert_text
+from bot.blocks.announcement import announcement_text
 from bot.blocks.digest import digest_blocks, digest_text
 from bot.slack_client import RateLimited
 from bot.text import safe
-from core.alerting.model import Alert, Digest
+from core.alerting.model import Alert, Announcement, Digest
 from core.alerting.ports import NotifyError
 from core.run_links import TenantLink
 
@@ -42,8 +43,10 @@ class SlackNotifier:
         min_interval: float = 1.0,
         max_wait: float = MAX_WAIT,
         run_link: TenantLink | None = None,
+        actions_channel: str | None = None,
     ) -> None:
         self.client, self.channel, self.min_interval, self.max_wait = client, channel, min_interval, max_wait
+        self.actions_channel = actions_channel or channel  # where an action with no open alert is announced
         self.run_link = run_link  # an alert's "Open in Temporal" link, looked up as it is posted or edited
         self._gate = asyncio.Lock()
         self._last = 0.0
@@ -68,6 +71,15 @@ class SlackNotifier:
         channel, ts = _where(message_ref)
         # core composes replies from data (reasons, resolutions): shown as plain words, never as mentions or links
         await self._paced(self.client.chat_postMessage, channel=channel, thread_ts=ts, text=safe(text, 3900))
+
+    async def announce(self, line: Announcement, thread: str | None) -> str:
+        text = announcement_text(line)  # rendered here: its mentions are the bot's own, its data escaped
+        if thread is not None:
+            channel, ts = _where(thread)
+            response = await self._paced(self.client.chat_postMessage, channel=channel, thread_ts=ts, text=text)
+        else:
+            response = await self._paced(self.client.chat_postMessage, channel=self.actions_channel, text=text)
+        return f"{response['channel']}/{response['ts']}"
 
     async def _edit(self, message_ref: str | None, **message: Any) -> None:
         channel, ts = _where(message_ref)

@@ -42,3 +42,4 @@ def failed(action: Action) -> str:
 ALERT_OPENED = PREFIX + "alert_opened"
 ALERT_SNOOZED = PREFIX + "alert_snoozed"
 ALERT_RESOLVED = PREFIX + "alert_resolved"
+ALERT_CLAIMED = PREFIX + "alert_claimed"  # someone took the alert ("Take it"); details: alert, previous owner

@@ -40,6 +40,7 @@ class Pruned(StrEnum):
     REQUEST_KEYS = "request keys"
     RESOLVED_ALERTS = "resolved alerts"
     DIGESTS = "alert digests"
+    ANNOUNCEMENTS = "announcements"  # lines of actions and mentions (posted or given up long ago)
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,8 @@ class PruneReport:
         return sum(self.counts.values())
 
     def summary(self) -> str:
-        """E.g. "12 audit events, 3 request keys, 0 resolved alerts, 0 alert digests older than 2026-…"."""
+        """E.g. "12 audit events, 3 request keys, 0 resolved alerts, 0 alert digests, 0 announcements older
+        than 2026-…"."""
         counted = ", ".join(f"{n:,} {kind}" for kind, n in self.counts.items())
         return f"{counted} older than {self.before:%Y-%m-%d %H:%M} UTC"
 

@@ -53,8 +53,12 @@ class TenantService:
         events_shown: int = 8,
         lease: ProcessLease | None = None,
         switch: Switch | None = None,
+        after_action: Callable[[], None] | None = None,
     ) -> None:
         self.store, self.engine, self.limits = store, engine, limits  # bounded ports (core/bounded.py)
+        # told (without waiting) once an action ran, e.g. so `serve` announces it at once; the announcement
+        # itself is read from the audit feed (core/alerting/announcements.py), whoever ran the action
+        self.after_action = after_action
         self.switch = switch or Switch(NeverFrozen(), clock=clock)  # the read-only switch, read at every action
         self.clock, self.events_shown = clock, events_shown
         self.lease = lease or ProcessLease(None, ttl=limits.action_lease, clock=clock)
@@ -125,6 +129,8 @@ class TenantService:
             outcome, message = await self._run(claim, current)
         finally:
             self.lease.end(tenant_id)
+            if self.after_action is not None:
+                self.after_action()
         return await self._result(action, tenant_id, actor, outcome, message)
 
     async def _run(self, claim: ActionClaim, current: Tenant) -> tuple[Outcome, str]:

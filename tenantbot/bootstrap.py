@@ -6,11 +6,12 @@ unless TEMPORAL_ADDRESS is set), and yields every part the entry points use: the
 wedge finder (shared by the scan, `/tenant stuck` and `tenants --wedged`), the button presses
 (authorized with the given user directory), tenants' audit history, the links to their runs in
 Temporal's Web UI, the daily retention run, and, given a notifier, the scanner with the alert channel's
-controls beside it. The notifier and the directory are the entry point's (Slack for `serve`, the
-console for `scan` and the demo): they are the only parts that differ between commands. The notifier
-is given as a function of the run-link look-up, because that look-up needs the engine's Web UI, known
-only once the engine has started. The service and the scan read the read-only switch (core/freeze.py),
-the one `tenantbot freeze` and `unfreeze` flip (`read_only_switch`).
+controls beside it, and the announcer (actions and mentions the channel sees once; the service tells it
+when an action ran, so `serve` announces at once). The notifier and the directory are the entry point's
+(Slack for `serve`, the console for `scan` and the demo): they are the only parts that differ between
+commands. The notifier is given as a function of the run-link look-up, because that look-up needs the
+engine's Web UI, known only once the engine has started. The service and the scan read the read-only
+switch (core/freeze.py), the one `tenantbot freeze` and `unfreeze` flip (`read_only_switch`).
 
 The process's liveness lease (core/liveness.py) is renewed in the background while the runtime is open
 and given back when it closes, so another replica can tell this process's unfinished actions from a
@@ -31,6 +32,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from core.adapters.unreachable_engine import UnreachableEngine
+from core.alerting.announcements import Announcer
 from core.alerting.controls import AlertControls
 from core.alerting.ports import Notifier
 from core.alerting.scanner import SCAN_LOCK, Scanner
@@ -78,7 +80,8 @@ class Runtime:
     retention: Retention  # the daily retention run, under the scan's lease with a holder of its own
     faults: FaultPlan  # what this process injects into the first attempts it starts (demo, provision --fault)
     scanner: Scanner | None = None  # the wedge scan, when the runtime was given a notifier
-    controls: AlertControls | None = None  # Snooze and the digest menus, beside the scanner (its delivery)
+    controls: AlertControls | None = None  # Snooze, Take it and the digest menus, beside the scanner (its delivery)
+    announcer: Announcer | None = None  # actions and mentions posted once, when the runtime was given a notifier
     turns: Turns = field(default_factory=Turns)  # `/tenant` answers at once; the engine's reads step aside
 
     @property
@@ -105,6 +108,13 @@ def read_only_switch(settings: Settings, freezes: FreezeStore) -> Switch:
     return Switch(BoundedFreezes(freezes, settings.read_timeout), clock=utcnow)
 
 
+def announcer_for(settings: Settings, database: Database, chat: Notifier, holder: str) -> Announcer:
+    """Actions and mentions posted once (the serving process's; a dry run only records them)."""
+    mention, after = settings.alert_mention, settings.alert_mention_after
+    lines, alerts = database.announcements, database.alerts
+    return Announcer(lines, alerts, chat, holder=holder, clock=utcnow, mention=mention, mention_after=after)
+
+
 def assemble(
     settings: Settings,
     database: Database,
@@ -113,6 +123,8 @@ def assemble(
     links: RunLinks,
     notifier: NotifierFor | None,
     directory: Directory,
+    *,
+    scan: bool = True,
 ) -> Runtime:
     """Every part, each built once and handed the parts it needs: the ports wrapped once with their time
     limits (core/bounded.py) for the service, its recovery, the liveness lease, the wedge finder, the audit
@@ -124,10 +136,16 @@ def assemble(
     leases = BoundedLeases(database.leases, settings.read_timeout)
     lease = ProcessLease(leases, ttl=settings.process_lease, clock=utcnow)
     switch = read_only_switch(settings, database.freezes)
-    service = TenantService(store, bounded_engine, limits=settings.limits, lease=lease, switch=switch)
+    holder = lease.id or f"{socket.gethostname()}:{os.getpid()}"
+    tenant_link = links.for_tenants(store)
+    chat = notifier(tenant_link) if notifier is not None else None  # one notifier: one pace for the channel
+    announcer = announcer_for(settings, database, chat, holder) if chat is not None else None
+    after_action = announcer.nudge if announcer is not None and not announcer.notifier.dry_run else None
+    service = TenantService(
+        store, bounded_engine, limits=settings.limits, lease=lease, switch=switch, after_action=after_action
+    )
     finder = WedgeFinder(store, bounded_engine, settings.limits)
     authorizer = Authorizer(settings.policy, directory)
-    holder = service.lease.id or f"{socket.gethostname()}:{os.getpid()}"
     runtime = Runtime(
         settings,
         database,
@@ -137,17 +155,18 @@ def assemble(
         Presses(service, authorizer),
         history=AuditHistory(store),
         links=links,
-        tenant_link=links.for_tenants(store),
+        tenant_link=tenant_link,
         retention=build_retention(settings, database.retention, database.leases, f"{holder}:retention"),
         faults=faults,
+        announcer=announcer,
         turns=turns,
     )
-    if notifier is None:
+    if chat is None or not scan:
         return runtime
     scanner = Scanner(
         database.tenants,
         database.alerts,
-        notifier(runtime.tenant_link),
+        chat,
         finder,
         leases=database.leases,
         holder=holder,
@@ -180,12 +199,14 @@ async def runtime(
     engine_required: bool = True,
     notifier: NotifierFor | None = None,
     directory: Directory | None = None,
+    scan: bool = True,
 ) -> AsyncIterator[Runtime]:
     """Everything the app needs, torn down in reverse order on exit.
 
     With `engine_required=False` (read-only commands) an engine that cannot be reached does not stop
     the command: the views say what could not be read instead. Without a `notifier` there is no scanner
-    (and no alert controls); without a `directory` no user group can be read, so an allow-list's group
+    (and no alert controls) and no announcer; with one and `scan=False` (announcements but no alert
+    channel) only the announcer; without a `directory` no user group can be read, so an allow-list's group
     entries grant nothing (only `serve` takes presses, with Slack's).
     """
     from core.persistence import open_database
@@ -205,7 +226,7 @@ async def runtime(
                     raise
                 engine = UnreachableEngine(f"engine unreachable: {e}")
             links = RunLinks(web_ui_url(settings), settings.temporal_namespace)  # the dev server's UI, once it runs
-            built = assemble(settings, database, engine, faults, links, notifier, directory or NoDirectory())
+            built = assemble(settings, database, engine, faults, links, notifier, directory or NoDirectory(), scan=scan)
             await stack.enter_async_context(kept(built.service.lease))
             yield built
     finally:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from core.alerting.model import Alert, Digest
+from core.alerting.model import Alert, Announcement, Digest
 from core.decisions import recommended_for
 
 
@@ -39,3 +39,6 @@ class ConsoleNotifier:
 
     async def reply(self, message_ref: str, text: str) -> None:
         return None  # never asked in a dry run
+
+    async def announce(self, line: Announcement, thread: str | None) -> str:
+        return ""  # never asked in a dry run: a replica with Slack posts it

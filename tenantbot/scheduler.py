@@ -3,7 +3,8 @@ Temporal client): only the schedule; the recovery, the scanner and the retention
 the composition root (tenantbot/bootstrap.py).
 
 Each tick first settles the actions a crash left unfinished (core/recovery.py), then scans (when alerts
-are on), so that an alert is never resolved or re-raised over an action still to be settled. Recovery
+are on), then posts the announcements (core/alerting/announcements.py: actions, also those the command
+line ran, and mentions), so that an alert is never resolved or re-raised over an action still to be settled. Recovery
 runs with or without ALERT_CHANNEL. `max_instances=1` and `coalesce=True` keep one tick at a time in this
 process; the database lease in `Scanner.tick` keeps one scan at a time across replicas (recovery needs
 none: its writes are guarded). Retention (core/retention.py) runs daily under the same lease, in slices a
@@ -21,6 +22,7 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from core.alerting.announcements import Announcer
 from core.alerting.ports import NotifyError
 from core.alerting.scanner import Scanner, TickReport
 from core.ports import EngineError, StoreError
@@ -65,6 +67,15 @@ async def scan_once(scanner: Scanner) -> TickReport | None:
     return report
 
 
+async def announce_once(announcer: Announcer) -> int:
+    """Record and post the pending announcements; failures are logged and retried at the next tick."""
+    try:
+        return await announcer.run()
+    except (StoreError, NotifyError) as e:
+        log.warning("announcements skipped: %s", e)
+        return 0
+
+
 class ScanSchedule:
     """Runs `recover_once` and `scan_once` every `every`, and with `retention` a retention run every
     `prune_every` (the first one scan interval after start); knows the running jobs, so `stop` can end
@@ -77,8 +88,9 @@ class ScanSchedule:
         recovery: Recovery | None = None,
         retention: Retention | None = None,
         prune_every: timedelta = PRUNE_EVERY,
+        announcer: Announcer | None = None,
     ) -> None:
-        self.scanner, self.every, self.recovery = scanner, every, recovery
+        self.scanner, self.every, self.recovery, self.announcer = scanner, every, recovery, announcer
         self.retention, self.prune_every = retention, prune_every
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._running: asyncio.Task[TickReport | None] | None = None
@@ -106,7 +118,10 @@ class ScanSchedule:
     async def _recover_then_scan(self) -> TickReport | None:
         if self.recovery is not None:
             await recover_once(self.recovery)
-        return await scan_once(self.scanner) if self.scanner is not None else None
+        report = await scan_once(self.scanner) if self.scanner is not None else None
+        if self.announcer is not None:  # after the scan: a line waiting for its alert finds it posted
+            await announce_once(self.announcer)
+        return report
 
     async def _prune(self) -> PruneReport | None:
         assert self.retention is not None
@@ -128,6 +143,8 @@ class ScanSchedule:
     async def stop(self) -> None:
         """No new jobs; cancel the running ones and wait (bounded) until they have released the lease."""
         self.scheduler.shutdown(wait=False)
+        if self.announcer is not None:
+            await self.announcer.close()  # a line it was posting is posted by the next start (its claim expires)
         running = [t for t in (self._running, self._pruning) if t is not None and not t.done()]
         if not running:
             return
@@ -141,6 +158,10 @@ class ScanSchedule:
 
 
 def start_scheduler(
-    scanner: Scanner | None, every: timedelta, recovery: Recovery | None = None, retention: Retention | None = None
+    scanner: Scanner | None,
+    every: timedelta,
+    recovery: Recovery | None = None,
+    retention: Retention | None = None,
+    announcer: Announcer | None = None,
 ) -> ScanSchedule:
-    return ScanSchedule(scanner, every, recovery, retention).start()
+    return ScanSchedule(scanner, every, recovery, retention, announcer=announcer).start()

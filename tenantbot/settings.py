@@ -6,6 +6,7 @@ program with one line naming the variable (`load_settings` raises SettingsError)
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -27,6 +28,9 @@ Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 AllowListSetting = Annotated[
     AllowList, NoDecode, BeforeValidator(lambda v: AllowList.parse(v) if isinstance(v, str) else v)
 ]
+
+
+CHANNEL = r"^[CG][A-Z0-9]+$|^#?[a-z0-9_-]{1,80}$"  # a channel id, or its name
 
 
 class SettingsError(Exception):
@@ -72,7 +76,10 @@ class Settings(BaseSettings):
     slack_app_id: str | None = Field(default=None, pattern=r"^A[A-Z0-9]{2,}$", description="default: bots.info")
     port: int = Field(default=3000, ge=1, le=65535)
     runbook_url: str = Field(default="https://runbooks.example.com/reset-a-stuck-provisioning", pattern=r"^https?://")
-    alert_channel: str | None = Field(default=None, pattern=r"^[CG][A-Z0-9]+$|^#?[a-z0-9_-]{1,80}$")
+    alert_channel: str | None = Field(default=None, pattern=CHANNEL)
+    actions_channel: str | None = Field(default=None, pattern=CHANNEL, description="default: ALERT_CHANNEL")
+    alert_mention: str | None = Field(default=None, description="a user (U…, W…) or user group (S…) id")
+    alert_mention_after: Duration = Field(default=timedelta(minutes=15), gt=timedelta(0), le=timedelta(days=7))
     scan_interval: Duration = timedelta(seconds=60)
     audit_retention: Duration = Field(
         default=timedelta(days=400), ge=timedelta(days=1), description="audit events, request keys, resolved alerts"
@@ -93,6 +100,14 @@ class Settings(BaseSettings):
             except StoreError as e:
                 raise ValueError(str(e)) from None
         return url
+
+    @field_validator("alert_mention")
+    @classmethod
+    def _mentionable(cls, whom: str | None) -> str | None:
+        """Whom an alert nobody took calls: an id Slack can ping, not a name it would print as text."""
+        if whom is not None and not re.fullmatch(r"[UWS][A-Z0-9]{2,}", whom.strip()):
+            raise ValueError(f"not a Slack user (U…, W…) or user-group (S…) id: {whom[:40]!r}")
+        return whom.strip() if whom is not None else None
 
     @model_validator(mode="after")
     def _lease_outlasts_an_action(self) -> Settings:
@@ -116,6 +131,11 @@ class Settings(BaseSettings):
             },
             admins=self.admin_users,
         )
+
+    @property
+    def announce_to(self) -> str | None:
+        """Where an action with no open alert is announced: ACTIONS_CHANNEL, else ALERT_CHANNEL, else nowhere."""
+        return self.actions_channel or self.alert_channel
 
     @property
     def db_url(self) -> str:

@@ -2,7 +2,8 @@
 
 `fail_next` makes the next calls fail like an unreachable Slack; `delay` makes each call slow (a 429's
 Retry-After, the 1 message/s pacing). `sent` lists ("post", tenant), ("digest", "t1,t2"),
-("update", tenant), ("update_digest", "open/all"), ("reply", "<tenant or digest>: text"); `shown` holds
+("update", tenant), ("update_digest", "open/all"), ("reply", "<tenant or digest>: text"),
+("announce", "<thread's tenant or channel>: actor action tenant"); `shown` holds
 each alert and digest as it was posted or edited.
 """
 
@@ -12,7 +13,7 @@ import asyncio
 import itertools
 from collections.abc import Sequence
 
-from core.alerting.model import Alert, Digest
+from core.alerting.model import Alert, Announcement, Digest
 from core.alerting.ports import Notifier, NotifyError
 
 
@@ -66,6 +67,12 @@ class RecordingNotifier(Notifier):
     async def reply(self, message_ref: str, text: str) -> None:
         await self._call()
         self.sent.append(("reply", f"{self.owners.get(message_ref, message_ref)}: {text}"))
+
+    async def announce(self, line: Announcement, thread: str | None) -> str:
+        await self._call()
+        where = self.owners.get(thread, thread) if thread is not None else "channel"
+        self.sent.append(("announce", f"{where}: {line.actor} {line.action or 'mention'} {line.tenant_id}"))
+        return self._ref("announcement")
 
     def kinds(self) -> list[str]:
         return [kind for kind, _ in self.sent]

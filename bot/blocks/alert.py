@@ -1,7 +1,8 @@
 """Block Kit for one alert of the alert channel (a stuck episode), and the answers to its controls.
 
 While tenantbot is frozen (the alert carries the read-only switch, core/freeze.py) the alert shows the
-freeze's banner and no Reset; Details, Open in Temporal and Snooze (which is not an action) stay."""
+freeze's banner and no Reset; Take it, Details, Open in Temporal and Snooze (none is an action on a
+tenant) stay. Who took the alert is shown under it."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from slack_sdk.models.blocks import (
 from bot.blocks.common import actor, confirm, run_button
 from bot.blocks.freeze import banner
 from bot.text import safe
-from core.alerting.controls import SnoozeOutcome, SnoozeResult
+from core.alerting.controls import SnoozeOutcome, SnoozeResult, TakeOutcome, TakeResult
 from core.alerting.model import Alert
 from core.decisions import Situation, recommended_for
 from core.domain import Action
@@ -57,6 +58,11 @@ def alert_blocks(alert: Alert, run_url: str | None = None) -> list[Block]:
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=body))]
     if alert.frozen is not None:
         blocks.append(banner(alert.frozen))
+    if alert.owner is not None:
+        taken = f" at {alert.owned_at:%H:%M} UTC" if alert.owned_at else ""
+        blocks.append(
+            ContextBlock(elements=[MarkdownTextObject(text=f":raising_hand: taken by {actor(alert.owner)}{taken}")])
+        )
     if alert.snoozed_until is not None:
         blocks.append(
             ContextBlock(
@@ -72,6 +78,7 @@ def alert_blocks(alert: Alert, run_url: str | None = None) -> list[Block]:
             block_id=ALERT_BLOCK.format(alert.id, alert.tenant_id),
             elements=[
                 *_reset(alert),
+                ButtonElement(text="Take it", action_id="alert_take", value=alert.tenant_id),
                 ButtonElement(text="Details", action_id="alert_details", value=alert.tenant_id),
                 *run_button(run_url),
                 StaticSelectElement(
@@ -110,3 +117,27 @@ def snooze_answer(result: SnoozeResult, tenant_id: str, until: datetime) -> str:
             return f":no_entry: {safe(result.reason or 'not allowed', 500)}"
         case _:
             return f":warning: That alert is not {tenant_id}'s; run `/tenant {tenant_id}` instead."
+
+
+def take_answer(result: TakeResult, tenant_id: str) -> str:
+    """What the taker reads: theirs now, taken over from whom, or why not."""
+    alert, tenant = result.alert, safe(tenant_id, 100)
+    owner = actor(alert.owner) if alert is not None and alert.owner else "someone else"
+    match result.outcome:
+        case TakeOutcome.TAKEN:
+            return f":raising_hand: The alert for {tenant} is yours now."
+        case TakeOutcome.TAKEN_OVER:
+            return (
+                f":raising_hand: You took over the alert for {tenant} from {actor(result.previous or '?')}; "
+                "it is yours now (recorded in its audit feed)."
+            )
+        case TakeOutcome.ALREADY_YOURS:
+            return f"The alert for {tenant} is already yours."
+        case TakeOutcome.CONTESTED:
+            return f"The alert for {tenant} keeps changing hands; it is {owner}'s now. Press again to take it."
+        case TakeOutcome.ALREADY_RESOLVED:
+            return f":white_check_mark: The alert for {tenant} was already resolved; nothing to take."
+        case TakeOutcome.REFUSED:
+            return f":no_entry: {safe(result.reason or 'not allowed', 500)}"
+        case _:
+            return f":warning: That alert is not {tenant}'s; run `/tenant {tenant}` instead."

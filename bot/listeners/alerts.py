@@ -1,4 +1,5 @@
-"""Controls of the alert channel: Reset (with its confirmation), Details, Snooze, and a digest's menus.
+"""Controls of the alert channel: Reset (with its confirmation), Take it, Details, Snooze, and a digest's
+menus.
 
 Answers go to the presser only (ephemeral), so the alert stays the channel's shared record; the
 scanner edits it in place when the tenant moves again. Every control names its alert and tenant in
@@ -17,7 +18,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answer import Answer, answered
-from bot.blocks.alert import ALERT_BLOCK, SNOOZE_CHOICES, alert_blocks, alert_text, snooze_answer
+from bot.blocks.alert import ALERT_BLOCK, SNOOZE_CHOICES, alert_blocks, alert_text, snooze_answer, take_answer
 from bot.blocks.digest import PAGE_PICK, PICK, page_blocks
 from bot.deps import BotDeps
 from bot.listeners.actions import Tampered, rendered, run_press
@@ -133,7 +134,17 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         await ack()
         await answered(respond, "snooze", work())
 
+    async def take(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
+        async def work() -> dict[str, Any]:
+            alert_id, tenant_id = alert_target(action, str(action.get("value", "")))
+            result = await alerts_on(deps).take(alert_id, tenant_id, str(body["user"]["id"]))
+            return {"text": take_answer(result, tenant_id), **EPHEMERAL}
+
+        await ack()
+        await answered(respond, "take", work())
+
     app.action("alert_reset")(reset)
+    app.action("alert_take")(take)
     app.action("alert_details")(details)
     app.action(PICK)(pick)
     app.action(PAGE_PICK)(page)

@@ -1,4 +1,5 @@
-"""The alert channel's controls: what happens when Snooze is pressed, and the look-ups behind a digest.
+"""The alert channel's controls: what happens when Snooze or Take it is pressed, and the look-ups behind a
+digest.
 
 Snooze, in order: the alert must be the tenant's that the control names (else NOT_FOUND: a control
 cannot point at another tenant's alert); whoever may not Reset may not snooze either, since a snooze
@@ -8,6 +9,14 @@ UPDATE (`WHERE id = ? AND resolved_at IS NULL`), so it never reopens a resolved 
 is told the truth when the alert was resolved first (ALREADY_RESOLVED); then it is audited and the
 message (or its digest) is edited at once, for at most 2 s: what Slack or a claim refuses, the next
 scan tick delivers.
+
+Take it, in order: the same check that the alert is the tenant's; the same permission as Reset (who may
+not act on the alert may not own it); the owner is set with a compare-and-set on the owner it had (`WHERE
+owner IS <what was read>`), so of two people taking it at once one wins and the other is told who did;
+taking an alert someone else owns is allowed — in an incident the one at the keyboard must be able to
+take over — and answered and audited as a take-over (`alert_claimed` with the previous owner); then the
+message is edited at once like a snooze. Taking is not an action on a tenant, so it works while
+tenantbot is frozen.
 
 `AlertControls` is built beside the `Scanner` (tenantbot/bootstrap.py) and shares its `Delivery`: the
 same notifier (one pace for every Slack call of the channel) and the same message claims, which keep a
@@ -34,6 +43,26 @@ from core.ports import TenantStore
 log = logging.getLogger(__name__)
 SHOW_WITHIN_S = 2.0
 NEEDS_RESET = "Snoozing an alert needs the same permission as Reset (the Reset allow-list), so nothing changed."
+TAKE_NEEDS_RESET = "Taking an alert needs the same permission as Reset (the Reset allow-list), so nothing changed."
+TAKE_ATTEMPTS = 3
+
+
+class TakeOutcome(StrEnum):
+    TAKEN = "taken"
+    TAKEN_OVER = "taken over"  # from `previous`
+    ALREADY_YOURS = "already yours"
+    CONTESTED = "kept changing hands"  # taken by others at every attempt: the alert says whose it is now
+    ALREADY_RESOLVED = "already resolved"
+    NOT_FOUND = "no such alert"
+    REFUSED = "not allowed"
+
+
+@dataclass(frozen=True)
+class TakeResult:
+    outcome: TakeOutcome
+    alert: Alert | None = None
+    previous: str | None = None  # who owned it before a take-over
+    reason: str | None = None  # why it was REFUSED
 
 
 class SnoozeOutcome(StrEnum):
@@ -88,6 +117,31 @@ class AlertControls:
         await self._show_now(alert)
         return SnoozeResult(SnoozeOutcome.SNOOZED, await self.alerts.alert(alert_id))
 
+    async def take(self, alert_id: int, tenant_id: str, actor: str) -> TakeResult:
+        alert = await self.alert_of(alert_id, tenant_id)
+        if alert is None:
+            return TakeResult(TakeOutcome.NOT_FOUND)
+        refusal = await self.authorizer.refusal(Action.RESET, actor)
+        if refusal is not None:
+            reason = refusal.reason if refusal.unchecked else TAKE_NEEDS_RESET
+            await self._note(tenant_id, ev.ACTION_REFUSED, actor, action="take", reason=reason)
+            return TakeResult(TakeOutcome.REFUSED, alert, reason=reason)
+        for _ in range(TAKE_ATTEMPTS):  # someone else may take it between the read and the write
+            if alert.resolved_at is not None:
+                return TakeResult(TakeOutcome.ALREADY_RESOLVED, alert)
+            if alert.owner == actor:
+                return TakeResult(TakeOutcome.ALREADY_YOURS, alert)
+            if await self.alerts.take(alert_id, actor, self.clock(), was=alert.owner):
+                await self._note(tenant_id, ev.ALERT_CLAIMED, actor, alert=alert_id, previous=alert.owner)
+                await self._show_now(alert)
+                outcome = TakeOutcome.TAKEN if alert.owner is None else TakeOutcome.TAKEN_OVER
+                return TakeResult(outcome, await self.alerts.alert(alert_id), previous=alert.owner)
+            fresh = await self.alerts.alert(alert_id)
+            if fresh is None:
+                return TakeResult(TakeOutcome.NOT_FOUND)
+            alert = fresh
+        return TakeResult(TakeOutcome.CONTESTED, alert)
+
     async def _show_now(self, alert: Alert) -> None:
         """Edit the message right away; if Slack or the claim says no, the next tick retries it."""
         message: Alert | Digest | None = alert
@@ -102,4 +156,5 @@ class AlertControls:
             log.warning("the snooze is recorded; its message will be updated on the next tick: %s", e or "busy")
 
     async def _note(self, tenant_id: str, kind: str, actor: str, **details: object) -> None:
-        await self.store.append([AuditEvent(tenant_id, kind, actor, self.clock(), dict(details))])
+        shown = {k: v for k, v in details.items() if v is not None}
+        await self.store.append([AuditEvent(tenant_id, kind, actor, self.clock(), shown)])

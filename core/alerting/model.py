@@ -44,6 +44,8 @@ class Alert:
     reply_pending: str | None = None  # a thread reply still to send
     failures: int = 0  # failed edits/replies in a row (bounded retries)
     refreshed_at: datetime | None = None
+    owner: str | None = None  # who took it ("Take it"), shown on the message
+    owned_at: datetime | None = None
     frozen: Freeze | None = None  # the read-only switch as the message is shown (not stored): a banner, no Reset
 
     @property
@@ -74,6 +76,28 @@ class Digest:
     @property
     def posted(self) -> bool:
         return self.message_ref is not None
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """One line the channel must see once: an operator action (`action`, by `actor`, with its `reason` if it
+    carried one) or the mention of an alert nobody took (`action` None, `actor` whom it calls). It goes to the
+    thread of `alert_id` (the tenant's alert open when it happened), else to the actions channel."""
+
+    tenant_id: str
+    actor: str
+    at: datetime
+    action: str | None = None  # "reset", "retry", … (None: a mention)
+    reason: str | None = None
+    alert_id: int | None = None
+    event_id: int | None = None  # the audit event it announces
+    id: int | None = None
+    message_ref: str | None = None  # where it was posted
+    failures: int = 0
+
+    @property
+    def mention(self) -> bool:
+        return self.action is None
 
 
 @dataclass(frozen=True)

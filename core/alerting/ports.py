@@ -1,5 +1,6 @@
-"""The ports alerting calls: the alert store (episodes, digests, message claims) and the notifier (where
-alerts go). The scan lease is a `Leases` (core/ports.py), like each process's liveness lease.
+"""The ports alerting calls: the alert store (episodes, digests, message claims, owners), the announcement
+store (lines read from the audit feed, mentions) and the notifier (where alerts and announcements go).
+The scan lease is a `Leases` (core/ports.py), like each process's liveness lease.
 
 Adapters: `core/persistence/` (the same database as the tenants) and `bot/notifier.py` (Slack),
 or `tenantbot/console_notifier.py` (a terminal); unit tests record what would reach Slack with
@@ -8,11 +9,11 @@ or `tenantbot/console_notifier.py` (a terminal); unit tests record what would re
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
-from core.alerting.model import Alert, Digest
+from core.alerting.model import Alert, Announcement, Digest
 from core.decisions import Situation
 
 MessageKind = Literal["alert", "digest"]
@@ -86,6 +87,49 @@ class AlertStore(Protocol):
         """Posted messages with an edit or a reply still to send (alerts of digests excluded)."""
         ...
 
+    async def take(self, alert_id: int, by: str, at: datetime, *, was: str | None) -> bool:
+        """Make `by` the owner of an open alert whose owner is still `was` (compare and set); False if the
+        alert is resolved, unknown, or someone else took it meanwhile."""
+        ...
+
+
+class AnnouncementStore(Protocol):
+    """The lines the channel must see once, in the same database as the audit feed they are read from.
+
+    Recording is idempotent (unique on the audit event; one mention per alert), so replicas and restarts
+    reading the same feed record each line once; posting is claimed like an alert's message.
+    """
+
+    async def newest(self) -> datetime | None:
+        """The time of the newest action recorded so far (where reading the feed goes on from)."""
+        ...
+
+    async def record_actions(self, types: Collection[str], since: datetime, limit: int) -> int:
+        """Record the audit events of these types at or after `since` not recorded yet, each with the alert of
+        its tenant that was open when it happened (if any); how many were new."""
+        ...
+
+    async def record_mentions(self, opened_before: datetime, now: datetime, whom: str) -> int:
+        """Record one mention of `whom` for every open, posted, unsnoozed alert of its own (not a digest's)
+        nobody took, opened before `opened_before` and not mentioned yet; how many were new."""
+        ...
+
+    async def pending(self, limit: int) -> list[Announcement]:
+        """Lines neither posted nor given up, oldest first."""
+        ...
+
+    async def claim(self, key: int, holder: str, *, now: datetime, ttl: timedelta) -> Announcement | None:
+        """Take the line for posting; None if it is done or another holder's."""
+        ...
+
+    async def done(self, key: int, holder: str, at: datetime, message_ref: str | None) -> bool:
+        """Posted at `message_ref` (None: not to be posted, e.g. a mention of an alert taken meanwhile)."""
+        ...
+
+    async def failed(self, key: int, holder: str, *, give_up: bool, at: datetime, counted: bool = True) -> None:
+        """The post failed: count it (unless cut short by a shutdown) and release the claim, or give up."""
+        ...
+
 
 class NotifyError(Exception):
     """The chat could not be reached or refused the message; the alert stays unposted for a later tick."""
@@ -118,4 +162,9 @@ class Notifier(Protocol):
 
     async def reply(self, message_ref: str, text: str) -> None:
         """A short reply in the message's thread (resolution, reminder after a snooze)."""
+        ...
+
+    async def announce(self, line: Announcement, thread: str | None) -> str:
+        """Post one line in `thread` (an alert's message reference), or else in the actions channel;
+        returns where it was posted."""
         ...

@@ -31,7 +31,14 @@ from core.wedged import WedgeFinder
 
 log = logging.getLogger(__name__)
 SCAN_LOCK = "scan"
-QUIET_EVENTS = (ev.WRITE_REJECTED, ev.ACTION_REFUSED, ev.ALERT_OPENED, ev.ALERT_SNOOZED, ev.ALERT_RESOLVED)
+QUIET_EVENTS = (
+    ev.WRITE_REJECTED,
+    ev.ACTION_REFUSED,
+    ev.ALERT_OPENED,
+    ev.ALERT_SNOOZED,
+    ev.ALERT_RESOLVED,
+    ev.ALERT_CLAIMED,
+)
 
 
 class LeaseLost(Exception):

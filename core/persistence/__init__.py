@@ -2,8 +2,9 @@
 
 A `Database` is one engine and its sessionmakers, with the stores of the core's ports as attributes
 (the way a unit of work exposes its repositories): `tenants` (TenantStore), `alerts` (AlertStore),
-`leases` (Leases), `retention` (RetentionStore: old rows, core/retention.py) and `freezes` (FreezeStore:
-the read-only switch, core/freeze.py). Each store implements one port; the composition root hands each
+`leases` (Leases), `retention` (RetentionStore: old rows, core/retention.py), `freezes` (FreezeStore:
+the read-only switch, core/freeze.py) and `announcements` (AnnouncementStore: actions and mentions the
+channel must see once, core/alerting/announcements.py). Each store implements one port; the composition root hands each
 part the store it needs.
 
 Migrations are applied at every start (and by `tenantbot db upgrade`) inside the running event loop,
@@ -22,6 +23,7 @@ from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from core.persistence.alert_store import SqlAlertStore
+from core.persistence.announcement_store import SqlAnnouncements
 from core.persistence.database import CLEANUP_LIMIT, connections_returned, create_engine, read_only, translated
 from core.persistence.freeze_store import SqlFreezeStore
 from core.persistence.leases import SqlLeases
@@ -50,6 +52,7 @@ class Database:
         self.leases = SqlLeases(reading, writing)
         self.retention = SqlRetentionStore(reading, writing)
         self.freezes = SqlFreezeStore(reading, writing)
+        self.announcements = SqlAnnouncements(reading, writing)
 
     async def close(self) -> None:
         """Wait (bounded) for connections a cut-short call is still handing back, then close the pool."""

@@ -86,6 +86,10 @@ class SqlAlertStore(AlertStore):
             values["reply_pending"] = reply  # supersedes a reminder not sent yet
         return await self._open_update(alert_id, **values)
 
+    async def take(self, alert_id: int, by: str, at: datetime, *, was: str | None) -> bool:
+        unchanged = AlertRow.owner.is_(None) if was is None else AlertRow.owner == was
+        return await self._open_update(alert_id, unchanged, owner=by, owned_at=at, revision=AlertRow.revision + 1)
+
     async def _open_update(self, alert_id: int, *guards: Any, **values: Any) -> bool:
         """UPDATE these columns of an alert that is still open (and whatever else `guards` require)."""
         query = update(AlertRow).where(AlertRow.id == alert_id, AlertRow.resolved_at.is_(None), *guards)

@@ -144,6 +144,8 @@ def alert_from_row(row: AlertRow) -> Alert:
         reply_pending=row.reply_pending,
         failures=row.failures,
         refreshed_at=row.refreshed_at,
+        owner=row.owner,
+        owned_at=row.owned_at,
     )
 
 

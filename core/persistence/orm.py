@@ -161,6 +161,8 @@ class AlertRow(MessageColumns, Base):
     resolved_at: Mapped[datetime | None]
     resolution: Mapped[str | None] = mapped_column(Text)
     refreshed_at: Mapped[datetime | None]
+    owner: Mapped[str | None] = mapped_column(String(200))  # who took it ("Take it")
+    owned_at: Mapped[datetime | None]
 
     __table_args__ = (
         Index(
@@ -192,6 +194,52 @@ class LockRow(Base):
     name: Mapped[str] = mapped_column(String(50), primary_key=True)
     holder: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime]
+
+
+UNANNOUNCED_SQL = "done_at IS NULL"
+MENTION_SQL = "kind = 'mention'"
+
+
+class AnnouncementRow(Base):
+    """A line the channel must see once (core/alerting/announcements.py): an operator action read from the
+    audit feed (`event_id`, unique: recorded once however many replicas read the feed), or the one mention
+    of an alert nobody took (`alert_id`, unique among mentions). Posted under a claim like an alert, and
+    `done_at` once posted or given up."""
+
+    __tablename__ = "announcements"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "action" or "mention"
+    event_id: Mapped[int | None] = mapped_column(BigId)
+    alert_id: Mapped[int | None] = mapped_column(BigId)  # the alert whose thread it goes to, if any
+    tenant_id: Mapped[str] = mapped_column(String(63))
+    action: Mapped[str | None] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(200))  # who acted, or whom a mention calls
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime]
+    message_ref: Mapped[str | None] = mapped_column(String(100))  # where it was posted
+    done_at: Mapped[datetime | None]
+    failures: Mapped[int] = mapped_column(default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claim_until: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("uq_announcements_event", "event_id", unique=True),
+        Index(
+            "uq_announcements_mention",
+            "alert_id",
+            unique=True,
+            sqlite_where=text(MENTION_SQL),
+            postgresql_where=text(MENTION_SQL),
+        ),
+        Index("ix_announcements_at", "at"),
+        Index(
+            "ix_announcements_pending",
+            "id",
+            sqlite_where=text(UNANNOUNCED_SQL),
+            postgresql_where=text(UNANNOUNCED_SQL),
+        ),
+    )
 
 
 OPEN_FREEZE_SQL = "unfrozen_at IS NULL"

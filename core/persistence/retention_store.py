@@ -2,7 +2,8 @@
 
 Each batch is one transaction and one bounded statement found through an index: audit events by
 `ix_audit_events_at` (oldest first; the events a tenant keeps are passed over once, the batch after
-starts past them), request keys by `ix_request_keys_at`, digests' members by `ix_alerts_digest`.
+starts past them), request keys by `ix_request_keys_at`, digests' members by `ix_alerts_digest`,
+announcements by `ix_announcements_at`.
 Alerts are few (one row per stuck episode) and read by id. The same statements run on SQLite and
 PostgreSQL (`IN (SELECT … LIMIT n)`, row-value comparisons).
 """
@@ -19,7 +20,7 @@ from sqlalchemy.orm import aliased
 from core.domain import FINISHED_STATES, FeedPosition
 from core.persistence.database import translated
 from core.persistence.mapping import time_param
-from core.persistence.orm import AlertRow, AuditEventRow, DigestRow, RequestKeyRow, TenantRow
+from core.persistence.orm import AlertRow, AnnouncementRow, AuditEventRow, DigestRow, RequestKeyRow, TenantRow
 from core.retention import Batch, Pruned, RetentionStore
 
 
@@ -73,6 +74,8 @@ def _old(kind: Pruned, before: datetime, keep_last: int) -> tuple[type[Any], Col
             staying = or_(AlertRow.resolved_at.is_(None), AlertRow.resolved_at >= before)
             stays = exists().where(AlertRow.digest_id == DigestRow.id, staying)
             return DigestRow, and_(DigestRow.opened_at < before, not_(stays))
+        case Pruned.ANNOUNCEMENTS:
+            return AnnouncementRow, AnnouncementRow.at < before
 
 
 def _old_events(before: datetime, keep_last: int) -> ColumnElement[bool]:

@@ -18,7 +18,7 @@ from core.results import utcnow
 from tenantbot.bootstrap import NotifierFor, runtime, unlinked
 from tenantbot.console_notifier import ConsoleNotifier
 from tenantbot.running import EXIT_USAGE, Failure, run, settings, until_stopped
-from tenantbot.scheduler import recover_once, scan_once, start_scheduler
+from tenantbot.scheduler import announce_once, recover_once, scan_once, start_scheduler
 from tenantbot.settings import Settings
 
 
@@ -46,9 +46,10 @@ async def installation(client: AsyncWebClient, s: Settings) -> InstallationCheck
     return check
 
 
-def slack_alerts(client: AsyncWebClient, channel: str) -> NotifierFor:
-    """Alerts posted to `channel`, each with an "Open in Temporal" link to its tenant's run when there is one."""
-    return lambda run_link: SlackNotifier(client, channel, run_link=run_link)
+def slack_alerts(client: AsyncWebClient, channel: str, actions_channel: str | None = None) -> NotifierFor:
+    """Alerts posted to `channel`, each with an "Open in Temporal" link to its tenant's run when there is one;
+    actions with no open alert announced in `actions_channel` (default: `channel`)."""
+    return lambda run_link: SlackNotifier(client, channel, run_link=run_link, actions_channel=actions_channel)
 
 
 def serve() -> None:
@@ -59,9 +60,11 @@ def serve() -> None:
         token, secret = slack_credentials(s)
         client = slack_client(token, s.slack_api_url)
         check = await installation(client, s)
-        notifier = slack_alerts(client, s.alert_channel) if s.alert_channel else None
+        # announcements go to ACTIONS_CHANNEL (default ALERT_CHANNEL); alerts only with ALERT_CHANNEL
+        notifier = slack_alerts(client, s.alert_channel or s.announce_to, s.announce_to) if s.announce_to else None
         directory = GroupDirectory(client)  # the app's client: one set of Retry-After pauses for every call
-        async with runtime(s, worker=True, notifier=notifier, directory=directory) as rt:
+        alerts_on = s.alert_channel is not None
+        async with runtime(s, worker=True, notifier=notifier, directory=directory, scan=alerts_on) as rt:
             deps = BotDeps(
                 rt.presses,
                 s.runbook_url,
@@ -80,7 +83,9 @@ def serve() -> None:
             # collector's full passes, which otherwise walk it all (about 150,000 objects, 100 ms or more on
             # two busy cores) and stall every request in flight.
             gc.freeze()
-            schedule = start_scheduler(rt.scanner, s.scan_interval, rt.recovery, rt.retention)  # even without alerts
+            schedule = start_scheduler(  # even without alerts
+                rt.scanner, s.scan_interval, rt.recovery, rt.retention, announcer=rt.announcer
+            )
             try:
                 if s.slack_app_token is not None:
                     handler = await connect_socket_mode(app, s.slack_app_token.get_secret_value())
@@ -107,9 +112,8 @@ def scan() -> None:
         s = settings()
         notifier = unlinked(ConsoleNotifier(typer.echo))
         if s.alert_channel and s.slack_bot_token:
-            notifier = slack_alerts(
-                slack_client(s.slack_bot_token.get_secret_value(), s.slack_api_url), s.alert_channel
-            )
+            client = slack_client(s.slack_bot_token.get_secret_value(), s.slack_api_url)
+            notifier = slack_alerts(client, s.alert_channel, s.announce_to)
         async with runtime(s, worker=False, notifier=notifier) as rt:
             scanner = rt.scanner
             assert scanner is not None  # built for the notifier given
@@ -117,6 +121,8 @@ def scan() -> None:
             if recovered:
                 typer.echo(f"settled {recovered} action(s) a crash had left unfinished")
             report = await scan_once(scanner)
+            if rt.announcer is not None:
+                await announce_once(rt.announcer)  # with Slack, posts what the command line recorded
         if report is None:
             raise Failure("the scan could not run; see the log line above")
         dry = " (dry run: nothing posted; `serve` posts them)" if scanner.notifier.dry_run else ""

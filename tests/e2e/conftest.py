@@ -23,6 +23,7 @@ from bot.deps import BotDeps
 from bot.http import EVENTS_PATH, start_http
 from bot.installation import InstallationCheck
 from bot.notifier import SlackNotifier
+from core.alerting.announcements import Announcer
 from core.alerting.controls import AlertControls
 from core.alerting.scanner import Scanner
 from core.authz import AllowList, Authorizer, Policy
@@ -45,6 +46,7 @@ from tests.fakes import FakeEngine
 
 SECRET = "e2e-signing-secret"
 RUNBOOK = "https://runbooks.example.com/reset"
+ACTIONS_CHANNEL = "C7"  # where actions with no open alert are announced (alerts go to C9)
 DEFAULT_POLICY = Policy({a: AllowList(everyone=True) for a in (Action.RESET, Action.RETRY, Action.CANCEL)})
 
 
@@ -64,6 +66,8 @@ class Bot:
     deps: BotDeps
     client: AsyncWebClient
     app: TenantBotApp
+    announcer: Announcer
+    database: Database
     presses: int = field(default=0)
 
     async def post(
@@ -126,13 +130,16 @@ async def _start_bot(
     turns = Turns()  # the answers to commands at once, stepping aside while the engine reads
     bounded_store, bounded_engine = bounded_ports(store, engine, timeouts, turns)  # as the composition root wraps them
     switch = Switch(BoundedFreezes(database.freezes, timeouts.read), clock=now)  # the read-only switch
-    service = TenantService(bounded_store, bounded_engine, limits=limits, clock=now, switch=switch)
     client = slack_client("xoxb-e2e", slack.api_url)
-    finder = WedgeFinder(bounded_store, bounded_engine, limits)
     alerts = database.alerts
     links = links or RunLinks()
     tenant_link = links.for_tenants(bounded_store)
-    notifier = SlackNotifier(client, "C9", min_interval=0, run_link=tenant_link)
+    notifier = SlackNotifier(client, "C9", min_interval=0, run_link=tenant_link, actions_channel=ACTIONS_CHANNEL)
+    announcer = Announcer(database.announcements, alerts, notifier, holder="e2e", clock=now)
+    service = TenantService(
+        bounded_store, bounded_engine, limits=limits, clock=now, switch=switch, after_action=announcer.nudge
+    )
+    finder = WedgeFinder(bounded_store, bounded_engine, limits)
     leases = database.leases
     scanner = Scanner(store, alerts, notifier, finder, leases=leases, holder="e2e", clock=now, freezes=database.freezes)
     authorizer = Authorizer(policy, GroupDirectory(client))
@@ -149,7 +156,7 @@ async def _start_bot(
     runner = await start_http(app, port, host="127.0.0.1")
     session = aiohttp.ClientSession()
     url = f"http://127.0.0.1:{port}{EVENTS_PATH}"
-    bot = Bot(url, slack, store, engine, service, scanner, session, deps, client, app)
+    bot = Bot(url, slack, store, engine, service, scanner, session, deps, client, app, announcer, database)
     return bot, runner, database
 
 
@@ -179,6 +186,7 @@ async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
 
 
 async def _stop_bot(bot: Bot, runner: web.AppRunner, database: Database) -> None:
+    await bot.announcer.close()
     await bot.session.close()
     await runner.cleanup()
     await bot.app.close()

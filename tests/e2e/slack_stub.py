@@ -81,6 +81,18 @@ class SlackStub:
             await asyncio.sleep(0.02)
         return self.sent(path_prefix)
 
+    def alerts(self) -> list[dict[str, Any]]:
+        """The alerts and digests the bot posted: messages with blocks, not thread replies or one-line
+        announcements (bot/blocks/announcement.py)."""
+        return [m for m in self.sent("/api/chat.postMessage") if "blocks" in m and "thread_ts" not in m]
+
+    async def wait_for_alerts(self, count: int = 1, timeout: float = 5.0) -> list[dict[str, Any]]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(self.alerts()) < count and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+        return self.alerts()
+
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)

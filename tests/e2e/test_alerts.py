@@ -58,7 +58,8 @@ async def test_reset_from_the_alert_resolves_it_in_place_with_who_did_it(bot: Bo
     await bot.scanner.tick()
     [update] = bot.slack.sent("/api/chat.update")
     assert "resolved" in str(update["blocks"]) and "reset_completed by U4" in str(update["blocks"])
-    [reply] = [m for m in bot.slack.sent("/api/chat.postMessage") if m.get("thread_ts")]
+    announced, reply = [m for m in bot.slack.sent("/api/chat.postMessage") if m.get("thread_ts")]
+    assert "<@U4> ran *Reset* on `acme-42`" in announced["text"]  # the alert button's action, seen in its thread
     assert "Resolved: reset_completed by U4" in reply["text"]
     assert await bot.scanner.alerts.open_alerts() == []
 

@@ -120,7 +120,7 @@ async def test_the_scan_keeps_alerting_while_frozen_without_reset_and_a_press_on
     assert "alert_reset" in buttons(first) and "other-1" in second["text"]
     for message in (second, edit):
         assert "tenantbot is frozen" in str(message["blocks"])
-        assert buttons(message) == {"alert_details", "alert_snooze"}
+        assert buttons(message) == {"alert_take", "alert_details", "alert_snooze"}  # none acts on a tenant
     [alert] = [a for a in await bot.scanner.alerts.open_alerts() if a.tenant_id == "acme-42"]
     await bot.post(bot.press_body("alert_reset", "acme-42", ALERT_BLOCK.format(alert.id, "acme-42"), user="U4"))
     [answer] = await bot.slack.wait_for("/response/r1")

@@ -39,7 +39,7 @@ async def test_serve_alerts_a_hung_run_and_resolves_it_after_reset_from_the_aler
                 check=False,
             )
             assert provision.returncode == 0, provision.stderr
-            [alert] = await slack.wait_for("/api/chat.postMessage", timeout=30)
+            [alert] = await slack.wait_for_alerts(timeout=30)  # the provision's Retry is announced too
             assert alert["channel"] == "C0ALERTS" and "acme-9 is wedged: no progress" in alert["text"]
 
             reset = next(

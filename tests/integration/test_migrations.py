@@ -22,8 +22,8 @@ async def test_opening_an_empty_database_creates_the_schema_and_reopening_change
             version = (await connection.exec_driver_sql("SELECT version_num FROM alembic_version")).scalar_one()
     finally:
         await engine.dispose()
-    assert {"tenants", "allocations", "audit_events", "request_keys", "alerts", "locks"} <= tables
-    assert version == "0006_freeze"
+    assert {"tenants", "allocations", "audit_events", "request_keys", "alerts", "locks", "announcements"} <= tables
+    assert version == "0007_claims"
 
 
 async def test_the_migrations_and_the_models_agree(database_url: str) -> None:

@@ -13,13 +13,19 @@ from core.alerting.scanner import SCAN_LOCK
 from core.decisions import Situation
 from core.domain import AuditEvent, FeedPosition, Tenant, TenantState
 from core.persistence import Database
-from core.persistence.orm import AlertRow, DigestRow, RequestKeyRow
+from core.persistence.orm import AlertRow, AnnouncementRow, DigestRow, RequestKeyRow
 from core.retention import Batch, Pruned, Retention
 
 NOW = datetime(2027, 6, 1, 12, 0, tzinfo=UTC)
 KEEP_FOR = timedelta(days=400)
 S = TenantState
-WANTED = {Pruned.AUDIT_EVENTS: 99, Pruned.REQUEST_KEYS: 3, Pruned.RESOLVED_ALERTS: 3, Pruned.DIGESTS: 2}
+WANTED = {
+    Pruned.AUDIT_EVENTS: 99,
+    Pruned.REQUEST_KEYS: 3,
+    Pruned.RESOLVED_ALERTS: 3,
+    Pruned.DIGESTS: 2,
+    Pruned.ANNOUNCEMENTS: 2,
+}
 
 
 async def an_old_database(database: Database, now: datetime = NOW) -> None:
@@ -46,6 +52,8 @@ async def an_old_database(database: Database, now: datetime = NOW) -> None:
     async with async_sessionmaker(database.engine).begin() as session:
         session.add_all(RequestKeyRow(key=f"old-{i}", at=old) for i in range(3))
         session.add_all(RequestKeyRow(key=f"new-{i}", at=recent) for i in range(2))
+        line = {"kind": "action", "tenant_id": "done-1", "actor": "U1", "action": "reset", "failures": 0}
+        session.add_all(AnnouncementRow(event_id=i, at=at, **line) for i, at in enumerate((old, old, recent)))
         goes, empty, kept, held, fresh = (
             DigestRow(opened_at=at, revision=0, shown_revision=0, failures=0) for at in (old, old, old, old, recent)
         )

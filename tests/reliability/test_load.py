@@ -27,6 +27,7 @@ async def crowd(
         await asyncio.gather(
             built.provision("slow@2", "crowd-busy"), built.provision("none", "crowd-done"), built.wedged("crowd-1")
         )
+        await built.until_card_says("crowd-done", "crowd-done: active")  # its saga finishes before the crowd comes
         yield built
 
 

@@ -38,11 +38,11 @@ def test_the_worst_frozen_card_fits_shows_the_freeze_escaped_and_offers_no_actio
     assert "tenantbot is frozen (read-only)" in text and "<!channel>" not in text
 
 
-def test_a_frozen_alert_keeps_details_and_snooze_but_no_reset() -> None:
+def test_a_frozen_alert_keeps_take_it_details_and_snooze_but_no_reset() -> None:
     alert = Alert("acme-42", Situation.WEDGED_ORPHANED, "gone", NOW, id=7, frozen=FROZEN)
     message = as_sent(alert_blocks(alert, run_url="https://temporal.example/run"))
     assert rejection(message) is None
-    assert action_ids(message) == {"alert_details", "open_in_temporal", "alert_snooze"}
+    assert action_ids(message) == {"alert_take", "alert_details", "open_in_temporal", "alert_snooze"}
     assert "tenantbot is frozen (read-only)" in json.dumps(message)
     thawed = as_sent(alert_blocks(replace(alert, frozen=None)))
     assert "alert_reset" in action_ids(thawed) and "frozen" not in json.dumps(thawed)

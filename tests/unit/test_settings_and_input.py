@@ -110,6 +110,11 @@ def test_a_bad_allow_list_names_the_variable_in_one_line(monkeypatch: pytest.Mon
         ("DATABASE_URL", "garbage", "not a database URL"),
         ("DATABASE_URL", "mysql://root@localhost/db", "unsupported database"),
         ("TEMPORAL_TLS", "maybe", "valid boolean"),
+        ("ALERT_MENTION", "@oncall", "not a Slack user \\(U…, W…\\) or user-group \\(S…\\) id: '@oncall'"),
+        ("ALERT_MENTION", "<!subteam^S123>", "not a Slack user"),
+        ("ALERT_MENTION_AFTER", "0", "must be positive"),
+        ("ALERT_MENTION_AFTER", "30d", "less than or equal to 7 days"),
+        ("ACTIONS_CHANNEL", "Ops Channel", "should match pattern"),
         ("DB_POOL_SIZE", "1", "greater than or equal to 2"),
         ("DB_POOL_SIZE", "500", "less than or equal to 200"),
         ("DB_POOL_SIZE", "many", "valid integer"),
@@ -169,3 +174,21 @@ def test_the_admin_allow_list_is_nobody_by_default_and_read_like_the_others(monk
     monkeypatch.setenv("ADMIN_USERS", "@alice")
     with pytest.raises(SettingsError, match=r"^invalid setting ADMIN_USERS: not a Slack user or user-group id: @alice"):
         load_settings()
+
+
+def test_actions_are_announced_in_actions_channel_else_alert_channel_else_nowhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().announce_to is None
+    monkeypatch.setenv("ALERT_CHANNEL", "C0ALERTS")
+    assert load_settings().announce_to == "C0ALERTS"
+    monkeypatch.setenv("ACTIONS_CHANNEL", "C0ACTIONS")
+    assert load_settings().announce_to == "C0ACTIONS"
+
+
+@pytest.mark.parametrize("whom", ["U0ONCALL", "W0GRID", "S0TEAM"])
+def test_the_alert_mention_is_a_user_or_a_user_group_id(monkeypatch: pytest.MonkeyPatch, whom: str) -> None:
+    monkeypatch.setenv("ALERT_MENTION", whom)
+    monkeypatch.setenv("ALERT_MENTION_AFTER", "20m")
+    settings = load_settings()
+    assert (settings.alert_mention, settings.alert_mention_after) == (whom, timedelta(minutes=20))
