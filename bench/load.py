@@ -24,6 +24,10 @@ import aiohttp
 from slack_sdk.signature import SignatureVerifier
 
 from bench.standin import Arrival, TimedStub
+from tests.e2e.slack_stub import SlackStub
+
+# the installation the stand-in reports (auth.test, bots.info): serve refuses requests for any other
+TEAM, APP = SlackStub.team_id, SlackStub.app_id
 
 CARD_WAIT = 20.0  # seconds a worker of the card loop waits for its card
 
@@ -59,7 +63,7 @@ def command_body(text: str, response_url: str, user: str) -> str:
     return urlencode(
         {
             "token": "gIkuvaNzQIHg97ATvDxqgjtO",
-            "team_id": "T0001",
+            "team_id": TEAM,
             "team_domain": "example",
             "channel_id": "C2147483705",
             "channel_name": "ops",
@@ -67,7 +71,7 @@ def command_body(text: str, response_url: str, user: str) -> str:
             "user_name": "oncall",
             "command": "/tenant",
             "text": text,
-            "api_app_id": "A123456",
+            "api_app_id": APP,
             "is_enterprise_install": "false",
             "response_url": response_url,
             "trigger_id": "13345224609.738474920.8088930838d88f008e0",

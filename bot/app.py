@@ -28,6 +28,7 @@ from bot.installation import InstallationCheck
 from bot.listeners import actions, register_listeners
 from bot.metrics import Metrics, request_kind
 from bot.redelivery import Deliveries, delivery_key
+from bot.response_urls import ResponseUrls
 from bot.slack_client import SlackClient
 from core.request_ids import request_scope
 
@@ -63,7 +64,9 @@ class TenantBotApp(AsyncApp):
         self.installation = installation
         self.deliveries = Deliveries()
         self.metrics = metrics or Metrics()
+        self.response_urls = ResponseUrls()  # one HTTP session for every answer through a response_url
         self.use(self._share_pauses)
+        self.use(self._share_response_session)
 
     async def _share_pauses(self, context: AsyncBoltContext, next: Callable[[], Awaitable[BoltResponse]]) -> None:
         """Bolt hands each request its own copy of the client; ours keeps the app client's Retry-After pauses,
@@ -71,6 +74,18 @@ class TenantBotApp(AsyncApp):
         if isinstance(self.client, SlackClient):
             context["client"] = self.client.alike(context.client)
         await next()
+
+    async def _share_response_session(
+        self, context: AsyncBoltContext, next: Callable[[], Awaitable[BoltResponse]]
+    ) -> None:
+        """Each request's `respond()` posts through the app's one session (bot/response_urls.py)."""
+        if context.response_url is not None:
+            context["respond"] = self.response_urls.respond(context.response_url)
+        await next()
+
+    async def close(self) -> None:
+        """Close what the app holds open: the response_url session. Call it once serving has stopped."""
+        await self.response_urls.close()
 
     async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
         """The request under a fresh request id, counted by kind and answer, its ack time measured."""

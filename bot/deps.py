@@ -15,6 +15,7 @@ from core.presses import Presses
 from core.run_links import RunLinks, TenantLink
 from core.seen import ShownRun
 from core.service import TenantService
+from core.turns import Turns
 from core.wedged import WedgeFinder
 
 
@@ -34,6 +35,8 @@ class BotDeps:
     metrics: Metrics = field(default_factory=Metrics)  # the app's own registry (bot/metrics.py), served on /metrics
     approval_channel: str | None = None  # where a request goes when it cannot be posted where it came from
     home: HomeReader | None = None  # what the App Home shows each person; None: the Home tab is left as it is
+    # the answers to commands being worked out at once, after their acks (bot/listeners/commands.py)
+    command_work: Turns = field(default_factory=Turns)  # the root's, which its bounded engine steps aside from
 
     @property
     def service(self) -> TenantService:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from slack_sdk.models.blocks import Block
 
@@ -64,4 +65,9 @@ def listing(items: Sequence[str], limit: int, separator: str = ", ", more: str =
 
 def size(blocks: Sequence[Block]) -> int:
     """Characters of block JSON as sent; `to_dict()` also checks each element's own Block Kit limits."""
-    return len(json.dumps([b.to_dict() for b in blocks], ensure_ascii=False))
+    return json_size([b.to_dict() for b in blocks])
+
+
+def json_size(blocks: Sequence[dict[str, Any]]) -> int:
+    """Characters of blocks already turned into JSON objects, as sent."""
+    return len(json.dumps(blocks, ensure_ascii=False))

@@ -35,8 +35,17 @@ from core.domain import (
     Tenant,
 )
 from core.freeze import Freeze, FreezeStore
-from core.ports import AllocationChanges, EngineError, Leases, StoreError, TenantStore, WorkflowEngine
+from core.ports import (
+    AllocationChanges,
+    EngineError,
+    Leases,
+    StoreError,
+    TenantRecord,
+    TenantStore,
+    WorkflowEngine,
+)
 from core.results import Timeouts
+from core.turns import Turns
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -109,6 +118,13 @@ class BoundedStore(TenantStore):
     async def allocations(self, tenant_id: str) -> list[Allocation]:
         return await self._within(self.store.allocations(tenant_id), "allocations")
 
+    async def record(self, tenant_id: str, events: int) -> TenantRecord | None:
+        """One read within the limit when the store reads a record together; else the default's parts, each
+        within it and named as they are on their own."""
+        if self.store.reads_records_together:
+            return await self._within(self.store.record(tenant_id, events))
+        return await super().record(tenant_id, events)
+
     async def events(self, tenant_id: str, limit: int) -> list[AuditEvent]:
         return await self._within(self.store.events(tenant_id, limit), "audit events")
 
@@ -137,11 +153,13 @@ class BoundedStore(TenantStore):
 class BoundedEngine(WorkflowEngine):
     """The workflow engine: its reads within `timeouts.read`, the calls an action makes within `timeouts.engine`."""
 
-    def __init__(self, engine: WorkflowEngine, timeouts: Timeouts) -> None:
+    def __init__(self, engine: WorkflowEngine, timeouts: Timeouts, turns: Turns | None = None) -> None:
         self.engine, self.timeouts = engine, timeouts
+        self.turns = turns or Turns()  # a `/tenant` answer waiting on a read gives its turn to the next
 
     async def _read(self, call: Awaitable[T]) -> T:
-        return await bounded(call, "engine", EngineError, self.timeouts.read)
+        async with self.turns.aside():
+            return await bounded(call, "engine", EngineError, self.timeouts.read)
 
     async def _act(self, call: Awaitable[T]) -> T:
         return await bounded(call, "engine", EngineError, self.timeouts.engine)
@@ -187,9 +205,12 @@ class BoundedLeases(Leases):
         return await bounded(self.leases.holders(prefix, now=now), "database", StoreError, self.limit)
 
 
-def bounded_ports(store: TenantStore, engine: WorkflowEngine, timeouts: Timeouts) -> tuple[BoundedStore, BoundedEngine]:
-    """The tenant store and the engine, each call under its limit."""
-    return BoundedStore(store, timeouts.read), BoundedEngine(engine, timeouts)
+def bounded_ports(
+    store: TenantStore, engine: WorkflowEngine, timeouts: Timeouts, turns: Turns | None = None
+) -> tuple[BoundedStore, BoundedEngine]:
+    """The tenant store and the engine, each call under its limit; with `turns` (core/turns.py), the answers
+    taking them give their turn to the next while they wait on an engine read."""
+    return BoundedStore(store, timeouts.read), BoundedEngine(engine, timeouts, turns)
 
 
 class BoundedFreezes(FreezeStore):

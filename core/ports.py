@@ -8,10 +8,11 @@ alert store, the notifier) are in `core/alerting/ports.py`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from enum import Enum
+from typing import Literal, Protocol, TypeVar
 
 from core.domain import (
     Allocation,
@@ -24,6 +25,9 @@ from core.domain import (
     RunStatus,
     Tenant,
 )
+from core.freeze import Freeze
+
+T = TypeVar("T")
 
 
 class EngineError(Exception):
@@ -103,12 +107,31 @@ class AllocationChanges:
     released_at: datetime | None = None
 
 
+class Unread(Enum):
+    SWITCH = "not read"  # the store did not read the read-only switch: the service asks its Switch
+
+
+@dataclass(frozen=True)
+class TenantRecord:
+    """What a card shows of the database, read together (`TenantStore.record`): the row, its open allocations,
+    its newest audit events, and the read-only switch. A part that could not be read is None (allocations,
+    events) and named in `problems` ("allocations: …", "audit events: …")."""
+
+    tenant: Tenant
+    allocations: tuple[Allocation, ...] | None
+    events: tuple[AuditEvent, ...] | None
+    switch: Freeze | Literal[Unread.SWITCH] | None
+    problems: tuple[str, ...] = ()
+
+
 class TenantStore(Protocol):
     """Tenant rows, allocations and the audit feed. Each call is one transaction.
 
     `save` is optimistic: it writes only if the row still has `tenant.version`, bumps the version and
     appends `events` in the same transaction, otherwise it raises ConcurrentUpdate and writes nothing.
     """
+
+    reads_records_together: bool = False  # `record` is one read (the database's), not the default's parts
 
     async def get(self, tenant_id: str) -> Tenant | None: ...
 
@@ -139,6 +162,19 @@ class TenantStore(Protocol):
     async def append(self, events: Sequence[AuditEvent]) -> None: ...
 
     async def allocations(self, tenant_id: str) -> list[Allocation]: ...
+
+    async def record(self, tenant_id: str, events: int) -> TenantRecord | None:
+        """The tenant's row, open allocations, newest `events` audit events and the read-only switch, or None
+        for no such tenant. The database reads them in one transaction on one connection (a card's reads
+        cost one checkout, not four); this default reads each part on its own and leaves the switch to the
+        caller. Raises StoreError when the row cannot be read; a part that cannot is named in `problems`."""
+        tenant = await self.get(tenant_id)
+        if tenant is None:
+            return None
+        problems: list[str] = []
+        held = await _part(self.allocations(tenant_id), problems)
+        feed = await _part(self.events(tenant_id, events), problems)
+        return TenantRecord(tenant, held, feed, Unread.SWITCH, tuple(problems))
 
     async def events(self, tenant_id: str, limit: int) -> list[AuditEvent]:
         """The newest `limit` audit events of the tenant, newest first (by time, then id)."""
@@ -176,6 +212,14 @@ class TenantStore(Protocol):
     async def ping(self) -> None:
         """Raise StoreError unless the database answers."""
         ...
+
+
+async def _part(reading: Awaitable[list[T]], problems: list[str]) -> tuple[T, ...] | None:
+    try:
+        return tuple(await reading)
+    except StoreError as e:
+        problems.append(str(e))
+        return None
 
 
 class Leases(Protocol):

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from core import events as ev
 from core.actions import STEPS, Fields, claim_for, claimed, restore
@@ -27,7 +27,15 @@ from core.decisions import Limits, Situation, assess, refusal
 from core.domain import Action, ActionClaim, AuditEvent, RunHandle, RunObservation, Tenant, TenantState
 from core.freeze import Freeze, NeverFrozen, Switch
 from core.liveness import ProcessLease
-from core.ports import ConcurrentUpdate, DuplicateRequest, EngineError, StoreError, TenantStore, WorkflowEngine
+from core.ports import (
+    ConcurrentUpdate,
+    DuplicateRequest,
+    EngineError,
+    StoreError,
+    TenantStore,
+    Unread,
+    WorkflowEngine,
+)
 from core.previews import Preview, preview
 from core.recovery import Recovery
 from core.request_ids import current_request_id, tenant_scope
@@ -35,7 +43,6 @@ from core.results import ActionResult, Outcome, TenantNotFound, TenantView, utcn
 from core.seen import Seen, Staleness, situation_note, staleness
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 CLAIM_ATTEMPTS = 3
 SETTLED = "recovery settled it meanwhile"  # the action outlived ACTION_LEASE and recovery wrote its outcome
 SINCE_EVENTS = 50  # audit events read to say what happened since an out-of-date card was drawn
@@ -66,19 +73,22 @@ class TenantService:
     # -- reading ---------------------------------------------------------------------------------
 
     async def view(self, tenant_id: str) -> TenantView:
-        """Row, engine observation, assessment, allocations and recent events. Raises TenantNotFound, StoreError."""
-        tenant, run, engine_problems = await self._observe(tenant_id)
-        problems = list(engine_problems)
-        allocations = await self._optional(self.store.allocations(tenant_id), problems)
-        events = await self._optional(self.store.events(tenant_id, max(self.events_shown, PAST_EVENTS)), problems)
-        frozen = await self._switch_state(problems)
+        """Row, engine observation, assessment, allocations, recent events and the read-only switch: what the
+        database holds read together (`TenantStore.record`), then the engine. Raises TenantNotFound, StoreError."""
+        record = await self.store.record(tenant_id, max(self.events_shown, PAST_EVENTS))
+        if record is None:
+            raise TenantNotFound(tenant_id)
+        tenant = record.tenant
+        run, engine_problems = await self._describe(tenant)
+        problems = [*engine_problems, *record.problems]
+        frozen = await self._switch_state(problems) if record.switch is Unread.SWITCH else record.switch
         now = self.clock()
         return TenantView(
             tenant,
             run,
-            assess(tenant, run, now=now, limits=self.limits, past=past_of(events or ())),
-            tuple(allocations or ()),
-            tuple((events or ())[: self.events_shown]),
+            assess(tenant, run, now=now, limits=self.limits, past=past_of(record.events or ())),
+            tuple(record.allocations or ()),
+            tuple((record.events or ())[: self.events_shown]),
             tuple(problems),
             now,
             frozen,
@@ -93,25 +103,20 @@ class TenantService:
         tenant = await self.store.get(tenant_id)
         if tenant is None:
             raise TenantNotFound(tenant_id)
+        return tenant, *await self._describe(tenant)
+
+    async def _describe(self, tenant: Tenant) -> tuple[RunObservation | None, tuple[str, ...]]:
         if tenant.handle is None:
-            return tenant, None, ()
+            return None, ()
         try:
-            run = await self.engine.describe(tenant.handle)
+            return await self.engine.describe(tenant.handle), ()
         except EngineError as e:
-            return tenant, None, (str(e),)
-        return tenant, run, ()
+            return None, (str(e),)
 
     async def _switch_state(self, problems: list[str]) -> Freeze | None:
         """The read-only switch for a view; when it cannot be read the view says so (a press then refuses)."""
         try:
             return await self.switch.state()
-        except StoreError as e:
-            problems.append(str(e))
-            return None
-
-    async def _optional(self, call: Awaitable[list[T]], problems: list[str]) -> list[T] | None:
-        try:
-            return await call
         except StoreError as e:
             problems.append(str(e))
             return None

@@ -33,7 +33,7 @@ import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -60,6 +60,7 @@ from core.run_links import RunLinks, TenantLink
 from core.saga import FaultPlan
 from core.seen import ShownRun, shown_runs
 from core.service import TenantService
+from core.turns import Turns
 from core.wedged import WedgeFinder
 from tenantbot.crash import crashing
 from tenantbot.observed import counted_engine, counted_store
@@ -100,6 +101,7 @@ class Runtime:
     announcer: Announcer | None = None  # actions and mentions posted once, when the runtime was given a notifier
     engine_ping: Callable[[], Awaitable[None]] | None = None  # the engine answers (readiness, `/readyz`)
     home: HomeReader | None = None  # what the App Home shows each person (core/home.py)
+    turns: Turns = field(default_factory=Turns)  # `/tenant` answers at once; the engine's reads step aside
 
     @property
     def recovery(self) -> Recovery:
@@ -157,7 +159,8 @@ def assemble(
     history, the run links and the batch runner. The scan's own writes, retention's batches and the saga's worker
     (tenantbot/engine.py) use the database unbounded, as before."""
     crash_store, crash_engine = crashing(database.tenants, engine)  # only when a test asks (TENANTBOT_TEST_CRASH)
-    store, bounded_engine = bounded_ports(crash_store, crash_engine, settings.timeouts)
+    turns = Turns()  # the answers to commands worked out at once (bot/listeners/commands.py takes them)
+    store, bounded_engine = bounded_ports(crash_store, crash_engine, settings.timeouts, turns)
     scanned, alerts, homes = database.tenants, database.alerts, database.home
     if metrics is not None:  # errors counted where they leave the ports, timeouts included
         store, bounded_engine = (
@@ -207,6 +210,7 @@ def assemble(
         ),
         announcer=announcer,
         home=home_reader(settings, homes, switch, finder, scans=chat is not None and scan),
+        turns=turns,
     )
     if chat is None or not scan:
         return runtime
@@ -262,7 +266,7 @@ async def runtime(
     from core.persistence import open_database
     from tenantbot.engine import engine_runtime, web_ui_url
 
-    database = await open_database(settings.db_url)
+    database = await open_database(settings.db_url, pool_size=settings.db_pool_size)
     try:
         async with AsyncExitStack() as stack:
             engine: TemporalEngine | UnreachableEngine

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
         default=timedelta(seconds=30), gt=timedelta(0), description="how long a silent process is taken for alive"
     )
     read_timeout: Duration = timedelta(seconds=2)
+    db_pool_size: int = Field(
+        default=20, ge=2, le=200, description="database connections kept open; as many again opened in a burst"
+    )
     engine_timeout: Duration = timedelta(seconds=10)
 
     temporal_address: str | None = None

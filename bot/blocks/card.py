@@ -13,13 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, HeaderBlock, SectionBlock
 
 from bot.blocks.common import actor, md, run_button
 from bot.blocks.freeze import banner
 from bot.seen_values import pack
-from bot.text import BUDGET, code, cut, fenced, listing, safe, size
+from bot.text import BUDGET, code, cut, fenced, json_size, listing, safe
 from core.domain import Action
 from core.durations import format_duration
 from core.results import ActionResult, TenantView
@@ -66,12 +67,33 @@ def tenant_card(
     the run in Temporal's Web UI.
 
     `note` is mrkdwn the caller already made safe (e.g. `result_note`)."""
+    return _fitted(view, runbook_url, actions, note, run_url)[0]
+
+
+def tenant_card_json(
+    view: TenantView,
+    *,
+    runbook_url: str,
+    actions: Sequence[Action],
+    note: str | None = None,
+    run_url: str | None = None,
+) -> list[dict[str, Any]]:
+    """`tenant_card` as the JSON posted: the blocks' `to_dict()` (which checks each element's Block Kit limits)
+    is run once, to measure the card, and its result sent as it is, instead of run again by `respond()`."""
+    return _fitted(view, runbook_url, actions, note, run_url)[1]
+
+
+def _fitted(
+    view: TenantView, runbook_url: str, actions: Sequence[Action], note: str | None, run_url: str | None
+) -> tuple[list[Block], list[dict[str, Any]]]:
+    """The card with the most room that fits the budget, and its JSON."""
     offered = tuple(actions) if view.frozen is None else ()  # while frozen every action is refused
     for room in ROOMS:
         card = _card(view, runbook_url, note, offered, room, run_url)
-        if size(card) <= BUDGET:
+        shown = [block.to_dict() for block in card]
+        if json_size(shown) <= BUDGET:
             break
-    return card
+    return card, shown
 
 
 def _card(

@@ -1,7 +1,9 @@
 """`/tenant`: ack at once, then answer through `respond()` with the card, the history, the list or a short error
 (`freeze`, `unfreeze` and `help`, the read-only switch's words, are in bot/listeners/switch.py).
 
-Acking before reading anything keeps Slack's 3-second budget whatever the database or the engine do.
+Acking before reading anything keeps Slack's 3-second budget whatever the database or the engine do, and
+under a burst of commands the answers are worked out a few at a time (core/turns.py): the acks of new
+requests then do not wait on the event loop behind every card being read and rendered.
 The service bounds its own reads; the wedged list is read by the wedge finder, which this listener
 bounds itself (a few read timeouts), so the answer follows within seconds even when either hangs.
 """
@@ -33,7 +35,8 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     async def tenant_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         text = str(command.get("text") or "").strip()
-        await answered(respond, f"/tenant {text[:80]!r}", answer(text, str(command["user_id"]), deps))
+        work = answered(respond, f"/tenant {text[:80]!r}", answer(text, str(command["user_id"]), deps))
+        await deps.command_work.run(work)  # the ack is out; the answer waits its turn (core/turns.py)
 
     app.command("/tenant")(tenant_command)
 
@@ -68,7 +71,7 @@ async def private_card(deps: BotDeps, user: str, tenant_id: str) -> dict[str, An
     view = await deps.service.view(tenant_id)
     offered = await deps.presses.offered(view.assessment.allowed, user)
     run_url = deps.links.to(view.tenant.handle)
-    shown = card.tenant_card(view, runbook_url=deps.runbook_url, actions=offered, run_url=run_url)
+    shown = card.tenant_card_json(view, runbook_url=deps.runbook_url, actions=offered, run_url=run_url)
     return {"text": card.text_fallback(view), "blocks": shown, "response_type": "ephemeral"}
 
 

@@ -39,6 +39,7 @@ from core.persistence.store import SqlTenantStore
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK = 7_240_001  # any constant; names the advisory lock
+POOL_SIZE = 20  # DB_POOL_SIZE's default
 
 __all__ = ["Database", "SqlAlertStore", "SqlLeases", "SqlRetentionStore", "SqlTenantStore", "migrate", "open_database"]
 
@@ -75,8 +76,12 @@ class Database:
         await self.engine.dispose()
 
 
-async def open_database(url: str, *, migrate_schema: bool = True) -> Database:
-    engine = create_engine(url)
+async def open_database(url: str, *, migrate_schema: bool = True, pool_size: int = POOL_SIZE) -> Database:
+    """The database at `url`, migrated; its pool keeps `pool_size` connections open and opens as many again in a
+    burst (each closed when handed back). Sized so the cards being built (at most `CARD_WORK` in bot/) and a
+    sweep, the presses, the scan and the saga's worker never wait for a connection: a wait counts against
+    READ_TIMEOUT, and opening a PostgreSQL connection costs more than the read it is for."""
+    engine = create_engine(url, pool_size=pool_size)
     try:
         if migrate_schema:
             await migrate(engine)

@@ -64,12 +64,17 @@ def async_url(url: str) -> URL:
     return parsed.set(drivername=ASYNC_DRIVERS[parsed.drivername.split("+")[0]])
 
 
-def create_engine(url: str, **options: Any) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int | None = None, **options: Any) -> AsyncEngine:
+    """The engine for `url`; with `pool_size`, its pool keeps that many connections and opens as many again
+    in a burst (an in-memory SQLite database has one connection, whatever is asked)."""
     parsed = async_url(url)
+    in_memory = parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
+    if pool_size is not None and not in_memory:
+        options |= {"pool_size": pool_size, "max_overflow": pool_size}
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
+        if not in_memory:
             try:
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
             except OSError as e:
                 raise StoreError(f"cannot create the database directory: {e}") from None
         engine = create_async_engine(parsed, **options)

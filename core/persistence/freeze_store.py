@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, exists, select, update
+from sqlalchemy import ColumnElement, Select, and_, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -31,7 +31,7 @@ class SqlFreezeStore(FreezeStore):
     async def current(self) -> Freeze | None:
         async with translated(), self.reading() as session:
             row = await session.scalar(_open())
-            return _freeze(row) if row is not None else None
+            return freeze_from_row(row) if row is not None else None
 
     async def freeze(self, freeze: Freeze) -> Freeze:
         row = FreezeRow(scope=SCOPE, frozen_by=freeze.by, frozen_at=freeze.at, reason=freeze.reason)
@@ -62,14 +62,19 @@ class SqlFreezeStore(FreezeStore):
             if lifted.rowcount != 1:  # type: ignore[attr-defined]
                 return None  # lifted by another unfreeze between the read and the write
             await _show_alerts_again(session)
-            return _freeze(row)
+            return freeze_from_row(row)
+
+
+def open_freeze() -> ColumnElement[bool]:
+    """The freeze in force: the open row (its partial unique index). A tenant's record joins it (store.py)."""
+    return and_(FreezeRow.scope == SCOPE, FreezeRow.unfrozen_at.is_(None))
 
 
 def _open() -> Select[FreezeRow]:
-    return select(FreezeRow).where(FreezeRow.scope == SCOPE, FreezeRow.unfrozen_at.is_(None))
+    return select(FreezeRow).where(open_freeze())
 
 
-def _freeze(row: FreezeRow) -> Freeze:
+def freeze_from_row(row: FreezeRow) -> Freeze:
     return Freeze(row.frozen_by, row.frozen_at, row.reason)
 
 

@@ -96,11 +96,11 @@ def _field(name: str, value: Any) -> Any:
     return value
 
 
-def allocation_from_row(row: AllocationRow) -> Allocation:
+def allocation_from_row(row: AllocationRow | Row[Any]) -> Allocation:
     return Allocation(row.tenant_id, row.kind, row.resource_id, row.allocated_at, row.workflow_id)
 
 
-def event_from_row(row: AuditEventRow) -> AuditEvent:
+def event_from_row(row: AuditEventRow | Row[Any]) -> AuditEvent:
     return AuditEvent(row.tenant_id, row.type, row.actor, row.at, dict(row.details or {}), row.id)
 
 

@@ -44,6 +44,7 @@ from core.results import Timeouts
 from core.run_links import RunLinks
 from core.seen import Seen, shown_runs
 from core.service import TenantService
+from core.turns import Turns
 from core.wedged import WedgeFinder
 from tests.e2e.serving import command_body, press_body, signed_headers, submission_body
 from tests.e2e.slack_stub import SlackStub, free_port
@@ -211,7 +212,8 @@ async def _start_bot(
     engine = FakeEngine()
     limits = Limits(stuck_after=timedelta(minutes=10))
     timeouts = Timeouts(read=timedelta(seconds=read_timeout), engine=timedelta(seconds=read_timeout))
-    bounded_store, bounded_engine = bounded_ports(store, engine, timeouts)  # as the composition root wraps them
+    turns = Turns()  # the answers to commands at once, stepping aside while the engine reads
+    bounded_store, bounded_engine = bounded_ports(store, engine, timeouts, turns)  # as the composition root wraps them
     switch = Switch(BoundedFreezes(database.freezes, timeouts.read), clock=now)  # the read-only switch
     metrics = Metrics()  # the app's own registry, shared by its client, its notifier and its listeners
     client = slack_client("xoxb-e2e", slack.api_url, metrics)
@@ -266,6 +268,7 @@ async def _start_bot(
         metrics=metrics,
         approval_channel="C9",  # the alert channel
         home=HomeReader(database.home, switch, finder, read_timeout=timeouts.read, clock=now),
+        command_work=turns,
     )
     installation = InstallationCheck(client)
     assert await installation.learn() is None  # from the stand-in's auth.test and bots.info: T1, A1
@@ -310,5 +313,6 @@ async def _stop_bot(bot: Bot, runner: web.AppRunner, database: Database) -> None
     await bot.announcer.close()
     await bot.session.close()
     await runner.cleanup()
+    await bot.app.close()
     await bot.slack.stop()
     await database.close()

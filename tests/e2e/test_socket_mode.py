@@ -31,6 +31,7 @@ async def test_a_slash_command_over_socket_mode_is_acked_and_answered(bot: Bot) 
         assert "tenant_reset" in str(card["blocks"])
     finally:
         await handler.close_async()
+        await app.close()
 
 
 async def test_a_socket_mode_request_from_another_workspace_is_refused_by_the_same_check(
@@ -49,6 +50,7 @@ async def test_a_socket_mode_request_from_another_workspace_is_refused_by_the_sa
         await asyncio.sleep(0.2)
     finally:
         await handler.close_async()
+        await app.close()
     assert [a["envelope_id"] for a in bot.slack.sent("/socket/ack")] == ["env-ours"]  # the foreign one: no answer
     assert bot.slack.sent("/response/env-foreign") == []
     assert any("workspace 'T2'" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)

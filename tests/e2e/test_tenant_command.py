@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import Block
 from core.decisions import TABLE, Situation
 from core.domain import Action, AuditEvent
 from core.persistence import open_database
+from core.turns import AT_ONCE
 from tests.conftest import SilentPostgres
 from tests.e2e.conftest import Bot, running_bot
 from tests.e2e.situations import RECIPES, make
@@ -111,7 +112,7 @@ async def test_forged_or_stale_requests_get_401_and_change_nothing(bot: Bot, sec
     body = bot.press_body("tenant_reset", "acme-42", "tenant_actions:acme-42")
     status, _ = await bot.post(body, secret=secret, timestamp=int(time.time()) - age)
     assert status == 401
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(0.5)
     assert bot.slack.calls == [] and bot.engine.calls == []
     assert [e.type for e in await bot.store.events("acme-42", 5)] == []
 
@@ -233,6 +234,7 @@ async def test_allocations_that_could_not_be_read_are_unknown_not_none(bot: Bot)
         return []
 
     bot.store.allocations = hang  # type: ignore[method-assign]
+    bot.store.reads_records_together = False  # the card's parts read one by one (one read: all or nothing)
     await bot.post(bot.command_body("acme-42"))
     [card] = await bot.slack.wait_for("/response/r1", timeout=5)
     shown = json.dumps(card["blocks"])
@@ -297,3 +299,18 @@ async def test_a_redelivery_of_a_request_that_was_not_answered_is_handled_again(
     first, _ = await bot.post(body)
     again, _ = await bot.post(body, headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_error"})
     assert first == again == 404  # handled (and unmatched) again, not acked and dropped as a duplicate
+
+
+async def test_a_burst_of_commands_on_a_slow_engine_is_acked_at_once_and_not_answered_a_turn_at_a_time(
+    bot: Bot,
+) -> None:
+    await make(bot.store, bot.engine, "acme-42", Situation.MAKING_PROGRESS)
+    bot.engine.delay = 1.0  # every describe takes a second
+    bodies = [bot.command_body("acme-42", user=f"U{n}", response=f"r{n}") for n in range(AT_ONCE + 4)]
+    started = time.monotonic()
+    acks = await asyncio.gather(*(bot.post(body) for body in bodies))
+    assert [status for status, _ in acks] == [200] * len(bodies)
+    assert max(elapsed for _, elapsed in acks) < 1.0  # none waited for a card
+    assert len(await bot.slack.wait_for("/response/r", count=len(bodies))) == len(bodies)
+    # the last four took turns given up by answers waiting on the engine, not once those were done
+    assert time.monotonic() - started < 2 * bot.engine.delay

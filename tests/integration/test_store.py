@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy.event import listen as event_listen
+from sqlalchemy.pool import QueuePool
 
 from core.actions import claim_for, claimed
 from core.alerting.model import Alert
 from core.causes import Cause
 from core.decisions import Situation
 from core.domain import Action, ActionClaim, Allocation, AuditEvent, Tenant, TenantState, provisioning_handle
-from core.persistence import SqlAlertStore, SqlLeases, SqlTenantStore, open_database
+from core.freeze import Freeze
+from core.persistence import Database, SqlAlertStore, SqlLeases, SqlTenantStore, open_database
 from core.ports import AllocationChanges, ConcurrentUpdate, DuplicateRequest, StoreError, TenantExists
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -122,6 +126,47 @@ class TestAllocations:
         fresh = Allocation("acme", "storage", "vol-2", T0)
         await store.save(current, [], allocations=AllocationChanges(add=(fresh,)))
         assert await store.allocations("acme") == [fresh]
+
+
+class TestRecords:
+    async def test_a_record_is_the_row_open_allocations_newest_events_and_the_switch_read_together(
+        self, database: Database
+    ) -> None:
+        store = database.tenants
+        await store.add(tenant(), [event(f"step_{n}") for n in range(12)])
+        held = [Allocation("acme", kind, f"{kind}-1", T0, HANDLE.workflow_id) for kind in ("network", "db", "dns")]
+        changes = AllocationChanges(add=tuple(held), release=("dns",))
+        await store.save((await store.get("acme")) or tenant(), [], allocations=changes)
+        record = await store.record("acme", 8)
+        assert record is not None and record.tenant == await store.get("acme") and record.switch is None
+        assert record.allocations == tuple(await store.allocations("acme")) and len(record.allocations) == 2
+        assert record.events == tuple(await store.events("acme", 8)) and record.problems == ()
+        frozen = await database.freezes.freeze(Freeze("U1", T0, "failover"))
+        assert (await store.record("acme", 8)) == replace(record, switch=frozen)
+        assert await store.record("nobody", 8) is None
+
+    async def test_a_record_takes_one_connection_from_the_pool_once(self, database: Database) -> None:
+        await database.tenants.add(tenant(), [event("started")])
+        checkouts: list[object] = []
+        event_listen(database.engine.sync_engine, "checkout", lambda *args: checkouts.append(args))
+        await database.tenants.record("acme", 8)
+        assert len(checkouts) == 1
+        await database.tenants.get("acme")
+        await database.tenants.events("acme", 8)
+        assert len(checkouts) == 3  # each of the parts on its own takes one
+
+
+async def test_the_pool_keeps_the_connections_asked_for_and_opens_as_many_again_in_a_burst(database_url: str) -> None:
+    database = await open_database(database_url, pool_size=3)
+    try:
+        engine = database.engine
+        connections = [await engine.connect() for _ in range(6)]
+        pool = engine.pool
+        assert isinstance(pool, QueuePool) and (pool.size(), pool.checkedout(), pool.overflow()) == (3, 6, 3)
+        for connection in connections:
+            await connection.close()
+    finally:
+        await database.close()
 
 
 class TestAlertsAndLocks:

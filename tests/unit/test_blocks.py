@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import ActionsBlock, Block, StaticSelectElement
 
-from bot.blocks.card import tenant_card
+from bot.blocks.card import tenant_card, tenant_card_json
 from bot.blocks.digest import PAGE, digest_blocks, page_blocks
 from bot.blocks.stuck import stuck_list
 from bot.text import BUDGET, code, fenced, listing, safe, size
@@ -55,6 +55,14 @@ def test_the_worst_card_fits_slacks_limits_with_every_button_and_a_long_note() -
     assert rejection(message) is None
     assert len(json.dumps(message["blocks"], ensure_ascii=False)) <= BUDGET
     assert "<!channel>" not in json.dumps(message) and "&lt;!channel&gt;" in json.dumps(message)
+
+
+@pytest.mark.parametrize("runbook", ["https://r.example", "https://r.example/" + "p" * 900])
+def test_the_card_as_json_is_the_card_that_fits_turned_into_json_once(runbook: str) -> None:
+    view, note = worst_view(), "n" * 5000
+    card = tenant_card(view, runbook_url=runbook, note=note, actions=tuple(Action), run_url="https://t.example/r")
+    shown = tenant_card_json(view, runbook_url=runbook, note=note, actions=tuple(Action), run_url="https://t.example/r")
+    assert shown == [block.to_dict() for block in card] and rejection({"text": "t", "blocks": shown}) is None
 
 
 def test_a_card_that_fits_shows_the_whole_short_error() -> None:

@@ -115,6 +115,9 @@ def test_a_bad_allow_list_names_the_variable_in_one_line(monkeypatch: pytest.Mon
         ("ALERT_MENTION_AFTER", "0", "must be positive"),
         ("ALERT_MENTION_AFTER", "30d", "less than or equal to 7 days"),
         ("ACTIONS_CHANNEL", "Ops Channel", "should match pattern"),
+        ("DB_POOL_SIZE", "1", "greater than or equal to 2"),
+        ("DB_POOL_SIZE", "500", "less than or equal to 200"),
+        ("DB_POOL_SIZE", "many", "valid integer"),
     ],
 )
 def test_settings_that_cannot_work_fail_at_start_naming_the_variable(
@@ -124,6 +127,12 @@ def test_settings_that_cannot_work_fail_at_start_naming_the_variable(
     with pytest.raises(SettingsError, match=rf"^invalid setting {name}: .*{says}") as error:
         load_settings()
     assert "\n" not in str(error.value)
+
+
+def test_the_pool_size_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().db_pool_size == 20
+    monkeypatch.setenv("DB_POOL_SIZE", "40")
+    assert load_settings().db_pool_size == 40
 
 
 def test_an_action_lease_shorter_than_an_engine_call_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
