@@ -19,12 +19,14 @@ from bot.deps import BotDeps
 from bot.http import EVENTS_PATH, start_http
 from bot.installation import InstallationCheck
 from bot.request_updates import update_requests
+from bot.seen_values import pack
 from core.authz import AllowList
 from core.decisions import Situation
 from core.domain import TenantState
 from core.results import utcnow
+from core.seen import Seen
 from tenantbot.bootstrap import runtime
-from tests.e2e.serving import press_body, signed_headers
+from tests.e2e.serving import press_body, signed_headers, submission_body
 from tests.e2e.slack_stub import SlackStub, free_port
 from tests.integration.temporal.conftest import provision, reach, world_settings
 
@@ -66,8 +68,12 @@ async def test_a_decommission_asked_by_one_and_approved_by_another_runs_once_on_
         runner = await start_http(app, port, host="127.0.0.1")
         url = f"http://127.0.0.1:{port}{EVENTS_PATH}"
         try:
-            card = {"action_id": "tenant_decommission", "block_id": f"tenant_actions:{tid}", "value": tid}
+            view = await rt.service.view(tid)
+            shown = pack(Seen.of(view.tenant, view.assessment.situation, view.at))  # what the card showed
+            card = {"action_id": "tenant_decommission", "block_id": f"tenant_actions:{tid}", "value": shown}
             await post(session, url, press_body({**card, "action_ts": "1.1"}, slack.response_url("ask"), user="U1"))
+            assert len(await slack.wait_for("/api/views.open", timeout=10)) == 1  # the preview
+            await post(session, url, submission_body(slack.opened[-1], reason="the customer left", user="U1"))
             [asked] = await slack.wait_for("/response/ask", timeout=10)
             assert "requested" in asked["text"], asked
             [posted] = await slack.wait_for("/api/chat.postMessage")
