@@ -1,0 +1,224 @@
+"""A digest's batch offers: "Reset all N" and "Reset and Retry all N" for each cause group it shows.
+
+A digest groups its still-wedged members by cause (core/causes.py); a group of two or more whose
+tenants have not wedged again after a Reset and Retry (those need a human: the recovery did not hold)
+gets the two buttons, none while tenantbot is frozen. A button carries only the digest's id and the
+group's `cause_key` (a short digest of situation, step and error); everything else is re-derived here
+when it is pressed and again when the preview is submitted: the group is looked up among the digest's
+members as they are now, and its members are the wedged tenants of that cause the finder sees now
+(`core.batches.select`, which leaves out the ones that wedged again), so a stale button cannot act on
+what the message no longer shows.
+
+Authorization is the batch's actions' (both allow-lists for Reset and Retry) and the freeze refuses.
+A submission is started once: its request key (the modal's view id) is claimed as a lease held for a
+day (`REQUEST_HELD`) by that one submission, so a submission Slack delivers twice starts one batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from core import events as ev
+from core.alerting.model import Alert, Digest
+from core.alerting.ports import AlertStore
+from core.authz import Authorizer
+from core.batch_runner import BatchRunner
+from core.batches import DEFAULT_RATE, MAX_CANARY, MAX_RATE, Batch, BatchStatus, Kind, NewBatch, select
+from core.causes import Cause, Group, group
+from core.domain import AuditEvent
+from core.freeze import Switch
+from core.ports import Leases
+from core.previews import EFFECTS
+from core.wedged import WedgeFinder
+
+log = logging.getLogger(__name__)
+MIN_MEMBERS = 2  # one tenant is one press on its own alert
+OFFERED_GROUPS = 3  # the largest groups get buttons (the summary names as many)
+OFFERED_KINDS = (Kind.RESET, Kind.RESET_RETRY)
+REQUEST_HELD = timedelta(days=1)
+GONE = "That group is no longer in the digest (its tenants resolved or moved on), so no batch was started."
+NONE_LEFT = "No tenant of that group is still wedged for the same cause, so no batch was started."
+
+
+def cause_key(cause: Cause) -> str:
+    """12 hex characters naming a cause on a button (its label can run to 150 characters)."""
+    text = f"{cause.situation.key}|{cause.step or ''}|{cause.error or ''}"
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def offered(digest: Digest, members: Sequence[Alert]) -> list[Group]:
+    """The groups a digest offers batches for: still wedged, not escalated, two or more; none while frozen."""
+    if digest.frozen is not None:
+        return []
+    still = {m.tenant_id: m.cause for m in members if m.resolved_at is None and not m.escalated}
+    return [g for g in group(still) if len(g) >= MIN_MEMBERS][:OFFERED_GROUPS]
+
+
+class InvalidOption(ValueError):
+    """A rate or canary typed in the preview that a batch cannot take; the message says what to fix."""
+
+
+def parse_rate(raw: str | None) -> float:
+    text = (raw or "").strip()
+    if not text:
+        return DEFAULT_RATE
+    try:
+        rate = float(text)
+    except ValueError:
+        raise InvalidOption(f"'{text[:20]}' is not a number of tenants per second") from None
+    if not 0 < rate <= MAX_RATE:
+        raise InvalidOption(f"give more than 0 and at most {MAX_RATE:g} tenants per second")
+    return rate
+
+
+def parse_canary(raw: str | None, kind: Kind) -> int:
+    text = (raw or "").strip()
+    if not text:
+        return kind.canary_default
+    if not text.isascii() or not text.isdigit() or not 0 <= int(text) <= MAX_CANARY:
+        raise InvalidOption(f"give a whole number from 0 to {MAX_CANARY}")
+    if int(text) and kind is Kind.RESET:
+        raise InvalidOption("a Reset alone starts no retry to wait for: leave it at 0")
+    return int(text)
+
+
+@dataclass(frozen=True)
+class Refused:
+    reason: str
+
+
+@dataclass(frozen=True)
+class BatchOffer:
+    """What a batch pressed on a digest would do: shown in its preview, then started as it is."""
+
+    digest: Digest
+    kind: Kind
+    cause: Cause
+    members: tuple[tuple[str, str | None], ...]  # (tenant id, step), in the order they would run
+    excluded: int  # tenants of the cause left out (they wedged again after a Reset and Retry)
+
+    @property
+    def thread(self) -> tuple[str, str] | None:
+        """(channel, ts) of the digest's message: the batch's progress goes to its thread."""
+        channel, _, ts = (self.digest.message_ref or "").partition("/")
+        return (channel, ts) if channel and ts else None
+
+    def will(self) -> list[str]:
+        """What happens to each member, in the single actions' words (core/previews.py)."""
+        reset = EFFECTS[self.kind.actions[0]]
+        said = [f"the run is {reset.run}", f"allocations are {reset.allocations}", f"it ends in {reset.ends_in}"]
+        if self.kind is Kind.RESET_RETRY:
+            said.append("then Retry starts a new attempt from the first step, reusing the kept allocations")
+        return said
+
+    def will_not(self) -> list[str]:
+        not_done = EFFECTS[self.kind.actions[0]].not_done
+        if self.kind is Kind.RESET_RETRY:  # the batch's Retry starts the attempt a Reset alone does not
+            not_done = tuple(n for n in not_done if not n.startswith("no new attempt"))
+        return [*not_done, "tenants that wedged again after a Reset and Retry are left out: they need a human"]
+
+
+@dataclass(frozen=True)
+class Started:
+    batch: Batch
+    offer: BatchOffer
+
+
+class BatchOffers:
+    def __init__(
+        self,
+        alerts: AlertStore,
+        finder: WedgeFinder,
+        runner: BatchRunner,
+        authorizer: Authorizer,
+        switch: Switch,
+        leases: Leases,
+        *,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.alerts, self.finder, self.runner, self.authorizer = alerts, finder, runner, authorizer
+        self.switch, self.leases, self.clock = switch, leases, clock
+
+    async def offer(self, digest_id: int, key: str, kind: Kind, user: str) -> BatchOffer | Refused:
+        """The batch a digest's button would start, re-derived now; or why not. Raises StoreError, EngineError."""
+        if kind not in OFFERED_KINDS:
+            return Refused("tenantbot offers no such batch")
+        if (refusal := await self._refusal(kind, user)) is not None:
+            return refusal
+        digest = await self.alerts.digest(digest_id)
+        if digest is None:
+            return Refused(GONE)
+        groups = offered(digest, await self.alerts.digest_members(digest_id))
+        chosen = next((g for g in groups if cause_key(g.cause) == key), None)
+        if chosen is None:
+            return Refused(GONE)
+        found = await self.finder.sweep(self.clock())
+        cause = chosen.cause
+        selection = select(found.wedged, cause.situation, cause.step, cause.error)
+        shown = set(chosen.members)
+        members = tuple(m for m in selection.members if m[0] in shown)
+        if not members:
+            return Refused(NONE_LEFT)
+        return BatchOffer(digest, kind, cause, members, sum(1 for t, _ in selection.excluded if t in shown))
+
+    async def start(
+        self,
+        digest_id: int,
+        key: str,
+        kind: Kind,
+        user: str,
+        *,
+        reason: str,
+        rate: float,
+        canary: int,
+        request_key: str,
+    ) -> Started | Refused | None:
+        """Start the batch (None: this request already started one). Everything is checked again."""
+        offer = await self.offer(digest_id, key, kind, user)
+        if isinstance(offer, Refused):
+            return offer
+        claim = "batch-request:" + hashlib.sha256(request_key.encode()).hexdigest()[:32]
+        if not await self.leases.try_lock(claim, uuid.uuid4().hex, now=self.clock(), ttl=REQUEST_HELD):
+            log.info("batch request %s was already started; not again", request_key)
+            return None
+        new = NewBatch(kind, offer.cause, reason, rate, canary, user, self.clock(), offer.members)
+        return Started(await self.runner.create(new), offer)
+
+    async def channel_of(self, digest_id: int) -> str | None:
+        """The channel the digest was posted in (where a refused submitter is told privately)."""
+        digest = await self.alerts.digest(digest_id)
+        channel = (digest.message_ref or "").partition("/")[0] if digest is not None else ""
+        return channel or None
+
+    async def stop(self, batch_id: int, user: str) -> str:
+        """Ask a running batch to stop after its member under way (the same people as may start it)."""
+        batch = await self.runner.batches.get(batch_id)
+        if batch is None:
+            return f"There is no batch {batch_id}."
+        if (refusal := await self._refusal(batch.kind, user, frozen_ok=True)) is not None:
+            return refusal.reason
+        if batch.status is not BatchStatus.RUNNING:
+            return f"Batch {batch_id} has already ended ({batch.status.value})."
+        asked = await self.runner.batches.request_stop(batch_id, user)
+        if asked is None or asked.stop_requested_by != user:
+            return f"Batch {batch_id}: someone else asked it to stop first."
+        members = await self.runner.batches.members(batch_id)
+        if members:  # the audit feed is per tenant: the stop is recorded on the batch's first member's
+            details = {"batch": batch_id, "kind": batch.kind.value}
+            await self.runner.service.store.append(
+                [AuditEvent(members[0].tenant_id, ev.BATCH_STOP, user, self.clock(), details)]
+            )
+        return f"Batch {batch_id} stops after the member under way."
+
+    async def _refusal(self, kind: Kind, user: str, *, frozen_ok: bool = False) -> Refused | None:
+        for action in kind.actions:
+            if (refusal := await self.authorizer.refusal(action, user)) is not None:
+                return Refused(refusal.reason)
+        if not frozen_ok and (freeze := await self.switch.state()) is not None:
+            return Refused(freeze.refusal(self.clock()))
+        return None
