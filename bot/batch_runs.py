@@ -5,7 +5,8 @@ digest's thread.
 from a digest is not left waiting for that: `start` runs it right away in a task of this process, under
 the batch's lease like any other run (core/batch_runner.py), so the schedule's next look finds it held
 and leaves it alone. The progress goes to one message in the digest's thread, posted when it starts and
-edited at most every `every` seconds as members are handled ("312/470 reset, 3 refused, 0 failed"), with
+edited at most every `every` seconds as members are handled ("312/470 reset and retried, 3 refused, 0
+failed; retries: 120 past the step, 2 wedged again": core/alerting/batch_offers.py reads the retries), with
 a Stop button; the last edit says how it ended. An edit Slack refuses is logged and the next one tried:
 the batch itself never waits on Slack.
 """
@@ -16,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -30,8 +32,15 @@ EVERY = 3.0  # seconds between two edits of the progress message
 
 
 class BatchRuns:
-    def __init__(self, client: AsyncWebClient, runner: BatchRunner, *, every: float = EVERY) -> None:
-        self.client, self.runner, self.every = client, runner, every
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        runner: BatchRunner,
+        *,
+        retries: Callable[[Batch], Awaitable[str | None]] | None = None,
+        every: float = EVERY,
+    ) -> None:
+        self.client, self.runner, self.every, self.retries = client, runner, every, retries
         self.tasks: set[asyncio.Task[None]] = set()
 
     def start(self, batch: Batch, thread: tuple[str, str] | None) -> asyncio.Task[None]:
@@ -91,7 +100,8 @@ class BatchRuns:
             if batch is None:
                 return
             channel, ts = message
-            text, blocks = progress_text(batch), progress_blocks(batch)
+            retries = await self.retries(batch) if self.retries is not None else None
+            text, blocks = progress_text(batch, retries), progress_blocks(batch, retries)
             await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
         except (SlackApiError, SlackClientError, OSError, StoreError) as e:
             log.warning("batch %s: its progress message was not edited: %s", batch_id, e)

@@ -145,20 +145,22 @@ def errors(block: str, message: str) -> dict[str, Any]:
     return {"response_action": "errors", "errors": {block: cut(message, 150)}}
 
 
-def progress_text(batch: Batch) -> str:
-    return f"Batch {batch.id} ({batch.kind.value} {label(batch_cause(batch))}): {how_it_ended(batch)}"
+def progress_text(batch: Batch, retries: str | None = None) -> str:
+    more = f"; {retries}" if retries else ""
+    return f"Batch {batch.id} ({batch.kind.value} {label(batch_cause(batch))}): {how_it_ended(batch)}{more}"
 
 
 def batch_cause(batch: Batch) -> Cause:
     return Cause(batch.situation, batch.step, batch.error)
 
 
-def progress_blocks(batch: Batch) -> list[Block]:
-    """The batch's one message in the digest's thread: its progress, and Stop while it runs."""
+def progress_blocks(batch: Batch, retries: str | None = None) -> list[Block]:
+    """The batch's one message in the digest's thread: its progress (and its retries'), Stop while it runs."""
+    more = f"; {retries}" if retries else ""
     head = f"*Batch {batch.id}*: {NAMES.get(batch.kind, batch.kind.value)} {safe(label(batch_cause(batch)), 300)}"
     by = f"Started by {actor(batch.created_by)}: {safe(batch.reason, 600)}"
     blocks: list[Block] = [
-        SectionBlock(text=md(cut(f"{head}\n{safe(how_it_ended(batch), 600)}", 3000))),
+        SectionBlock(text=md(cut(f"{head}\n{safe(how_it_ended(batch) + more, 600)}", 3000))),
         ContextBlock(elements=[md(cut(by, 2000))]),
     ]
     if batch.status is BatchStatus.RUNNING and batch.stop_requested_by is None:

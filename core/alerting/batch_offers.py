@@ -27,10 +27,11 @@ from core import events as ev
 from core.alerting.model import Alert, Digest
 from core.alerting.ports import AlertStore
 from core.authz import Authorizer
+from core.batch_pace import got_past
 from core.batch_runner import BatchRunner
-from core.batches import DEFAULT_RATE, MAX_CANARY, MAX_RATE, Batch, BatchStatus, Kind, NewBatch, select
+from core.batches import DEFAULT_RATE, MAX_CANARY, MAX_RATE, Batch, BatchStatus, Kind, MemberStatus, NewBatch, select
 from core.causes import Cause, Group, group
-from core.domain import AuditEvent
+from core.domain import Action, AuditEvent
 from core.freeze import Switch
 from core.ports import Leases
 from core.previews import EFFECTS
@@ -188,6 +189,24 @@ class BatchOffers:
             return None
         new = NewBatch(kind, offer.cause, reason, rate, canary, user, self.clock(), offer.members)
         return Started(await self.runner.create(new), offer)
+
+    async def retries(self, batch: Batch) -> str | None:
+        """ "retries: 120 past the step, 2 wedged again" for a batch with a Retry (None without): a done
+        member still in flight is past the step it wedged at once its current step is later; one no longer
+        in flight has finished; one the scan alerted on again since the batch began wedged again."""
+        if Action.RETRY not in batch.kind.actions:
+            return None
+        done = await self.runner.batches.members(batch.id, MemberStatus.DONE)
+        again = {a.tenant_id for a in await self.alerts.open_alerts() if a.opened_at >= batch.created_at}
+        flying = {t.id: t for t in await self.runner.service.store.in_flight([m.tenant_id for m in done])}
+        wedged = sum(1 for m in done if m.tenant_id in again)
+        past = sum(
+            1
+            for m in done
+            if m.tenant_id not in again
+            and (m.tenant_id not in flying or got_past(flying[m.tenant_id].current_step, m.step, self.runner.steps))
+        )
+        return f"retries: {past} past the step, {wedged} wedged again"
 
     async def channel_of(self, digest_id: int) -> str | None:
         """The channel the digest was posted in (where a refused submitter is told privately)."""

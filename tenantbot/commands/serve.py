@@ -109,7 +109,7 @@ def serve() -> None:
                 home=rt.home,
                 command_work=rt.turns,
                 batch_offers=rt.batch_offers,
-                batch_runs=BatchRuns(client, rt.batches),
+                batch_runs=BatchRuns(client, rt.batches, retries=rt.batch_offers.retries if rt.batch_offers else None),
             )
             app = create_app(signing_secret=secret, client=client, installation=check, deps=deps)
             readiness = serve_readiness(rt, client)

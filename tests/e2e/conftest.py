@@ -275,7 +275,9 @@ async def _start_bot(
         home=HomeReader(database.home, switch, finder, read_timeout=timeouts.read, clock=now),
         command_work=turns,
         batch_offers=offers,
-        batch_runs=BatchRuns(client, batches, every=0.2),  # edits often enough for a test to see them
+        batch_runs=BatchRuns(
+            client, batches, retries=offers.retries, every=0.2
+        ),  # edits often enough for a test to see them
     )
     installation = InstallationCheck(client)
     assert await installation.learn() is None  # from the stand-in's auth.test and bots.info: T1, A1

@@ -137,6 +137,7 @@ async def test_a_submission_delivered_twice_runs_one_batch_to_its_end_with_its_p
     assert len({u["ts"] for u in edits}) == 1  # always the same message
     last = json.dumps(edits[-1]["blocks"])
     assert "Finished: 7/7 reset and retried, 0 refused, 0 failed" in last and "batch_stop" not in last
+    assert "retries: 0 past the step, 0 wedged again" in last  # the test engine's retries stay at the first step
 
 
 async def test_stop_ends_a_batch_after_the_member_under_way_and_says_so(bot: Bot) -> None:
