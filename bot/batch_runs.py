@@ -73,6 +73,9 @@ class BatchRuns:
         except StoreError as e:  # the batch stays running: the schedule resumes it
             log.warning("batch %s paused: %s", batch.id, e)
             return
+        except Exception:  # the batch stays running (the schedule resumes it); this task must not die unseen
+            log.exception("batch %s: its run here failed", batch.id)
+            return
         if editing is not None:
             await editing
         if ended is None:

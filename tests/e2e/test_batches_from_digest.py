@@ -139,6 +139,17 @@ async def test_a_submission_delivered_twice_runs_one_batch_to_its_end_with_its_p
     assert "Finished: 7/7 reset and retried, 0 refused, 0 failed" in last and "batch_stop" not in last
     assert "retries: 0 past the step, 0 wedged again" in last  # the test engine's retries stay at the first step
 
+    await bot.scanner.tick()  # the reset members' alerts resolve
+    ahead = await bot.store.get("orphan-0")  # one retry gets past the step; another's run is lost again
+    lost = await bot.store.get("orphan-1")
+    assert ahead is not None and lost is not None and lost.handle is not None
+    await bot.store.save(ahead.updated(current_step="seed_data", last_progress_at=now()), [])
+    bot.engine.runs.pop(lost.handle.workflow_id)  # a while ago: past the engine's visibility grace
+    await bot.store.save(lost.updated(last_progress_at=now() - timedelta(hours=1)), [])
+    await bot.scanner.tick()
+    assert bot.deps.batch_offers is not None
+    assert await bot.deps.batch_offers.retries(batch) == "retries: 1 past the step, 1 wedged again"
+
 
 async def test_stop_ends_a_batch_after_the_member_under_way_and_says_so(bot: Bot) -> None:
     digest = await posted_digest(bot)
