@@ -8,16 +8,18 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from bot.blocks.batch import CANARY_BLOCK, CANARY_INPUT, OFFER_BLOCK, RATE_BLOCK, RATE_INPUT
 from core import events as ev
 from core.alerting.batch_offers import cause_key
+from core.authz import AllowList, Policy
 from core.batches import Batch, BatchStatus, MemberStatus
 from core.causes import Cause
 from core.decisions import Situation
 from core.domain import Action, AuditEvent
-from tests.e2e.conftest import Bot, now
+from tests.e2e.conftest import Bot, now, running_bot
 from tests.e2e.serving import submission_body
 from tests.e2e.situations import make
 
@@ -208,3 +210,14 @@ async def test_a_forged_batch_button_is_refused_and_nothing_opens(bot: Bot) -> N
     await bot.post(bot.press_body("digest_batch_reset", button["value"] + "|x", block))
     [answer] = await bot.slack.wait_for("/response/r1")
     assert "not one tenantbot drew" in answer["text"] and bot.slack.opened == []
+
+
+async def test_a_batch_needs_the_allow_list_of_each_of_its_actions(tmp_path: Path) -> None:
+    policy = Policy({Action.RESET: AllowList(everyone=True), Action.RETRY: AllowList(users=frozenset({"U1"}))})
+    async with running_bot(tmp_path, policy=policy) as bot:
+        digest = await posted_digest(bot)
+        await bot.post(bot.press_on(digest, "digest_batch_reset_retry", user="U2"))
+        [answer] = await bot.slack.wait_for("/response/r1")
+        assert "not on the list of people allowed to retry" in answer["text"] and bot.slack.opened == []
+        view = await bot.preview(bot.press_on(digest, "digest_batch_reset", user="U2", response="r2"))
+        assert view["title"]["text"] == "Reset all 7"
