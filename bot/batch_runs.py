@@ -81,7 +81,7 @@ class BatchRuns:
         if ended is None:
             log.info("batch %s is run by another process", batch.id)
         if message is not None:
-            await self._edit(batch.id, message)
+            await self._edit(batch.id, message, elsewhere=ended is None)
 
     async def _post(self, batch: Batch, thread: tuple[str, str] | None) -> tuple[str, str] | None:
         if thread is None:
@@ -97,14 +97,14 @@ class BatchRuns:
         posted = answer.get("ts")
         return (channel, posted) if isinstance(posted, str) else None
 
-    async def _edit(self, batch_id: int, message: tuple[str, str]) -> None:
+    async def _edit(self, batch_id: int, message: tuple[str, str], *, elsewhere: bool = False) -> None:
         try:
             batch = await self.runner.batches.get(batch_id)
             if batch is None:
                 return
             channel, ts = message
             retries = await self.retries(batch) if self.retries is not None else None
-            text, blocks = progress_text(batch, retries), progress_blocks(batch, retries)
+            text, blocks = progress_text(batch, retries), progress_blocks(batch, retries, elsewhere=elsewhere)
             await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
         except (SlackApiError, SlackClientError, OSError, StoreError) as e:
             log.warning("batch %s: its progress message was not edited: %s", batch_id, e)

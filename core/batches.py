@@ -109,8 +109,16 @@ def headline(batch: Batch) -> str:
 def how_it_ended(batch: Batch) -> str:
     """ "Finished: 470/470 reset, …", "Stopped (stopped by U1): 12/470 reset, …", or "Running: …"."""
     if batch.status is BatchStatus.RUNNING:
-        stopping = f" (stop asked by {batch.stop_requested_by})" if batch.stop_requested_by else ""
-        return f"Running{stopping}: {headline(batch)}"
+        handled = batch.total - batch.count(MemberStatus.WAITING)
+        waiting = batch.canary > 0 and not batch.canary_passed and handled >= batch.canary
+        state = (
+            f" (stop asked by {batch.stop_requested_by})"
+            if batch.stop_requested_by
+            else f" (waiting until the canary's {batch.canary} retries get past their step)"
+            if waiting
+            else ""
+        )
+        return f"Running{state}: {headline(batch)}"
     note = f" ({batch.note})" if batch.note else ""
     return f"{batch.status.value.capitalize()}{note}: {headline(batch)}"
 

@@ -154,9 +154,12 @@ def batch_cause(batch: Batch) -> Cause:
     return Cause(batch.situation, batch.step, batch.error)
 
 
-def progress_blocks(batch: Batch, retries: str | None = None) -> list[Block]:
-    """The batch's one message in the digest's thread: its progress (and its retries'), Stop while it runs."""
+def progress_blocks(batch: Batch, retries: str | None = None, *, elsewhere: bool = False) -> list[Block]:
+    """The batch's one message in the digest's thread: its progress (and its retries'), Stop while it runs;
+    `elsewhere`: another process took the batch over, and this message is no longer edited."""
     more = f"; {retries}" if retries else ""
+    if elsewhere and batch.status is BatchStatus.RUNNING:
+        more += f". Run on by another process from here: `tenantbot batch status {batch.id}` follows it"
     head = f"*Batch {batch.id}*: {NAMES.get(batch.kind, batch.kind.value)} {safe(label(batch_cause(batch)), 300)}"
     by = f"Started by {actor(batch.created_by)}: {safe(batch.reason, 600)}"
     blocks: list[Block] = [
