@@ -31,7 +31,7 @@ from bot.blocks.preview import REASON_BLOCK, REASON_INPUT
 from bot.payload import dig
 from bot.seen_values import Tampered
 from bot.text import code, cut, listing, safe
-from core.alerting.batch_offers import BatchOffer, cause_key
+from core.alerting.batch_groups import BatchOffer, cause_key
 from core.batches import Batch, BatchStatus, Kind, how_it_ended
 from core.causes import Cause, Group, label
 from core.previews import MAX_REASON

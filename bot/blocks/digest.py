@@ -34,7 +34,7 @@ from bot.blocks.batch import offer_block
 from bot.blocks.common import causes
 from bot.blocks.freeze import banner
 from bot.text import BUDGET, cut, listing, size
-from core.alerting.batch_offers import offered
+from core.alerting.batch_groups import offered
 from core.alerting.model import Alert, Digest
 from core.causes import group
 

@@ -44,7 +44,8 @@ from bot.listeners.previews import OPEN_WITHIN
 from bot.payload import text_at
 from bot.replies import EPHEMERAL
 from bot.seen_values import Tampered
-from core.alerting.batch_offers import BatchOffers, InvalidOption, Refused, parse_canary, parse_rate
+from core.alerting.batch_groups import InvalidOption, Refused, parse_canary, parse_rate
+from core.alerting.batch_offers import BatchOffers
 from core.domain import Action
 from core.freeze import InvalidReason
 from core.previews import parse_action_reason

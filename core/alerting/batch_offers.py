@@ -1,14 +1,12 @@
-"""A digest's batch offers: "Reset all N" and "Reset and Retry all N" for each cause group it shows.
+"""A digest's batch offers: "Reset all N" and "Reset and Retry all N" pressed, previewed, started, stopped.
 
-A digest groups its still-wedged members by cause (core/causes.py); a group of two or more whose
-tenants have not wedged again after a Reset and Retry (those need a human: the recovery did not hold)
-gets the two buttons, none while tenantbot is frozen. A button carries only the digest's id and the
-group's `cause_key` (a short digest of situation, step and error); everything else is re-derived here
-when it is pressed and again when the preview is submitted: the group is looked up among the digest's
-members as they are now, and its members are the wedged tenants of that cause the finder sees now
-(`core.batches.select`, which leaves out the ones that wedged again), so a stale button cannot act on
-what the message no longer shows. (The preview reads the group from the digest's alerts alone, to open
-within the press's trigger; the submission reads the finder.)
+Which groups get the buttons, and what a batch would do, is core/alerting/batch_groups.py. A button
+carries only the digest's id and the group's `cause_key` (a short digest of situation, step and error);
+everything else is re-derived here when it is pressed and again when the preview is submitted: the
+group is looked up among the digest's members as they are now (the preview reads no more, to open
+within the press's 3 s trigger), and the submission's members are the wedged tenants of that cause the
+finder sees then (`core.batches.select`, which leaves out the ones that wedged again), so a stale
+button cannot act on what the message no longer shows.
 
 Authorization is the batch's actions' (both allow-lists for Reset and Retry) and the freeze refuses.
 A submission is started once: its request key (the modal's view id) is claimed as a lease held for a
@@ -20,109 +18,27 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core import events as ev
-from core.alerting.model import Alert, Digest
+from core.alerting.batch_groups import BatchOffer, Refused, cause_key, offered
 from core.alerting.ports import AlertStore
 from core.authz import Authorizer
 from core.batch_pace import got_past
 from core.batch_runner import BatchRunner
-from core.batches import DEFAULT_RATE, MAX_CANARY, MAX_RATE, Batch, BatchStatus, Kind, MemberStatus, NewBatch, select
-from core.causes import Cause, Group, group
+from core.batches import Batch, BatchStatus, Kind, MemberStatus, NewBatch, select
 from core.domain import Action, AuditEvent
 from core.freeze import Switch
 from core.ports import Leases
-from core.previews import EFFECTS
 from core.wedged import WedgeFinder
 
 log = logging.getLogger(__name__)
-MIN_MEMBERS = 2  # one tenant is one press on its own alert
-OFFERED_GROUPS = 3  # the largest groups get buttons (the summary names as many)
 OFFERED_KINDS = (Kind.RESET, Kind.RESET_RETRY)
 REQUEST_HELD = timedelta(days=1)
 GONE = "That group is no longer in the digest (its tenants resolved or moved on), so no batch was started."
 NONE_LEFT = "No tenant of that group is still wedged for the same cause, so no batch was started."
-
-
-def cause_key(cause: Cause) -> str:
-    """12 hex characters naming a cause on a button (its label can run to 150 characters)."""
-    text = f"{cause.situation.key}|{cause.step or ''}|{cause.error or ''}"
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-def offered(digest: Digest, members: Sequence[Alert]) -> list[Group]:
-    """The groups a digest offers batches for: still wedged, not escalated, two or more; none while frozen."""
-    if digest.frozen is not None:
-        return []
-    still = {m.tenant_id: m.cause for m in members if m.resolved_at is None and not m.escalated}
-    return [g for g in group(still) if len(g) >= MIN_MEMBERS][:OFFERED_GROUPS]
-
-
-class InvalidOption(ValueError):
-    """A rate or canary typed in the preview that a batch cannot take; the message says what to fix."""
-
-
-def parse_rate(raw: str | None) -> float:
-    text = (raw or "").strip()
-    if not text:
-        return DEFAULT_RATE
-    try:
-        rate = float(text)
-    except ValueError:
-        raise InvalidOption(f"'{text[:20]}' is not a number of tenants per second") from None
-    if not 0 < rate <= MAX_RATE:
-        raise InvalidOption(f"give more than 0 and at most {MAX_RATE:g} tenants per second")
-    return rate
-
-
-def parse_canary(raw: str | None, kind: Kind) -> int:
-    text = (raw or "").strip()
-    if not text:
-        return kind.canary_default
-    if not text.isascii() or not text.isdigit() or not 0 <= int(text) <= MAX_CANARY:
-        raise InvalidOption(f"give a whole number from 0 to {MAX_CANARY}")
-    if int(text) and kind is Kind.RESET:
-        raise InvalidOption("a Reset alone starts no retry to wait for: leave it at 0")
-    return int(text)
-
-
-@dataclass(frozen=True)
-class Refused:
-    reason: str
-
-
-@dataclass(frozen=True)
-class BatchOffer:
-    """What a batch pressed on a digest would do: shown in its preview, then started as it is."""
-
-    digest: Digest
-    kind: Kind
-    cause: Cause
-    members: tuple[tuple[str, str | None], ...]  # (tenant id, step), in the order they would run
-    excluded: int  # tenants of the cause left out (they wedged again after a Reset and Retry)
-
-    @property
-    def thread(self) -> tuple[str, str] | None:
-        """(channel, ts) of the digest's message: the batch's progress goes to its thread."""
-        channel, _, ts = (self.digest.message_ref or "").partition("/")
-        return (channel, ts) if channel and ts else None
-
-    def will(self) -> list[str]:
-        """What happens to each member, in the single actions' words (core/previews.py)."""
-        reset = EFFECTS[self.kind.actions[0]]
-        said = [f"the run is {reset.run}", f"allocations are {reset.allocations}", f"it ends in {reset.ends_in}"]
-        if self.kind is Kind.RESET_RETRY:
-            said.append("then Retry starts a new attempt from the first step, reusing the kept allocations")
-        return said
-
-    def will_not(self) -> list[str]:
-        not_done = EFFECTS[self.kind.actions[0]].not_done
-        if self.kind is Kind.RESET_RETRY:  # the batch's Retry starts the attempt a Reset alone does not
-            not_done = tuple(n for n in not_done if not n.startswith("no new attempt"))
-        return [*not_done, "tenants that wedged again after a Reset and Retry are left out: they need a human"]
 
 
 @dataclass(frozen=True)

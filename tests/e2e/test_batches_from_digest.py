@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.blocks.batch import CANARY_BLOCK, CANARY_INPUT, OFFER_BLOCK, RATE_BLOCK, RATE_INPUT
 from core import events as ev
-from core.alerting.batch_offers import cause_key
+from core.alerting.batch_groups import cause_key
 from core.authz import AllowList, Policy
 from core.batches import Batch, BatchStatus, MemberStatus
 from core.causes import Cause

@@ -1,4 +1,4 @@
-"""What a digest offers batches for, and the options a batch preview takes (core/alerting/batch_offers.py)."""
+"""What a digest offers batches for, and the options a batch preview takes (core/alerting/batch_groups.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.alerting.batch_offers import BatchOffer, InvalidOption, cause_key, offered, parse_canary, parse_rate
+from core.alerting.batch_groups import BatchOffer, InvalidOption, cause_key, offered, parse_canary, parse_rate
 from core.alerting.model import ESCALATE, Alert, Digest
 from core.batches import DEFAULT_RATE, Kind
 from core.causes import Cause
