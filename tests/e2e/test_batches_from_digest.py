@@ -221,3 +221,18 @@ async def test_a_batch_needs_the_allow_list_of_each_of_its_actions(tmp_path: Pat
         assert "not on the list of people allowed to retry" in answer["text"] and bot.slack.opened == []
         view = await bot.preview(bot.press_on(digest, "digest_batch_reset", user="U2", response="r2"))
         assert view["title"]["text"] == "Reset all 7"
+
+
+async def test_a_freeze_stops_a_running_batch_before_its_next_member_and_the_thread_says_so(bot: Bot) -> None:
+    digest = await posted_digest(bot)
+    view = await bot.preview(bot.press_on(digest, "digest_batch_reset"))
+    await bot.post(submission_body(view, reason=REASON, typed={RATE_BLOCK: (RATE_INPUT, "1")}))
+    await bot.slack.wait_for("/api/chat.update", timeout=10)  # under way
+    await bot.service.switch.freeze("U9", "database failover")
+
+    [batch] = await finished(bot)
+    assert batch.status is BatchStatus.STOPPED and batch.note is not None and "database failover" in batch.note
+    assert batch.count(MemberStatus.WAITING) > 0
+    await asyncio.sleep(0.3)
+    last = json.dumps(bot.slack.sent("/api/chat.update")[-1]["blocks"])
+    assert "Stopped (stopped: " in last and "database failover" in last and "batch_stop" not in last
