@@ -153,18 +153,22 @@ async def test_a_submission_delivered_twice_runs_one_batch_to_its_end_with_its_p
     assert await bot.deps.batch_offers.retries(batch) == "retries: 1 past the step, 1 wedged again"
 
 
+def stop_button(message: dict[str, Any]) -> dict[str, Any]:
+    return next(
+        {**e, "block_id": b["block_id"]}
+        for b in parsed(message["blocks"])
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "batch_stop"
+    )
+
+
 async def test_stop_ends_a_batch_after_the_member_under_way_and_says_so(bot: Bot) -> None:
     digest = await posted_digest(bot)
     view = await bot.preview(bot.press_on(digest, "digest_batch_reset"))
     await bot.post(submission_body(view, reason=REASON, typed={RATE_BLOCK: (RATE_INPUT, "1")}))
     [first] = await bot.slack.wait_for("/api/chat.update", timeout=10)  # after the first member or two
-    stop = next(
-        {**e, "block_id": b["block_id"]}
-        for b in parsed(first["blocks"])
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"] == "batch_stop"
-    )
+    stop = stop_button(first)
     await bot.post(bot.press_body("batch_stop", stop["value"], stop["block_id"], response="rs"))
     [answer] = await bot.slack.wait_for("/response/rs")
     assert "stops after the member under way" in answer["text"]
@@ -212,7 +216,7 @@ async def test_a_forged_batch_button_is_refused_and_nothing_opens(bot: Bot) -> N
     assert "not one tenantbot drew" in answer["text"] and bot.slack.opened == []
 
 
-async def test_a_batch_needs_the_allow_list_of_each_of_its_actions(tmp_path: Path) -> None:
+async def test_a_batch_and_its_stop_need_the_allow_list_of_each_of_its_actions(tmp_path: Path) -> None:
     policy = Policy({Action.RESET: AllowList(everyone=True), Action.RETRY: AllowList(users=frozenset({"U1"}))})
     async with running_bot(tmp_path, policy=policy) as bot:
         digest = await posted_digest(bot)
@@ -221,6 +225,18 @@ async def test_a_batch_needs_the_allow_list_of_each_of_its_actions(tmp_path: Pat
         assert "not on the list of people allowed to retry" in answer["text"] and bot.slack.opened == []
         view = await bot.preview(bot.press_on(digest, "digest_batch_reset", user="U2", response="r2"))
         assert view["title"]["text"] == "Reset all 7"
+
+        view = await bot.preview(bot.press_on(digest, "digest_batch_reset_retry", user="U1", response="r3"), 2)
+        typed = {RATE_BLOCK: (RATE_INPUT, "1"), CANARY_BLOCK: (CANARY_INPUT, "0")}
+        await bot.post(submission_body(view, reason=REASON, user="U1", typed=typed))
+        [shown] = await bot.slack.wait_for("/api/chat.update", timeout=10)
+        stop = stop_button(shown)
+        await bot.post(bot.press_body("batch_stop", stop["value"], stop["block_id"], user="U2", response="r4"))
+        [refused] = await bot.slack.wait_for("/response/r4")
+        assert "not on the list of people allowed to retry" in refused["text"]  # Stop is for the same people
+        await bot.post(bot.press_body("batch_stop", stop["value"], stop["block_id"], user="U1", response="r5"))
+        [batch] = await finished(bot)
+        assert batch.note == "stopped by U1"
 
 
 async def test_a_freeze_stops_a_running_batch_before_its_next_member_and_the_thread_says_so(bot: Bot) -> None:
