@@ -6,7 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.batch_runs import BatchRuns
 from bot.metrics import Metrics
+from core.alerting.batch_offers import BatchOffers
 from core.alerting.controls import AlertControls
 from core.approvals import Approvals
 from core.history import AuditHistory
@@ -37,6 +39,8 @@ class BotDeps:
     home: HomeReader | None = None  # what the App Home shows each person; None: the Home tab is left as it is
     # the answers to commands being worked out at once, after their acks (bot/listeners/commands.py)
     command_work: Turns = field(default_factory=Turns)  # the root's, which its bounded engine steps aside from
+    batch_offers: BatchOffers | None = None  # a digest's "Reset all N": previews, starts, stops; None: alerts off
+    batch_runs: BatchRuns | None = None  # batches started from Slack, run here at once with their progress message
 
     @property
     def service(self) -> TenantService:

@@ -37,12 +37,12 @@ def canary_verdict(
             return Canary.WEDGED_AGAIN, f"canary {tenant.id} wedged again{where}: {assessment.reason}"
         if tenant.state is TenantState.ACTIVE:
             continue
-        if not _past(tenant.current_step, member.step, order):
+        if not got_past(tenant.current_step, member.step, order):
             waiting = True
     return (Canary.WAIT, None) if waiting else (Canary.PASSED, None)
 
 
-def _past(current: str | None, wedged_at: str | None, order: Sequence[str]) -> bool:
+def got_past(current: str | None, wedged_at: str | None, order: Sequence[str]) -> bool:
     """A step after the one it wedged at has completed (or is under way past it)."""
     if current is None:
         return False

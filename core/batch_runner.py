@@ -154,10 +154,12 @@ class BatchRunner:
         return MemberStatus.DONE, "; ".join(said)
 
     async def _act(self, batch: Batch, action: Action, tenant_id: str, key: str) -> ActionResult:
-        """The one place a batch acts: every audit event of the action names the batch and its reason (as
-        details, until actions take a reason of their own: then `reason=batch.reason` goes here)."""
-        details = {"batch": batch.id, "reason": batch.reason}
-        return await self.service.act(action, tenant_id, batch.created_by, request_key=key, details=details)
+        """The one place a batch acts: the action takes the batch's reason as its own (audited, and given to
+        the engine where it takes one), and every audit event of it names the batch."""
+        details = {"batch": batch.id}
+        return await self.service.act(
+            action, tenant_id, batch.created_by, request_key=key, reason=batch.reason, details=details
+        )
 
     async def _await_canary(self, batch: Batch) -> Batch | None:
         """Wait until the canary's retries got past their step (None: go on) or the batch stopped."""

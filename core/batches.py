@@ -97,6 +97,32 @@ class Batch:
         return f"{handled}/{self.total} handled: {done} done, {refused} refused, {failed} failed"
 
 
+DONE_VERBS = {Kind.RESET: "reset", Kind.RETRY: "retried", Kind.RESET_RETRY: "reset and retried"}
+
+
+def headline(batch: Batch) -> str:
+    """ "312/470 reset, 3 refused, 0 failed" (a chat message's line; the terminal's is `progress`)."""
+    done, refused, failed = (batch.count(s) for s in (MemberStatus.DONE, MemberStatus.REFUSED, MemberStatus.FAILED))
+    return f"{done}/{batch.total} {DONE_VERBS[batch.kind]}, {refused} refused, {failed} failed"
+
+
+def how_it_ended(batch: Batch) -> str:
+    """ "Finished: 470/470 reset, …", "Stopped (stopped by U1): 12/470 reset, …", or "Running: …"."""
+    if batch.status is BatchStatus.RUNNING:
+        handled = batch.total - batch.count(MemberStatus.WAITING)
+        waiting = batch.canary > 0 and not batch.canary_passed and handled >= batch.canary
+        state = (
+            f" (stop asked by {batch.stop_requested_by})"
+            if batch.stop_requested_by
+            else f" (waiting until the canary's {batch.canary} retries get past their step)"
+            if waiting
+            else ""
+        )
+        return f"Running{state}: {headline(batch)}"
+    note = f" ({batch.note})" if batch.note else ""
+    return f"{batch.status.value.capitalize()}{note}: {headline(batch)}"
+
+
 @dataclass(frozen=True)
 class Member:
     batch_id: int

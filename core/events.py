@@ -52,3 +52,4 @@ DECOMMISSION_APPROVED = PREFIX + "decommission_approved"
 DECOMMISSION_DENIED = PREFIX + "decommission_denied"
 
 BATCH_MEMBER = PREFIX + "batch_member"  # a batch handled the tenant (core/batch_runner.py); details: batch, reason
+BATCH_STOP = PREFIX + "batch_stop_requested"  # someone asked a batch to stop (on its first member's feed)

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 from bot.metrics import Metrics
 from core.adapters.unreachable_engine import UnreachableEngine
 from core.alerting.announcements import Announcer
+from core.alerting.batch_offers import BatchOffers
 from core.alerting.controls import AlertControls
 from core.alerting.ports import Notifier
 from core.alerting.scanner import SCAN_LOCK, Scanner
@@ -98,6 +99,7 @@ class Runtime:
     batches: BatchRunner  # batch Reset / Retry of a cause group, run under each batch's lease (core/batch_runner.py)
     scanner: Scanner | None = None  # the wedge scan, when the runtime was given a notifier
     controls: AlertControls | None = None  # Snooze, Take it and the digest menus, beside the scanner (its delivery)
+    batch_offers: BatchOffers | None = None  # a digest's "Reset all N", beside the controls
     announcer: Announcer | None = None  # actions and mentions posted once, when the runtime was given a notifier
     engine_ping: Callable[[], Awaitable[None]] | None = None  # the engine answers (readiness, `/readyz`)
     home: HomeReader | None = None  # what the App Home shows each person (core/home.py)
@@ -228,7 +230,8 @@ def assemble(
         ticks=homes,  # the last tick's time, for the App Home
     )
     controls = AlertControls(scanned, alerts, scanner.delivery, authorizer, clock=utcnow)
-    return dataclasses.replace(runtime, scanner=scanner, controls=controls)
+    offers = BatchOffers(alerts, finder, runtime.batches, authorizer, switch, leases, clock=utcnow)
+    return dataclasses.replace(runtime, scanner=scanner, controls=controls, batch_offers=offers)
 
 
 @asynccontextmanager

@@ -9,8 +9,10 @@ selects and names what is still wedged in text as far as the message budget (`bo
 Pages of 25 keep a page's select within the budget even for 63-character tenant ids.
 The summary groups the still-wedged members by cause, largest group first (core/causes.py): "By cause:
 470 orphaned at `create_storage`; 25 wedged at `configure_network`: upstream API returned 500; 5 other".
-A member's alert (answered privately) has its own Reset (with its preview), Details and Snooze. While
-tenantbot is frozen (core/freeze.py) the digest shows the freeze's banner, and members' alerts no Reset.
+A member's alert (answered privately) has its own Reset (with its preview), Details and Snooze. The
+largest cause groups of two or more (not wedged again) offer "Reset all N" and "Reset and Retry all N"
+(a batch with a preview: bot/blocks/batch.py). While tenantbot is frozen (core/freeze.py) the digest
+shows the freeze's banner, no batch buttons, and members' alerts no Reset.
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
+from bot.blocks.batch import offer_block
 from bot.blocks.common import causes
 from bot.blocks.freeze import banner
 from bot.text import BUDGET, cut, listing, size
+from core.alerting.batch_groups import offered
 from core.alerting.model import Alert, Digest
 from core.causes import group
 
@@ -82,6 +86,7 @@ def _digest(digest: Digest, members: Sequence[Alert], list_chars: int, max_pages
         SectionBlock(text=MarkdownTextObject(text=cut(summary, 3000))),
         SectionBlock(text=MarkdownTextObject(text=id_list("*Still wedged:* ", still, more, list_chars))),
         ActionsBlock(block_id=DIGEST_BLOCK.format(digest.id), elements=[picker(digest, still, max_pages)]),
+        *([offer_block(digest.id, batches)] if (batches := offered(digest, members)) else []),
         ContextBlock(
             elements=[
                 MarkdownTextObject(

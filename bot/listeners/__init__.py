@@ -8,7 +8,7 @@ from bot.deps import BotDeps
 
 
 def register_listeners(app: AsyncApp, deps: BotDeps) -> None:
-    from bot.listeners import actions, alerts, approvals, commands, history, home, previews
+    from bot.listeners import actions, alerts, approvals, batches, commands, history, home, previews
 
     commands.register(app, deps)
     actions.register(app, deps)
@@ -17,3 +17,4 @@ def register_listeners(app: AsyncApp, deps: BotDeps) -> None:
     previews.register(app, deps)
     approvals.register(app, deps)
     home.register(app, deps)
+    batches.register(app, deps)

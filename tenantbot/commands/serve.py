@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import create_app, slack_client
 from bot.authz import GroupDirectory
+from bot.batch_runs import BatchRuns
 from bot.deps import BotDeps
 from bot.http import EVENTS_PATH, start_http
 from bot.installation import InstallationCheck
@@ -107,6 +108,8 @@ def serve() -> None:
                 approval_channel=s.alert_channel,
                 home=rt.home,
                 command_work=rt.turns,
+                batch_offers=rt.batch_offers,
+                batch_runs=BatchRuns(client, rt.batches, retries=rt.batch_offers.retries if rt.batch_offers else None),
             )
             app = create_app(signing_secret=secret, client=client, installation=check, deps=deps)
             readiness = serve_readiness(rt, client)
@@ -142,6 +145,8 @@ def serve() -> None:
                     await until_stopped()
                     await runner.cleanup()
             finally:
+                if deps.batch_runs is not None:  # their batches stay running: the next process resumes them
+                    await deps.batch_runs.close()
                 await app.close()
                 await schedule.stop()  # before the runtime closes the database: the lease is released
 

@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import TenantBotApp, create_app, slack_client
 from bot.authz import GroupDirectory
+from bot.batch_runs import BatchRuns
 from bot.deps import BotDeps
 from bot.http import EVENTS_PATH, start_http
 from bot.installation import InstallationCheck
@@ -27,10 +28,12 @@ from bot.metrics import Metrics
 from bot.notifier import SlackNotifier
 from bot.seen_values import pack
 from core.alerting.announcements import Announcer
+from core.alerting.batch_offers import BatchOffers
 from core.alerting.controls import AlertControls
 from core.alerting.scanner import Scanner
 from core.approvals import Approvals
 from core.authz import AllowList, Authorizer, Policy
+from core.batch_runner import BatchRunner
 from core.bounded import BoundedApprovals, BoundedFreezes, bounded_ports
 from core.decisions import Limits
 from core.domain import Action
@@ -253,6 +256,8 @@ async def _start_bot(
     presses = Presses(service, authorizer)
     requests = BoundedApprovals(database.approvals, timeouts.read)
     approvals = Approvals(service, authorizer, requests, ttl=timedelta(minutes=30), clock=approval_clock)
+    batches = BatchRunner(database.batches, service, leases, holder="e2e:batches")
+    offers = BatchOffers(alerts, finder, batches, authorizer, switch, leases, clock=now)
     deps = BotDeps(
         presses,
         RUNBOOK,
@@ -269,6 +274,10 @@ async def _start_bot(
         approval_channel="C9",  # the alert channel
         home=HomeReader(database.home, switch, finder, read_timeout=timeouts.read, clock=now),
         command_work=turns,
+        batch_offers=offers,
+        batch_runs=BatchRuns(
+            client, batches, retries=offers.retries, every=0.2
+        ),  # edits often enough for a test to see them
     )
     installation = InstallationCheck(client)
     assert await installation.learn() is None  # from the stand-in's auth.test and bots.info: T1, A1
@@ -310,6 +319,8 @@ async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
 
 
 async def _stop_bot(bot: Bot, runner: web.AppRunner, database: Database) -> None:
+    if bot.deps.batch_runs is not None:
+        await bot.deps.batch_runs.close()
     await bot.announcer.close()
     await bot.session.close()
     await runner.cleanup()

@@ -138,10 +138,14 @@ def submission_body(
     team: str = "T1",
     app: str = "A1",
     trigger: str = "2.3.4",
+    typed: dict[str, tuple[str, str]] | None = None,
 ) -> str:
     """The form Slack posts when `view` (as views.open answered it) is submitted with `reason` typed in its
-    reason field (None: left empty, which Slack sends as null)."""
+    reason field (None: left empty, which Slack sends as null) and `typed` in others ({block: (input, text)})."""
     value = {"type": "plain_text_input", "value": reason}
+    others = {
+        block: {action: {"type": "plain_text_input", "value": text}} for block, (action, text) in (typed or {}).items()
+    }
     payload = {
         "type": "view_submission",
         "team": {"id": team, "domain": "acme"},
@@ -149,7 +153,7 @@ def submission_body(
         "api_app_id": app,
         "token": "legacy",
         "trigger_id": trigger,
-        "view": {**view, "state": {"values": {"reason": {"reason_input": value}}}},
+        "view": {**view, "state": {"values": {"reason": {"reason_input": value}, **others}}},
         "response_urls": [],
         "is_enterprise_install": False,
         "enterprise": None,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from core.batch_pace import Canary, Pacer, canary_verdict
-from core.batches import Kind, Member, matches, select
+from core.batches import Batch, BatchStatus, Kind, Member, MemberStatus, headline, how_it_ended, matches, select
 from core.causes import Cause
 from core.decisions import Assessment, Recommendation, Situation
 from core.domain import Action, Tenant, TenantState
@@ -115,3 +116,19 @@ async def test_a_slow_member_is_not_made_up_for_by_a_burst() -> None:
     assert clock.slept == []
     await pacer.wait()
     assert [round(s, 6) for s in clock.slept] == [0.2]
+
+
+def test_a_batch_says_how_far_it_got_and_how_it_ended_in_one_line() -> None:
+    at = datetime(2026, 11, 30, 3, 10, tzinfo=UTC)
+    counts = {MemberStatus.WAITING: 155, MemberStatus.DONE: 312, MemberStatus.REFUSED: 3, MemberStatus.FAILED: 0}
+    running = Batch(1, Kind.RESET, Situation.WEDGED_ORPHANED, "s", None, "r", 5, 0, "U1", at, counts=counts)
+    assert headline(running) == "312/470 reset, 3 refused, 0 failed"
+    assert how_it_ended(running) == "Running: 312/470 reset, 3 refused, 0 failed"
+    canary = replace(running, kind=Kind.RESET_RETRY, canary=5)
+    assert how_it_ended(canary).startswith("Running (waiting until the canary's 5 retries get past their step): 312")
+    assert how_it_ended(replace(canary, canary_passed=True)).startswith("Running: 312/470 reset and retried")
+    asked = replace(running, stop_requested_by="U2")
+    assert how_it_ended(asked).startswith("Running (stop asked by U2): ")
+    stopped = replace(asked, status=BatchStatus.STOPPED, note="stopped by U2")
+    assert how_it_ended(stopped) == "Stopped (stopped by U2): 312/470 reset, 3 refused, 0 failed"
+    assert how_it_ended(replace(running, status=BatchStatus.FINISHED)).startswith("Finished: 312/470")

@@ -110,8 +110,10 @@ def test_a_digest_and_its_pages_fit_one_message_even_with_the_longest_tenant_ids
     digest = Digest(id=7, opened_at=opened)
     for blocks in (digest_blocks(digest, members), page_blocks(7, members, 0)):
         assert size(blocks) <= BUDGET
-    [menu] = [b.elements[0] for b in digest_blocks(digest, members) if isinstance(b, ActionsBlock)]
+    menus, offers = [b.elements for b in digest_blocks(digest, members) if isinstance(b, ActionsBlock)]
+    [menu] = menus
     assert isinstance(menu, StaticSelectElement) and menu.options is not None
+    assert len(offers) == 2  # the one cause group's Reset all and Reset and Retry all, within the budget
     reachable = len(menu.options) if count <= PAGE else len(menu.options) * PAGE  # members, or pages of them
     shown = json.dumps([b.to_dict() for b in digest_blocks(digest, members)])
     assert reachable >= count or "`/tenant stuck` lists all" in shown

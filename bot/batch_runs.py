@@ -1,0 +1,110 @@
+"""Batches started from Slack run in the serving process at once, with one progress message in the
+digest's thread.
+
+`serve`'s schedule resumes running batches every scan interval (tenantbot/scheduler.py); a batch started
+from a digest is not left waiting for that: `start` runs it right away in a task of this process, under
+the batch's lease like any other run (core/batch_runner.py), so the schedule's next look finds it held
+and leaves it alone. The progress goes to one message in the digest's thread, posted when it starts and
+edited at most every `every` seconds as members are handled ("312/470 reset and retried, 3 refused, 0
+failed; retries: 120 past the step, 2 wedged again": core/alerting/batch_offers.py reads the retries), with
+a Stop button; the last edit says how it ended. An edit Slack refuses is logged and the next one tried:
+the batch itself never waits on Slack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks.batch import progress_blocks, progress_text
+from core.batch_runner import BatchRunner
+from core.batches import Batch, Member
+from core.ports import StoreError
+
+log = logging.getLogger(__name__)
+EVERY = 3.0  # seconds between two edits of the progress message
+
+
+class BatchRuns:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        runner: BatchRunner,
+        *,
+        retries: Callable[[Batch], Awaitable[str | None]] | None = None,
+        every: float = EVERY,
+    ) -> None:
+        self.client, self.runner, self.every, self.retries = client, runner, every, retries
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def start(self, batch: Batch, thread: tuple[str, str] | None) -> asyncio.Task[None]:
+        """Run `batch` now in the background, reporting to `thread` ((channel, ts) of the digest)."""
+        task = asyncio.create_task(self._run(batch, thread))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    async def close(self) -> None:
+        """Stop the runs of this process (their batches stay running: the next process resumes them)."""
+        for task in list(self.tasks):
+            task.cancel()
+        for task in list(self.tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def _run(self, batch: Batch, thread: tuple[str, str] | None) -> None:
+        message = await self._post(batch, thread)
+        last, editing = time.monotonic(), None
+
+        def progress(_before: Batch, _member: Member) -> None:
+            nonlocal last, editing
+            if message is None or time.monotonic() - last < self.every or (editing and not editing.done()):
+                return
+            last, editing = time.monotonic(), asyncio.create_task(self._edit(batch.id, message))
+
+        try:
+            ended = await self.runner.run(batch.id, progress)
+        except StoreError as e:  # the batch stays running: the schedule resumes it
+            log.warning("batch %s paused: %s", batch.id, e)
+            return
+        except Exception:  # the batch stays running (the schedule resumes it); this task must not die unseen
+            log.exception("batch %s: its run here failed", batch.id)
+            return
+        if editing is not None:
+            await editing
+        if ended is None:
+            log.info("batch %s is run by another process", batch.id)
+        if message is not None:
+            await self._edit(batch.id, message, elsewhere=ended is None)
+
+    async def _post(self, batch: Batch, thread: tuple[str, str] | None) -> tuple[str, str] | None:
+        if thread is None:
+            return None
+        channel, ts = thread
+        try:
+            answer = await self.client.chat_postMessage(
+                channel=channel, thread_ts=ts, text=progress_text(batch), blocks=progress_blocks(batch)
+            )
+        except (SlackApiError, SlackClientError, OSError) as e:
+            log.warning("batch %s: its progress message was not posted: %s", batch.id, e)
+            return None
+        posted = answer.get("ts")
+        return (channel, posted) if isinstance(posted, str) else None
+
+    async def _edit(self, batch_id: int, message: tuple[str, str], *, elsewhere: bool = False) -> None:
+        try:
+            batch = await self.runner.batches.get(batch_id)
+            if batch is None:
+                return
+            channel, ts = message
+            retries = await self.retries(batch) if self.retries is not None else None
+            text, blocks = progress_text(batch, retries), progress_blocks(batch, retries, elsewhere=elsewhere)
+            await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        except (SlackApiError, SlackClientError, OSError, StoreError) as e:
+            log.warning("batch %s: its progress message was not edited: %s", batch_id, e)
