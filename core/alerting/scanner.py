@@ -149,7 +149,11 @@ class Scanner:
         batch job runs them. An announcement that fails is tried again at the next tick of this process."""
         assert self.auto is not None
         await self.keep_lease()  # two replicas never start the same batch: the scan lease is held
-        started = await self.auto.start(wedged, frozen=await self._frozen(), busy=busy)
+        try:
+            started = await self.auto.start(wedged, frozen=await self._frozen(), busy=busy)
+        except StoreError as e:  # the alerts of this tick are done; the next tick tries again
+            log.warning("auto-recovery skipped this tick: %s", e)
+            return 0
         for new in started:
             log.warning("auto-recovery started batch %s: %s (%d tenants)", new.id, new.reason, new.total)
         self._unannounced += started

@@ -9,6 +9,7 @@ from core.auto_recovery import ACTOR, AutoRecovery
 from core.batches import Kind
 from core.decisions import Situation
 from core.freeze import Freeze
+from core.ports import StoreError
 from tenantbot.console_notifier import ConsoleNotifier
 from tests.unit.scan_world import World
 
@@ -68,3 +69,16 @@ async def test_an_announcement_slack_refused_is_posted_at_the_next_tick(world: W
     assert [s for s in world.slack.sent if s[0] == "announce_batch"] == [
         ("announce_batch", f"batch {batch.id}: 2 reset-retry, 48 left")
     ]
+
+
+async def test_a_batches_table_that_cannot_be_read_costs_the_auto_batches_not_the_tick(world: World) -> None:
+    await orphaned(world, 2)
+    recovery = auto(world)
+
+    async def down(created_by: str, since: object) -> list[str]:
+        raise StoreError("database unreachable (fake)")
+
+    recovery.batches.members_since = down  # type: ignore[method-assign]
+    report = await world.scanner(auto=recovery).tick()
+    assert report.ran and report.auto_batches == 0 and report.opened == 2
+    assert world.slack.kinds() == ["post", "post"]
