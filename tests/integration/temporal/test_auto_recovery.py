@@ -5,6 +5,7 @@ once; the next ticks start nothing more (the cap and the day's members hold)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ from core.decisions import Situation
 from core.domain import Action
 from core.wedged import WedgeFinder
 from tenantbot.bootstrap import Runtime, runtime, unlinked
+from tenantbot.scheduler import ScanSchedule
 from tests.alert_fakes import RecordingNotifier
 from tests.integration.temporal.conftest import world_settings
 from tests.integration.temporal.test_batches import ONE_EACH, action_counts, orphans
@@ -72,3 +74,22 @@ async def test_a_scan_starts_one_batch_for_the_orphans_within_the_cap_and_it_rec
     assert (await rt.scanner.tick()).auto_batches == 0  # within the day: the cap still holds
     assert len(await rt.database.batches.recent(10)) == 1
     assert [k for k in slack.kinds() if k == "announce_batch"] == ["announce_batch"]
+
+
+async def test_serves_schedule_recovers_orphans_with_nobody_pressing_anything(auto_world: Runtime, tid: str) -> None:
+    rt = auto_world
+    assert rt.scanner is not None
+    ids = await orphans(rt, tid, 2)
+    schedule = ScanSchedule(rt.scanner, timedelta(seconds=1), batches=rt.batches).start()
+    try:
+        for _ in range(120):  # the tick starts the batch, the batch job runs it
+            batches = await rt.database.batches.recent(5)
+            if batches and batches[0].status is not BatchStatus.RUNNING:
+                break
+            await asyncio.sleep(0.25)
+    finally:
+        await schedule.stop()
+    [batch] = batches
+    assert (batch.created_by, batch.status, batch.count(MemberStatus.DONE)) == (ACTOR, BatchStatus.FINISHED, 2)
+    for t in ids:
+        assert await action_counts(rt, t) == ONE_EACH
