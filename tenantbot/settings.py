@@ -144,6 +144,13 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _auto_recovery_is_announced(self) -> Settings:
+        """Auto-recovery runs in the scan and says so in the alert channel: without one it would do nothing."""
+        if self.auto_recover and not self.alert_channel:
+            raise ValueError("AUTO_RECOVER needs ALERT_CHANNEL: the scan starts the batches and announces them there")
+        return self
+
     def secrets(self) -> list[str]:
         """Every configured secret, for core/redaction.py to mask: tokens, the signing secret, the API key."""
         held = (self.slack_bot_token, self.slack_app_token, self.slack_signing_secret, self.temporal_api_key)

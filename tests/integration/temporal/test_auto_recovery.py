@@ -36,7 +36,9 @@ def slack() -> RecordingNotifier:
 
 @pytest.fixture
 async def auto_world(temporal_address: str, tmp_path: Path, slack: RecordingNotifier) -> AsyncIterator[Runtime]:
-    settings = world_settings(tmp_path, temporal_address, auto_recover="wedged_orphaned", auto_recover_max=CAP)
+    settings = world_settings(
+        tmp_path, temporal_address, auto_recover="wedged_orphaned", auto_recover_max=CAP, alert_channel="C0ALERTS"
+    )
     async with runtime(settings, worker=True, notifier=unlinked(slack)) as rt:
         assert rt.scanner is not None  # the scan serve runs, with its auto-recovery, from the composition root
         # the runs were just started, and lost: no visibility grace, or the sweep would wait minutes for them
