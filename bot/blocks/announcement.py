@@ -40,7 +40,7 @@ def auto_batch_text(batch: Batch, left_today: int) -> str:
     """ "Auto-recovery started batch 7: Reset and Retry of 12 tenants orphaned at `create_storage` …" """
     cause = label(Cause(batch.situation, batch.step, batch.error), SLACK_MARKUP)
     canary = (
-        f", the first {batch.canary} first: the rest once their retries got past the step"
+        f" (canary: the first {batch.canary}, the rest once their retries got past the step)"
         if 0 < batch.canary < batch.total
         else ""
     )

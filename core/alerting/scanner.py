@@ -9,6 +9,8 @@ each post claims its message first (`Delivery`), so a post that fails (Slack dow
 retried later and never lost, and none is posted twice. Every change is a guarded, column-targeted
 write, so a snooze made during a tick is never overwritten. Many new episodes in one tick (a mass
 wedge) become one digest, re-rendered as its members change, with one batched thread reply per tick.
+With AUTO_RECOVER, the tick ends by starting Reset and Retry batches for the situations that need no
+judgement (core/auto_recovery.py), still under the lease, and announcing each in the alert channel.
 """
 
 from __future__ import annotations
@@ -151,23 +153,22 @@ class Scanner:
         await self.keep_lease()  # two replicas never start the same batch: the scan lease is held
         try:
             started = await self.auto.start(wedged, frozen=await self._frozen(), busy=busy)
+            self._unannounced += started
+            left = await self.auto.left_today() if self._unannounced else 0
         except StoreError as e:  # the alerts of this tick are done; the next tick tries again
             log.warning("auto-recovery skipped this tick: %s", e)
             return 0
-        for new in started:
+        for new in started:  # at WARNING, the default level: the bot acted by itself
             log.warning("auto-recovery started batch %s: %s (%d tenants)", new.id, new.reason, new.total)
-        self._unannounced += started
-        if self._unannounced:
-            left = await self.auto.left_today()
-            while self._unannounced:
-                await self.keep_lease()
-                first = self._unannounced[0]
-                try:
-                    await self.notifier.announce_batch(first, left)
-                except NotifyError as e:
-                    log.warning("auto batch %s not announced yet, trying again next tick: %s", first.id, e)
-                    break
-                self._unannounced.pop(0)
+        while self._unannounced:
+            await self.keep_lease()
+            first = self._unannounced[0]
+            try:
+                await self.notifier.announce_batch(first, left)
+            except NotifyError as e:
+                log.warning("auto batch %s not announced yet, trying again next tick: %s", first.id, e)
+                break
+            self._unannounced.pop(0)
         return len(started)
 
     async def _record(self, wedged: int) -> None:

@@ -61,6 +61,6 @@ def test_an_auto_batch_says_what_it_started_and_how_to_stop_it_with_data_escaped
     )  # fmt: skip
     text = auto_batch_text(batch, 38)
     assert "started *batch 7*: Reset and Retry of 12 tenant(s) orphaned at `create_storage`" in text
-    assert "the first 5 first" in text and "38 more" in text
+    assert "(canary: the first 5, the rest once" in text and "38 more" in text
     assert "`tenantbot batch stop 7`" in text
     assert "<!channel>" not in text and "<@U" not in text
