@@ -27,6 +27,7 @@ from sqlalchemy import insert, update
 from core.alerting.model import Alert, Announcement, Digest
 from core.alerting.nudges import ResetNudge
 from core.alerting.scanner import Scanner
+from core.batches import Batch
 from core.decisions import Limits
 from core.domain import ClosedRun, RunHandle, RunObservation, RunStatus
 from core.persistence import open_database
@@ -95,6 +96,10 @@ class CountingSlack:
     async def announce(self, line: Announcement, thread: str | None) -> str:
         self.calls["announce"] += 1
         return f"C/a{self.calls['announce']}"
+
+    async def announce_batch(self, batch: Batch, left_today: int) -> str:
+        self.calls["announce"] += 1
+        return f"C/b{self.calls['announce']}"
 
     async def remind_reset(self, thread: str | None, resetter: str, nudges: Sequence[ResetNudge]) -> None:
         self.calls["remind_reset"] += 1

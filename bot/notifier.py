@@ -21,7 +21,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.alert import alert_blocks, alert_text
-from bot.blocks.announcement import announcement_text
+from bot.blocks.announcement import announcement_text, auto_batch_text
 from bot.blocks.digest import digest_blocks, digest_text
 from bot.blocks.nudge import reset_nudge_text
 from bot.metrics import Metrics
@@ -30,6 +30,7 @@ from bot.text import safe
 from core.alerting.model import Alert, Announcement, Digest
 from core.alerting.nudges import ResetNudge
 from core.alerting.ports import NotifyError
+from core.batches import Batch
 from core.run_links import TenantLink
 from core.seen import ShownRun
 
@@ -96,6 +97,9 @@ class SlackNotifier:
         else:
             response = await self._paced(self.client.chat_postMessage, channel=self.actions_channel, text=text)
         return f"{response['channel']}/{response['ts']}"
+
+    async def announce_batch(self, batch: Batch, left_today: int) -> str:
+        return await self._post(text=auto_batch_text(batch, left_today))
 
     async def remind_reset(self, thread: str | None, resetter: str, nudges: Sequence[ResetNudge]) -> None:
         text = reset_nudge_text(resetter, nudges)

@@ -205,6 +205,14 @@ class BatchStore(Protocol):
         """In the order they run."""
         ...
 
+    async def members_since(self, created_by: str, since: datetime) -> list[str]:
+        """Tenant ids of the members of batches `created_by` created at or after `since` (one per member)."""
+        ...
+
+    async def running_members(self) -> set[str]:
+        """Tenant ids of the members of running batches."""
+        ...
+
     async def mark(self, batch_id: int, tenant_id: str, status: MemberStatus, why: str | None, at: datetime) -> None:
         """Record a member's outcome (only while it is waiting: a replay does not change it)."""
         ...

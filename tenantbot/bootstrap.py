@@ -46,7 +46,9 @@ from core.alerting.ports import Notifier
 from core.alerting.scanner import SCAN_LOCK, Scanner
 from core.approvals import Approvals
 from core.authz import Authorizer, Directory, NoDirectory
+from core.auto_recovery import AutoRecovery
 from core.batch_runner import BatchRunner
+from core.batches import BatchStore
 from core.bounded import BoundedApprovals, BoundedFreezes, BoundedLeases, bounded_ports
 from core.freeze import FreezeStore, Switch
 from core.history import AuditHistory
@@ -121,6 +123,13 @@ def build_retention(settings: Settings, rows: RetentionStore, leases: Leases, ho
     lease = scan_lease(settings)
     keep_for = settings.audit_retention
     return Retention(rows, leases, keep_for=keep_for, lock=SCAN_LOCK, holder=holder, clock=utcnow, lease=lease)
+
+
+def auto_recovery(settings: Settings, batches: BatchStore) -> AutoRecovery | None:
+    """The scan's own Reset and Retry batches, only when AUTO_RECOVER names situations (off by default)."""
+    if not settings.auto_recover:
+        return None
+    return AutoRecovery(batches, settings.auto_recover, cap=settings.auto_recover_max, clock=utcnow)
 
 
 def read_only_switch(settings: Settings, freezes: FreezeStore) -> Switch:
@@ -228,6 +237,7 @@ def assemble(
         freezes=database.freezes,  # the alerts show the switch (the scan's own reads are unbounded, as before)
         reset_nudge_after=settings.reset_nudge_after,
         ticks=homes,  # the last tick's time, for the App Home
+        auto=auto_recovery(settings, database.batches),
     )
     controls = AlertControls(scanned, alerts, scanner.delivery, authorizer, clock=utcnow)
     offers = BatchOffers(alerts, finder, runtime.batches, authorizer, switch, leases, clock=utcnow)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 from core.alerting.model import Alert, Announcement, Digest
 from core.alerting.nudges import ResetNudge
+from core.batches import Batch
 
 
 class ConsoleNotifier:
@@ -42,6 +43,9 @@ class ConsoleNotifier:
 
     async def announce(self, line: Announcement, thread: str | None) -> str:
         return ""  # never asked in a dry run: a replica with Slack posts it
+
+    async def announce_batch(self, batch: Batch, left_today: int) -> str:
+        return ""  # never asked in a dry run: auto-recovery is left to a replica with Slack
 
     async def remind_reset(self, thread: str | None, resetter: str, nudges: Sequence[ResetNudge]) -> None:
         return None  # never asked in a dry run: nudges are left to a replica with Slack

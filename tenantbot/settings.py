@@ -16,7 +16,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError as SourceError
 
 from core.authz import AllowList, Policy
-from core.decisions import Limits
+from core.auto_recovery import DEFAULT_MAX, MAX_MAX, parse_situations
+from core.decisions import Limits, Situation
 from core.domain import Action
 from core.durations import parse_duration
 from core.persistence.database import async_url
@@ -27,6 +28,10 @@ Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 # NoDecode: a plain string, not JSON (pydantic-settings would otherwise try to JSON-decode a complex type)
 AllowListSetting = Annotated[
     AllowList, NoDecode, BeforeValidator(lambda v: AllowList.parse(v) if isinstance(v, str) else v)
+]
+# situation keys whose recovery needs no judgement (core/auto_recovery.py); any other is refused at start
+AutoRecoverSetting = Annotated[
+    frozenset[Situation], NoDecode, BeforeValidator(lambda v: parse_situations(v) if isinstance(v, str) else v)
 ]
 
 
@@ -91,6 +96,12 @@ class Settings(BaseSettings):
         le=timedelta(days=1),
         description="remind the resetter of a Reset nobody followed with Retry or Decommission after this long",
     )
+    auto_recover: AutoRecoverSetting = Field(
+        default=frozenset(), description="situations the scan recovers by itself (Reset then Retry batches)"
+    )
+    auto_recover_max: int = Field(
+        default=DEFAULT_MAX, ge=1, le=MAX_MAX, description="tenants auto-recovery may take per rolling 24 hours"
+    )
     reset_users: AllowListSetting = AllowList(everyone=True)
     retry_users: AllowListSetting = AllowList(everyone=True)
     cancel_users: AllowListSetting = AllowList(everyone=True)
@@ -131,6 +142,13 @@ class Settings(BaseSettings):
                 f"ACTION_LEASE ({self.action_lease.total_seconds():g} s) must be longer than ENGINE_TIMEOUT plus "
                 f"three READ_TIMEOUTs ({slowest.total_seconds():g} s)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _auto_recovery_is_announced(self) -> Settings:
+        """Auto-recovery runs in the scan and says so in the alert channel: without one it would do nothing."""
+        if self.auto_recover and not self.alert_channel:
+            raise ValueError("AUTO_RECOVER needs ALERT_CHANNEL: the scan starts the batches and announces them there")
         return self
 
     def secrets(self) -> list[str]:

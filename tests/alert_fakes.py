@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from core.alerting.model import Alert, Announcement, Digest
 from core.alerting.nudges import ResetNudge
 from core.alerting.ports import Notifier, NotifyError
+from core.batches import Batch
 
 
 class RecordingNotifier(Notifier):
@@ -73,6 +74,11 @@ class RecordingNotifier(Notifier):
         await self._call()
         where = self.owners.get(thread, thread) if thread is not None else "channel"
         self.sent.append(("announce", f"{where}: {line.actor} {line.action or 'mention'} {line.tenant_id}"))
+        return self._ref("announcement")
+
+    async def announce_batch(self, batch: Batch, left_today: int) -> str:
+        await self._call()
+        self.sent.append(("announce_batch", f"batch {batch.id}: {batch.total} {batch.kind.value}, {left_today} left"))
         return self._ref("announcement")
 
     async def remind_reset(self, thread: str | None, resetter: str, nudges: Sequence[ResetNudge]) -> None:

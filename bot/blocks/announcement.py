@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 
-from bot.blocks.common import actor
+from bot.blocks.common import SLACK_MARKUP, actor
 from bot.text import code, safe
 from core.alerting.model import Announcement
+from core.batches import Batch
+from core.causes import Cause, label
 
 USER_GROUP = re.compile(r"^S[A-Z0-9]+$")
 REASON_CHARS = 500
@@ -32,3 +34,19 @@ def announcement_text(line: Announcement) -> str:
     action = (line.action or "?").capitalize()
     said = f" — reason: {safe(line.reason, REASON_CHARS)}" if line.reason else ""
     return f":arrow_forward: {actor(line.actor)} ran *{safe(action, 20)}* on {tenant} at {line.at:%H:%M:%S} UTC{said}"
+
+
+def auto_batch_text(batch: Batch, left_today: int) -> str:
+    """ "Auto-recovery started batch 7: Reset and Retry of 12 tenants orphaned at `create_storage` …" """
+    cause = label(Cause(batch.situation, batch.step, batch.error), SLACK_MARKUP)
+    canary = (
+        f" (canary: the first {batch.canary}, the rest once their retries got past the step)"
+        if 0 < batch.canary < batch.total
+        else ""
+    )
+    return (
+        f":robot_face: Auto-recovery (`AUTO_RECOVER`) started *batch {batch.id}*: Reset and Retry of "
+        f"{batch.total} tenant(s) {cause}{canary}, {batch.rate:g} tenants/s; {left_today} more may be taken "
+        f"automatically within 24 hours. Stop it with `tenantbot batch stop {batch.id}`; "
+        f"follow it with `tenantbot batch status {batch.id}`."
+    )

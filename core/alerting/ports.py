@@ -18,6 +18,7 @@ from core.decisions import Situation
 
 if TYPE_CHECKING:
     from core.alerting.nudges import ResetNudge
+    from core.batches import Batch
 
 MessageKind = Literal["alert", "digest"]
 
@@ -185,6 +186,11 @@ class Notifier(Protocol):
     async def announce(self, line: Announcement, thread: str | None) -> str:
         """Post one line in `thread` (an alert's message reference), or else in the actions channel;
         returns where it was posted."""
+
+    async def announce_batch(self, batch: Batch, left_today: int) -> str:
+        """Say in the alert channel that auto-recovery started `batch` (what it does, how to stop it, how
+        many tenants automatic batches may still take today); returns where it was posted."""
+        ...
 
     async def remind_reset(self, thread: str | None, resetter: str, nudges: Sequence[ResetNudge]) -> None:
         """Remind `resetter` that these tenants were reset and are still Pending, holding their allocations:

@@ -9,13 +9,15 @@ each post claims its message first (`Delivery`), so a post that fails (Slack dow
 retried later and never lost, and none is posted twice. Every change is a guarded, column-targeted
 write, so a snooze made during a tick is never overwritten. Many new episodes in one tick (a mass
 wedge) become one digest, re-rendered as its members change, with one batched thread reply per tick.
+With AUTO_RECOVER, the tick ends by starting Reset and Retry batches for the situations that need no
+judgement (core/auto_recovery.py), still under the lease, and announcing each in the alert channel.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -23,7 +25,10 @@ from core import events as ev
 from core.alerting.delivery import Delivery
 from core.alerting.model import REFRESH_EVERY, Alert, batch, plan
 from core.alerting.nudges import ResetNudges
-from core.alerting.ports import AlertStore, Notifier
+from core.alerting.ports import AlertStore, Notifier, NotifyError
+from core.auto_recovery import AutoRecovery
+from core.batches import Batch
+from core.decisions import Assessment
 from core.domain import AuditEvent
 from core.freeze import FreezeStore
 from core.home import HomeStore
@@ -60,6 +65,7 @@ class TickReport:
     unposted: int = 0
     delivered: int = 0  # edits/replies sent
     nudged: int = 0  # resetters reminded of a Reset nobody followed (core/alerting/nudges.py)
+    auto_batches: int = 0  # batches auto-recovery started (core/auto_recovery.py)
     lease_lost: bool = False
     situations: dict[str, int] = field(default_factory=dict)  # wedged tenants by situation key (for metrics)
 
@@ -82,6 +88,7 @@ class Scanner:
         freezes: FreezeStore | None = None,
         reset_nudge_after: timedelta | None = None,
         ticks: HomeStore | None = None,
+        auto: AutoRecovery | None = None,
     ) -> None:
         self.store, self.alerts, self.notifier, self.finder, self.leases = store, alerts, notifier, finder, leases
         self.holder, self.clock, self.lease, self.digest_from = holder, clock, lease, digest_from
@@ -91,6 +98,8 @@ class Scanner:
         self.nudges: ResetNudges | None = None  # off unless asked for (RESET_NUDGE_AFTER), and never in a dry run
         if reset_nudge_after is not None and not notifier.dry_run:
             self.nudges = ResetNudges(store, alerts, notifier, after=reset_nudge_after, clock=clock)
+        self.auto = auto if not notifier.dry_run else None  # off unless asked for (AUTO_RECOVER); never in a dry run
+        self._unannounced: list[Batch] = []  # auto batches whose announcement failed: tried again next tick
 
     async def tick(self) -> TickReport:
         if not await self.leases.try_lock(SCAN_LOCK, self.holder, now=self.clock(), ttl=self.lease):
@@ -131,10 +140,36 @@ class Scanner:
         nudged = 0
         if self.nudges is not None and not await self._frozen():  # frozen: Retry would be refused
             nudged = await self.nudges.run(sweep.idle, now, self.keep_lease)
-        counts = (len(opened), posted, len(resolved), len(unposted) - posted, delivered, nudged)
+        started = await self._auto_recover(sweep.wedged, set(busy)) if self.auto is not None else 0
+        counts = (len(opened), posted, len(resolved), len(unposted) - posted, delivered, nudged, started)
         situations = dict(Counter(a.situation.key for a in sweep.wedged.values()))
         await self._record(len(sweep.wedged))
         return TickReport(True, sweep.in_flight, sweep.described, len(sweep.wedged), *counts, situations=situations)
+
+    async def _auto_recover(self, wedged: Mapping[str, Assessment], busy: set[str]) -> int:
+        """Start the automatic batches (never while frozen) and announce each in the alert channel; serve's
+        batch job runs them. An announcement that fails is tried again at the next tick of this process."""
+        assert self.auto is not None
+        await self.keep_lease()  # two replicas never start the same batch: the scan lease is held
+        try:
+            started = await self.auto.start(wedged, frozen=await self._frozen(), busy=busy)
+            self._unannounced += started
+            left = await self.auto.left_today() if self._unannounced else 0
+        except StoreError as e:  # the alerts of this tick are done; the next tick tries again
+            log.warning("auto-recovery skipped this tick: %s", e)
+            return 0
+        for new in started:  # at WARNING, the default level: the bot acted by itself
+            log.warning("auto-recovery started batch %s: %s (%d tenants)", new.id, new.reason, new.total)
+        while self._unannounced:
+            await self.keep_lease()
+            first = self._unannounced[0]
+            try:
+                await self.notifier.announce_batch(first, left)
+            except NotifyError as e:
+                log.warning("auto batch %s not announced yet, trying again next tick: %s", first.id, e)
+                break
+            self._unannounced.pop(0)
+        return len(started)
 
     async def _record(self, wedged: int) -> None:
         """The tick finished: recorded for the App Home; a failure here costs the Home's line, not the tick."""

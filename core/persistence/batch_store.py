@@ -81,6 +81,24 @@ class SqlBatchStore(BatchStore):
             rows = await session.scalars(query.order_by(BatchMemberRow.position))
             return [_member(r) for r in rows]
 
+    async def members_since(self, created_by: str, since: datetime) -> list[str]:
+        query = (
+            select(BatchMemberRow.tenant_id)
+            .join(BatchRow, BatchRow.id == BatchMemberRow.batch_id)
+            .where(BatchRow.created_by == created_by, BatchRow.created_at >= since)
+        )
+        async with translated(), self.reading() as session:
+            return list(await session.scalars(query))
+
+    async def running_members(self) -> set[str]:
+        query = (
+            select(BatchMemberRow.tenant_id)
+            .join(BatchRow, BatchRow.id == BatchMemberRow.batch_id)
+            .where(BatchRow.status == BatchStatus.RUNNING.value)
+        )
+        async with translated(), self.reading() as session:
+            return set(await session.scalars(query))
+
     async def mark(self, batch_id: int, tenant_id: str, status: MemberStatus, why: str | None, at: datetime) -> None:
         async with translated(), self.writing.begin() as session:
             marked = await session.execute(

@@ -175,6 +175,8 @@ def scan() -> None:
         if report is None:
             raise Failure("the scan could not run; see the log line above")
         dry = " (dry run: nothing posted; `serve` posts them)" if scanner.notifier.dry_run else ""
+        if report.auto_batches:
+            typer.echo(f"auto-recovery started {report.auto_batches} batch(es); `tenantbot batch status` lists them")
         typer.echo(
             f"scanned {report.in_flight} in-flight tenants: {report.wedged} wedged, {report.opened} new alerts, "
             f"{report.resolved} resolved, {report.unposted} not posted yet{dry}"

@@ -4,6 +4,7 @@ runner per batch (its lease), and migration 0010 rolls back."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import inspect
@@ -31,6 +32,18 @@ def new(*members: str, canary: int = 0) -> NewBatch:
     return NewBatch(
         Kind.RESET_RETRY, ORPHANED, "cluster reset", 5.0, canary, "U1", T0, tuple((m, "seed_data") for m in members)
     )
+
+
+async def test_members_are_read_by_creator_since_a_time_and_by_running_batch(database: Database) -> None:
+    """What auto-recovery's daily cap and its exclusions read (core/auto_recovery.py)."""
+    old = await database.batches.create(replace(new("a", "b"), created_by="tenantbot:auto", created_at=T0))
+    await database.batches.end(old.id, BatchStatus.FINISHED, None, T0)
+    later = T0 + timedelta(hours=2)
+    await database.batches.create(replace(new("c"), created_by="tenantbot:auto", created_at=later))
+    await database.batches.create(replace(new("d", "e"), created_at=later))  # by U1
+    assert sorted(await database.batches.members_since("tenantbot:auto", T0)) == ["a", "b", "c"]
+    assert await database.batches.members_since("tenantbot:auto", T0 + timedelta(hours=1)) == ["c"]
+    assert await database.batches.running_members() == {"c", "d", "e"}
 
 
 async def test_a_batch_keeps_its_members_in_order_and_counts_each_outcome_once(database: Database) -> None:

@@ -28,6 +28,7 @@ class World:
         self.engine.clock = self.clock  # runs close on the test's clock, as closed_since reads them
         self.alerts, self.leases, self.slack = database.alerts, database.leases, RecordingNotifier()
         self.freezes = database.freezes  # the read-only switch, for scanners built with `freezes=world.freezes`
+        self.batches = database.batches  # where auto-recovery records its batches (core/auto_recovery.py)
         self.finder = WedgeFinder(self.store, self.engine, Limits(), describe_budget=3)
         self.directory = FakeDirectory({"S0ONCALL": {"U7"}})
 

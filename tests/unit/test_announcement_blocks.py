@@ -9,9 +9,10 @@ import json
 import pytest
 
 from bot.blocks.alert import alert_blocks, take_answer
-from bot.blocks.announcement import announcement_text, mention
+from bot.blocks.announcement import announcement_text, auto_batch_text, mention
 from core.alerting.controls import TakeOutcome, TakeResult
 from core.alerting.model import Alert, Announcement
+from core.batches import Batch, Kind, MemberStatus
 from core.decisions import Situation
 from tests.e2e.slack_limits import rejection
 from tests.unit.test_blocks import LONG_ID, NOW, SPOOF, as_sent
@@ -51,3 +52,15 @@ def test_taking_over_says_from_whom() -> None:
     answer = take_answer(TakeResult(TakeOutcome.TAKEN_OVER, alert, previous="U5"), "acme-42")
     assert "You took over the alert for acme-42 from <@U5>" in answer
     assert "is <@U6>'s now" in take_answer(TakeResult(TakeOutcome.CONTESTED, alert), "acme-42")
+
+
+def test_an_auto_batch_says_what_it_started_and_how_to_stop_it_with_data_escaped() -> None:
+    batch = Batch(
+        7, Kind.RESET_RETRY, Situation.WEDGED_ORPHANED, "create_storage", SPOOF, "automatic", 5.0, 5,
+        "tenantbot:auto", NOW, counts={MemberStatus.WAITING: 12},
+    )  # fmt: skip
+    text = auto_batch_text(batch, 38)
+    assert "started *batch 7*: Reset and Retry of 12 tenant(s) orphaned at `create_storage`" in text
+    assert "(canary: the first 5, the rest once" in text and "38 more" in text
+    assert "`tenantbot batch stop 7`" in text
+    assert "<!channel>" not in text and "<@U" not in text

@@ -227,3 +227,41 @@ def test_approval_ttl_is_thirty_minutes_by_default_and_kept_between_a_minute_and
         monkeypatch.setenv("APPROVAL_TTL", bad)
         with pytest.raises(SettingsError, match=rf"^invalid setting APPROVAL_TTL: .*{why}"):
             load_settings()
+
+
+def test_auto_recovery_is_off_by_default_and_reads_situation_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().auto_recover == frozenset() and load_settings().auto_recover_max == 50
+    monkeypatch.setenv("AUTO_RECOVER", "wedged_orphaned,wedged_engine_closed")
+    monkeypatch.setenv("AUTO_RECOVER_MAX", "200")
+    monkeypatch.setenv("ALERT_CHANNEL", "C0ALERTS")
+    loaded = load_settings()
+    assert {s.key for s in loaded.auto_recover} == {"wedged_orphaned", "wedged_engine_closed"}
+    assert loaded.auto_recover_max == 200
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        ("AUTO_RECOVER", "wedged_orphaned,wedged_error", "'wedged_error' is a situation that needs judgement"),
+        ("AUTO_RECOVER", "orphaned", "'orphaned' is unknown"),
+        ("AUTO_RECOVER_MAX", "0", "greater than or equal to 1"),
+        ("AUTO_RECOVER_MAX", "many", "valid integer"),
+    ],
+)
+def test_auto_recovery_refuses_a_situation_that_needs_judgement_and_a_bad_cap(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, said: str
+) -> None:
+    monkeypatch.setenv("ALERT_CHANNEL", "C0ALERTS")
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert str(error.value).startswith(f"invalid setting {name}: ") and said in str(error.value)
+
+
+def test_auto_recovery_without_an_alert_channel_is_a_settings_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTO_RECOVER", "wedged_orphaned")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert str(error.value) == (
+        "invalid settings: AUTO_RECOVER needs ALERT_CHANNEL: the scan starts the batches and announces them there"
+    )
