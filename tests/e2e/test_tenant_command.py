@@ -19,7 +19,7 @@ from core.persistence import open_database
 from core.turns import AT_ONCE
 from tests.conftest import SilentPostgres
 from tests.e2e.conftest import Bot, running_bot
-from tests.e2e.situations import RECIPES, make
+from tests.e2e.situations import make, recipes
 from tests.fakes import InMemoryStore
 
 
@@ -53,7 +53,7 @@ async def test_a_command_whose_form_mentions_payload_is_still_a_command(bot: Bot
     assert card["blocks"][0]["text"]["text"] == "payload-svc · provisioning"
 
 
-@pytest.mark.parametrize("situation", list(RECIPES), ids=[s.key for s in RECIPES])
+@pytest.mark.parametrize("situation", list(recipes()), ids=[s.key for s in recipes()])
 async def test_the_card_shows_the_situation_and_exactly_the_allowed_buttons(bot: Bot, situation: Situation) -> None:
     await make(bot.store, bot.engine, "acme-42", situation)
     status, elapsed = await bot.post(bot.command_body("acme-42"))
@@ -71,7 +71,7 @@ async def test_the_card_shows_the_situation_and_exactly_the_allowed_buttons(bot:
     assert primary == ([f"tenant_{expected.value}"] if expected in offered else [])
     for action_id in (a for a in shown if a != "tenant_share"):  # each says what the card shows
         tenant, attempt, workflow, _run, key, _at = shown[action_id]["value"].split("|")
-        named = "-" if RECIPES[situation][0].get("handle", True) is None else "provision-acme-42-1"
+        named = "-" if recipes()[situation][0].get("handle", True) is None else "provision-acme-42-1"
         assert (tenant, attempt, workflow, key) == ("acme-42", "1", named, situation.key)
         assert "confirm" not in shown[action_id]  # a preview with a reason instead of a fixed dialog
 
