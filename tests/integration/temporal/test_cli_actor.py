@@ -54,7 +54,9 @@ def test_every_action_records_the_os_user_and_actor_only_as_on_behalf_of(tmp_pat
     event = started(tmp_path, "acme-1", "retry_started")
     assert event.actor == ME and event.details["on_behalf_of"] == "alice@example.com"
     assert f"retry_started          {ME} on behalf of alice@example.com" in retried.stdout
-    cancelled = tenantbot("cancel", "acme-1", "--yes", data_dir=tmp_path, **engine)  # no --actor: nobody beside
+    cancelled = tenantbot(
+        "cancel", "acme-1", "--yes", "--reason", "asked", data_dir=tmp_path, **engine
+    )  # no --actor: nobody beside
     assert cancelled.returncode == 0, cancelled.stderr
     cancel = started(tmp_path, "acme-1", "cancel_started")
     assert cancel.actor == ME and "on_behalf_of" not in cancel.details
@@ -70,7 +72,15 @@ def test_decommission_from_the_command_line_is_break_glass_it_runs_at_once_and_i
 ) -> None:
     seed(tmp_path, failed("acme-2"))
     done = tenantbot(
-        "decommission", "acme-2", "--yes", "--actor", "carol", data_dir=tmp_path, TEMPORAL_ADDRESS=temporal_address
+        "decommission",
+        "acme-2",
+        "--yes",
+        "--reason",
+        "contract ended",
+        "--actor",
+        "carol",
+        data_dir=tmp_path,
+        TEMPORAL_ADDRESS=temporal_address,
     )
     assert done.returncode == 0, done.stderr
     event = started(tmp_path, "acme-2", "decommission_started")
@@ -84,7 +94,7 @@ def test_decommission_on_a_terminal_asks_first_and_a_no_runs_nothing(tmp_path: P
     env = {**os.environ, "DATA_DIR": str(tmp_path), "TEMPORAL_ADDRESS": temporal_address}
     leader, follower = pty.openpty()
     process = subprocess.Popen(
-        [sys.executable, "-m", "tenantbot", "decommission", "acme-4"],
+        [sys.executable, "-m", "tenantbot", "decommission", "acme-4", "--reason", "contract ended"],
         stdin=follower,
         stdout=follower,
         stderr=follower,
