@@ -56,4 +56,4 @@ async def test_a_cancel_names_its_request_in_the_cancel_request(world: Runtime, 
         for e in history.events
         if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED
     ]
-    assert requested == [f"tenantbot cancel (request {cancel_id})"]
+    assert requested == [f"tenantbot cancel by U9 (request {cancel_id})"]  # who asked, and which request
