@@ -9,11 +9,14 @@ traceback. SIGINT and SIGTERM stop any command the same way (`run`, `until_stopp
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import signal
+import sys
 from collections.abc import Awaitable, Callable
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext, suppress
 from contextvars import ContextVar
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import typer
 
@@ -58,19 +61,33 @@ def settings() -> Settings:
     return loaded
 
 
-def run(main: Callable[[], Awaitable[T]], *, one_request: bool = True) -> T:
+def run(main: Callable[[], Awaitable[T]], *, long_running: bool = False) -> T:
     """Run one async command; print expected failures as one line on stderr and exit non-zero.
 
-    A command is one request (`one_request`): one request id for its log lines, its audit events and its
-    engine calls (core/request_ids.py). A long-running one (serve, worker, demo) is not: each Slack
-    request and scan tick in it gets its own.
+    A short command is one request: one request id for its log lines, its audit events and its engine
+    calls (core/request_ids.py). A long-running one (serve, worker, demo) is not: each Slack request and
+    scan tick in it gets its own.
 
     SIGINT and SIGTERM stop any command the same way: a command waiting in `until_stopped()` returns
     from it and shuts down in order (exit 0); any other is cancelled, so its async context managers
     still unwind (the embedded dev server is stopped) before it exits 130 or 143.
+
+    A long-running command, once it has shut down in order, ends the process without the interpreter's
+    teardown (`leave`): it ran an engine worker, whose native threads can call into Python while CPython
+    finalizes and crash a clean stop (SIGABRT or SIGSEGV now and then; temporalio/sdk-python issue 300).
     """
+    if not long_running:
+        return _run(main, request_scope())
     try:
-        with request_scope() if one_request else nullcontext():
+        _run(main, nullcontext())
+    except typer.Exit as e:
+        leave(e.exit_code)
+    leave(0)
+
+
+def _run(main: Callable[[], Awaitable[T]], scope: AbstractContextManager[object]) -> T:
+    try:
+        with scope:
             return asyncio.run(_stoppable(main))
     except Failure as e:
         typer.echo(f"error: {redact(str(e))}", err=True)
@@ -80,6 +97,16 @@ def run(main: Callable[[], Awaitable[T]], *, one_request: bool = True) -> T:
         raise typer.Exit(128 + e.signal) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
+
+
+def leave(code: int) -> NoReturn:
+    """End the process now with `code`, after flushing logs and output: everything the command opened is
+    closed by then, so only the interpreter's own teardown is skipped."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):  # a closed or broken pipe: nothing more to say
+            stream.flush()
+    os._exit(code)
 
 
 async def until_stopped() -> None:

@@ -63,12 +63,12 @@ def worker() -> None:
             finally:
                 await schedule.stop()
 
-    run(main, one_request=False)
+    run(main, long_running=True)
 
 
 def demo() -> None:
     """Start everything embedded, create one tenant per situation, show them, then let you act on them."""
-    run(lambda: run_demo(settings()), one_request=False)
+    run(lambda: run_demo(settings()), long_running=True)
 
 
 def register(app: typer.Typer) -> None:

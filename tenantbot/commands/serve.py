@@ -150,7 +150,7 @@ def serve() -> None:
                 await app.close()
                 await schedule.stop()  # before the runtime closes the database: the lease is released
 
-    run(main, one_request=False)  # each Slack request and scan tick gets its own request id
+    run(main, long_running=True)  # each Slack request and scan tick gets its own request id
 
 
 def scan() -> None:
