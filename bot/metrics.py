@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from core.batches import Batch, Member
 from core.decisions import Situation
 from core.results import ActionResult
 
@@ -103,6 +104,21 @@ class Metrics:
             ("operation",),
             registry=registry,
         )
+        self.batch_members = Counter(
+            "tenantbot_batch_members",
+            "Batch members this replica handled, by the batch's kind and the member's status",
+            ("kind", "status"),
+            registry=registry,
+        )
+        self.batches_ended = Counter(
+            "tenantbot_batches_ended",
+            "Batch runs of this replica that ended, by kind and status (running: cut short, it resumes later)",
+            ("kind", "status"),
+            registry=registry,
+        )
+        self.batches_running = Gauge(
+            "tenantbot_batches_running", "Batches this replica is running now", registry=registry
+        )
         for situation in Situation:  # every situation shows up, at 0 when none is wedged so
             if situation.wedged:
                 self.wedged.labels(situation.key)
@@ -113,6 +129,16 @@ class Metrics:
 
     def action(self, result: ActionResult) -> None:
         self.actions.labels(result.action.value, result.outcome.value).inc()
+
+    def batch_started(self, batch: Batch) -> None:
+        self.batches_running.inc()
+
+    def batch_member(self, batch: Batch, member: Member) -> None:
+        self.batch_members.labels(batch.kind.value, member.status.value).inc()
+
+    def batch_ended(self, batch: Batch) -> None:
+        self.batches_running.dec()
+        self.batches_ended.labels(batch.kind.value, batch.status.value).inc()
 
     def scan_tick(self, seconds: float, wedged: Mapping[str, int] | None) -> None:
         """A tick this replica ran: its duration, and the gauge set to what it found (None: it failed)."""

@@ -28,6 +28,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from core import events as ev
 from core.batch_checks import cut_short, moved_on
@@ -43,6 +44,32 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=30)
 STEP_ORDER = tuple(name for name, _ in SAGA_STEPS)
 Progress = Callable[[Batch, Member], None]  # told after each member, with the batch as it was before it
+
+
+class BatchWatch(Protocol):
+    """Told of every run of this runner, resumed ones included (serve's metrics: bot/metrics.py)."""
+
+    def batch_started(self, batch: Batch) -> None: ...
+
+    def batch_member(self, batch: Batch, member: Member) -> None: ...
+
+    def batch_ended(self, batch: Batch) -> None:
+        """The run ended: the batch as it ended, or still running when it was cut short (a lost lease, a
+        database error: it goes on later or elsewhere)."""
+
+
+class _Unwatched:
+    def batch_started(self, batch: Batch) -> None:
+        pass
+
+    def batch_member(self, batch: Batch, member: Member) -> None:
+        pass
+
+    def batch_ended(self, batch: Batch) -> None:
+        pass
+
+
+UNWATCHED: BatchWatch = _Unwatched()
 
 
 class LeaseLost(Exception):
@@ -63,8 +90,9 @@ class BatchRunner:
         lease: timedelta = LEASE,
         canary_poll: timedelta = CANARY_POLL,
         steps: Sequence[str] = STEP_ORDER,
+        watch: BatchWatch = UNWATCHED,
     ) -> None:
-        self.batches, self.service, self.leases = batches, service, leases
+        self.batches, self.service, self.leases, self.watch = batches, service, leases, watch
         self.holder, self.clock, self.monotonic, self.sleep = holder, clock, monotonic, sleep
         self.lease, self.canary_poll, self.steps = lease, canary_poll, steps
 
@@ -112,6 +140,16 @@ class BatchRunner:
         batch = await self._get(batch_id)
         if batch.status is not BatchStatus.RUNNING:
             return batch
+        self.watch.batch_started(batch)
+        ended: Batch | None = None
+        try:
+            ended = await self._members(batch, progress)
+            return ended
+        finally:
+            self.watch.batch_ended(ended or batch)
+
+    async def _members(self, batch: Batch, progress: Progress | None) -> Batch:
+        batch_id = batch.id
         pacer = Pacer(batch.rate, self.monotonic, self.sleep)
         for member in await self.batches.members(batch_id, MemberStatus.WAITING):
             batch = await self._get(batch_id)
@@ -127,8 +165,10 @@ class BatchRunner:
             at = self.clock()
             await self.batches.mark(batch_id, member.tenant_id, status, why, at)
             await self._audit(batch, member.tenant_id, status, why, at)
+            handled = Member(batch_id, member.position, member.tenant_id, member.step, status, why, at)
+            self.watch.batch_member(batch, handled)
             if progress is not None:
-                progress(batch, Member(batch_id, member.position, member.tenant_id, member.step, status, why, at))
+                progress(batch, handled)
         return await self._end(await self._get(batch_id), BatchStatus.FINISHED, None)
 
     async def _member(self, batch: Batch, member: Member) -> tuple[MemberStatus, str]:

@@ -47,7 +47,7 @@ from core.alerting.scanner import SCAN_LOCK, Scanner
 from core.approvals import Approvals
 from core.authz import Authorizer, Directory, NoDirectory
 from core.auto_recovery import AutoRecovery
-from core.batch_runner import BatchRunner
+from core.batch_runner import UNWATCHED, BatchRunner
 from core.batches import BatchStore
 from core.bounded import BoundedApprovals, BoundedFreezes, BoundedLeases, bounded_ports
 from core.freeze import FreezeStore, Switch
@@ -217,7 +217,12 @@ def assemble(
             clock=utcnow,
         ),
         batches=BatchRunner(
-            database.batches, service, leases, holder=f"{holder}:batches", lease=settings.process_lease
+            database.batches,
+            service,
+            leases,
+            holder=f"{holder}:batches",
+            lease=settings.process_lease,
+            watch=metrics or UNWATCHED,
         ),
         announcer=announcer,
         home=home_reader(settings, homes, switch, finder, scans=chat is not None and scan),

@@ -256,7 +256,7 @@ async def _start_bot(
     presses = Presses(service, authorizer)
     requests = BoundedApprovals(database.approvals, timeouts.read)
     approvals = Approvals(service, authorizer, requests, ttl=timedelta(minutes=30), clock=approval_clock)
-    batches = BatchRunner(database.batches, service, leases, holder="e2e:batches")
+    batches = BatchRunner(database.batches, service, leases, holder="e2e:batches", watch=metrics)
     offers = BatchOffers(alerts, finder, batches, authorizer, switch, leases, clock=now)
     deps = BotDeps(
         presses,

@@ -22,6 +22,7 @@ from core.domain import Action, AuditEvent
 from tests.e2e.conftest import Bot, now, running_bot
 from tests.e2e.serving import submission_body
 from tests.e2e.situations import make
+from tests.e2e.test_metrics_and_logs import scrape, value
 
 REASON = "cluster reset at 03:10"
 
@@ -140,6 +141,10 @@ async def test_a_submission_delivered_twice_runs_one_batch_to_its_end_with_its_p
     last = json.dumps(edits[-1]["blocks"])
     assert "Finished: 7/7 reset and retried, 0 refused, 0 failed" in last and "batch_stop" not in last
     assert "retries: 0 past the step, 0 wedged again" in last  # the test engine's retries stay at the first step
+    samples = await scrape(bot)  # /metrics: the batch's progress, by kind, never its id
+    assert value(samples, "tenantbot_batch_members_total", kind="reset-retry", status="done") == 7
+    assert value(samples, "tenantbot_batches_ended_total", kind="reset-retry", status="finished") == 1
+    assert value(samples, "tenantbot_batches_running") == 0
 
     await bot.scanner.tick()  # the reset members' alerts resolve
     ahead = await bot.store.get("orphan-0")  # one retry gets past the step; another's run is lost again
@@ -168,6 +173,7 @@ async def test_stop_ends_a_batch_after_the_member_under_way_and_says_so(bot: Bot
     view = await bot.preview(bot.press_on(digest, "digest_batch_reset"))
     await bot.post(submission_body(view, reason=REASON, typed={RATE_BLOCK: (RATE_INPUT, "1")}))
     [first] = await bot.slack.wait_for("/api/chat.update", timeout=10)  # after the first member or two
+    assert value(await scrape(bot), "tenantbot_batches_running") == 1
     stop = stop_button(first)
     await bot.post(bot.press_body("batch_stop", stop["value"], stop["block_id"], response="rs"))
     [answer] = await bot.slack.wait_for("/response/rs")
@@ -176,6 +182,10 @@ async def test_stop_ends_a_batch_after_the_member_under_way_and_says_so(bot: Bot
     [batch] = await finished(bot)
     assert batch.status is BatchStatus.STOPPED and batch.note == "stopped by U1"
     assert 0 < batch.count(MemberStatus.DONE) < 7 and batch.count(MemberStatus.WAITING) > 0
+    samples = await scrape(bot)
+    done = batch.count(MemberStatus.DONE)
+    assert value(samples, "tenantbot_batch_members_total", kind="reset", status="done") == done
+    assert value(samples, "tenantbot_batches_ended_total", kind="reset", status="stopped") == 1
     await asyncio.sleep(0.3)
     last = json.dumps(bot.slack.sent("/api/chat.update")[-1]["blocks"])
     assert "Stopped (stopped by U1)" in last and "batch_stop" not in last
