@@ -118,7 +118,7 @@ class BoundedStore(TenantStore):
     async def allocations(self, tenant_id: str) -> list[Allocation]:
         return await self._within(self.store.allocations(tenant_id), "allocations")
 
-    async def record(self, tenant_id: str, events: int) -> TenantRecord | None:
+    async def record(self, tenant_id: str, events: Callable[[Tenant], int]) -> TenantRecord | None:
         """One read within the limit when the store reads a record together; else the default's parts, each
         within it and named as they are on their own."""
         if self.store.reads_records_together:

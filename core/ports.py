@@ -8,7 +8,7 @@ alert store, the notifier) are in `core/alerting/ports.py`.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -163,8 +163,8 @@ class TenantStore(Protocol):
 
     async def allocations(self, tenant_id: str) -> list[Allocation]: ...
 
-    async def record(self, tenant_id: str, events: int) -> TenantRecord | None:
-        """The tenant's row, open allocations, newest `events` audit events and the read-only switch, or None
+    async def record(self, tenant_id: str, events: Callable[[Tenant], int]) -> TenantRecord | None:
+        """The tenant's row, open allocations, newest `events(row)` audit events and the read-only switch, or None
         for no such tenant. The database reads them in one transaction on one connection (a card's reads
         cost one checkout, not four); this default reads each part on its own and leaves the switch to the
         caller. Raises StoreError when the row cannot be read; a part that cannot is named in `problems`."""
@@ -173,7 +173,7 @@ class TenantStore(Protocol):
             return None
         problems: list[str] = []
         held = await _part(self.allocations(tenant_id), problems)
-        feed = await _part(self.events(tenant_id, events), problems)
+        feed = await _part(self.events(tenant_id, events(tenant)), problems)
         return TenantRecord(tenant, held, feed, Unread.SWITCH, tuple(problems))
 
     async def events(self, tenant_id: str, limit: int) -> list[AuditEvent]:

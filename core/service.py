@@ -75,7 +75,7 @@ class TenantService:
     async def view(self, tenant_id: str) -> TenantView:
         """Row, engine observation, assessment, allocations, recent events and the read-only switch: what the
         database holds read together (`TenantStore.record`), then the engine. Raises TenantNotFound, StoreError."""
-        record = await self.store.record(tenant_id, max(self.events_shown, PAST_EVENTS))
+        record = await self.store.record(tenant_id, self._events_read)
         if record is None:
             raise TenantNotFound(tenant_id)
         tenant = record.tenant
@@ -93,6 +93,11 @@ class TenantService:
             now,
             frozen,
         )
+
+    def _events_read(self, tenant: Tenant) -> int:
+        """The events a card shows, and before a later attempt enough of the feed for its `Past` (whether it
+        wedged again after Reset and Retry: core/attempts.py); a first attempt has no Retry behind it."""
+        return max(self.events_shown, PAST_EVENTS) if tenant.attempt > 1 else self.events_shown
 
     async def overview(self, limit: int = 50) -> list[TenantView]:
         """Views of the most recently changed tenants (for `tenantbot tenants` and `/tenant stuck`)."""
@@ -223,9 +228,11 @@ class TenantService:
         action, actor, request_key, seen, extra = asked.action, asked.actor, asked.request_key, asked.seen, asked.extra
         for _ in range(CLAIM_ATTEMPTS):
             try:
+                tenant, run, _problems = await self._observe(tenant_id)
+                # The key after the row: a first delivery that claimed the row since wrote its key with the
+                # claim, so a redelivery is told apart from another operator's press (refused: under way).
                 if request_key is not None and await self.store.seen_request(request_key):
                     raise _Stop(Outcome.DUPLICATE, "this request was already handled; nothing ran twice")
-                tenant, run, _problems = await self._observe(tenant_id)
                 if await self.recovery.settle_if_due(tenant):
                     continue  # a crash had left an action unfinished: settled, so decide on the fresh row
             except (TenantNotFound, StoreError) as e:

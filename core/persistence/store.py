@@ -9,7 +9,7 @@ read, with the audit events, the allocation changes and the request key in the s
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -168,7 +168,7 @@ class SqlTenantStore(TenantStore):
 
     reads_records_together = True
 
-    async def record(self, tenant_id: str, events: int) -> TenantRecord | None:
+    async def record(self, tenant_id: str, events: Callable[[Tenant], int]) -> TenantRecord | None:
         """One connection from the pool, two Core reads (no ORM entities): the row with the open freeze and
         its open allocations joined (a row per allocation), then its newest events (not asked for an unknown
         id). On PostgreSQL in autocommit, so no BEGIN and ROLLBACK round trips either: a card's reads were
@@ -177,15 +177,16 @@ class SqlTenantStore(TenantStore):
             rows = (await connection.execute(_with_switch_and_allocations(tenant_id))).all()
             if not rows:
                 return None
-            feed = await connection.execute(_newest(tenant_id, events))
             first = rows[0]
+            row = tenant_from_row(first)
+            feed = await connection.execute(_newest(tenant_id, events(row)))
             freeze = Freeze(first.frozen_by, first.frozen_at, first.reason) if first.frozen_by is not None else None
             held = (
                 Allocation(tenant_id, r.held_kind, r.held_resource_id, r.held_allocated_at, r.held_workflow_id)
                 for r in rows
                 if r.held_id is not None
             )
-            return TenantRecord(tenant_from_row(first), tuple(held), tuple(event_from_row(e) for e in feed), freeze)
+            return TenantRecord(row, tuple(held), tuple(event_from_row(e) for e in feed), freeze)
 
     async def history(
         self, tenant_id: str, *, limit: int, before: FeedPosition | None = None, after: FeedPosition | None = None

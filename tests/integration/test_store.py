@@ -137,19 +137,21 @@ class TestRecords:
         held = [Allocation("acme", kind, f"{kind}-1", T0, HANDLE.workflow_id) for kind in ("network", "db", "dns")]
         changes = AllocationChanges(add=tuple(held), release=("dns",))
         await store.save((await store.get("acme")) or tenant(), [], allocations=changes)
-        record = await store.record("acme", 8)
+        record = await store.record("acme", lambda _: 8)
         assert record is not None and record.tenant == await store.get("acme") and record.switch is None
         assert record.allocations == tuple(await store.allocations("acme")) and len(record.allocations) == 2
         assert record.events == tuple(await store.events("acme", 8)) and record.problems == ()
         frozen = await database.freezes.freeze(Freeze("U1", T0, "failover"))
-        assert (await store.record("acme", 8)) == replace(record, switch=frozen)
-        assert await store.record("nobody", 8) is None
+        assert (await store.record("acme", lambda _: 8)) == replace(record, switch=frozen)
+        assert await store.record("nobody", lambda _: 8) is None
+        asked = await store.record("acme", lambda row: 3 if row.attempt == 1 else 12)  # as many as its row calls for
+        assert asked is not None and asked.events == tuple(await store.events("acme", 3))
 
     async def test_a_record_takes_one_connection_from_the_pool_once(self, database: Database) -> None:
         await database.tenants.add(tenant(), [event("started")])
         checkouts: list[object] = []
         event_listen(database.engine.sync_engine, "checkout", lambda *args: checkouts.append(args))
-        await database.tenants.record("acme", 8)
+        await database.tenants.record("acme", lambda _: 8)
         assert len(checkouts) == 1
         await database.tenants.get("acme")
         await database.tenants.events("acme", 8)

@@ -8,11 +8,13 @@ from typing import Unpack
 
 import pytest
 
+from core.attempts import PAST_EVENTS
 from core.bounded import bounded_ports
 from core.decisions import Limits, Situation
 from core.domain import (
     Action,
     Allocation,
+    AuditEvent,
     RunObservation,
     RunStatus,
     Tenant,
@@ -75,6 +77,22 @@ class TestView:
         assert [a.kind for a in view.allocations] == ["storage"]
         assert view.run is not None and view.run.status is RunStatus.RUNNING
         assert view.problems == ()
+
+    @pytest.mark.parametrize(("attempt", "read"), [(1, 8), (2, PAST_EVENTS)])
+    async def test_a_card_reads_the_events_it_shows_and_a_later_attempts_past_only_after_a_retry(
+        self, store: InMemoryStore, engine: FakeEngine, attempt: int, read: int
+    ) -> None:
+        await wedged(store, engine, attempt=attempt)
+        limits: list[int] = []
+        events = store.events
+
+        async def counted(tenant_id: str, limit: int) -> list[AuditEvent]:
+            limits.append(limit)
+            return await events(tenant_id, limit)
+
+        store.events = counted  # type: ignore[method-assign]
+        await TenantService(store, engine, limits=Limits(), clock=lambda: NOW).view("acme")
+        assert limits == [read]
 
     async def test_unknown_tenant_raises_not_found(self, service: TenantService) -> None:
         with pytest.raises(TenantNotFound):
