@@ -17,6 +17,7 @@ from core.presses import Presses
 from core.run_links import RunLinks, TenantLink
 from core.seen import ShownRun
 from core.service import TenantService
+from core.submissions import Submissions
 from core.turns import Turns
 from core.wedged import WedgeFinder
 
@@ -41,6 +42,11 @@ class BotDeps:
     command_work: Turns = field(default_factory=Turns)  # the root's, which its bounded engine steps aside from
     batch_offers: BatchOffers | None = None  # a digest's "Reset all N": previews, starts, stops; None: alerts off
     batch_runs: BatchRuns | None = None  # batches started from Slack, run here at once with their progress message
+
+    @property
+    def submissions(self) -> Submissions:
+        """A preview's submission: run now, or a request a second person approves (core/submissions.py)."""
+        return Submissions(self.presses, self.approvals)
 
     @property
     def service(self) -> TenantService:

@@ -81,17 +81,10 @@ async def show_decided(client: AsyncWebClient, body: dict[str, Any], result: App
 
 
 async def ask_second_person(
-    deps: BotDeps,
-    client: AsyncWebClient,
-    answer: Answer,
-    asked: tuple[str, str, str],
-    origin: str | None,
-    request_key: str,
+    deps: BotDeps, client: AsyncWebClient, answer: Answer, result: ApprovalResult, origin: str | None
 ) -> dict[str, Any] | None:
-    """A submitted Decommission preview: one core call records the request (`asked`: tenant, requester and
-    reason), then it is posted with Approve and Deny where the press came from (or the alert channel)."""
-    tenant_id, user, reason = asked
-    result = await deps.approvals.request(tenant_id, user, reason, origin, request_key)
+    """A Decommission request the core recorded from a submitted preview: posted with Approve and Deny
+    where the press came from (or the alert channel), and the requester told where."""
     if result.outcome is Outcome.DUPLICATE:
         return None
     answer.ran(approval.private(result, "Decommission")["text"])

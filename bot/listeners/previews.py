@@ -11,9 +11,10 @@ The modal keeps what the card showed and where its answer goes in `private_metad
 that is empty or too long, keeps the modal open with the problem under the field (`response_action:
 errors`). Otherwise the modal closes and the action goes to the core as one generic call (the action,
 what was seen, the user, the reason, and the request key `view:<view id>`, so a submission delivered
-twice runs once); the core re-checks it (an out-of-date card is refused) and the original card or alert
-is answered through the press's response_url. A Decommission's submission instead records a request that
-a second person approves (bot/listeners/approvals.py), with the reason given here.
+twice runs once: core/submissions.py); the core re-checks it (an out-of-date card is refused) and the
+original card or alert is answered through the press's response_url. For an action that takes two people
+(Decommission) the core records a request instead, which is posted for a second person to approve
+(bot/listeners/approvals.py), with the reason given here.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from bot.listeners.press_answers import answer_for
 from bot.payload import text_at
 from bot.replies import EPHEMERAL
 from bot.seen_values import Opened, Tampered, pack_opened, unpack_opened
+from core.approvals import ApprovalResult
 from core.domain import Action
 from core.freeze import InvalidReason
 from core.previews import parse_action_reason
@@ -102,12 +104,12 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         )
 
         async def work() -> dict[str, Any] | None:
-            seen, act = opened.seen, opened.action
-            key = f"view:{view_id}"
-            if act is Action.DECOMMISSION:  # not run now: a request a second person approves (core/approvals.py)
-                asked = (seen.tenant_id, user, reason)
-                return await ask_second_person(deps, client, answer, asked, opened.channel or None, key)
-            result = await deps.presses.press(act, seen.tenant_id, user, request_key=key, seen=seen, reason=reason)
+            origin = opened.channel or None
+            result = await deps.submissions.submit(
+                opened.action, opened.seen, user, reason=reason, origin=origin, request_key=f"view:{view_id}"
+            )
+            if isinstance(result, ApprovalResult):  # a request a second person approves (core/submissions.py)
+                return await ask_second_person(deps, client, answer, result, origin)
             deps.metrics.action(result)
             answer.ran(card.result_note(result, deps.clock()))
             return await answer_for(opened.source, deps, pressed, result)

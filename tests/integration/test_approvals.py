@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Connection, inspect
 
 from core.approval_requests import RequestState
-from core.approvals import Approvals
+from core.approvals import ApprovalResult, Approvals
 from core.authz import AllowList, Authorizer, Policy
 from core.bounded import BoundedApprovals, bounded_ports
 from core.decisions import Situation
@@ -23,8 +23,11 @@ from core.freeze import Switch
 from core.persistence import Database, open_database
 from core.persistence.database import create_engine
 from core.ports import EngineError
-from core.results import Outcome, Timeouts
+from core.presses import Presses
+from core.results import ActionResult, Outcome, Timeouts
+from core.seen import Seen
 from core.service import TenantService
+from core.submissions import Submissions
 from tests.e2e.situations import make
 from tests.fakes import FakeDirectory, FakeEngine
 from tests.integration.test_alert_migration import downgrade_to, upgrade_to
@@ -287,3 +290,18 @@ async def test_an_approved_decommission_the_engine_refused_is_final_at_once(worl
     assert failed.outcome is Outcome.FAILED and failed.request is not None
     assert failed.request.outcome is not None and failed.request.outcome.startswith("failed: decommission failed")
     assert failed.request.finished_at is not None and await world.approvals.finished() == []
+
+
+async def test_a_submitted_decommission_is_a_request_while_a_submitted_retry_runs_at_once(world: World) -> None:
+    tenant = await make(world.database.tenants, world.engine, "acme", Situation.FAILED_CLEANLY)
+    seen = Seen.of(tenant, Situation.FAILED_CLEANLY, world.clock())
+    service = world.approvals.service
+    submissions = Submissions(Presses(service, world.approvals.authorizer), world.approvals)
+    asked = await submissions.submit(
+        Action.DECOMMISSION, seen, "U1", reason="customer churned", origin="C1", request_key="view:V1"
+    )
+    assert isinstance(asked, ApprovalResult) and asked.outcome is Outcome.DONE and world.decommissions() == 0
+    assert asked.request is not None and asked.request.origin_channel == "C1"
+    ran = await submissions.submit(Action.RETRY, seen, "U1", reason="flaky", origin="C1", request_key="view:V2")
+    assert isinstance(ran, ActionResult) and ran.outcome is Outcome.DONE
+    assert "retry_completed" in await world.types("acme")
