@@ -26,7 +26,11 @@ class Submissions:
         self, action: Action, seen: Seen, user: str, *, reason: str, origin: str | None, request_key: str
     ) -> ActionResult | ApprovalResult:
         """Run `action` on the run `seen` showed, or ask a second person (the request is posted in `origin`,
-        the channel it came from). Raises TenantNotFound or StoreError as a press does."""
+        the channel it came from) once the same checks as the preview's pass again: an out-of-date card, the
+        freeze, the situation. Raises TenantNotFound or StoreError as a press does."""
         if action in TWO_PERSON:
+            checked = await self.presses.preview(action, seen, user)  # the card may be out of date by now
+            if isinstance(checked, ActionResult):
+                return checked  # refused (and audited) as the press would be
             return await self.approvals.request(seen.tenant_id, user, reason, origin, request_key)
         return await self.presses.press(action, seen.tenant_id, user, request_key=request_key, seen=seen, reason=reason)

@@ -305,3 +305,18 @@ async def test_a_submitted_decommission_is_a_request_while_a_submitted_retry_run
     ran = await submissions.submit(Action.RETRY, seen, "U1", reason="flaky", origin="C1", request_key="view:V2")
     assert isinstance(ran, ActionResult) and ran.outcome is Outcome.DONE
     assert "retry_completed" in await world.types("acme")
+
+
+async def test_a_decommission_submitted_from_a_card_that_went_out_of_date_records_no_request(world: World) -> None:
+    tenant = await make(world.database.tenants, world.engine, "beta", Situation.FAILED_CLEANLY)
+    seen = Seen.of(tenant, Situation.FAILED_CLEANLY, world.clock())
+    service = world.approvals.service
+    submissions = Submissions(Presses(service, world.approvals.authorizer), world.approvals)
+    retried = await service.act(Action.RETRY, "beta", "U2", request_key="cli:1")  # while the preview was open
+    assert retried.outcome is Outcome.DONE
+    asked = await submissions.submit(
+        Action.DECOMMISSION, seen, "U1", reason="customer churned", origin="C1", request_key="view:V3"
+    )
+    assert isinstance(asked, ActionResult) and asked.outcome is Outcome.REFUSED and "out of date" in asked.message
+    assert await world.database.approvals.open_for("beta", world.clock()) is None
+    assert "decommission_requested" not in await world.types("beta")
