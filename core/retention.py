@@ -7,7 +7,12 @@ What goes, oldest first, at most `batch` (1,000) rows per statement:
   it is where it is. Finished tenants keep nothing older than the retention;
 - request keys older than it: a key only stops a redelivered Slack request (seconds to minutes) from
   running an action twice;
-- alert episodes resolved before it, then digests opened before it that no longer have a member.
+- alert episodes resolved before it, then digests opened before it that no longer have a member;
+- announcement lines (posted or given up) written before it;
+- Decommission requests decided (approved, denied, expired) before it: the audit feed keeps what
+  happened as long as the tenant's events are kept; a pending request is never deleted;
+- batches that ended before it, with their members (one row per tenant, deleted with the batch): a
+  running batch is never deleted, however old.
 
 A run works under the scan's lease, so one replica prunes at a time and never while it scans, in slices
 of at most `hold_for` (10 s): the lease is renewed before every batch (the run stops if another replica
@@ -41,6 +46,8 @@ class Pruned(StrEnum):
     RESOLVED_ALERTS = "resolved alerts"
     DIGESTS = "alert digests"
     ANNOUNCEMENTS = "announcements"  # lines of actions and mentions (posted or given up long ago)
+    DECOMMISSION_REQUESTS = "decommission requests"  # decided ones
+    BATCHES = "batches"  # ended ones, their members with them
 
 
 @dataclass(frozen=True)

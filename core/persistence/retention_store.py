@@ -4,8 +4,9 @@ Each batch is one transaction and one bounded statement found through an index: 
 `ix_audit_events_at` (oldest first; the events a tenant keeps are passed over once, the batch after
 starts past them), request keys by `ix_request_keys_at`, digests' members by `ix_alerts_digest`,
 announcements by `ix_announcements_at`.
-Alerts are few (one row per stuck episode) and read by id. The same statements run on SQLite and
-PostgreSQL (`IN (SELECT … LIMIT n)`, row-value comparisons).
+Alerts, Decommission requests and batches are few (one row per stuck episode, per request, per batch)
+and read by id; a batch's members go with it (`ON DELETE CASCADE`, foreign keys on in SQLite too). The
+same statements run on SQLite and PostgreSQL (`IN (SELECT … LIMIT n)`, row-value comparisons).
 """
 
 from __future__ import annotations
@@ -17,10 +18,21 @@ from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, not_, 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
+from core.approval_requests import RequestState
+from core.batches import BatchStatus
 from core.domain import FINISHED_STATES, FeedPosition
 from core.persistence.database import translated
 from core.persistence.mapping import time_param
-from core.persistence.orm import AlertRow, AnnouncementRow, AuditEventRow, DigestRow, RequestKeyRow, TenantRow
+from core.persistence.orm import (
+    AlertRow,
+    AnnouncementRow,
+    AuditEventRow,
+    BatchRow,
+    DecommissionRequestRow,
+    DigestRow,
+    RequestKeyRow,
+    TenantRow,
+)
 from core.retention import Batch, Pruned, RetentionStore
 
 
@@ -76,6 +88,12 @@ def _old(kind: Pruned, before: datetime, keep_last: int) -> tuple[type[Any], Col
             return DigestRow, and_(DigestRow.opened_at < before, not_(stays))
         case Pruned.ANNOUNCEMENTS:
             return AnnouncementRow, AnnouncementRow.at < before
+        case Pruned.DECOMMISSION_REQUESTS:
+            decided = DecommissionRequestRow.state != RequestState.PENDING.value
+            return DecommissionRequestRow, and_(decided, DecommissionRequestRow.decided_at < before)
+        case Pruned.BATCHES:
+            ended = BatchRow.status != BatchStatus.RUNNING.value
+            return BatchRow, and_(ended, BatchRow.ended_at < before)
 
 
 def _old_events(before: datetime, keep_last: int) -> ColumnElement[bool]:

@@ -39,7 +39,10 @@ def test_a_dry_run_counts_and_a_run_deletes_what_retention_allows(tmp_path: Path
     seed_old_database(tmp_path)
     dry = tenantbot("prune", "--dry-run", data_dir=tmp_path)
     assert dry.returncode == 0, dry.stderr
-    counts = "99 audit events, 3 request keys, 3 resolved alerts, 2 alert digests, 2 announcements older than"
+    counts = (
+        "99 audit events, 3 request keys, 3 resolved alerts, 2 alert digests, 2 announcements,"
+        " 2 decommission requests, 1 batches older than"
+    )
     assert dry.stdout.startswith(f"would delete {counts}") and "(AUDIT_RETENTION 400 d)" in dry.stdout
     assert feed_sizes(tmp_path) == {"done-1": 73, "failed-1": 70, "live-1": 30}
     done = tenantbot("prune", data_dir=tmp_path)
@@ -48,7 +51,8 @@ def test_a_dry_run_counts_and_a_run_deletes_what_retention_allows(tmp_path: Path
     assert feed_sizes(tmp_path) == {"done-1": 3, "failed-1": 50, "live-1": 30}
     again = tenantbot("prune", data_dir=tmp_path, AUDIT_RETENTION="9d")  # a shorter retention reaches further
     assert again.stdout.startswith(
-        "deleted 2 audit events, 2 request keys, 1 resolved alerts, 2 alert digests, 1 announcements"
+        "deleted 2 audit events, 2 request keys, 1 resolved alerts, 2 alert digests, 1 announcements,"
+        " 1 decommission requests, 1 batches"
     )
     assert "(AUDIT_RETENTION 9 d)" in again.stdout and feed_sizes(tmp_path)["done-1"] == 1
 

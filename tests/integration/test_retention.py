@@ -13,7 +13,15 @@ from core.alerting.scanner import SCAN_LOCK
 from core.decisions import Situation
 from core.domain import AuditEvent, FeedPosition, Tenant, TenantState
 from core.persistence import Database
-from core.persistence.orm import AlertRow, AnnouncementRow, DigestRow, RequestKeyRow
+from core.persistence.orm import (
+    AlertRow,
+    AnnouncementRow,
+    BatchMemberRow,
+    BatchRow,
+    DecommissionRequestRow,
+    DigestRow,
+    RequestKeyRow,
+)
 from core.retention import Batch, Pruned, Retention
 
 NOW = datetime(2027, 6, 1, 12, 0, tzinfo=UTC)
@@ -25,6 +33,8 @@ WANTED = {
     Pruned.RESOLVED_ALERTS: 3,
     Pruned.DIGESTS: 2,
     Pruned.ANNOUNCEMENTS: 2,
+    Pruned.DECOMMISSION_REQUESTS: 2,
+    Pruned.BATCHES: 1,
 }
 
 
@@ -75,6 +85,39 @@ async def an_old_database(database: Database, now: datetime = NOW) -> None:
                 AlertRow(tenant_id="e", opened_at=old, digest_id=held.id, **alert),  # still open, however old
             ]
         )  # fmt: skip
+        session.add_all(decommission_requests(old, recent))
+        goes_batch, running, stopped = (
+            batch(at, status) for at, status in ((old, "finished"), (old, "running"), (recent, "stopped"))
+        )
+        session.add_all([goes_batch, running, stopped])
+        await session.flush()
+        session.add_all(
+            BatchMemberRow(batch_id=b.id, tenant_id=f"m-{i}", position=i, status="done")
+            for b in (goes_batch, running, stopped)
+            for i in range(3)
+        )
+
+
+def decommission_requests(old: datetime, recent: datetime) -> list[DecommissionRequestRow]:
+    """Two decided long ago (they go), one pending however old and one decided recently (they stay)."""
+    asked = {"tenant_id": "gone-1", "requester": "U1", "reason": "churned", "origin_channel": "C1"}
+    return [
+        DecommissionRequestRow(**asked, requested_at=old, expires_at=old, request_key=f"view:{key}", state=state,
+                               decided_by=by, decided_at=at)
+        for key, state, by, at in (
+            ("a", "approved", "U2", old),
+            ("b", "expired", None, old),
+            ("c", "pending", None, None),
+            ("d", "denied", "U1", recent),
+        )
+    ]  # fmt: skip
+
+
+def batch(at: datetime, status: str) -> BatchRow:
+    return BatchRow(
+        kind="reset", situation=Situation.WEDGED_ORPHANED.key, reason="cluster reset", rate=5.0, canary=0,
+        created_by="U1", created_at=at, status=status, ended_at=None if status == "running" else at,
+    )  # fmt: skip
 
 
 def retention(database: Database, *, batch: int = 7, hold_for: timedelta = timedelta(minutes=1)) -> Retention:
@@ -100,11 +143,22 @@ async def left(database: Database) -> dict[str, object]:
         keys = set(await session.scalars(select(RequestKeyRow.key)))
         alerts = set(await session.scalars(select(AlertRow.tenant_id)))
         digests = await session.scalar(select(func.count()).select_from(DigestRow))
+        requests = set(await session.scalars(select(DecommissionRequestRow.request_key)))
+        batches = set(await session.scalars(select(BatchRow.status)))
+        members = await session.scalar(select(func.count()).select_from(BatchMemberRow))
     feeds = {
         t: len(await database.tenants.history(t, limit=1000))
         for t in ("done-1", "gone-1", "failed-1", "live-1", "ghost-1")
     }
-    return {"feeds": feeds, "keys": keys, "alerts": alerts, "digests": digests}
+    return {
+        "feeds": feeds,
+        "keys": keys,
+        "alerts": alerts,
+        "digests": digests,
+        "requests": requests,
+        "batches": batches,
+        "members": members,
+    }
 
 
 async def test_a_dry_run_counts_what_a_run_then_deletes_and_nothing_more(database: Database) -> None:
@@ -130,6 +184,8 @@ async def test_prune_keeps_the_last_events_of_unfinished_tenants_open_alerts_and
     assert after["keys"] == {"new-0", "new-1"}
     assert after["alerts"] == {"d", "e"}  # resolved recently, and still open
     assert after["digests"] == 3  # the two with a member left (resolved recently, open), and the recent one
+    assert after["requests"] == {"view:c", "view:d"}  # pending however old, and decided recently
+    assert after["batches"] == {"running", "stopped"} and after["members"] == 6  # the old one's members went with it
     assert [e.type for e in await database.tenants.history("done-1", limit=10)] == ["tenant.provisioning.recent"] * 3
 
 
