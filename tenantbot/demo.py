@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 from core.actions import DESTRUCTIVE, STEPS
 from core.decisions import Situation
 from core.domain import Action, TenantState
+from core.freeze import InvalidReason
+from core.previews import PREVIEWED, parse_action_reason
 from core.results import TenantView
 from core.run_links import RunLinks
 from core.saga import Fault
@@ -170,10 +172,12 @@ async def interact(service: TenantService, links: RunLinks) -> None:
             if words and words[0] in ("quit", "exit", "q"):
                 return
             if words:
-                await _command(service, prompt, words, links)
+                await command(service, prompt, words, links)
 
 
-async def _command(service: TenantService, prompt: Prompt, words: list[str], links: RunLinks) -> None:
+async def command(service: TenantService, prompt: Prompt, words: list[str], links: RunLinks) -> None:
+    """One line typed at `demo> `: list, show, or an action (Reset, Cancel and Decommission confirmed and
+    given a reason on `prompt`, as `tenantbot reset` asks on a terminal and Slack's preview does)."""
     verb, args = words[0], words[1:]
     try:
         if verb == "list":
@@ -187,11 +191,28 @@ async def _command(service: TenantService, prompt: Prompt, words: list[str], lin
                 answer = await prompt.ask(f"{verb} {args[0]}? [y/N] ")
                 if (answer or "").strip().lower() not in ("y", "yes"):
                     return
-            print(render_result(await service.act(action, args[0], "demo-user"), links))
+            reason = await _reason(prompt, action) if action in PREVIEWED else None
+            if action in PREVIEWED and reason is None:
+                print(f"{verb} needs a reason; nothing ran")
+                return
+            print(render_result(await service.act(action, args[0], "demo-user", reason=reason), links))
         else:
             print(HELP)
     except LookupError as e:
         print(f"error: {e}")
+
+
+async def _reason(prompt: Prompt, action: Action) -> str | None:
+    """The reason Slack's preview and the CLI ask for too (recorded in the audit feed and given to Temporal);
+    asked again while it is not one, None on an empty answer or end of input."""
+    while (raw := await prompt.ask("Reason (audit feed and Temporal, up to 500 characters): ")) is not None:
+        if not raw.strip():
+            return None
+        try:
+            return parse_action_reason(raw, action)
+        except InvalidReason as e:
+            print(f"error: {e}")
+    return None
 
 
 def _stamp() -> str:
