@@ -9,6 +9,10 @@ edited at most every `every` seconds as members are handled ("312/470 reset and 
 failed; retries: 120 past the step, 2 wedged again": core/alerting/batch_offers.py reads the retries), with
 a Stop button; the last edit says how it ended. An edit Slack refuses is logged and the next one tried:
 the batch itself never waits on Slack.
+
+Where the message is is recorded on the batch's row, and `serve`'s schedule resumes batches through
+`resume_all` here: a batch that a restart or a crash interrupted goes on editing the same message, from
+whichever process resumes it.
 """
 
 from __future__ import annotations
@@ -41,9 +45,9 @@ class BatchRuns:
         every: float = EVERY,
     ) -> None:
         self.client, self.runner, self.every, self.retries = client, runner, every, retries
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.tasks: set[asyncio.Task[bool]] = set()
 
-    def start(self, batch: Batch, thread: tuple[str, str] | None) -> asyncio.Task[None]:
+    def start(self, batch: Batch, thread: tuple[str, str] | None) -> asyncio.Task[bool]:
         """Run `batch` now in the background, reporting to `thread` ((channel, ts) of the digest)."""
         task = asyncio.create_task(self._run(batch, thread))
         self.tasks.add(task)
@@ -58,8 +62,21 @@ class BatchRuns:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
-    async def _run(self, batch: Batch, thread: tuple[str, str] | None) -> None:
-        message = await self._post(batch, thread)
+    async def resume_all(self) -> int:
+        """Run every running batch nobody else holds (serve's schedule: a restart, a crash or a CLI that died
+        left it running), editing its progress message where it has one; how many this process ran."""
+        ran = 0
+        for batch in await self.runner.batches.running():
+            if await self._run(batch, None, posted=batch.message):
+                ran += 1
+        return ran
+
+    async def _run(
+        self, batch: Batch, thread: tuple[str, str] | None, *, posted: tuple[str, str] | None = None
+    ) -> bool:
+        """Run `batch` here with its progress in `posted`, or in a new message in `thread`; whether it ran
+        here (False: another process holds it, or it paused on an error and resumes later)."""
+        message = posted or await self._post(batch, thread)
         last, editing = time.monotonic(), None
 
         def progress(_before: Batch, _member: Member) -> None:
@@ -72,16 +89,17 @@ class BatchRuns:
             ended = await self.runner.run(batch.id, progress)
         except StoreError as e:  # the batch stays running: the schedule resumes it
             log.warning("batch %s paused: %s", batch.id, e)
-            return
+            return False
         except Exception:  # the batch stays running (the schedule resumes it); this task must not die unseen
             log.exception("batch %s: its run here failed", batch.id)
-            return
+            return False
         if editing is not None:
             await editing
         if ended is None:
             log.info("batch %s is run by another process", batch.id)
-        if message is not None:
+        if message is not None and (ended is not None or posted is None):  # a resumed one's holder edits it
             await self._edit(batch.id, message, elsewhere=ended is None)
+        return ended is not None
 
     async def _post(self, batch: Batch, thread: tuple[str, str] | None) -> tuple[str, str] | None:
         if thread is None:
@@ -95,7 +113,13 @@ class BatchRuns:
             log.warning("batch %s: its progress message was not posted: %s", batch.id, e)
             return None
         posted = answer.get("ts")
-        return (channel, posted) if isinstance(posted, str) else None
+        if not isinstance(posted, str):
+            return None
+        try:  # so that a process resuming the batch after this one stops edits the same message
+            await self.runner.batches.record_message(batch.id, channel, posted)
+        except StoreError as e:
+            log.warning("batch %s: where its progress is shown was not recorded: %s", batch.id, e)
+        return channel, posted
 
     async def _edit(self, batch_id: int, message: tuple[str, str], *, elsewhere: bool = False) -> None:
         try:

@@ -78,6 +78,7 @@ class Batch:
     stop_requested_by: str | None = None
     canary_passed: bool = False
     counts: Mapping[MemberStatus, int] = field(default_factory=dict)
+    message: tuple[str, str] | None = None  # (channel, ts) of its progress message in Slack, once posted
 
     @property
     def total(self) -> int:
@@ -220,6 +221,10 @@ class BatchStore(Protocol):
     async def end(self, batch_id: int, status: BatchStatus, note: str | None, at: datetime) -> None: ...
 
     async def canary_passed(self, batch_id: int) -> None: ...
+
+    async def record_message(self, batch_id: int, channel: str, ts: str) -> None:
+        """Where the batch's progress is shown, so a process that resumes it edits the same message."""
+        ...
 
     async def request_stop(self, batch_id: int, by: str) -> Batch | None:
         """Ask a running batch to stop after its current member; the batch as it is, None if unknown."""

@@ -24,6 +24,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -31,7 +32,6 @@ from bot.metrics import Metrics
 from core.alerting.announcements import Announcer
 from core.alerting.ports import NotifyError
 from core.alerting.scanner import Scanner, TickReport
-from core.batch_runner import BatchRunner
 from core.ports import EngineError, StoreError
 from core.recovery import Recovery
 from core.request_ids import request_scope
@@ -81,7 +81,13 @@ async def scan_once(scanner: Scanner, metrics: Metrics | None = None) -> TickRep
     return report
 
 
-async def batches_once(batches: BatchRunner) -> int:
+class Resumable(Protocol):
+    """What resumes running batches: the runner (no Slack), or serve's BatchRuns with their messages."""
+
+    async def resume_all(self) -> int: ...
+
+
+async def batches_once(batches: Resumable) -> int:
     """Run the batches left running (a crash, a restart, a CLI that died); failures are retried next time."""
     try:
         return await batches.resume_all()
@@ -122,7 +128,7 @@ class ScanSchedule:
         announcer: Announcer | None = None,
         metrics: Metrics | None = None,
         chores: Sequence[Callable[[], Awaitable[object]]] = (),
-        batches: BatchRunner | None = None,
+        batches: Resumable | None = None,
     ) -> None:
         self.scanner, self.every, self.recovery, self.announcer = scanner, every, recovery, announcer
         self.metrics, self.chores = metrics, tuple(chores)
@@ -185,7 +191,7 @@ class ScanSchedule:
             return 0
 
     @staticmethod
-    async def _batches_body(batches: BatchRunner) -> int:
+    async def _batches_body(batches: Resumable) -> int:
         with request_scope():
             return await batches_once(batches)
 
@@ -223,7 +229,7 @@ def start_scheduler(
     announcer: Announcer | None = None,
     metrics: Metrics | None = None,
     chores: Sequence[Callable[[], Awaitable[object]]] = (),
-    batches: BatchRunner | None = None,
+    batches: Resumable | None = None,
 ) -> ScanSchedule:
     return ScanSchedule(
         scanner, every, recovery, retention, announcer=announcer, metrics=metrics, chores=chores, batches=batches

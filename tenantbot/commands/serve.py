@@ -127,7 +127,8 @@ def serve() -> None:
                 announcer=rt.announcer,
                 metrics=metrics,
                 chores=[requests],
-                batches=rt.batches,  # resumes batches left running (a restart, a CLI that died)
+                # resumes batches left running (a restart, a CLI that died), editing their progress messages
+                batches=deps.batch_runs,
             )
             try:
                 if s.slack_app_token is not None:

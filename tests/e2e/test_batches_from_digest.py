@@ -11,10 +11,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.batch_runs import BatchRuns
 from bot.blocks.batch import CANARY_BLOCK, CANARY_INPUT, OFFER_BLOCK, RATE_BLOCK, RATE_INPUT
 from core import events as ev
 from core.alerting.batch_groups import cause_key
 from core.authz import AllowList, Policy
+from core.batch_runner import BatchRunner
 from core.batches import Batch, BatchStatus, MemberStatus
 from core.causes import Cause
 from core.decisions import Situation
@@ -182,11 +184,11 @@ async def test_stop_ends_a_batch_after_the_member_under_way_and_says_so(bot: Bot
     [batch] = await finished(bot)
     assert batch.status is BatchStatus.STOPPED and batch.note == "stopped by U1"
     assert 0 < batch.count(MemberStatus.DONE) < 7 and batch.count(MemberStatus.WAITING) > 0
+    await asyncio.sleep(0.3)  # the run ends (its last edit, its metrics) just after the row does
     samples = await scrape(bot)
     done = batch.count(MemberStatus.DONE)
     assert value(samples, "tenantbot_batch_members_total", kind="reset", status="done") == done
     assert value(samples, "tenantbot_batches_ended_total", kind="reset", status="stopped") == 1
-    await asyncio.sleep(0.3)
     last = json.dumps(bot.slack.sent("/api/chat.update")[-1]["blocks"])
     assert "Stopped (stopped by U1)" in last and "batch_stop" not in last
     events = await bot.store.events("orphan-0", 50)
@@ -262,3 +264,24 @@ async def test_a_freeze_stops_a_running_batch_before_its_next_member_and_the_thr
     await asyncio.sleep(0.3)
     last = json.dumps(bot.slack.sent("/api/chat.update")[-1]["blocks"])
     assert "Stopped (stopped: " in last and "database failover" in last and "batch_stop" not in last
+
+
+async def test_a_batch_resumed_by_another_process_goes_on_editing_its_progress_message(bot: Bot) -> None:
+    digest = await posted_digest(bot)
+    view = await bot.preview(bot.press_on(digest, "digest_batch_reset"))
+    await bot.post(submission_body(view, reason=REASON, typed={RATE_BLOCK: (RATE_INPUT, "2")}))
+    [first] = await bot.slack.wait_for("/api/chat.update", timeout=10)  # under way
+    assert bot.deps.batch_runs is not None
+    await bot.deps.batch_runs.close()  # this process stops (its lease goes with it); the batch stays running
+    [batch] = await bot.database.batches.running()
+    assert batch.count(MemberStatus.WAITING) > 0 and batch.message == (first["channel"], first["ts"])
+
+    runner = BatchRunner(bot.database.batches, bot.service, bot.database.leases, holder="e2e:next-process")
+    assert await BatchRuns(bot.client, runner, every=0.1).resume_all() == 1  # serve's schedule, after a restart
+    [ended] = await finished(bot)
+    assert ended.status is BatchStatus.FINISHED and ended.count(MemberStatus.DONE) == 7
+    progress = [m for m in bot.slack.sent("/api/chat.postMessage") if m["text"].startswith("Batch ")]
+    edits = [u for u in bot.slack.sent("/api/chat.update") if u["text"].startswith("Batch ")]
+    assert len(progress) == 1 and {u["ts"] for u in edits} == {first["ts"]}  # one message, edited to the end
+    last = json.dumps(edits[-1]["blocks"])
+    assert "Finished: 7/7 reset, 0 refused, 0 failed" in last and "batch_stop" not in last
