@@ -12,7 +12,8 @@ the batch itself never waits on Slack.
 
 Where the message is is recorded on the batch's row, and `serve`'s schedule resumes batches through
 `resume_all` here: a batch that a restart or a crash interrupted goes on editing the same message, from
-whichever process resumes it.
+whichever process resumes it; an automatic batch (core/auto_recovery.py) is run there too, its
+announcement in the alert channel (with its Stop button) edited into its progress once it is recorded.
 """
 
 from __future__ import annotations
@@ -64,23 +65,23 @@ class BatchRuns:
 
     async def resume_all(self) -> int:
         """Run every running batch nobody else holds (serve's schedule: a restart, a crash or a CLI that died
-        left it running), editing its progress message where it has one; how many this process ran."""
+        left it running, or auto-recovery started it), editing its progress message where it has one; how
+        many this process ran."""
         ran = 0
         for batch in await self.runner.batches.running():
-            if await self._run(batch, None, posted=batch.message):
+            if await self._run(batch, None, resumed=True):
                 ran += 1
         return ran
 
-    async def _run(
-        self, batch: Batch, thread: tuple[str, str] | None, *, posted: tuple[str, str] | None = None
-    ) -> bool:
-        """Run `batch` here with its progress in `posted`, or in a new message in `thread`; whether it ran
-        here (False: another process holds it, or it paused on an error and resumes later)."""
-        message = posted or await self._post(batch, thread)
+    async def _run(self, batch: Batch, thread: tuple[str, str] | None, *, resumed: bool = False) -> bool:
+        """Run `batch` here, its progress in the message it has (`resumed`) or in a new one in `thread`;
+        whether it ran here (False: another process holds it, or it paused on an error and resumes later)."""
+        message = batch.message_ref if resumed else await self._post(batch, thread)
         last, editing = time.monotonic(), None
 
-        def progress(_before: Batch, _member: Member) -> None:
-            nonlocal last, editing
+        def progress(before: Batch, _member: Member) -> None:
+            nonlocal last, editing, message
+            message = message or before.message_ref  # an automatic batch's announcement, posted since it began
             if message is None or time.monotonic() - last < self.every or (editing and not editing.done()):
                 return
             last, editing = time.monotonic(), asyncio.create_task(self._edit(batch.id, message))
@@ -97,11 +98,12 @@ class BatchRuns:
             await editing
         if ended is None:
             log.info("batch %s is run by another process", batch.id)
-        if message is not None and (ended is not None or posted is None):  # a resumed one's holder edits it
-            await self._edit(batch.id, message, elsewhere=ended is None)
+        shown = message or (ended.message_ref if ended is not None else None)
+        if shown is not None and (ended is not None or not resumed):  # a resumed one's holder edits it
+            await self._edit(batch.id, shown, elsewhere=ended is None)
         return ended is not None
 
-    async def _post(self, batch: Batch, thread: tuple[str, str] | None) -> tuple[str, str] | None:
+    async def _post(self, batch: Batch, thread: tuple[str, str] | None) -> str | None:
         if thread is None:
             return None
         channel, ts = thread
@@ -115,18 +117,19 @@ class BatchRuns:
         posted = answer.get("ts")
         if not isinstance(posted, str):
             return None
+        message_ref = f"{channel}/{posted}"  # as alerts keep theirs
         try:  # so that a process resuming the batch after this one stops edits the same message
-            await self.runner.batches.record_message(batch.id, channel, posted)
+            await self.runner.batches.record_message(batch.id, message_ref)
         except StoreError as e:
             log.warning("batch %s: where its progress is shown was not recorded: %s", batch.id, e)
-        return channel, posted
+        return message_ref
 
-    async def _edit(self, batch_id: int, message: tuple[str, str], *, elsewhere: bool = False) -> None:
+    async def _edit(self, batch_id: int, message_ref: str, *, elsewhere: bool = False) -> None:
         try:
             batch = await self.runner.batches.get(batch_id)
             if batch is None:
                 return
-            channel, ts = message
+            channel, _, ts = message_ref.partition("/")
             retries = await self.retries(batch) if self.retries is not None else None
             text, blocks = progress_text(batch, retries), progress_blocks(batch, retries, elsewhere=elsewhere)
             await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)

@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.alert import alert_blocks, alert_text
 from bot.blocks.announcement import announcement_text, auto_batch_text
+from bot.blocks.batch import auto_batch_blocks
 from bot.blocks.digest import digest_blocks, digest_text
 from bot.blocks.nudge import reset_nudge_text
 from bot.metrics import Metrics
@@ -99,7 +100,8 @@ class SlackNotifier:
         return f"{response['channel']}/{response['ts']}"
 
     async def announce_batch(self, batch: Batch, left_today: int) -> str:
-        return await self._post(text=auto_batch_text(batch, left_today))
+        text = auto_batch_text(batch, left_today)
+        return await self._post(text=text, blocks=auto_batch_blocks(batch, text))
 
     async def remind_reset(self, thread: str | None, resetter: str, nudges: Sequence[ResetNudge]) -> None:
         text = reset_nudge_text(resetter, nudges)

@@ -100,6 +100,10 @@ class AutoRecovery:
     ) -> None:
         self.batches, self.situations, self.cap, self.clock = batches, frozenset(situations), cap, clock
 
+    async def shown_at(self, batch: Batch, message_ref: str) -> None:
+        """Where the batch was announced: its progress is edited there as it runs (serve's batch job)."""
+        await self.batches.record_message(batch.id, message_ref)
+
     async def left_today(self) -> int:
         """Tenants automatic batches may still take within the rolling day."""
         taken = await self.batches.members_since(ACTOR, self.clock() - WINDOW)

@@ -78,7 +78,7 @@ class Batch:
     stop_requested_by: str | None = None
     canary_passed: bool = False
     counts: Mapping[MemberStatus, int] = field(default_factory=dict)
-    message: tuple[str, str] | None = None  # (channel, ts) of its progress message in Slack, once posted
+    message_ref: str | None = None  # where its progress is shown in the chat, once posted
 
     @property
     def total(self) -> int:
@@ -222,7 +222,7 @@ class BatchStore(Protocol):
 
     async def canary_passed(self, batch_id: int) -> None: ...
 
-    async def record_message(self, batch_id: int, channel: str, ts: str) -> None:
+    async def record_message(self, batch_id: int, message_ref: str) -> None:
         """Where the batch's progress is shown, so a process that resumes it edits the same message."""
         ...
 

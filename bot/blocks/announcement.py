@@ -47,6 +47,6 @@ def auto_batch_text(batch: Batch, left_today: int) -> str:
     return (
         f":robot_face: Auto-recovery (`AUTO_RECOVER`) started *batch {batch.id}*: Reset and Retry of "
         f"{batch.total} tenant(s) {cause}{canary}, {batch.rate:g} tenants/s; {left_today} more may be taken "
-        f"automatically within 24 hours. Stop it with `tenantbot batch stop {batch.id}`; "
+        f"automatically within 24 hours. Stop it here or with `tenantbot batch stop {batch.id}`; "
         f"follow it with `tenantbot batch status {batch.id}`."
     )

@@ -167,6 +167,17 @@ def progress_blocks(batch: Batch, retries: str | None = None, *, elsewhere: bool
         ContextBlock(elements=[md(cut(by, 2000))]),
     ]
     if batch.status is BatchStatus.RUNNING and batch.stop_requested_by is None:
-        stop = ButtonElement(text="Stop", action_id=STOP, value=str(batch.id), style="danger")
-        blocks.append(ActionsBlock(block_id=f"batch:{batch.id}", elements=[stop]))
+        blocks.append(stop_row(batch))
     return blocks
+
+
+def stop_row(batch: Batch) -> ActionsBlock:
+    """Stop, on any message that shows a running batch (bot/listeners/batches.py checks the block id)."""
+    stop = ButtonElement(text="Stop", action_id=STOP, value=str(batch.id), style="danger")
+    return ActionsBlock(block_id=f"batch:{batch.id}", elements=[stop])
+
+
+def auto_batch_blocks(batch: Batch, text: str) -> list[Block]:
+    """Auto-recovery's announcement of `batch` (bot/blocks/announcement.py says what), with its Stop; it is
+    edited into the batch's progress once the batch job runs it."""
+    return [SectionBlock(text=md(cut(text, 3000))), stop_row(batch)]

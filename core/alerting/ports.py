@@ -188,8 +188,9 @@ class Notifier(Protocol):
         returns where it was posted."""
 
     async def announce_batch(self, batch: Batch, left_today: int) -> str:
-        """Say in the alert channel that auto-recovery started `batch` (what it does, how to stop it, how
-        many tenants automatic batches may still take today); returns where it was posted."""
+        """Say in the alert channel that auto-recovery started `batch` (what it does, a Stop, how many
+        tenants automatic batches may still take today); returns where it was posted, which then shows the
+        batch's progress."""
         ...
 
     async def remind_reset(self, thread: str | None, resetter: str, nudges: Sequence[ResetNudge]) -> None:

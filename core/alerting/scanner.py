@@ -164,11 +164,15 @@ class Scanner:
             await self.keep_lease()
             first = self._unannounced[0]
             try:
-                await self.notifier.announce_batch(first, left)
+                posted = await self.notifier.announce_batch(first, left)
             except NotifyError as e:
                 log.warning("auto batch %s not announced yet, trying again next tick: %s", first.id, e)
                 break
             self._unannounced.pop(0)
+            try:
+                await self.auto.shown_at(first, posted)
+            except StoreError as e:  # its progress is not shown there; the batch runs all the same
+                log.warning("auto batch %s: where it was announced was not recorded: %s", first.id, e)
         return len(started)
 
     async def _record(self, wedged: int) -> None:

@@ -99,10 +99,9 @@ class SqlBatchStore(BatchStore):
         async with translated(), self.reading() as session:
             return set(await session.scalars(query))
 
-    async def record_message(self, batch_id: int, channel: str, ts: str) -> None:
+    async def record_message(self, batch_id: int, message_ref: str) -> None:
         async with translated(), self.writing.begin() as session:
-            where = update(BatchRow).where(BatchRow.id == batch_id)
-            await session.execute(where.values(message_channel=channel, message_ts=ts))
+            await session.execute(update(BatchRow).where(BatchRow.id == batch_id).values(message_ref=message_ref))
 
     async def mark(self, batch_id: int, tenant_id: str, status: MemberStatus, why: str | None, at: datetime) -> None:
         async with translated(), self.writing.begin() as session:
@@ -173,7 +172,7 @@ def _batch(row: BatchRow) -> Batch:
             MemberStatus.REFUSED: row.refused,
             MemberStatus.FAILED: row.failed,
         },
-        message=(row.message_channel, row.message_ts) if row.message_channel and row.message_ts else None,
+        message_ref=row.message_ref,
     )
 
 

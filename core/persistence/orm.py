@@ -350,8 +350,7 @@ class BatchRow(Base):
     done: Mapped[int] = mapped_column(default=0)
     refused: Mapped[int] = mapped_column(default=0)
     failed: Mapped[int] = mapped_column(default=0)
-    message_channel: Mapped[str | None] = mapped_column(String(100))  # its progress message in Slack, if any
-    message_ts: Mapped[str | None] = mapped_column(String(40))
+    message_ref: Mapped[str | None] = mapped_column(String(150))  # its progress message in Slack, if any
 
     __table_args__ = (Index("ix_batches_status", "status"),)
 

@@ -15,7 +15,9 @@ from bot.batch_runs import BatchRuns
 from bot.blocks.batch import CANARY_BLOCK, CANARY_INPUT, OFFER_BLOCK, RATE_BLOCK, RATE_INPUT
 from core import events as ev
 from core.alerting.batch_groups import cause_key
+from core.alerting.scanner import Scanner
 from core.authz import AllowList, Policy
+from core.auto_recovery import AutoRecovery
 from core.batch_runner import BatchRunner
 from core.batches import Batch, BatchStatus, MemberStatus
 from core.causes import Cause
@@ -274,7 +276,7 @@ async def test_a_batch_resumed_by_another_process_goes_on_editing_its_progress_m
     assert bot.deps.batch_runs is not None
     await bot.deps.batch_runs.close()  # this process stops (its lease goes with it); the batch stays running
     [batch] = await bot.database.batches.running()
-    assert batch.count(MemberStatus.WAITING) > 0 and batch.message == (first["channel"], first["ts"])
+    assert batch.count(MemberStatus.WAITING) > 0 and batch.message_ref == f"{first['channel']}/{first['ts']}"
 
     runner = BatchRunner(bot.database.batches, bot.service, bot.database.leases, holder="e2e:next-process")
     assert await BatchRuns(bot.client, runner, every=0.1).resume_all() == 1  # serve's schedule, after a restart
@@ -285,3 +287,26 @@ async def test_a_batch_resumed_by_another_process_goes_on_editing_its_progress_m
     assert len(progress) == 1 and {u["ts"] for u in edits} == {first["ts"]}  # one message, edited to the end
     last = json.dumps(edits[-1]["blocks"])
     assert "Finished: 7/7 reset, 0 refused, 0 failed" in last and "batch_stop" not in last
+
+
+async def test_an_automatic_batch_is_announced_with_a_stop_and_that_message_shows_its_progress(bot: Bot) -> None:
+    for i in range(3):
+        await make(bot.store, bot.engine, f"orphan-{i}", Situation.WEDGED_ORPHANED, current_step="create_storage")
+    automatic = AutoRecovery(bot.database.batches, {Situation.WEDGED_ORPHANED}, cap=50, clock=now)
+    s = bot.scanner
+    scanner = Scanner(s.store, s.alerts, s.notifier, s.finder, leases=s.leases, holder="e2e", clock=now, auto=automatic)
+    assert (await scanner.tick()).auto_batches == 1
+    [announced] = [m for m in bot.slack.sent("/api/chat.postMessage") if "Auto-recovery" in m["text"]]
+    [stop] = [e for b in parsed(announced["blocks"]) if b["type"] == "actions" for e in b["elements"]]
+    assert stop["action_id"] == "batch_stop"
+
+    assert bot.deps.batch_runs is not None
+    assert await bot.deps.batch_runs.resume_all() == 1  # serve's batch job
+    [batch] = await finished(bot)
+    assert batch.status is BatchStatus.FINISHED and batch.count(MemberStatus.DONE) == 3
+    assert batch.message_ref is not None
+    channel, _, ts = batch.message_ref.partition("/")
+    assert channel == announced["channel"]  # recorded where the announcement went
+    edits = [u for u in bot.slack.sent("/api/chat.update") if u["text"].startswith("Batch ")]
+    assert edits and {(u["channel"], u["ts"]) for u in edits} == {(channel, ts)}  # the announcement, edited
+    assert "Finished: 3/3 reset and retried" in json.dumps(edits[-1]["blocks"])

@@ -76,7 +76,7 @@ class InMemoryBatches:
     async def canary_passed(self, batch_id: int) -> None:
         raise NotImplementedError
 
-    async def record_message(self, batch_id: int, channel: str, ts: str) -> None:
+    async def record_message(self, batch_id: int, message_ref: str) -> None:
         raise NotImplementedError
 
     async def request_stop(self, batch_id: int, by: str) -> Batch | None:

@@ -37,6 +37,8 @@ async def test_a_tick_starts_one_batch_for_the_orphans_and_announces_it_once(wor
     )
     assert [m.tenant_id for m in await world.batches.members(batch.id)] == ["o0", "o1", "o2"]
     assert ("announce_batch", f"batch {batch.id}: 3 reset-retry, 7 left") in world.slack.sent
+    [announced] = [ref for ref, owner in world.slack.owners.items() if owner == "announcement"]
+    assert batch.message_ref == announced  # the announcement shows its progress from there on
     again = await world.scanner(auto=auto(world, cap=10), freezes=world.freezes).tick()
     assert again.auto_batches == 0 and world.slack.kinds().count("announce_batch") == 1
 
