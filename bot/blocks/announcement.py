@@ -2,8 +2,8 @@
 which tenant, with the reason it carried, and the mention of an alert nobody took.
 
 Everything taken from data (actor, tenant, reason) is escaped; the only mentions are those the bot means:
-a Slack user who acted (`<@U…>`) and the configured `ALERT_MENTION` (`<@U…>`, or `<!subteam^S…>` for a
-user group)."""
+a Slack user who acted (`<@U…>`) or on whose behalf a CLI user acted (`--actor U…`), and the configured
+`ALERT_MENTION` (`<@U…>`, or `<!subteam^S…>` for a user group)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,9 @@ def announcement_text(line: Announcement) -> str:
         )
     action = (line.action or "?").capitalize()
     said = f" — reason: {safe(line.reason, REASON_CHARS)}" if line.reason else ""
-    return f":arrow_forward: {actor(line.actor)} ran *{safe(action, 20)}* on {tenant} at {line.at:%H:%M:%S} UTC{said}"
+    behalf = f" for {actor(line.on_behalf_of)}" if line.on_behalf_of else ""
+    at = f"{line.at:%H:%M:%S} UTC"
+    return f":arrow_forward: {actor(line.actor)}{behalf} ran *{safe(action, 20)}* on {tenant} at {at}{said}"
 
 
 def auto_batch_text(batch: Batch, left_today: int) -> str:

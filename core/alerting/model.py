@@ -106,6 +106,7 @@ class Announcement:
     at: datetime
     action: str | None = None  # "reset", "retry", … (None: a mention)
     reason: str | None = None
+    on_behalf_of: str | None = None  # whom a CLI user said they acted for (`--actor`)
     alert_id: int | None = None
     event_id: int | None = None  # the audit event it announces
     id: int | None = None

@@ -60,7 +60,7 @@ class SqlAnnouncements:
             .limit(1)
         )
         details = event.details or {}
-        reason = details.get("reason")
+        reason, behalf = details.get("reason"), details.get("on_behalf_of")
         action = event.type.rsplit(".", 1)[-1].removesuffix("_started")
         # a batch's members are recorded as seen but not posted one by one: 500 members would be 1,000 lines
         return {
@@ -71,6 +71,7 @@ class SqlAnnouncements:
             "tenant_id": event.tenant_id,
             "action": action,
             "actor": event.actor,
+            "on_behalf_of": str(behalf)[:64] if behalf is not None else None,
             "reason": str(reason) if reason is not None else None,
             "at": event.at,
         }
@@ -140,6 +141,7 @@ def announcement_from_row(row: AnnouncementRow) -> Announcement:
     return Announcement(
         tenant_id=row.tenant_id,
         actor=row.actor,
+        on_behalf_of=row.on_behalf_of,
         at=row.at,
         action=row.action,
         reason=row.reason,

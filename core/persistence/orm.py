@@ -231,6 +231,7 @@ class AnnouncementRow(Base):
     tenant_id: Mapped[str] = mapped_column(String(63))
     action: Mapped[str | None] = mapped_column(String(20))
     actor: Mapped[str] = mapped_column(String(200))  # who acted, or whom a mention calls
+    on_behalf_of: Mapped[str | None] = mapped_column(String(64))  # a CLI user's --actor
     reason: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime]
     message_ref: Mapped[str | None] = mapped_column(String(100))  # where it was posted

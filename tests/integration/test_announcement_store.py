@@ -72,19 +72,20 @@ async def test_an_action_goes_to_the_alert_open_when_it_ran_with_its_reason(data
     current = await posted_alert(database, "acme", T0 - timedelta(minutes=30), "C1/2")
     await database.tenants.append(
         [
-            started("acme", Action.CANCEL, "cli:alice", T0, reason="customer asked"),
+            started("acme", Action.CANCEL, "cli:alice", T0, reason="customer asked", on_behalf_of="U7"),
             started("other", Action.RETRY, "U2", T0),
         ]
     )
     assert await database.announcements.record_actions(ANNOUNCED, T0 - timedelta(minutes=5), 10) == 2
     acme, other = await database.announcements.pending(10)
-    assert (acme.alert_id, acme.action, acme.actor, acme.reason) == (
+    assert (acme.alert_id, acme.action, acme.actor, acme.reason, acme.on_behalf_of) == (
         current.id,
         "cancel",
         "cli:alice",
         "customer asked",
+        "U7",  # the CLI's --actor
     )
-    assert (other.alert_id, other.action, other.reason) == (None, "retry", None)
+    assert (other.alert_id, other.action, other.reason, other.on_behalf_of) == (None, "retry", None, None)
 
 
 async def test_the_actions_of_a_batchs_members_are_recorded_but_not_posted_one_by_one(database: Database) -> None:

@@ -24,7 +24,7 @@ async def test_opening_an_empty_database_creates_the_schema_and_reopening_change
         await engine.dispose()
     assert {"tenants", "allocations", "audit_events", "request_keys", "alerts", "locks", "announcements"} <= tables
     assert {"freezes", "decommission_requests", "scan_ticks", "batches", "batch_members"} <= tables
-    assert version == "0011_batch_messages"
+    assert version == "0012_announced_behalf"
 
 
 async def test_the_migrations_and_the_models_agree(database_url: str) -> None:

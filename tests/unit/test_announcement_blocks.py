@@ -39,6 +39,13 @@ def test_an_action_without_a_reason_says_none_and_a_command_line_actor_is_shown_
     assert text == ":arrow_forward: `cli:&lt;!here&gt;` ran *Reset* on `acme-42` at 12:00:00 UTC"
 
 
+def test_an_action_run_on_someones_behalf_names_them_beside_who_ran_it() -> None:
+    text = announcement_text(Announcement("acme-42", "cli:alice", NOW, action="reset", on_behalf_of="U7"))
+    assert text == ":arrow_forward: `cli:alice` for <@U7> ran *Reset* on `acme-42` at 12:00:00 UTC"
+    named = announcement_text(Announcement("acme-42", "cli:alice", NOW, action="reset", on_behalf_of="bob@example.com"))
+    assert named.startswith(":arrow_forward: `cli:alice` for `bob@example.com` ran *Reset*")
+
+
 def test_the_owner_is_shown_on_the_alert_within_slacks_limits() -> None:
     alert = Alert(LONG_ID, Situation.WEDGED_ERROR, SPOOF * 100, NOW, id=7, owner="W" + "X" * 198, owned_at=NOW)
     message = as_sent(alert_blocks(alert))
