@@ -99,6 +99,11 @@ class ApprovalStore(Protocol):
         only before it expires. False, and nothing written, when it was no longer pending (or had expired)."""
         ...
 
+    async def reopen(self, request_id: int, key: str, outcome: str, events: Sequence[AuditEvent]) -> bool:
+        """Make the request pending again after the approval `key` ran nothing (a guarded write, with
+        `events`); False when it is no longer that approval's."""
+        ...
+
     async def decided_by_key(self, request_id: int, key: str) -> bool:
         """Whether the press `key` is the one that decided the request (a redelivered press)."""
         ...

@@ -111,13 +111,19 @@ class Approvals:
             blocked = str(e)
         if blocked is not None:
             return await self._refused(asked.tenant_id, approver, blocked, asked)
+        # this approval's own key: one approval wins the guarded write below, and its press, redelivered, is
+        # a duplicate (`_used`, or here after a reopen); an approval after a reopen is another one, so it runs
+        key = f"decommission-request:{request_id}:{request_key}"
+        if await self.service.store.seen_request(key):
+            return ApprovalResult(Outcome.DUPLICATE, "this approval was already handled; nothing ran twice", asked)
         approved = self._event(asked, ev.DECOMMISSION_APPROVED, approver)
         if not await self.store.decide(request_id, RequestState.APPROVED, approver, now, [approved], key=request_key):
             fresh = await self.store.get(request_id)
             return await self._used(fresh or asked, approver, request_key)
         details = {"approval_request": request_id, "requested_by": asked.requester, "reason": asked.reason}
-        key = f"decommission-request:{request_id}"  # the request's own: it runs once, whoever approved
         result = await self.service.act(DECOMMISSION, asked.tenant_id, approver, request_key=key, details=details)
+        if result.outcome is Outcome.FAILED and await self._ran_nothing(asked, now):
+            return await self._reopen(asked, approver, request_key, result)
         finishing = result.outcome is Outcome.DONE  # the engine finishes it: `finished` follows it to the end
         try:
             outcome = f"{result.outcome.value}: {result.message}"
@@ -207,6 +213,39 @@ class Approvals:
         if not view.assessment.allows(DECOMMISSION):
             return refusal(DECOMMISSION, view.assessment)
         return None
+
+    async def _ran_nothing(self, asked: DecommissionRequest, now: datetime) -> bool:
+        """Whether a failed Decommission left the tenant as it was, with nothing under way (the engine refused
+        or did not answer the start; a half-done one keeps its claim until recovery settles it), while the
+        request still has time: then it may be approved again."""
+        if asked.expired(now):
+            return False
+        try:
+            tenant = await self.service.store.get(asked.tenant_id)
+        except StoreError:
+            return False
+        return tenant is not None and tenant.claim is None and tenant.state is not TenantState.DECOMMISSIONING
+
+    async def _reopen(
+        self, asked: DecommissionRequest, approver: str, request_key: str, failed: ActionResult
+    ) -> ApprovalResult:
+        """Open the request again after its approval ran nothing: nobody has to ask again once the engine
+        answers. Its expiry stays; the failure is in the audit feed (`decommission_failed`) and here."""
+        assert asked.id is not None
+        until = f"{asked.expires_at:%H:%M} UTC"
+        outcome = f"failed: {failed.message}; open for approval again until {until}"
+        event = self._event(asked, ev.DECOMMISSION_REOPENED, approver)
+        try:
+            reopened = await self.store.reopen(asked.id, request_key, outcome, [event])
+        except StoreError as e:
+            log.warning("decommission request %s not reopened after a failed approval: %s", asked.id, e)
+            reopened = False
+        fresh = await self._fresh(asked.id, asked)
+        if not reopened:
+            return ApprovalResult(failed.outcome, failed.message, fresh, failed)
+        again = f"{failed.message}. Nothing ran, so the request is open again: approve it once that is fixed"
+        again += f" (until {until})"
+        return ApprovalResult(failed.outcome, again, fresh, failed)
 
     async def _used(self, asked: DecommissionRequest, approver: str, request_key: str) -> ApprovalResult:
         """An approval of a request no longer pending: a redelivered press is a duplicate, anything else refused."""

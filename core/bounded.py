@@ -259,6 +259,9 @@ class BoundedApprovals(ApprovalStore):
         decided = self.store.decide(request_id, state, by, at, events, key=key)
         return await bounded(decided, "approvals", StoreError, self.limit)
 
+    async def reopen(self, request_id: int, key: str, outcome: str, events: Sequence[AuditEvent]) -> bool:
+        return await bounded(self.store.reopen(request_id, key, outcome, events), "approvals", StoreError, self.limit)
+
     async def decided_by_key(self, request_id: int, key: str) -> bool:
         return await bounded(self.store.decided_by_key(request_id, key), "approvals", StoreError, self.limit)
 

@@ -50,6 +50,7 @@ RESET_NUDGE_FAILED = PREFIX + "reset_nudge_failed"
 DECOMMISSION_REQUESTED = PREFIX + "decommission_requested"
 DECOMMISSION_APPROVED = PREFIX + "decommission_approved"
 DECOMMISSION_DENIED = PREFIX + "decommission_denied"
+DECOMMISSION_REOPENED = PREFIX + "decommission_reopened"  # its approval ran nothing (the engine refused): open again
 
 BATCH_MEMBER = PREFIX + "batch_member"  # a batch handled the tenant (core/batch_runner.py); details: batch, reason
 BATCH_STOP = PREFIX + "batch_stop_requested"  # someone asked a batch to stop (on its first member's feed)

@@ -85,6 +85,17 @@ class SqlApprovalStore(ApprovalStore):
             session.add_all(event_row(e) for e in events)
             return True
 
+    async def reopen(self, request_id: int, key: str, outcome: str, events: Sequence[AuditEvent]) -> bool:
+        approved = Row.state == RequestState.APPROVED.value
+        guarded = update(Row).where(Row.id == request_id, approved, Row.decided_key == key)
+        pending = {"state": RequestState.PENDING.value, "decided_by": None, "decided_at": None, "decided_key": None}
+        async with translated(), self.writing.begin() as session:
+            changed = await session.execute(guarded.values(**pending, outcome=outcome, finished_at=None))
+            if changed.rowcount != 1:  # type: ignore[attr-defined]
+                return False
+            session.add_all(event_row(e) for e in events)
+            return True
+
     async def decided_by_key(self, request_id: int, key: str) -> bool:
         async with translated(), self.reading() as session:
             found = await session.scalar(select(Row.id).where(Row.id == request_id, Row.decided_key == key))

@@ -20,6 +20,7 @@ from bot.request_updates import update_requests
 from core.authz import AllowList, Policy
 from core.decisions import Situation
 from core.domain import Action, TenantState
+from core.ports import EngineError
 from tests.e2e.conftest import DEFAULT_POLICY, Bot, running_bot
 from tests.e2e.situations import make
 
@@ -101,6 +102,23 @@ async def test_a_decommission_press_posts_a_request_with_approve_and_deny_and_ru
     assert "the requester cannot approve their own request" in text
     assert button(posted, APPROVE)[1] == button(posted, DENY)[1]
     assert await feed(bot) == ["decommission_requested"] and decommissions(bot) == 0
+
+
+async def test_an_approval_the_engine_refuses_leaves_the_request_open_and_the_next_approval_runs_it(
+    bot: Bot,
+) -> None:
+    posted = await request(bot)
+    bot.engine.fail_with, bot.engine.failing = EngineError("engine: no answer within 2 s"), {"decommission"}
+    answer = await press(bot, posted, APPROVE, "U2", "blip")
+    assert "failed — " in answer["text"] and "Nothing ran, so the request is open again" in answer["text"]
+    await asyncio.sleep(0.2)
+    assert bot.slack.sent("/api/chat.update") == []  # Approve and Deny stay on the message
+    bot.engine.fail_with = None
+    ran = await press(bot, posted, APPROVE, "U3", "again")
+    assert "*Approve*: done — decommission started" in ran["text"]
+    [edited] = await bot.slack.wait_for("/api/chat.update")
+    assert "Approved by <@U3>" in str(blocks(edited)) and APPROVE not in str(blocks(edited))
+    assert (await feed(bot))[-3:] == ["decommission_reopened", "decommission_approved", "decommission_started"]
 
 
 async def test_the_requesters_own_approval_is_refused_and_audited(bot: Bot) -> None:

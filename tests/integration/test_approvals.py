@@ -283,13 +283,31 @@ async def test_an_approved_decommission_is_followed_until_the_engine_finished_it
     assert await world.approvals.finished() == []  # reported once
 
 
-async def test_an_approved_decommission_the_engine_refused_is_final_at_once(world: World) -> None:
+async def test_an_approval_the_engine_refused_runs_nothing_and_leaves_the_request_open_for_another(
+    world: World,
+) -> None:
     request_id = await requested(world)
     world.engine.fail_with, world.engine.failing = EngineError("engine: no answer within 2 s"), {"decommission"}
     failed = await world.approvals.approve(request_id, "U2", "U2:press:1")
     assert failed.outcome is Outcome.FAILED and failed.request is not None
+    assert "Nothing ran, so the request is open again" in failed.message
+    assert failed.request.state is RequestState.PENDING and failed.request.decided_by is None
     assert failed.request.outcome is not None and failed.request.outcome.startswith("failed: decommission failed")
-    assert failed.request.finished_at is not None and await world.approvals.finished() == []
+    tenant = await world.database.tenants.get("acme")
+    assert tenant is not None and tenant.state is TenantState.FAILED and tenant.claim is None  # as it was
+    replayed = await world.approvals.approve(request_id, "U2", "U2:press:1")  # the same press, redelivered
+    assert replayed.outcome is Outcome.DUPLICATE and replayed.request is not None
+    assert replayed.request.state is RequestState.PENDING  # still open: a redelivery does not use it up
+
+    world.engine.fail_with = None  # the engine answers again: another approval runs it, once
+    ran = await world.approvals.approve(request_id, "U3", "U3:press:1")
+    assert ran.outcome is Outcome.DONE and ran.request is not None and ran.request.state is RequestState.APPROVED
+    assert world.decommissions() == 2  # the refused call, then the one that ran
+    types = await world.types("acme")
+    assert types.count("decommission_approved") == 2 and types.count("decommission_reopened") == 1
+    assert types.count("decommission_failed") == 1 and types[-1] == "decommission_started"
+    again = await world.approvals.approve(request_id, "U2", "U2:press:2")
+    assert again.outcome is Outcome.REFUSED and "already approved by U3" in again.message
 
 
 async def test_a_submitted_decommission_is_a_request_while_a_submitted_retry_runs_at_once(world: World) -> None:
