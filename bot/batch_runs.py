@@ -28,12 +28,14 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.batch import progress_blocks, progress_text
+from bot.slack_client import RateLimited
 from core.batch_runner import BatchRunner
 from core.batches import Batch, Member
 from core.ports import StoreError
 
 log = logging.getLogger(__name__)
 EVERY = 3.0  # seconds between two edits of the progress message
+LAST_EDIT_WAIT = 120.0  # seconds the edit saying how a batch ended may wait out Slack's 429s
 
 
 class BatchRuns:
@@ -100,7 +102,7 @@ class BatchRuns:
             log.info("batch %s is run by another process", batch.id)
         shown = message or (ended.message_ref if ended is not None else None)
         if shown is not None and (ended is not None or not resumed):  # a resumed one's holder edits it
-            await self._edit(batch.id, shown, elsewhere=ended is None)
+            await self._last_edit(batch.id, shown, elsewhere=ended is None)
         return ended is not None
 
     async def _post(self, batch: Batch, thread: tuple[str, str] | None) -> str | None:
@@ -124,14 +126,29 @@ class BatchRuns:
             log.warning("batch %s: where its progress is shown was not recorded: %s", batch.id, e)
         return message_ref
 
-    async def _edit(self, batch_id: int, message_ref: str, *, elsewhere: bool = False) -> None:
+    async def _last_edit(self, batch_id: int, message_ref: str, *, elsewhere: bool) -> None:
+        """The edit that says how the batch ended is not dropped on a 429 as a progress edit is: it waits
+        out Slack's Retry-After (up to LAST_EDIT_WAIT in all), else the message would show a stale count."""
+        give_up = time.monotonic() + LAST_EDIT_WAIT
+        while (wait := await self._edit(batch_id, message_ref, elsewhere=elsewhere)) is not None:
+            if time.monotonic() + wait > give_up:
+                log.warning("batch %s: its last edit was given up after Slack's 429s", batch_id)
+                return
+            await asyncio.sleep(wait)
+
+    async def _edit(self, batch_id: int, message_ref: str, *, elsewhere: bool = False) -> float | None:
+        """Edit the progress message to the batch as it is now; the Retry-After when Slack said 429."""
         try:
             batch = await self.runner.batches.get(batch_id)
             if batch is None:
-                return
+                return None
             channel, _, ts = message_ref.partition("/")
             retries = await self.retries(batch) if self.retries is not None else None
             text, blocks = progress_text(batch, retries), progress_blocks(batch, retries, elsewhere=elsewhere)
             await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        except RateLimited as e:
+            log.info("batch %s: its progress message was not edited: %s", batch_id, e)
+            return e.seconds
         except (SlackApiError, SlackClientError, OSError, StoreError) as e:
             log.warning("batch %s: its progress message was not edited: %s", batch_id, e)
+        return None

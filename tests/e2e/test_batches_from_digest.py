@@ -310,3 +310,22 @@ async def test_an_automatic_batch_is_announced_with_a_stop_and_that_message_show
     edits = [u for u in bot.slack.sent("/api/chat.update") if u["text"].startswith("Batch ")]
     assert edits and {(u["channel"], u["ts"]) for u in edits} == {(channel, ts)}  # the announcement, edited
     assert "Finished: 3/3 reset and retried" in json.dumps(edits[-1]["blocks"])
+
+
+async def test_slack_answering_429_to_progress_edits_still_leaves_the_message_saying_how_the_batch_ended(
+    bot: Bot,
+) -> None:
+    digest = await posted_digest(bot)
+    view = await bot.preview(bot.press_on(digest, "digest_batch_reset"))
+    bot.slack.rate_limit("chat.update", 3, retry_after=1)  # every edit while it runs is refused or held back
+    await bot.post(submission_body(view, reason=REASON))
+    [batch] = await finished(bot)
+    assert batch.status is BatchStatus.FINISHED
+    for _ in range(60):  # the last edit waits out the Retry-After instead of being dropped
+        edits = [u for u in bot.slack.sent("/api/chat.update") if u["text"].startswith("Batch ")]
+        if edits and "Finished: 7/7 reset" in json.dumps(edits[-1]["blocks"]):
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError(f"the progress message was left at {edits[-1:] or 'its first count'}")
+    assert len(bot.slack.arrivals("/api/chat.update")) >= 4  # three 429s, then the edit that took
