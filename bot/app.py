@@ -53,6 +53,7 @@ class TenantBotApp(AsyncApp):
         client: AsyncWebClient,
         installation: InstallationCheck,
         metrics: Metrics | None = None,
+        response_urls: ResponseUrls | None = None,
     ) -> None:
         super().__init__(
             client=client,
@@ -64,7 +65,8 @@ class TenantBotApp(AsyncApp):
         self.installation = installation
         self.deliveries = Deliveries()
         self.metrics = metrics or Metrics()
-        self.response_urls = ResponseUrls()  # one HTTP session for every answer through a response_url
+        # one HTTP session for every answer through a response_url
+        self.response_urls = response_urls or ResponseUrls()
         self.use(self._share_pauses)
         self.use(self._share_response_session)
 
@@ -117,7 +119,13 @@ class TenantBotApp(AsyncApp):
 def create_app(
     *, signing_secret: str, client: AsyncWebClient, installation: InstallationCheck, deps: BotDeps
 ) -> TenantBotApp:
-    app = TenantBotApp(client=client, signing_secret=signing_secret, installation=installation, metrics=deps.metrics)
+    app = TenantBotApp(
+        client=client,
+        signing_secret=signing_secret,
+        installation=installation,
+        metrics=deps.metrics,
+        response_urls=deps.response_urls,
+    )
 
     async def on_error(error: Exception, body: dict[str, Any]) -> None:
         log.error(

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from bot.batch_runs import BatchRuns
 from bot.metrics import Metrics
+from bot.response_urls import ResponseUrls
 from core.alerting.batch_offers import BatchOffers
 from core.alerting.controls import AlertControls
 from core.approvals import Approvals
@@ -42,6 +43,8 @@ class BotDeps:
     command_work: Turns = field(default_factory=Turns)  # the root's, which its bounded engine steps aside from
     batch_offers: BatchOffers | None = None  # a digest's "Reset all N": previews, starts, stops; None: alerts off
     batch_runs: BatchRuns | None = None  # batches started from Slack, run here at once with their progress message
+    # the app's one HTTP session for answers through a response_url, also those a listener makes itself
+    response_urls: ResponseUrls = field(default_factory=ResponseUrls)
 
     @property
     def submissions(self) -> Submissions:

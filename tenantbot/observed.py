@@ -29,10 +29,14 @@ class _Counted:
         self._port, self._errors, self._kind = port, errors, kind
 
     def __getattr__(self, name: str) -> Any:
+        """Only reached on the first use of a name: the counting wrapper is kept as an attribute, so the
+        ports' calls (every request's) do not build one each time."""
         attribute = getattr(self._port, name)
         if not inspect.iscoroutinefunction(attribute):
             return attribute
-        return self._counting(name, attribute)
+        counting = self._counting(name, attribute)
+        setattr(self, name, counting)
+        return counting
 
     def _counting(self, name: str, call: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(call)

@@ -26,7 +26,6 @@ from typing import Any
 import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -100,7 +99,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             "container": {"is_ephemeral": opened.private, "channel_id": opened.channel},
         }
         answer = Answer(
-            AsyncRespond(response_url=opened.response_url), "preview submission", client=client, body=pressed
+            deps.response_urls.respond(opened.response_url), "preview submission", client=client, body=pressed
         )
 
         async def work() -> dict[str, Any] | None:

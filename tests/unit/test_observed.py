@@ -53,3 +53,8 @@ async def test_the_proxy_is_the_port_for_everything_else() -> None:
     await counted.add(Tenant(id="acme-42", state=TenantState.PENDING, created_at=now, last_progress_at=now), [])
     assert (await store.get("acme-42")) is not None
     assert counted.down is False  # type: ignore[attr-defined]  # attributes pass through
+
+
+def test_a_ports_method_is_wrapped_once_not_on_every_call() -> None:
+    counted: TenantStore = counted_store(InMemoryStore(), Metrics().database_errors)
+    assert counted.get is counted.get  # the hot path does not build a wrapper per call
