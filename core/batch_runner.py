@@ -202,8 +202,19 @@ class BatchRunner:
         )
 
     async def _await_canary(self, batch: Batch) -> Batch | None:
-        """Wait until the canary's retries got past their step (None: go on) or the batch stopped."""
-        canary = [m for m in await self.batches.members(batch.id, MemberStatus.DONE) if m.position < batch.canary]
+        """Wait until the canary's retries got past their step (None: go on) or the batch stopped. A canary
+        with a member that failed, or with none recovered (each refused: it had moved on), shows nothing about
+        the rest: the batch stops and says so."""
+        handled = [m for m in await self.batches.members(batch.id) if m.position < batch.canary]
+        failed = next((m for m in handled if m.status is MemberStatus.FAILED), None)
+        if failed is not None:
+            return await self._end(
+                batch, BatchStatus.STOPPED, f"stopped: canary {failed.tenant_id} failed: {failed.why}"
+            )
+        canary = [m for m in handled if m.status is MemberStatus.DONE]
+        if not canary:
+            none = "stopped: no canary member was recovered (each was refused), so nothing shows the recovery holds"
+            return await self._end(batch, BatchStatus.STOPPED, none)
         while True:
             if (why := await self._stop_reason(await self._get(batch.id))) is not None:
                 return await self._end(batch, BatchStatus.STOPPED, why)

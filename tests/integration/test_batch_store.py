@@ -14,7 +14,7 @@ from core.batch_runner import BatchRunner
 from core.batches import BatchStatus, Kind, MemberStatus, NewBatch
 from core.causes import Cause
 from core.decisions import Situation
-from core.domain import Action
+from core.domain import Action, TenantState
 from core.persistence import Database
 from core.persistence.database import create_engine
 from core.ports import EngineError
@@ -125,3 +125,22 @@ async def test_an_action_the_batch_started_that_failed_before_a_crash_is_not_run
     assert member.why == "reset started by this batch before it was cut short failed: see the audit feed"
     started = [e for e in await database.tenants.events("orphan-1", 50) if e.type == ev.started(Action.RESET)]
     assert len(started) == 1
+
+
+async def test_a_canary_none_of_whose_members_was_recovered_stops_the_batch_instead_of_passing(
+    database: Database,
+) -> None:
+    for tenant_id in ("moved-1", "moved-2", "orphan-3"):  # the first two were recovered by hand meanwhile
+        await database.tenants.add(lost(tenant_id, "seed_data"), [])
+    batch = await database.batches.create(new("moved-1", "moved-2", "orphan-3", canary=2))
+    for tenant_id in ("moved-1", "moved-2"):
+        tenant = await database.tenants.get(tenant_id)
+        assert tenant is not None
+        await database.tenants.save(replace(tenant, state=TenantState.ACTIVE, handle=None), [])
+    service = TenantService(database.tenants, FakeEngine())
+
+    ended = await BatchRunner(database.batches, service, database.leases, holder="r1").run(batch.id)
+
+    assert ended is not None and ended.status is BatchStatus.STOPPED
+    assert ended.note is not None and "no canary member was recovered" in ended.note
+    assert ended.count(MemberStatus.REFUSED) == 2 and ended.count(MemberStatus.WAITING) == 1  # orphan-3 untouched
