@@ -48,6 +48,10 @@ SETTLED = "recovery settled it meanwhile"  # the action outlived ACTION_LEASE an
 SINCE_EVENTS = 50  # audit events read to say what happened since an out-of-date card was drawn
 
 
+# a redelivered request: its first delivery was answered, so this one needs no view read to answer
+ALREADY_HANDLED = "this request was already handled; nothing ran twice"
+
+
 class TenantService:
     def __init__(
         self,
@@ -103,12 +107,6 @@ class TenantService:
         """Views of the most recently changed tenants (for `tenantbot tenants` and `/tenant stuck`)."""
         tenants = await self.store.list(limit)
         return list(await asyncio.gather(*(self.view(t.id) for t in tenants)))
-
-    async def _observe(self, tenant_id: str) -> tuple[Tenant, RunObservation | None, tuple[str, ...]]:
-        tenant = await self.store.get(tenant_id)
-        if tenant is None:
-            raise TenantNotFound(tenant_id)
-        return tenant, *await self._describe(tenant)
 
     async def _describe(self, tenant: Tenant) -> tuple[RunObservation | None, tuple[str, ...]]:
         if tenant.handle is None:
@@ -228,11 +226,15 @@ class TenantService:
         action, actor, request_key, seen, extra = asked.action, asked.actor, asked.request_key, asked.seen, asked.extra
         for _ in range(CLAIM_ATTEMPTS):
             try:
-                tenant, run, _problems = await self._observe(tenant_id)
+                tenant = await self.store.get(tenant_id)
+                if tenant is None:
+                    raise TenantNotFound(tenant_id)
                 # The key after the row: a first delivery that claimed the row since wrote its key with the
-                # claim, so a redelivery is told apart from another operator's press (refused: under way).
+                # claim, so a redelivery is told apart from another operator's press (refused: under way);
+                # and before the engine is asked: a duplicate costs no describe.
                 if request_key is not None and await self.store.seen_request(request_key):
-                    raise _Stop(Outcome.DUPLICATE, "this request was already handled; nothing ran twice")
+                    raise _Stop(Outcome.DUPLICATE, ALREADY_HANDLED, unread=True)
+                run, _problems = await self._describe(tenant)
                 if await self.recovery.settle_if_due(tenant):
                     continue  # a crash had left an action unfinished: settled, so decide on the fresh row
             except (TenantNotFound, StoreError) as e:
@@ -279,7 +281,7 @@ class TenantService:
             except ConcurrentUpdate:
                 continue
             except DuplicateRequest as e:
-                raise _Stop(Outcome.DUPLICATE, "this request was already handled; nothing ran twice") from e
+                raise _Stop(Outcome.DUPLICATE, ALREADY_HANDLED, unread=True) from e
             except StoreError as e:
                 raise _Stop(Outcome.FAILED, f"{action.value} not started: {e}", unread=True) from e
             finally:

@@ -308,8 +308,10 @@ class TestConcurrency:
         await wedged(store, engine)
         first = await service.act(Action.RESET, "acme", "U1", request_key="T1:123.456")
         store.tenants["acme"] = store.tenants["acme"].updated(handle=HANDLE, state=TenantState.PROVISIONING)
+        engine.calls.clear()
         second = await service.act(Action.RESET, "acme", "U1", request_key="T1:123.456")
         assert (first.outcome, second.outcome) == (Outcome.DONE, Outcome.DUPLICATE)
+        assert [c for c, _ in engine.calls if c == "describe"] == []  # a duplicate is answered before the engine
 
     async def test_the_started_event_names_the_request_so_the_history_shows_which_press_ran(
         self, service: TenantService, store: InMemoryStore, engine: FakeEngine
