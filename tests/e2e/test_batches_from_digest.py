@@ -74,10 +74,13 @@ async def posted_digest(bot: Bot) -> dict[str, Any]:
 
 
 async def finished(bot: Bot, count: int = 1) -> list[Batch]:
-    """The batches once `count` of them have ended (waiting up to 20 s)."""
+    """The batches once `count` of them have ended and this process's runs are over, their last edits and
+    metrics included (waiting up to 20 s)."""
+    runs = bot.deps.batch_runs
     for _ in range(400):
         batches = await bot.database.batches.recent(10)
-        if len([b for b in batches if b.status is not BatchStatus.RUNNING]) >= count:
+        ended = len([b for b in batches if b.status is not BatchStatus.RUNNING]) >= count
+        if ended and (runs is None or not runs.tasks):
             return batches
         await asyncio.sleep(0.05)
     raise AssertionError(f"the batches did not end: {batches}")
@@ -139,7 +142,6 @@ async def test_a_submission_delivered_twice_runs_one_batch_to_its_end_with_its_p
     digest_ts = posted.message_ref.split("/")[1]
     thread = [m for m in bot.slack.sent("/api/chat.postMessage") if m.get("thread_ts") == digest_ts]
     assert len([m for m in thread if m["text"].startswith("Batch ")]) == 1  # one progress message
-    await asyncio.sleep(0.3)  # the last edit follows the batch's end
     edits = [u for u in bot.slack.sent("/api/chat.update") if u["text"].startswith("Batch ")]
     assert len({u["ts"] for u in edits}) == 1  # always the same message
     last = json.dumps(edits[-1]["blocks"])
@@ -186,7 +188,6 @@ async def test_stop_ends_a_batch_after_the_member_under_way_and_says_so(bot: Bot
     [batch] = await finished(bot)
     assert batch.status is BatchStatus.STOPPED and batch.note == "stopped by U1"
     assert 0 < batch.count(MemberStatus.DONE) < 7 and batch.count(MemberStatus.WAITING) > 0
-    await asyncio.sleep(0.3)  # the run ends (its last edit, its metrics) just after the row does
     samples = await scrape(bot)
     done = batch.count(MemberStatus.DONE)
     assert value(samples, "tenantbot_batch_members_total", kind="reset", status="done") == done
@@ -263,7 +264,6 @@ async def test_a_freeze_stops_a_running_batch_before_its_next_member_and_the_thr
     [batch] = await finished(bot)
     assert batch.status is BatchStatus.STOPPED and batch.note is not None and "database failover" in batch.note
     assert batch.count(MemberStatus.WAITING) > 0
-    await asyncio.sleep(0.3)
     last = json.dumps(bot.slack.sent("/api/chat.update")[-1]["blocks"])
     assert "Stopped (stopped: " in last and "database failover" in last and "batch_stop" not in last
 
@@ -319,13 +319,8 @@ async def test_slack_answering_429_to_progress_edits_still_leaves_the_message_sa
     view = await bot.preview(bot.press_on(digest, "digest_batch_reset"))
     bot.slack.rate_limit("chat.update", 3, retry_after=1)  # every edit while it runs is refused or held back
     await bot.post(submission_body(view, reason=REASON))
-    [batch] = await finished(bot)
+    [batch] = await finished(bot)  # the run is over once its last edit waited out the Retry-After
     assert batch.status is BatchStatus.FINISHED
-    for _ in range(60):  # the last edit waits out the Retry-After instead of being dropped
-        edits = [u for u in bot.slack.sent("/api/chat.update") if u["text"].startswith("Batch ")]
-        if edits and "Finished: 7/7 reset" in json.dumps(edits[-1]["blocks"]):
-            break
-        await asyncio.sleep(0.1)
-    else:
-        raise AssertionError(f"the progress message was left at {edits[-1:] or 'its first count'}")
+    edits = [u for u in bot.slack.sent("/api/chat.update") if u["text"].startswith("Batch ")]
+    assert edits and "Finished: 7/7 reset" in json.dumps(edits[-1]["blocks"]), edits[-1:]
     assert len(bot.slack.arrivals("/api/chat.update")) >= 4  # three 429s, then the edit that took

@@ -209,7 +209,7 @@ class World:
         body = press_body(pressed, self.slack.response_url(name), user=user)
         before = len(self.slack.calls)
         sent = await self.post(body, name=name, url=url, **signing)
-        view = await self._preview_or_answer(name, before) if sent.status == 200 else None
+        view = await self.preview_or_answer(name, before) if sent.status == 200 else None
         if view is None:
             return sent
         submitted = await self.post(submission_body(view, reason=reason, user=user), name=name, url=url, **signing)
@@ -225,7 +225,7 @@ class World:
         run = "|".join(str(row[k] or "-") for k in ("workflow_id", "run_id"))
         return f"{tenant_id}|{row['attempt']}|{run}|wedged_no_progress|{int(time.time())}"
 
-    async def _preview_or_answer(self, name: str, before: int, within: float = 10.0) -> dict[str, Any] | None:
+    async def preview_or_answer(self, name: str, before: int, within: float = 10.0) -> dict[str, Any] | None:
         """The preview the press named `name` opened, or None once it was answered another way (or not at all)."""
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:

@@ -75,14 +75,13 @@ async def test_a_forged_or_stale_press_gets_401_and_runs_nothing(guarded: World,
 
 async def test_a_replayed_submission_runs_once_and_is_answered_once(guarded: World) -> None:
     name = guarded.name("replayed")
-    opened = len(guarded.slack.opened)
+    before = len(guarded.slack.calls)
     press = await guarded.post(reset_press(guarded, name, tenant_id="sec-1", value=guarded.shown("sec-1")), name=name)
     assert press.status == 200
-    for _ in range(250):  # the press opens the preview; its submission is what runs, and what is replayed
-        if len(guarded.slack.opened) > opened:
-            break
-        await asyncio.sleep(0.02)
-    body = submission_body(guarded.slack.opened[-1], reason="replay me", user=OPERATOR)
+    # the press opens the preview; its submission is what runs, and what is replayed
+    view = await guarded.preview_or_answer(name, before)
+    assert view is not None, "the press opened no preview"
+    body = submission_body(view, reason="replay me", user=OPERATOR)
     signed_at = int(time.time())
     first = await guarded.post(body, name=name, timestamp=signed_at)
     assert "done — reset" in said(await guarded.answer(first))
