@@ -8,7 +8,6 @@ core/persistence/approval_store.py; the flow is core/approvals.py.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,8 +15,6 @@ from enum import StrEnum
 from typing import Protocol
 
 from core.domain import AuditEvent
-
-MAX_REASON = 500
 
 
 class RequestState(StrEnum):
@@ -49,24 +46,6 @@ class DecommissionRequest:
 
     def expired(self, now: datetime) -> bool:
         return self.state is RequestState.PENDING and now >= self.expires_at
-
-
-class InvalidReason(ValueError):
-    """A reason that cannot be recorded: empty when given, too long, or with control characters."""
-
-
-def parse_reason(raw: str | None) -> str | None:
-    """One line, 1-500 characters, no control characters; None stays None (no reason collected)."""
-    if raw is None:
-        return None
-    reason = " ".join(raw.split())
-    if not reason:
-        raise InvalidReason("a Decommission request needs a reason, e.g. 'customer churned, ticket OPS-12'")
-    if len(reason) > MAX_REASON:
-        raise InvalidReason(f"the reason is {len(reason)} characters long; keep it to {MAX_REASON}")
-    if any(unicodedata.category(c) == "Cc" for c in reason):
-        raise InvalidReason("the reason contains a control character")
-    return reason
 
 
 class ApprovalStore(Protocol):

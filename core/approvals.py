@@ -24,14 +24,14 @@ from core import events as ev
 from core.approval_requests import (
     ApprovalStore,
     DecommissionRequest,
-    InvalidReason,
     RequestState,
-    parse_reason,
 )
 from core.authz import Authorizer
 from core.decisions import refusal
 from core.domain import Action, AuditEvent, TenantState
+from core.freeze import InvalidReason
 from core.ports import StoreError
+from core.previews import parse_action_reason
 from core.results import ActionResult, Outcome, TenantNotFound
 from core.service import TenantService
 
@@ -71,7 +71,7 @@ class Approvals:
         """Ask for a Decommission of `tenant_id`; `reason` None when the entry point collected none.
         Raises TenantNotFound (nothing recorded) or StoreError."""
         try:
-            why = parse_reason(reason)
+            why = parse_action_reason(reason, DECOMMISSION) if reason is not None else None
         except InvalidReason as e:
             return ApprovalResult(Outcome.REFUSED, str(e))
         if (denied := await self.authorizer.refusal(DECOMMISSION, requester)) is not None:

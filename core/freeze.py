@@ -96,12 +96,13 @@ class InvalidReason(ValueError):
     """A freeze reason that cannot be recorded: empty, too long, or with control characters."""
 
 
-def parse_reason(raw: str) -> str:
-    """The reason as it is recorded and shown: one line (runs of white space become one space), 1-500
-    characters, no control characters (a terminal escape in it must not reach the CLI's readers)."""
+def parse_reason(raw: str, missing: str = "a freeze needs a reason, e.g. 'database failover in progress'") -> str:
+    """The reason as it is recorded and shown, for a freeze and for every action that takes one: one line
+    (runs of white space become one space), 1-500 characters, no control characters (a terminal escape in
+    it must not reach the CLI's readers). `missing`: what an empty one is told."""
     reason = " ".join(raw.split())
     if not reason:
-        raise InvalidReason("a freeze needs a reason, e.g. 'database failover in progress'")
+        raise InvalidReason(missing)
     if len(reason) > MAX_REASON:
         raise InvalidReason(f"the reason is {len(reason)} characters long; keep it to {MAX_REASON}")
     if any(unicodedata.category(c) == "Cc" for c in reason):

@@ -14,17 +14,14 @@ cancel reason.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
 from core.decisions import Situation
 from core.domain import Action, Allocation, RunHandle, TenantState, decommission_handle
-from core.freeze import InvalidReason
+from core.freeze import parse_reason
 from core.results import TenantView
 from core.seen import Seen
-
-MAX_REASON = 500
 
 
 class Fate(StrEnum):
@@ -108,13 +105,6 @@ def preview(action: Action, view: TenantView, seen: Seen) -> Preview:
 
 
 def parse_action_reason(raw: str | None, action: Action) -> str:
-    """The reason as it is recorded: one line (runs of white space become one space), 1-500 characters, no
-    control characters. Raises InvalidReason with what to fix."""
-    reason = " ".join((raw or "").split())
-    if not reason:
-        raise InvalidReason(f"{action.value.capitalize()} needs a reason, e.g. 'wedged since the cluster failover'")
-    if len(reason) > MAX_REASON:
-        raise InvalidReason(f"the reason is {len(reason)} characters long; keep it to {MAX_REASON}")
-    if any(unicodedata.category(c) == "Cc" for c in reason):
-        raise InvalidReason("the reason contains a control character")
-    return reason
+    """The reason an action records (core/freeze.parse_reason's rule). Raises InvalidReason with what to fix."""
+    example = f"{action.value.capitalize()} needs a reason, e.g. 'wedged since the cluster failover'"
+    return parse_reason(raw or "", example)

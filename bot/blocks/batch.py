@@ -34,7 +34,7 @@ from bot.text import code, cut, listing, safe
 from core.alerting.batch_groups import BatchOffer, cause_key
 from core.batches import Batch, BatchStatus, Kind, how_it_ended
 from core.causes import Cause, Group, label
-from core.previews import MAX_REASON
+from core.freeze import MAX_REASON
 
 OFFER_BLOCK = "batch_offer:{}"  # digest id
 OFFER_ACTIONS = {Kind.RESET: "digest_batch_reset", Kind.RESET_RETRY: "digest_batch_reset_retry"}

@@ -25,7 +25,8 @@ from bot.blocks.common import md
 from bot.payload import dig
 from bot.text import code, cut, listing, safe
 from core.domain import Action
-from core.previews import MAX_REASON, Preview
+from core.freeze import MAX_REASON
+from core.previews import Preview
 from core.seen import situation_note
 
 CALLBACK_ID = "tenant_action_preview"

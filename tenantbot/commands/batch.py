@@ -30,7 +30,8 @@ from core.batches import (
 )
 from core.causes import Cause, normalise
 from core.decisions import Situation
-from core.freeze import InvalidReason, parse_reason
+from core.freeze import InvalidReason
+from core.previews import parse_action_reason
 from core.results import utcnow
 from tenantbot.batch_console import ended_well, render_batch, render_detail, render_member, render_preview
 from tenantbot.bootstrap import runtime
@@ -64,9 +65,9 @@ def _arguments(
     if canary and kind is Kind.RESET:
         raise usage("--canary: a Reset alone starts no retry to wait for; use reset-retry or drop --canary")
     try:
-        why = parse_reason(reason) if reason is not None else NO_REASON
+        why = parse_action_reason(reason, kind.actions[0]) if reason is not None else NO_REASON
     except InvalidReason as e:
-        raise usage(f"--reason: {str(e).replace('a freeze needs a reason', 'empty')}") from None
+        raise usage(f"--reason: {e}") from None
     return WEDGED[situation], why, kind.canary_default if canary is None else canary
 
 

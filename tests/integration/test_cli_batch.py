@@ -34,7 +34,7 @@ RESET_RETRY = Counter({ev.started(a): 1 for a in (Action.RESET, Action.RETRY)})
         (("retry", "--situation", "wedged_orphaned", "--rate", "0"), "--rate: 0 tenants/s is out of range"),
         (("reset-retry", "--situation", "wedged_orphaned", "--canary", "-1"), "--canary: -1 is out of range"),
         (("reset", "--situation", "wedged_orphaned", "--canary", "3"), "--canary: a Reset alone starts no retry"),
-        (("reset", "--situation", "wedged_orphaned", "--reason", " "), "--reason: empty"),
+        (("reset", "--situation", "wedged_orphaned", "--reason", " "), "--reason: Reset needs a reason"),
         (("reset", "--situation", "wedged_orphaned", "--error", "  "), "--error: empty"),
         (("reset", "--situation", "wedged_orphaned"), "batch reset needs confirmation; pass --yes"),
     ],

@@ -12,9 +12,10 @@ import pytest
 
 from bot.blocks.approval import APPROVE, DENY, decided_message, request_message
 from bot.text import BUDGET
-from core.approval_requests import MAX_REASON, DecommissionRequest, RequestState
+from core.approval_requests import DecommissionRequest, RequestState
 from core.approvals import ApprovalResult
 from core.domain import Action
+from core.freeze import MAX_REASON
 from core.results import ActionResult, Outcome
 from tests.e2e.slack_limits import rejection
 from tests.unit.test_blocks import NOW, SPOOF
